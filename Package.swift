@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "pfhost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pfhost", targets: ["pfhost"]),
+        .library(name: "PFHost", targets: ["PFHost"]),
+        .library(name: "PFStore", targets: ["PFStore"]),
+        .library(name: "PFModel", targets: ["PFModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The plugin ABI: the SDK's header, imported as is.
+        .systemLibrary(name: "CPFPluginABI", path: "Sources/CPFPluginABI"),
+        // SHA-256 from the system libcrypto (SHA-NI speed) and Linux calls Glibc lacks.
+        .target(
+            name: "CPFShims",
+            linkerSettings: [.linkedLibrary("crypto")]
+        ),
+        // Digests, canonical JSON, the manifest and the five layer types.
+        .target(name: "PFModel", dependencies: ["CPFShims"]),
+        // The OCI image layout store and its commit protocol.
+        .target(name: "PFStore", dependencies: ["PFModel", "CPFShims"]),
+        // Plugin loading, parallel capture, snapshot assembly.
+        .target(
+            name: "PFHost",
+            dependencies: [
+                "PFModel", "PFStore", "CPFPluginABI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command-line interface.
+        .executableTarget(
+            name: "pfhost",
+            dependencies: [
+                "PFHost", "PFStore", "PFModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PFModelTests", dependencies: ["PFModel"]),
+        .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel"]),
+        .testTarget(
+            name: "PFHostTests",
+            dependencies: ["PFHost", "PFStore", "PFModel", "pfhost"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,27 @@
+/* C helpers for pfhost: hardware-speed SHA-256 from the system libcrypto, and the few
+ * Linux calls that Swift's Glibc module does not expose. Internal to pfhost. */
+#ifndef CPFSHIMS_H
+#define CPFSHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** An incremental SHA-256 state (an EVP_MD_CTX underneath). */
+typedef struct pf_sha256 pf_sha256;
+
+/** A fresh SHA-256 state, or NULL when libcrypto cannot allocate one. */
+pf_sha256 *pf_sha256_new(void);
+/** Feeds `len` bytes. Returns 1 on success, 0 on failure. */
+int pf_sha256_update(pf_sha256 *state, const void *data, size_t len);
+/** Writes the 32-byte digest to `out`. The state cannot be used after this. 1 or 0. */
+int pf_sha256_final(pf_sha256 *state, uint8_t out[32]);
+/** Frees the state. NULL is allowed. */
+void pf_sha256_free(pf_sha256 *state);
+
+/** renameat2(..., RENAME_NOREPLACE): fails with EEXIST instead of replacing. 0 or -1/errno. */
+int pf_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
+/** syncfs(2): flushes the filesystem that holds `fd`. 0 or -1/errno. */
+int pf_syncfs(int fd);
+
+#endif

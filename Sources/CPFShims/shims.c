@@ -1,0 +1,40 @@
+#define _GNU_SOURCE
+#include "CPFShims.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+/* pf_sha256 is never defined: a pf_sha256 * is an EVP_MD_CTX *, so the EVP type stays out of Swift. */
+
+pf_sha256 *pf_sha256_new(void) {
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md == NULL) return NULL;
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return NULL;
+    }
+    return (pf_sha256 *)md;
+}
+
+int pf_sha256_update(pf_sha256 *state, const void *data, size_t len) {
+    return EVP_DigestUpdate((EVP_MD_CTX *)state, data, len) == 1;
+}
+
+int pf_sha256_final(pf_sha256 *state, uint8_t out[32]) {
+    unsigned int n = 0;
+    return EVP_DigestFinal_ex((EVP_MD_CTX *)state, out, &n) == 1 && n == 32;
+}
+
+void pf_sha256_free(pf_sha256 *state) {
+    EVP_MD_CTX_free((EVP_MD_CTX *)state);
+}
+
+int pf_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
+}
+
+int pf_syncfs(int fd) {
+    return syncfs(fd);
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// pfhost's canonical JSON: the one byte sequence for a JSON value.
+///
+/// Object keys are sorted by their UTF-8 bytes, there is no whitespace, integers are written
+/// in decimal without leading zeros, and strings escape only `"`, `\` and control characters
+/// (as `\b \f \n \r \t` or `\u00xx`); every other character is written as raw UTF-8. There is
+/// no floating point. So equal values always encode to equal bytes, and equal bytes have equal
+/// digests: that is what makes a snapshot's content id reproducible.
+public enum CanonicalJSON {
+    /// The canonical bytes of `value`.
+    public static func encode(_ value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(value, into: &out)
+        return out
+    }
+
+    /// The canonical bytes of an `Encodable` value.
+    ///
+    /// - Throws: ``CanonicalJSONError`` when the value encodes to something pfhost's JSON
+    ///   cannot hold (a floating-point number).
+    public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        try encode(jsonValue(of: value))
+    }
+
+    /// The ``JSONValue`` an `Encodable` value encodes to.
+    public static func jsonValue<Value: Encodable>(of value: Value) throws -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        do {
+            return try JSONParser.parse(data)
+        } catch {
+            throw CanonicalJSONError(message: "\(Value.self) has no canonical form: \(error.message)")
+        }
+    }
+
+    /// Decodes a `Decodable` value from a ``JSONValue``.
+    public static func decode<Value: Decodable>(_ type: Value.Type, from value: JSONValue) throws -> Value {
+        try JSONDecoder().decode(type, from: Data(encode(value)))
+    }
+
+    /// Parses `bytes` strictly and decodes a `Decodable` value from them.
+    public static func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
+        try decode(type, from: JSONParser.parse(bytes))
+    }
+
+    private static func write(_ value: JSONValue, into out: inout [UInt8]) {
+        switch value {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .int(let number): out.append(contentsOf: String(number).utf8)
+        case .string(let text): writeString(text, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (index, key) in keys.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(members[key]!, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeString(_ text: String, into out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [0x5c, 0x22])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5c, 0x5c])
+            case 0x08: out.append(contentsOf: [0x5c, UInt8(ascii: "b")])
+            case 0x0c: out.append(contentsOf: [0x5c, UInt8(ascii: "f")])
+            case 0x0a: out.append(contentsOf: [0x5c, UInt8(ascii: "n")])
+            case 0x0d: out.append(contentsOf: [0x5c, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5c, UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0f)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

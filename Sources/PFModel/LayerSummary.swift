@@ -1,0 +1,14 @@
+/// The fields every layer has, whatever its kind.
+public struct LayerSummary: Hashable, Sendable {
+    /// The layer's kind.
+    public var kind: LayerKind
+    /// The plugin that captured it.
+    public var plugin: PluginRef?
+    /// Every blob it needs.
+    public var blobs: [Descriptor]
+    /// Its annotations.
+    public var annotations: [String: String]
+
+    /// The sum of its blobs' sizes.
+    public var totalBytes: Int64 { blobs.reduce(0) { $0 + $1.size } }
+}

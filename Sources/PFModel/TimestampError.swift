@@ -1,0 +1,9 @@
+/// A `SOURCE_DATE_EPOCH` that is not a whole number of seconds.
+public struct TimestampError: Error, Sendable, CustomStringConvertible {
+    /// The value found.
+    public let value: String
+
+    public var description: String {
+        "SOURCE_DATE_EPOCH='\(value)' is not a whole number of seconds since 1970; unset it or fix it"
+    }
+}

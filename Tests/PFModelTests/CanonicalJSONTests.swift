@@ -1,0 +1,69 @@
+import Testing
+@testable import PFModel
+
+@Suite("Canonical JSON")
+struct CanonicalJSONTests {
+    private func text(_ value: JSONValue) -> String {
+        String(decoding: CanonicalJSON.encode(value), as: UTF8.self)
+    }
+
+    @Test("sorts keys by UTF-8 bytes and writes no whitespace")
+    func sortedCompact() {
+        let value = JSONValue.object([
+            "b": .int(2), "a": .array([.bool(true), .null, .int(-7)]), "B": .string("x"), "é": .int(0), "aa": .object([:]),
+        ])
+        #expect(text(value) == #"{"B":"x","a":[true,null,-7],"aa":{},"b":2,"é":0}"#)
+    }
+
+    @Test("escapes only quote, backslash and control characters")
+    func escaping() {
+        let value = JSONValue.string("q\"b\\s/t\tn\nc\u{01}u\u{7f}é😀")
+        #expect(text(value) == "\"q\\\"b\\\\s/t\\tn\\nc\\u0001u\u{7f}é😀\"")
+    }
+
+    @Test("is a fixed point: parse then encode gives the same bytes")
+    func fixedPoint() throws {
+        let input = #"  { "z" : [1, 2, {"y": "\u00e9\/"}], "a": false }  "#
+        let first = CanonicalJSON.encode(try JSONParser.parse(Array(input.utf8)))
+        #expect(String(decoding: first, as: UTF8.self) == #"{"a":false,"z":[1,2,{"y":"é/"}]}"#)
+        #expect(CanonicalJSON.encode(try JSONParser.parse(first)) == first)
+    }
+
+    @Test("encodes Codable values canonically")
+    func codable() throws {
+        let descriptor = Descriptor(mediaType: "text/plain", digest: Digest.of([]), size: 0)
+        let bytes = try CanonicalJSON.encode(descriptor)
+        #expect(String(decoding: bytes, as: UTF8.self)
+            == #"{"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","media_type":"text/plain","size":0}"#)
+    }
+
+    @Test("refuses what has no single reading", arguments: [
+        (#"{"a":1,"a":2}"#, "duplicate key 'a'"),
+        ("1.5", "floating-point numbers are not allowed"),
+        ("1e3", "floating-point numbers are not allowed"),
+        ("01", "leading zero"),
+        ("99999999999999999999", "out of the 64-bit range"),
+        (#""\ud800""#, "lone surrogate"),
+        ("[1,]", "unexpected character"),
+        ("{} x", "unexpected data after the JSON value"),
+        (#""abc"#, "unterminated string"),
+        ("", "unexpected end of input"),
+    ])
+    func rejects(input: String, reason: String) {
+        #expect {
+            try JSONParser.parse(Array(input.utf8))
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
+    }
+
+    @Test("refuses invalid UTF-8")
+    func invalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xff, 0x22]) }
+    }
+
+    @Test("decodes surrogate pairs")
+    func surrogates() throws {
+        #expect(try JSONParser.parse(Array(#""\ud83d\ude00""#.utf8)) == .string("😀"))
+    }
+}
