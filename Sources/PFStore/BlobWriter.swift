@@ -1,0 +1,95 @@
+import PFModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes one blob into the store as a stream, hashing as it writes.
+///
+/// The bytes go to a private file in `ingest/`; ``commit()`` names the blob by its digest and
+/// moves it into `blobs/sha256/` as the store's durability mode says. A writer that is neither
+/// committed nor aborted is aborted when released. Use a writer from one thread at a time.
+///
+/// ```swift
+/// let writer = try store.makeWriter()
+/// try writer.write(header)
+/// try writer.write(body)
+/// let blob = try writer.commit()
+/// ```
+public final class BlobWriter {
+    private let store: SnapshotStore
+    private let temporaryPath: String
+    private var fd: Int32
+    private let hasher = SHA256Hasher()
+    private var size: Int64 = 0
+    private var finished = false
+
+    init(store: SnapshotStore) throws(StoreError) {
+        self.store = store
+        temporaryPath = store.ingestPath + "/" + Self.uniqueName()
+        let path = temporaryPath
+        fd = try store.step("creating a blob in \(store.ingestPath)") { () throws(SystemCallError) in
+            try store.system.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
+        }
+    }
+
+    deinit {
+        if !finished { abort() }
+    }
+
+    /// The bytes written so far.
+    public var bytesWritten: Int64 { size }
+
+    /// Appends `buffer` to the blob.
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(StoreError) {
+        precondition(!finished, "BlobWriter used after commit or abort")
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        hasher.update(buffer)
+        let (fd, path, system) = (fd, temporaryPath, store.system)
+        try store.step("writing a blob to \(path)") { () throws(SystemCallError) in
+            try system.write(fd, base, count: buffer.count, path: path)
+        }
+        size += Int64(buffer.count)
+    }
+
+    /// Appends `bytes` to the blob.
+    public func write(_ bytes: [UInt8]) throws(StoreError) {
+        try withBytes(bytes) { (raw) throws(StoreError) in try write(raw) }
+    }
+
+    /// Finishes the blob and installs it in the store under its digest. An identical blob
+    /// already there is kept and this copy discarded.
+    public func commit() throws(StoreError) -> BlobRef {
+        precondition(!finished, "BlobWriter committed twice")
+        finished = true
+        let blob = BlobRef(digest: hasher.finalize(), size: size)
+        let (fd, path, system, durability) = (fd, temporaryPath, store.system, store.durability)
+        do {
+            try store.step("flushing the blob \(blob.digest)") { () throws(SystemCallError) in
+                if durability == .strict { try system.fsync(fd, path: path) }
+                try system.close(fd, path: path)
+            }
+        } catch {
+            try? system.unlink(path)
+            throw error
+        }
+        try store.install(temporaryPath, as: blob)
+        return blob
+    }
+
+    /// Discards the blob.
+    public func abort() {
+        guard fd >= 0 else { return }
+        finished = true
+        try? store.system.close(fd, path: temporaryPath)
+        try? store.system.unlink(temporaryPath)
+        fd = -1
+    }
+
+    static func uniqueName() -> String {
+        var random = SystemRandomNumberGenerator()
+        let suffix = String(random.next() as UInt64, radix: 16)
+        return "blob-\(getpid())-\(suffix).tmp"
+    }
+}

@@ -1,0 +1,168 @@
+import PFModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SnapshotStore {
+    /// Stores `bytes` as a blob. An identical blob already in the store is not written again.
+    public func putBlob(_ bytes: [UInt8]) throws(StoreError) -> BlobRef {
+        try withBytes(bytes) { (raw) throws(StoreError) in try putBlob(raw) }
+    }
+
+    /// Stores the bytes in `buffer` as a blob. An identical blob already there is not rewritten.
+    public func putBlob(_ buffer: UnsafeRawBufferPointer) throws(StoreError) -> BlobRef {
+        let hasher = SHA256Hasher()
+        hasher.update(buffer)
+        let blob = BlobRef(digest: hasher.finalize(), size: Int64(buffer.count))
+        if try contains(blob) { return blob }
+        let writer = try makeWriter()
+        try writer.write(buffer)
+        return try writer.commit()
+    }
+
+    /// Stores the regular file at `path` as a blob, streaming it: memory use does not depend
+    /// on the file's size, and each byte is read once (hashed while it is copied).
+    public func putFile(at path: String) throws(StoreError) -> BlobRef {
+        let fd = try step("opening \(path)") { () throws(SystemCallError) in try system.open(path, O_RDONLY) }
+        defer { try? system.close(fd, path: path) }
+        let info = try step("reading \(path)") { () throws(SystemCallError) in try system.status(fd, path: path) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw .io(step: "reading \(path)", SystemCallError(operation: "open", path: path, code: EINVAL))
+        }
+        let writer = try makeWriter()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try step("reading \(path)") { () throws(SystemCallError) in
+                try system.read(fd, into: buffer.baseAddress!, count: buffer.count, path: path)
+            }
+            if count == 0 { break }
+            try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        return try writer.commit()
+    }
+
+    /// A writer for a blob whose bytes arrive piece by piece.
+    public func makeWriter() throws(StoreError) -> BlobWriter {
+        try BlobWriter(store: self)
+    }
+
+    /// Whether the blob is in the store (or waiting for this process's flush phase).
+    public func has(_ digest: Digest) -> Bool {
+        (try? size(of: digest)) != nil
+    }
+
+    /// The size of the blob named `digest`, or nil when the store does not have it.
+    public func size(of digest: Digest) throws(StoreError) -> Int64? {
+        if let waiting = pending.withLock({ $0[digest] }) { return waiting.size }
+        let path = blobPath(digest)
+        guard let info = try step("checking \(path)", { () throws(SystemCallError) in try system.status(path) }) else {
+            return nil
+        }
+        return Int64(info.st_size)
+    }
+
+    /// Whether `blob` is in the store with its exact size. A file of another size under the
+    /// blob's name is damage (say, a write cut short by a power loss in `none` mode), so it
+    /// does not count: the blob gets written again.
+    func contains(_ blob: BlobRef) throws(StoreError) -> Bool {
+        try size(of: blob.digest) == blob.size
+    }
+
+    /// Moves a finished file from `ingest/` into `blobs/sha256/` under its digest, as the
+    /// durability mode says: at once (none, strict), or at the next flush phase (batch).
+    func install(_ temporaryPath: String, as blob: BlobRef) throws(StoreError) {
+        let target = blobPath(blob.digest)
+        if durability == .batch {
+            let duplicate = try contains(blob) || pending.withLock { waiting in
+                if waiting[blob.digest] != nil { return true }
+                waiting[blob.digest] = PendingBlob(ingestPath: temporaryPath, size: blob.size)
+                return false
+            }
+            if duplicate { try? system.unlink(temporaryPath) }
+            return
+        }
+        try step("installing blob \(blob.digest)") { () throws(SystemCallError) in
+            try moveIntoPlace(temporaryPath, target, size: blob.size)
+            if durability == .strict { try system.fsyncDirectory(blobsPath) }
+        }
+    }
+
+    /// Renames a finished blob file to `target` without replacing a good blob already there
+    /// (content-addressed files are never rewritten). A file of the wrong size under the name
+    /// is damage, and is replaced.
+    private func moveIntoPlace(_ temporaryPath: String, _ target: String, size: Int64) throws(SystemCallError) {
+        if try system.renameNoReplace(temporaryPath, target) { return }
+        if let existing = try system.status(target), Int64(existing.st_size) == size {
+            try? system.unlink(temporaryPath)
+        } else {
+            try system.rename(temporaryPath, target)
+        }
+    }
+
+    /// Batch mode's flush phase: one `syncfs` makes every waiting blob's bytes durable, then
+    /// each is renamed into `blobs/sha256/` and the directory is fsynced once.
+    func flushPendingBlobs() throws(StoreError) {
+        let waiting = pending.withLock { $0 }
+        guard !waiting.isEmpty else { return }
+        try step("flushing \(waiting.count) blobs (syncfs)") { () throws(SystemCallError) in
+            let fd = try system.open(ingestPath, O_RDONLY | O_DIRECTORY)
+            defer { try? system.close(fd, path: ingestPath) }
+            try system.syncfs(fd, path: ingestPath)
+        }
+        for (digest, blob) in waiting.sorted(by: { $0.key < $1.key }) {
+            try step("installing blob \(digest)") { () throws(SystemCallError) in
+                try moveIntoPlace(blob.ingestPath, blobPath(digest), size: blob.size)
+            }
+            pending.withLock { _ = $0.removeValue(forKey: digest) }
+        }
+        try step("flushing \(blobsPath)") { () throws(SystemCallError) in try system.fsyncDirectory(blobsPath) }
+    }
+
+    /// Reads a whole blob and checks that its bytes match its digest. For small blobs
+    /// (manifests, indexes); stream large ones with ``hashBlob(_:)``.
+    public func readBlob(_ digest: Digest) throws(StoreError) -> [UInt8] {
+        let path = pending.withLock({ $0[digest]?.ingestPath }) ?? blobPath(digest)
+        let bytes: [UInt8]
+        do {
+            bytes = try system.readFile(path)
+        } catch where error.code == ENOENT {
+            throw .missingBlob(digest, store: self.path)
+        } catch {
+            throw .io(step: "reading blob \(digest)", error)
+        }
+        guard Digest.of(bytes) == digest else {
+            throw .corrupt(file: path, reason: "its content does not match its digest")
+        }
+        return bytes
+    }
+
+    /// Re-reads a blob and returns the digest and size of what is actually stored.
+    public func hashBlob(_ digest: Digest) throws(StoreError) -> BlobRef {
+        let path = blobPath(digest)
+        let hasher = SHA256Hasher()
+        var size: Int64 = 0
+        let fd: Int32
+        do {
+            fd = try system.open(path, O_RDONLY)
+        } catch where error.code == ENOENT {
+            throw .missingBlob(digest, store: self.path)
+        } catch {
+            throw .io(step: "reading blob \(digest)", error)
+        }
+        defer { try? system.close(fd, path: path) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try step("reading blob \(digest)") { () throws(SystemCallError) in
+                try system.read(fd, into: buffer.baseAddress!, count: buffer.count, path: path)
+            }
+            if count == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            size += Int64(count)
+        }
+        return BlobRef(digest: hasher.finalize(), size: size)
+    }
+}

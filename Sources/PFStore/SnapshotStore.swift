@@ -1,0 +1,149 @@
+import PFModel
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A pfhost store: an OCI image layout directory holding blobs named by their SHA-256 and an
+/// `index.json` that lists the snapshots.
+///
+/// ```
+/// STORE/oci-layout            {"imageLayoutVersion":"1.0.0"}
+/// STORE/index.json            the OCI image index: one descriptor per snapshot (tags as ref.name)
+/// STORE/blobs/sha256/<hex>    immutable blobs (mode 0444), content == digest
+/// STORE/ingest/               pfhost's private area: blobs being written, the index lock
+/// ```
+///
+/// All methods are thread-safe, and several processes may use one store at once: blobs are
+/// content-addressed and the index is updated under an exclusive `flock`. The rename of
+/// `index.json` is the only commit point, so a crash at any moment leaves the store valid.
+///
+/// ```swift
+/// let store = try SnapshotStore.openOrCreate(at: "/var/lib/agent/.pfstore")
+/// let blob = try store.putBlob(Array("hello".utf8))
+/// ```
+public final class SnapshotStore: Sendable {
+    /// The store's directory (absolute).
+    public let path: String
+    /// How hard writes work to survive a power loss.
+    public let durability: Durability
+
+    let system: SystemCalls
+    let blobsPath: String
+    let ingestPath: String
+    let indexPath: String
+    /// Batch mode's blobs written to `ingest/` and waiting for the flush phase, by digest.
+    let pending = Mutex<[Digest: PendingBlob]>([:])
+
+    struct PendingBlob: Sendable {
+        var ingestPath: String
+        var size: Int64
+    }
+
+    static let layoutFile = "oci-layout"
+    static let layoutContent = #"{"imageLayoutVersion":"1.0.0"}"#
+
+    init(validatedPath path: String, durability: Durability, system: SystemCalls) {
+        self.path = path
+        self.durability = durability
+        self.system = system
+        blobsPath = path + "/blobs/sha256"
+        ingestPath = path + "/ingest"
+        indexPath = path + "/index.json"
+    }
+
+    /// Opens an existing store.
+    ///
+    /// - Throws: ``StoreError/notAStore(path:reason:)`` when `path` has no `oci-layout` or an
+    ///   unsupported one; ``StoreError/io(step:_:)`` when it cannot be read.
+    public convenience init(opening path: String, durability: Durability = .batch) throws(StoreError) {
+        try self.init(opening: path, durability: durability, system: SystemCalls())
+    }
+
+    convenience init(opening path: String, durability: Durability, system: SystemCalls) throws(StoreError) {
+        let absolute = Self.absolute(path)
+        self.init(validatedPath: absolute, durability: durability, system: system)
+        try validateLayout()
+    }
+
+    /// Opens the store at `path`, creating an empty one when nothing is there.
+    public static func openOrCreate(at path: String, durability: Durability = .batch) throws(StoreError) -> SnapshotStore {
+        try openOrCreate(at: path, durability: durability, system: SystemCalls())
+    }
+
+    static func openOrCreate(at path: String, durability: Durability, system: SystemCalls) throws(StoreError) -> SnapshotStore {
+        let store = SnapshotStore(validatedPath: absolute(path), durability: durability, system: system)
+        let layout = store.path + "/" + layoutFile
+        if try store.step("checking \(layout)", { () throws(SystemCallError) in try system.status(layout) }) == nil {
+            try store.initialize()
+        }
+        try store.validateLayout()
+        return store
+    }
+
+    /// Lays out an empty store: directories, `index.json`, then `oci-layout` last, so a
+    /// directory with an `oci-layout` is always a complete store.
+    private func initialize() throws(StoreError) {
+        try step("creating the store at \(path)") { () throws(SystemCallError) in
+            try system.mkdir(path)
+            try system.mkdir(path + "/blobs")
+            try system.mkdir(blobsPath)
+            try system.mkdir(ingestPath)
+            let sync = durability != .none
+            if try system.status(indexPath) == nil {
+                let empty = try! CanonicalJSON.encode(OCIIndex(manifests: []))
+                let temporary = ingestPath + "/index.json.tmp"
+                try system.writeFile(temporary, empty, sync: sync)
+                try system.rename(temporary, indexPath)
+            }
+            let temporary = ingestPath + "/oci-layout.tmp"
+            try system.writeFile(temporary, Array(Self.layoutContent.utf8), sync: sync)
+            try system.rename(temporary, path + "/" + Self.layoutFile)
+            if sync { try system.fsyncDirectory(path) }
+        }
+    }
+
+    private func validateLayout() throws(StoreError) {
+        let layout = path + "/" + Self.layoutFile
+        let bytes: [UInt8]
+        do {
+            bytes = try system.readFile(layout, limit: 4096)
+        } catch where error.code == ENOENT || error.code == ENOTDIR {
+            throw .notAStore(path: path, reason: "\(layout) does not exist")
+        } catch {
+            throw .io(step: "reading \(layout)", error)
+        }
+        guard let value = try? JSONParser.parse(bytes), let version = value["imageLayoutVersion"]?.stringValue else {
+            throw .notAStore(path: path, reason: "\(layout) is not an OCI layout file")
+        }
+        guard version == "1.0.0" else {
+            throw .notAStore(path: path, reason: "\(layout) has imageLayoutVersion \(version), expected 1.0.0")
+        }
+        try step("checking \(ingestPath)") { () throws(SystemCallError) in try system.mkdir(ingestPath) }
+    }
+
+    /// Runs `body`, turning a failed system call into ``StoreError/io(step:_:)`` naming `step`.
+    func step<T>(_ step: @autoclosure () -> String, _ body: () throws(SystemCallError) -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .io(step: step(), error)
+        }
+    }
+
+    /// The path of the blob named `digest`.
+    public func blobPath(_ digest: Digest) -> String {
+        blobsPath + "/" + digest.hex
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let pointer = getcwd(nil, 0) else { return path }
+        let cwd = String(cString: pointer)
+        free(pointer)
+        let trimmed = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        return trimmed.isEmpty || trimmed == "." ? cwd : cwd + "/" + trimmed
+    }
+}

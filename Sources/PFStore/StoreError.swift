@@ -1,0 +1,39 @@
+import PFModel
+
+/// Why a store operation failed. Every case names the file or reference involved and, where
+/// there is one, what the user can do.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    /// The directory is not a pfhost store.
+    case notAStore(path: String, reason: String)
+    /// A file in the store is damaged.
+    case corrupt(file: String, reason: String)
+    /// A system call failed during `step`.
+    case io(step: String, SystemCallError)
+    /// No snapshot matches the reference.
+    case notFound(reference: String, store: String)
+    /// A digest prefix matches several snapshots.
+    case ambiguous(reference: String, candidates: [Digest])
+    /// A reference or tag that is not well formed.
+    case invalidReference(String, reason: String)
+    /// A blob the caller named is not in the store.
+    case missingBlob(Digest, store: String)
+
+    public var description: String {
+        switch self {
+        case .notAStore(let path, let reason):
+            "\(path) is not a pfhost store: \(reason) (create one with 'pfhost init --store \(path)' or pass --store)"
+        case .corrupt(let file, let reason):
+            "\(file) is corrupt: \(reason) (run 'pfhost verify --all' to list every problem)"
+        case .io(let step, let error):
+            "\(step) failed: \(error)"
+        case .notFound(let reference, let store):
+            "no snapshot '\(reference)' in \(store) (see 'pfhost log' or index.json for what it holds)"
+        case .ambiguous(let reference, let candidates):
+            "'\(reference)' matches \(candidates.count) snapshots (\(candidates.map { String($0.hex.prefix(16)) }.joined(separator: ", "))): give more digits"
+        case .invalidReference(let reference, let reason):
+            "invalid reference '\(reference)': \(reason)"
+        case .missingBlob(let digest, let store):
+            "blob \(digest) is not in \(store)"
+        }
+    }
+}

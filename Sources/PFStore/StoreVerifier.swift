@@ -1,0 +1,122 @@
+import PFModel
+
+/// Checks a store end to end: the layout, `index.json`, every snapshot's OCI manifest and
+/// pfhost manifest, and the bytes of every blob they reference (re-hashed, sizes compared).
+///
+/// ```swift
+/// let problems = StoreVerifier(store: store).verify(snapshots: nil, everyBlob: true)
+/// ```
+public struct StoreVerifier {
+    private let store: SnapshotStore
+    private var hashed: [Digest: Result<BlobRef, StoreError>] = [:]
+    private var problems: [VerificationProblem] = []
+
+    /// A verifier for `store`.
+    public init(store: SnapshotStore) {
+        self.store = store
+    }
+
+    /// Verifies the snapshots `ids` (every snapshot in the index when nil) and, when
+    /// `everyBlob` is set, every file in `blobs/sha256/` as well, referenced or not: a damaged
+    /// unreferenced blob would otherwise be reused by the next snapshot that needs those bytes.
+    ///
+    /// - Returns: the problems found, one per damaged thing; empty when the store is clean.
+    public mutating func verify(snapshots ids: [Digest]?, everyBlob: Bool) -> [VerificationProblem] {
+        problems = []
+        let index: OCIIndex
+        do { index = try store.readIndex() } catch {
+            return [VerificationProblem(snapshot: nil, file: store.path + "/index.json", message: "\(error)")]
+        }
+        let known = Set(index.manifests.map(\.digest))
+        for entry in index.manifests where entry.mediaType != MediaType.ociManifest {
+            report(nil, store.path + "/index.json", "entry \(entry.digest) has mediaType \(entry.mediaType), expected \(MediaType.ociManifest)")
+        }
+        var seen = Set<Digest>()
+        let targets = ids ?? index.manifests.map(\.digest)
+        for id in targets where seen.insert(id).inserted {
+            let size = index.manifests.first { $0.digest == id }?.size
+            verifySnapshot(id, indexedSize: size, known: known)
+        }
+        if everyBlob { verifyEveryBlob() }
+        return problems
+    }
+
+    private mutating func report(_ snapshot: Digest?, _ file: String, _ message: String) {
+        problems.append(VerificationProblem(snapshot: snapshot, file: file, message: message))
+    }
+
+    /// Re-hashes a blob once and reports a mismatch against `expectedSize`.
+    private mutating func checkBlob(_ digest: Digest, size expectedSize: Int64?, of snapshot: Digest?, role: String) -> Bool {
+        let path = store.blobPath(digest)
+        let result = hashed[digest] ?? Result { () throws(StoreError) in try store.hashBlob(digest) }
+        hashed[digest] = result
+        switch result {
+        case .failure(.missingBlob):
+            report(snapshot, path, "\(role) is missing")
+            return false
+        case .failure(let error):
+            report(snapshot, path, "\(role) cannot be read: \(error)")
+            return false
+        case .success(let actual):
+            if actual.digest != digest {
+                report(snapshot, path, "\(role) is damaged: its content hashes to \(actual.digest)")
+                return false
+            }
+            if let expectedSize, actual.size != expectedSize {
+                report(snapshot, path, "\(role) has \(actual.size) bytes, its descriptor says \(expectedSize)")
+                return false
+            }
+            return true
+        }
+    }
+
+    private mutating func verifySnapshot(_ id: Digest, indexedSize: Int64?, known: Set<Digest>) {
+        if indexedSize == nil { report(id, store.path + "/index.json", "the snapshot is not in the index") }
+        guard checkBlob(id, size: indexedSize, of: id, role: "the OCI manifest") else { return }
+        let snapshot: Snapshot
+        do { snapshot = try store.snapshot(id) } catch {
+            report(id, store.blobPath(id), "\(error)")
+            return
+        }
+        let oci = snapshot.ociManifest
+        if oci.schemaVersion != 2 || oci.mediaType != MediaType.ociManifest {
+            report(id, store.blobPath(id), "not an OCI image manifest (schemaVersion \(oci.schemaVersion), mediaType \(oci.mediaType))")
+        }
+        _ = checkBlob(oci.config.digest, size: oci.config.size, of: id, role: "the pfhost manifest (config)")
+        var listed: [Digest: Int64] = [:]
+        for layer in oci.layers {
+            listed[layer.digest] = layer.size
+            _ = checkBlob(layer.digest, size: layer.size, of: id, role: "layer blob (\(layer.mediaType))")
+        }
+        for summary in snapshot.manifest.layerSummaries {
+            for blob in summary.blobs {
+                guard let size = listed[blob.digest] else {
+                    report(id, store.blobPath(id), "the \(summary.kind) layer's blob \(blob.digest) is not among the OCI manifest's layers")
+                    continue
+                }
+                if size != blob.size {
+                    report(id, store.blobPath(oci.config.digest), "the \(summary.kind) layer says blob \(blob.digest) has \(blob.size) bytes, the OCI manifest says \(size)")
+                }
+            }
+        }
+        for parent in snapshot.manifest.parents where !known.contains(parent) {
+            report(id, store.blobPath(oci.config.digest), "parent \(parent) is not in the store's index")
+        }
+    }
+
+    private mutating func verifyEveryBlob() {
+        let directory = store.path + "/blobs/sha256"
+        let names: [String]
+        do { names = try store.system.listDirectory(directory) } catch {
+            report(nil, directory, "cannot be listed: \(error)")
+            return
+        }
+        for name in names.sorted() {
+            guard let digest = try? Digest(hex: name) else {
+                report(nil, directory + "/" + name, "is not named by a sha256 digest")
+                continue
+            }
+            _ = checkBlob(digest, size: nil, of: nil, role: "blob")
+        }
+    }
+}

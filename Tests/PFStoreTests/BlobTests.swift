@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import PFModel
+@testable import PFStore
+
+@Suite("Blobs")
+struct BlobTests {
+    @Test("a new store is an OCI image layout", arguments: Durability.allCases)
+    func layout(durability: Durability) throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"), durability: durability)
+        let files = FileManager.default
+        #expect(String(decoding: files.bytes(store.path + "/oci-layout"), as: UTF8.self) == #"{"imageLayoutVersion":"1.0.0"}"#)
+        #expect(String(decoding: files.bytes(store.path + "/index.json"), as: UTF8.self)
+            == #"{"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#)
+        var isDirectory: ObjCBool = false
+        #expect(files.fileExists(atPath: store.path + "/blobs/sha256", isDirectory: &isDirectory) && isDirectory.boolValue)
+        #expect(try SnapshotStore(opening: dir.file("store")).path == store.path)
+    }
+
+    @Test("stores content under its digest, read-only, once", arguments: Durability.allCases)
+    func contentAddressed(durability: Durability) throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path, durability: durability)
+        let first = try store.putBlob(Array("hello".utf8))
+        let again = try store.putBlob(Array("hello".utf8))
+        #expect(first == again)
+        #expect(first.digest.hex == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+        #expect(store.has(first.digest))
+        #expect(try store.readBlob(first.digest) == Array("hello".utf8))
+        if durability == .batch {
+            // Waiting for the flush phase: visible to this process only.
+            #expect(!FileManager.default.fileExists(atPath: store.blobPath(first.digest)))
+            try store.flushPendingBlobs()
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: store.blobPath(first.digest))
+        #expect((attributes[.posixPermissions] as? Int) == 0o444)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/ingest").filter { $0.hasSuffix(".tmp") } == [])
+    }
+
+    @Test("streams files and writers, hashing as it writes")
+    func streaming() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"), durability: .none)
+        var bytes = [UInt8](repeating: 0, count: 3 << 20 + 123)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 7 &+ i >> 12) }
+        _ = FileManager.default.createFile(atPath: dir.file("big"), contents: Data(bytes))
+        let blob = try store.putFile(at: dir.file("big"))
+        #expect(blob == BlobRef(digest: Digest.of(bytes), size: Int64(bytes.count)))
+        #expect(try store.hashBlob(blob.digest) == blob)
+
+        let writer = try store.makeWriter()
+        try writer.write(Array(bytes[..<1000]))
+        try writer.write(Array(bytes[1000...]))
+        #expect(try writer.commit() == blob)
+    }
+
+    @Test("an aborted writer leaves nothing behind")
+    func abort() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path, durability: .strict)
+        let writer = try store.makeWriter()
+        try writer.write(Array("partial".utf8))
+        writer.abort()
+        #expect(!store.has(Digest.of(Array("partial".utf8))))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/ingest").filter { $0.hasSuffix(".tmp") } == [])
+    }
+
+    @Test("putFile refuses what is not a regular file, naming it")
+    func putFileErrors() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"))
+        #expect { try store.putFile(at: dir.file("missing")) } throws: { error in
+            "\(error)".contains("opening \(dir.file("missing")) failed") && "\(error)".contains("No such file")
+        }
+        #expect { try store.putFile(at: dir.path) } throws: { error in
+            "\(error)".contains(dir.path)
+        }
+    }
+
+    @Test("a blob of the wrong size under its name is rewritten, not reused")
+    func damagedBlobIsNotReused() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path, durability: .none)
+        let digest = Digest.of(Array("payload".utf8))
+        _ = FileManager.default.createFile(atPath: store.blobPath(digest), contents: Data("pay".utf8))
+        #expect(try store.size(of: digest) == 3)
+        _ = try store.putBlob(Array("payload".utf8))
+        #expect(try store.readBlob(digest) == Array("payload".utf8))
+    }
+
+    @Test("a directory without oci-layout is not a store")
+    func notAStore() throws {
+        let dir = TemporaryDirectory()
+        #expect { try SnapshotStore(opening: dir.path) } throws: { error in
+            "\(error)" == "\(dir.path) is not a pfhost store: \(dir.path)/oci-layout does not exist (create one with 'pfhost init --store \(dir.path)' or pass --store)"
+        }
+        _ = FileManager.default.createFile(atPath: dir.file("oci-layout"), contents: Data("{\"imageLayoutVersion\":\"2.0.0\"}".utf8))
+        #expect { try SnapshotStore(opening: dir.path) } throws: { error in
+            "\(error)".contains("imageLayoutVersion 2.0.0, expected 1.0.0")
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import PFModel
+@testable import PFStore
+
+@Suite("Committing snapshots")
+struct SnapshotCommitTests {
+    @Test("the content id is the sha256 of the OCI manifest, which lists every layer blob", arguments: Durability.allCases)
+    func commit(durability: Durability) throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path, durability: durability)
+        let manifest = try SnapshotFactory.manifest(in: store, seed: "a")
+        let id = try store.commitSnapshot(manifest, tag: "main")
+
+        let ociBytes = FileManager.default.bytes(store.blobPath(id))
+        #expect(Digest.of(ociBytes) == id)
+        let snapshot = try store.snapshot(id)
+        #expect(snapshot.manifest == manifest)
+        #expect(snapshot.ociManifest.artifactType == MediaType.snapshotArtifact)
+        #expect(snapshot.ociManifest.config.mediaType == MediaType.snapshotConfig)
+        let layerDigests = Set(snapshot.ociManifest.layers.map(\.digest))
+        let manifestDigests = Set(manifest.layerSummaries.flatMap { $0.blobs.map(\.digest) })
+        #expect(layerDigests == manifestDigests)
+        #expect(snapshot.ociManifest.layers.allSatisfy { $0.annotations?[AnnotationKey.layerKinds] != nil })
+        #expect(snapshot.ociManifest.annotations?[AnnotationKey.created] == manifest.createdAt)
+
+        let index = try store.readIndex()
+        #expect(index.manifests.count == 1)
+        #expect(index.manifests[0].digest == id && index.manifests[0].refName == "main")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/ingest").filter { $0.hasSuffix(".tmp") } == [])
+    }
+
+    @Test("identical content gives an identical id")
+    func reproducible() throws {
+        let one = TemporaryDirectory(), two = TemporaryDirectory()
+        let first = try SnapshotStore.openOrCreate(at: one.path)
+        let second = try SnapshotStore.openOrCreate(at: two.path, durability: .none)
+        let a = try first.commitSnapshot(SnapshotFactory.manifest(in: first, seed: "same"))
+        let b = try second.commitSnapshot(SnapshotFactory.manifest(in: second, seed: "same"))
+        #expect(a == b)
+        let c = try second.commitSnapshot(SnapshotFactory.manifest(in: second, seed: "same", createdAt: "2026-11-28T00:00:00Z"))
+        #expect(c != a)
+    }
+
+    @Test("a blob shared by two layers is listed once, annotated with both kinds")
+    func sharedBlob() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        var manifest = try SnapshotFactory.manifest(in: store, seed: "s")
+        manifest.trace.blobs.append(manifest.model.blobs[0])
+        let snapshot = try store.snapshot(store.commitSnapshot(manifest))
+        let shared = snapshot.ociManifest.layers.filter { $0.digest == manifest.model.blobs[0].digest }
+        #expect(shared.count == 1)
+        #expect(shared.first?.annotations?[AnnotationKey.layerKinds] == "model,trace")
+    }
+
+    @Test("a layer naming a blob the store lacks is refused and nothing is committed")
+    func missingBlob() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        var manifest = try SnapshotFactory.manifest(in: store, seed: "m")
+        let ghost = Digest.of(Array("never written".utf8))
+        manifest.world.blobs.append(Descriptor(mediaType: "x", digest: ghost, size: 13))
+        #expect { try store.commitSnapshot(manifest) } throws: { error in
+            "\(error)" == "blob \(ghost) is not in \(dir.path)"
+        }
+        #expect(try store.readIndex().manifests.isEmpty)
+    }
+
+    @Test("tags move; the snapshot they leave stays listed")
+    func tags() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        let first = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "1"), tag: "agent")
+        let second = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "2", parents: [first]), tag: "agent")
+        let index = try store.readIndex()
+        #expect(index.manifests.map(\.digest) == [second, first])
+        #expect(index.manifests.map(\.refName) == ["agent", nil])
+        #expect(try store.snapshotID(tagged: "agent") == second)
+        #expect { try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "3"), tag: "-bad tag") } throws: { error in
+            "\(error)".hasPrefix("invalid reference '-bad tag'")
+        }
+    }
+
+    @Test("references resolve by tag, full id and unique prefix")
+    func resolve() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        let id = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "r"), tag: "v1")
+        #expect(try store.resolve("v1") == id)
+        #expect(try store.resolve(id.description) == id)
+        #expect(try store.resolve(String(id.hex.prefix(12))) == id)
+        #expect(try store.resolve("sha256:" + id.hex.prefix(20)) == id)
+        #expect { try store.resolve(String(id.hex.prefix(11))) } throws: { "\($0)".contains("at least 12 hex digits") }
+        #expect { try store.resolve("nope") } throws: { "\($0)".hasPrefix("no snapshot 'nope' in \(dir.path)") }
+        let other = Digest.of([1, 2, 3])
+        #expect { try store.resolve(other.description) } throws: { "\($0)".hasPrefix("no snapshot '\(other)'") }
+    }
+
+    @Test("a prefix shared by two snapshots is ambiguous")
+    func ambiguous() throws {
+        var index = OCIIndex(manifests: [])
+        let a = try Digest(hex: "aaaaaaaaaaaa" + String(repeating: "1", count: 52))
+        let b = try Digest(hex: "aaaaaaaaaaaa" + String(repeating: "2", count: 52))
+        for digest in [a, b] {
+            IndexEdit.add(OCIDescriptor(mediaType: MediaType.ociManifest, digest: digest, size: 1), tag: nil, to: &index)
+        }
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        try store.updateIndex { $0 = index }
+        #expect { try store.resolve("aaaaaaaaaaaa") } throws: { error in
+            "\(error)".contains("matches 2 snapshots")
+        }
+    }
+
+    @Test("a corrupt index.json is reported with its path")
+    func corruptIndex() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        _ = FileManager.default.createFile(atPath: dir.file("index.json"), contents: Data("{\"manifests\": [".utf8))
+        #expect { try store.readIndex() } throws: { error in
+            "\(error)".hasPrefix("\(dir.path)/index.json is corrupt: invalid JSON at byte 15")
+        }
+    }
+}
+
+@Suite("Index edits")
+struct IndexEditTests {
+    private func entry(_ n: UInt8) -> OCIDescriptor {
+        OCIDescriptor(mediaType: MediaType.ociManifest, digest: Digest.of([n]), size: Int64(n))
+    }
+
+    @Test("an untagged snapshot is listed once")
+    func untagged() {
+        var index = OCIIndex(manifests: [])
+        IndexEdit.add(entry(1), tag: nil, to: &index)
+        IndexEdit.add(entry(1), tag: nil, to: &index)
+        #expect(index.manifests == [entry(1)])
+    }
+
+    @Test("tagging replaces the untagged entry and a second tag adds an entry")
+    func tagging() {
+        var index = OCIIndex(manifests: [])
+        IndexEdit.add(entry(1), tag: nil, to: &index)
+        IndexEdit.add(entry(1), tag: "a", to: &index)
+        IndexEdit.add(entry(1), tag: "b", to: &index)
+        #expect(index.manifests.map(\.refName) == ["a", "b"])
+        IndexEdit.add(entry(2), tag: "a", to: &index)
+        IndexEdit.add(entry(2), tag: "b", to: &index)
+        #expect(index.manifests.map(\.digest) == [entry(2).digest, entry(2).digest, entry(1).digest])
+        #expect(index.manifests.map(\.refName) == ["a", "b", nil])
+    }
+
+    @Test("tag grammar", arguments: [("main", true), ("v1.2-rc_3", true), ("_x", true), (".x", false), ("-x", false),
+                                     ("a/b", false), ("", false), (String(repeating: "t", count: 129), false)])
+    func grammar(tag: String, valid: Bool) {
+        #expect(IndexEdit.isValidTag(tag) == valid)
+    }
+}
