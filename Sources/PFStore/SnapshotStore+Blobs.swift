@@ -103,22 +103,26 @@ extension SnapshotStore {
     }
 
     /// Batch mode's flush phase: one `syncfs` makes every waiting blob's bytes durable, then
-    /// each is renamed into `blobs/sha256/` and the directory is fsynced once.
+    /// each is renamed into `blobs/sha256/` and the directory is fsynced once. Flushes are
+    /// serialised, so threads sharing this store never move the same file twice; a blob that
+    /// fails to move stays waiting for the next flush.
     func flushPendingBlobs() throws(StoreError) {
-        let waiting = pending.withLock { $0 }
-        guard !waiting.isEmpty else { return }
-        try step("flushing \(waiting.count) blobs (syncfs)") { () throws(SystemCallError) in
-            let fd = try system.open(ingestPath, O_RDONLY | O_DIRECTORY)
-            defer { try? system.close(fd, path: ingestPath) }
-            try system.syncfs(fd, path: ingestPath)
-        }
-        for (digest, blob) in waiting.sorted(by: { $0.key < $1.key }) {
-            try step("installing blob \(digest)") { () throws(SystemCallError) in
-                try moveIntoPlace(blob.ingestPath, blobPath(digest), size: blob.size)
+        try flushing.withLock { (_) throws(StoreError) in
+            let waiting = pending.withLock { $0 }
+            guard !waiting.isEmpty else { return }
+            try step("flushing \(waiting.count) blobs (syncfs)") { () throws(SystemCallError) in
+                let fd = try system.open(ingestPath, O_RDONLY | O_DIRECTORY)
+                defer { try? system.close(fd, path: ingestPath) }
+                try system.syncfs(fd, path: ingestPath)
             }
-            pending.withLock { _ = $0.removeValue(forKey: digest) }
+            for (digest, blob) in waiting.sorted(by: { $0.key < $1.key }) {
+                try step("installing blob \(digest)") { () throws(SystemCallError) in
+                    try moveIntoPlace(blob.ingestPath, blobPath(digest), size: blob.size)
+                }
+                pending.withLock { _ = $0.removeValue(forKey: digest) }
+            }
+            try step("flushing \(blobsPath)") { () throws(SystemCallError) in try system.fsyncDirectory(blobsPath) }
         }
-        try step("flushing \(blobsPath)") { () throws(SystemCallError) in try system.fsyncDirectory(blobsPath) }
     }
 
     /// Reads a whole blob and checks that its bytes match its digest. For small blobs

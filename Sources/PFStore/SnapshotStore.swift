@@ -36,6 +36,8 @@ public final class SnapshotStore: Sendable {
     let indexPath: String
     /// Batch mode's blobs written to `ingest/` and waiting for the flush phase, by digest.
     let pending = Mutex<[Digest: PendingBlob]>([:])
+    /// Held during batch mode's flush phase.
+    let flushing = Mutex<Void>(())
 
     struct PendingBlob: Sendable {
         var ingestPath: String
