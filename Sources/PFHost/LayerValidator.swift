@@ -1,0 +1,58 @@
+import PFModel
+import PFStore
+
+/// Checks the layer JSON a plugin passes to `set_layer`.
+///
+/// The JSON must be an object whose `kind` is the plugin's declared kind and that decodes as
+/// that kind's typed layer; every `blobs` entry must be in the store with its exact size; and
+/// every `sha256:` string anywhere in it must be one of its `blobs`, so the snapshot's OCI
+/// manifest, which lists `blobs`, carries everything the layer refers to.
+enum LayerValidator {
+    static func validate(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore) throws(LayerValidationError) -> CapturedLayer {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch {
+            throw LayerValidationError("the layer is not valid JSON: \(error)")
+        }
+        guard let object = json.objectValue else { throw LayerValidationError("the layer JSON is not an object") }
+        guard let declared = object["kind"]?.stringValue else {
+            throw LayerValidationError("the layer JSON has no string 'kind' (expected \"\(kind)\")")
+        }
+        guard declared == kind.rawValue else {
+            throw LayerValidationError("the layer JSON has kind \"\(declared)\" but the plugin declares the \(kind) layer")
+        }
+        let layer: CapturedLayer
+        do { layer = try CapturedLayer.decode(json, as: kind) } catch {
+            throw LayerValidationError("the layer JSON is not a valid \(kind) layer: \(describeJSONError(error))")
+        }
+        var listed = Set<Digest>()
+        for blob in layer.blobs {
+            let size: Int64?
+            do { size = try store.size(of: blob.digest) } catch {
+                throw LayerValidationError("cannot check blob \(blob.digest): \(error)")
+            }
+            guard let size else {
+                throw LayerValidationError("blobs lists \(blob.digest), which the plugin never wrote to the store")
+            }
+            guard size == blob.size else {
+                throw LayerValidationError("blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size)")
+            }
+            listed.insert(blob.digest)
+        }
+        var unlisted: String?
+        json.forEachValue { value in
+            guard unlisted == nil, let text = value.stringValue, text.hasPrefix("sha256:") else { return }
+            if let digest = try? Digest(parsing: text), listed.contains(digest) { return }
+            unlisted = text
+        }
+        if let unlisted {
+            throw LayerValidationError("the layer refers to \(unlisted), which is not listed in its blobs")
+        }
+        return layer
+    }
+}
+
+/// Why a layer handed to `set_layer` was refused.
+struct LayerValidationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,29 @@
+import CPFPluginABI
+import PFModel
+
+/// A plugin that passed every check: its file, its table and what the table declares.
+public struct LoadedPlugin: @unchecked Sendable {
+    // The table is immutable static storage in a library that is never unloaded, so sharing
+    // the pointer between threads is safe (hence @unchecked).
+    let table: UnsafePointer<pf_plugin>
+
+    /// The `.so` file it was loaded from.
+    public let file: String
+    /// The layer it captures.
+    public let kind: LayerKind
+    /// Its reverse-DNS id.
+    public let id: String
+    /// Its semantic version.
+    public let version: String
+    /// Its one-line description, when it has one.
+    public let description: String?
+    /// The ABI it was built against.
+    public let abiMajor: UInt32
+    public let abiMinor: UInt32
+
+    /// The plugin as the manifest names it.
+    public var reference: PluginRef { PluginRef(id: id, version: version) }
+
+    /// `file (id, kind layer)`, how errors name a plugin.
+    public var label: String { "\(file) (\(id), \(kind) layer)" }
+}

@@ -1,0 +1,47 @@
+/// Why the host will not use a `.so` file as a plugin. Each message names the file and the
+/// exact values involved.
+public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
+    case notLoadable(file: String, reason: String)
+    case noEntrySymbol(file: String)
+    case entryReturnedNull(file: String)
+    case abiMajorMismatch(file: String, major: UInt32, minor: UInt32)
+    case abiMinorTooNew(file: String, minor: UInt32)
+    case structTooSmall(file: String, size: UInt32)
+    case unknownKind(file: String, kind: UInt32)
+    case missingField(file: String, field: String)
+
+    /// The file refused.
+    public var file: String {
+        switch self {
+        case .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
+             .abiMajorMismatch(let file, _, _), .abiMinorTooNew(let file, _), .structTooSmall(let file, _),
+             .unknownKind(let file, _), .missingField(let file, _):
+            file
+        }
+    }
+
+    /// The reason alone, without the file.
+    public var reason: String {
+        let host = "\(PluginABI.major).\(PluginABI.minor)"
+        switch self {
+        case .notLoadable(_, let reason):
+            return "cannot be loaded: \(reason)"
+        case .noEntrySymbol:
+            return "does not export \(PluginABI.entrySymbol) (build it against plugin-sdk/include/pf_plugin.h)"
+        case .entryReturnedNull:
+            return "\(PluginABI.entrySymbol) returned NULL"
+        case .abiMajorMismatch(_, let major, let minor):
+            return "built for plugin ABI \(major).\(minor), this host implements ABI \(host) (the major version must match)"
+        case .abiMinorTooNew(_, let minor):
+            return "built for plugin ABI \(PluginABI.major).\(minor), newer than this host's ABI \(host) (upgrade pfhost)"
+        case .structTooSmall(_, let size):
+            return "pf_plugin.struct_size is \(size) bytes, smaller than ABI \(PluginABI.major).0's \(PluginABI.pluginTableSize)"
+        case .unknownKind(_, let kind):
+            return "declares unknown layer kind \(kind) (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"
+        case .missingField(_, let field):
+            return "pf_plugin.\(field) is NULL or empty"
+        }
+    }
+
+    public var description: String { "\(file): \(reason)" }
+}

@@ -1,0 +1,27 @@
+import PFModel
+
+/// Why a plugin directory cannot be used for a snapshot.
+public enum PluginSetError: Error, Sendable, CustomStringConvertible {
+    /// The directory cannot be listed.
+    case unreadableDirectory(String, reason: String)
+    /// One or more files were refused.
+    case refused([PluginRefusal])
+    /// Two plugins capture the same layer.
+    case duplicateKind(LayerKind, first: String, second: String)
+    /// No plugin captures these layers.
+    case missingKinds([LayerKind], directory: String)
+
+    public var description: String {
+        switch self {
+        case .unreadableDirectory(let directory, let reason):
+            return "cannot read the plugin directory \(directory): \(reason) (pass --plugins DIR or set PFHOST_PLUGINS)"
+        case .refused(let refusals):
+            return refusals.map(\.description).joined(separator: "\n")
+        case .duplicateKind(let kind, let first, let second):
+            return "two plugins capture the \(kind) layer: \(first) and \(second); keep one of them in the directory"
+        case .missingKinds(let kinds, let directory):
+            let names = kinds.map(\.rawValue).joined(separator: ", ")
+            return "no plugin in \(directory) captures the \(names) layer\(kinds.count > 1 ? "s" : ""); every snapshot needs all five"
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import PFModel
+import PFStore
+
+/// Everything `pfhost snapshot` was asked to do.
+public struct SnapshotRequest: Sendable {
+    /// The directory of plugins.
+    public var pluginsDirectory: String
+    /// The agent identity and per-layer settings.
+    public var configuration: SnapshotConfiguration
+    /// References to the parents; when empty and `tag` names a snapshot, that one.
+    public var parents: [String]
+    /// The tag to move to the new snapshot.
+    public var tag: String?
+    /// How long the captures may take.
+    public var timeout: Duration
+    /// How long cancelled captures get to return after the timeout.
+    public var grace: Duration
+    /// The environment (for `SOURCE_DATE_EPOCH`).
+    public var environment: [String: String]
+
+    /// A request with defaults: no parents, no tag, a 600 s timeout and a 2 s grace period.
+    public init(pluginsDirectory: String, configuration: SnapshotConfiguration = SnapshotConfiguration(),
+                parents: [String] = [], tag: String? = nil, timeout: Duration = .seconds(600),
+                grace: Duration = .seconds(2), environment: [String: String] = [:]) {
+        self.pluginsDirectory = pluginsDirectory
+        self.configuration = configuration
+        self.parents = parents
+        self.tag = tag
+        self.timeout = timeout
+        self.grace = grace
+        self.environment = environment
+    }
+}

@@ -1,0 +1,109 @@
+import Logging
+import PFModel
+import PFStore
+
+/// Takes snapshots: loads the plugins, runs their captures in parallel, checks and assembles
+/// the layers into a manifest, and commits it.
+///
+/// ```swift
+/// let store = try SnapshotStore.openOrCreate(at: ".pfstore")
+/// let result = try Snapshotter(store: store).snapshot(SnapshotRequest(pluginsDirectory: "plugins"))
+/// print(result.id)
+/// ```
+public struct Snapshotter: Sendable {
+    /// The store snapshots go into.
+    public let store: SnapshotStore
+    /// Where plugin and host messages go.
+    public var logger: Logger
+    /// Called with each plugin's progress reports, from the plugins' threads.
+    public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+
+    /// A snapshotter writing into `store`.
+    public init(store: SnapshotStore, logger: Logger = Logger(label: "pfhost"),
+                onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)? = nil) {
+        self.store = store
+        self.logger = logger
+        self.onProgress = onProgress
+    }
+
+    /// Takes one snapshot.
+    ///
+    /// - Throws: ``SnapshotError``; then nothing was committed.
+    public func snapshot(_ request: SnapshotRequest) throws(SnapshotError) -> SnapshotResult {
+        let plugins: [LayerKind: LoadedPlugin]
+        do { plugins = try PluginLoader.loadSet(from: request.pluginsDirectory) } catch { throw .plugins(error) }
+        let createdAt: String
+        do { createdAt = try Timestamp.forNewSnapshot(environment: request.environment) } catch {
+            throw .configuration(ConfigurationError(file: nil, message: error.description))
+        }
+
+        let parents: [Digest]
+        let parentManifest: Manifest?
+        do {
+            if request.parents.isEmpty {
+                parents = try request.tag.flatMap { tag throws(StoreError) in try store.snapshotID(tagged: tag) }.map { [$0] } ?? []
+            } else {
+                parents = try request.parents.map { reference throws(StoreError) in try store.resolve(reference) }
+            }
+            parentManifest = try parents.first.map { id throws(StoreError) in try store.snapshot(id).manifest }
+        } catch {
+            throw .store(error)
+        }
+
+        let contexts = LayerKind.allCases.map { kind in
+            let plugin = plugins[kind]!
+            return CaptureContext(
+                plugin: plugin, store: store, config: request.configuration.layers[kind] ?? [:],
+                parentLayer: parentManifest.map { CapturedLayer.json(of: kind, in: $0) },
+                logger: logger, onProgress: onProgress)
+        }
+        let outcomes: [CaptureRunner.Outcome]
+        do {
+            outcomes = try CaptureRunner(timeout: request.timeout, grace: request.grace).run(contexts)
+        } catch {
+            throw .timeout(error)
+        }
+        var failures: [CaptureFailure] = []
+        var layers: [LayerKind: CapturedLayer] = [:]
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let layer): layers[outcome.plugin.kind] = layer
+            case .failure(let failure): failures.append(failure)
+            }
+        }
+        guard failures.isEmpty else { throw .captures(failures) }
+
+        let agent = request.configuration.agent
+        let manifest = Self.assemble(
+            layers, plugins: plugins,
+            agent: Agent(kind: agent["kind"] ?? "unknown", version: agent["version"] ?? "0.0.0", fingerprint: agent["fingerprint"] ?? ""),
+            createdAt: createdAt, parents: parents)
+        let id: Digest
+        do { id = try store.commitSnapshot(manifest, tag: request.tag) } catch { throw .store(error) }
+        let reports = outcomes.map { outcome in
+            let summary = manifest.layerSummaries.first { $0.kind == outcome.plugin.kind }!
+            return SnapshotResult.LayerReport(
+                kind: outcome.plugin.kind, plugin: outcome.plugin.reference, file: outcome.plugin.file,
+                blobCount: summary.blobs.count, bytes: summary.totalBytes, milliseconds: outcome.milliseconds)
+        }
+        return SnapshotResult(id: id, manifest: manifest, layers: reports)
+    }
+
+    /// The manifest of five captured layers, each stamped with the plugin that captured it.
+    static func assemble(_ layers: [LayerKind: CapturedLayer], plugins: [LayerKind: LoadedPlugin], agent: Agent,
+                         createdAt: String, parents: [Digest]) -> Manifest {
+        func stamped<Content>(_ kind: LayerKind, _ pick: (CapturedLayer) -> Layer<Content>?) -> Layer<Content> {
+            var layer = pick(layers[kind]!)!
+            layer.plugin = plugins[kind]!.reference
+            return layer
+        }
+        return Manifest(
+            agent: agent,
+            model: stamped(.model) { if case .model(let layer) = $0 { layer } else { nil } },
+            cache: stamped(.cache) { if case .cache(let layer) = $0 { layer } else { nil } },
+            world: stamped(.world) { if case .world(let layer) = $0 { layer } else { nil } },
+            effects: stamped(.effects) { if case .effects(let layer) = $0 { layer } else { nil } },
+            trace: stamped(.trace) { if case .trace(let layer) = $0 { layer } else { nil } },
+            createdAt: createdAt, parents: parents)
+    }
+}
