@@ -8,29 +8,32 @@ enum IndexEdit {
     /// loses its last tag to another stays listed. A tag names one snapshot at a time.
     static func add(_ entry: OCIDescriptor, tag: String?, to index: inout OCIIndex) {
         var manifests = index.manifests
-        var displaced: [Digest] = []
-        if let tag {
-            manifests.removeAll { descriptor in
-                guard descriptor.refName == tag else { return false }
-                displaced.append(descriptor.digest)
-                return true
-            }
-            // A tagged entry replaces the snapshot's untagged one.
-            manifests.removeAll { $0.digest == entry.digest && $0.refName == nil }
-            var tagged = entry
-            tagged.annotations = (entry.annotations ?? [:]).merging([AnnotationKey.refName: tag]) { $1 }
-            manifests.append(tagged)
-        } else if !manifests.contains(where: { $0.digest == entry.digest }) {
-            manifests.append(entry)
+        guard let tag else {
+            if !manifests.contains(where: { $0.digest == entry.digest }) { manifests.append(entry) }
+            index.manifests = manifests
+            return
         }
-        for digest in displaced where !manifests.contains(where: { $0.digest == digest }) {
-            if let old = index.manifests.first(where: { $0.digest == digest }) {
-                var untagged = old
-                untagged.annotations?.removeValue(forKey: AnnotationKey.refName)
-                if untagged.annotations?.isEmpty == true { untagged.annotations = nil }
-                manifests.append(untagged)
+        // The tag leaves its old snapshot; an old snapshot left with no entry stays, untagged,
+        // where it was, so the index keeps the order in which snapshots were added.
+        var remove = Set<Int>()
+        for position in manifests.indices where manifests[position].refName == tag {
+            let digest = manifests[position].digest
+            let listedElsewhere = manifests.indices.contains { $0 != position && manifests[$0].digest == digest }
+            if listedElsewhere || digest == entry.digest {
+                remove.insert(position)
+            } else {
+                manifests[position].annotations?.removeValue(forKey: AnnotationKey.refName)
+                if manifests[position].annotations?.isEmpty == true { manifests[position].annotations = nil }
             }
         }
+        // A tagged entry replaces the snapshot's untagged one.
+        for position in manifests.indices where manifests[position].digest == entry.digest && manifests[position].refName == nil {
+            remove.insert(position)
+        }
+        manifests = manifests.enumerated().filter { !remove.contains($0.offset) }.map(\.element)
+        var tagged = entry
+        tagged.annotations = (entry.annotations ?? [:]).merging([AnnotationKey.refName: tag]) { $1 }
+        manifests.append(tagged)
         index.manifests = manifests
     }
 

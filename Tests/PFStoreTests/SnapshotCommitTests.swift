@@ -74,8 +74,8 @@ struct SnapshotCommitTests {
         let first = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "1"), tag: "agent")
         let second = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "2", parents: [first]), tag: "agent")
         let index = try store.readIndex()
-        #expect(index.manifests.map(\.digest) == [second, first])
-        #expect(index.manifests.map(\.refName) == ["agent", nil])
+        #expect(index.manifests.map(\.digest) == [first, second])
+        #expect(index.manifests.map(\.refName) == [nil, "agent"])
         #expect(try store.snapshotID(tagged: "agent") == second)
         #expect { try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "3"), tag: "-bad tag") } throws: { error in
             "\(error)".hasPrefix("invalid reference '-bad tag'")
@@ -147,8 +147,8 @@ struct IndexEditTests {
         #expect(index.manifests.map(\.refName) == ["a", "b"])
         IndexEdit.add(entry(2), tag: "a", to: &index)
         IndexEdit.add(entry(2), tag: "b", to: &index)
-        #expect(index.manifests.map(\.digest) == [entry(2).digest, entry(2).digest, entry(1).digest])
-        #expect(index.manifests.map(\.refName) == ["a", "b", nil])
+        #expect(index.manifests.map(\.digest) == [entry(1).digest, entry(2).digest, entry(2).digest])
+        #expect(index.manifests.map(\.refName) == [nil, "a", "b"])
     }
 
     @Test("tag grammar", arguments: [("main", true), ("v1.2-rc_3", true), ("_x", true), (".x", false), ("-x", false),

@@ -1,0 +1,58 @@
+import ArgumentParser
+import PFHost
+import PFStore
+
+/// pfhost's exit statuses, documented in `pfhost --help` and `docs/cli.md`.
+enum ExitStatus {
+    static let problemsFound = ExitCode(1)
+    static let pluginFailure = ExitCode(2)
+    static let storeFailure = ExitCode(3)
+    static let notFound = ExitCode(4)
+    static let configuration = ExitCode(78)
+
+    /// The status for a store error.
+    static func of(_ error: StoreError) -> ExitCode {
+        switch error {
+        case .notFound, .ambiguous, .invalidReference: notFound
+        default: storeFailure
+        }
+    }
+
+    /// The status for a snapshot error.
+    static func of(_ error: SnapshotError) -> ExitCode {
+        switch error {
+        case .plugins, .captures, .timeout: pluginFailure
+        case .configuration: configuration
+        case .store(let store): of(store)
+        }
+    }
+}
+
+/// Prints `pfhost: error: <message>` on stderr, one line per line of the message, and
+/// returns the exit code to throw.
+func fail(_ message: CustomStringConvertible, _ code: ExitCode) -> ExitCode {
+    var standardError = StandardError()
+    for line in message.description.split(separator: "\n", omittingEmptySubsequences: false) {
+        print("pfhost: error: \(line)", to: &standardError)
+    }
+    return code
+}
+
+/// stderr as a `TextOutputStream`.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var text = string
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,54 @@
+import ArgumentParser
+import PFModel
+import PFStore
+
+/// `pfhost log`: a snapshot and its ancestors, newest first.
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "List a snapshot and its chain of first parents, newest first.",
+        discussion: "Without a reference, starts from the most recently created snapshot in the store.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: "Where to start: content id, unique prefix or tag.")
+    var reference: String?
+
+    func run() throws {
+        let store = try storeOptions.open()
+        do {
+            try printLog(store)
+        } catch {
+            throw fail(error, ExitStatus.of(error))
+        }
+    }
+
+    private func printLog(_ store: SnapshotStore) throws(StoreError) {
+        let index = try store.readIndex()
+        var tags: [Digest: [String]] = [:]
+        for entry in index.manifests { if let tag = entry.refName { tags[entry.digest, default: []].append(tag) } }
+        var next: Digest?
+        if let reference {
+            next = try store.resolve(reference)
+        } else {
+            // The newest by creation time; among equals, the one added to the index last.
+            next = index.manifests.enumerated().max { a, b in
+                let (ca, cb) = (a.element.annotations?[AnnotationKey.created] ?? "", b.element.annotations?[AnnotationKey.created] ?? "")
+                return ca == cb ? a.offset < b.offset : ca < cb
+            }?.element.digest
+        }
+        var seen = Set<Digest>()
+        while let id = next, seen.insert(id).inserted {
+            let known = index.manifests.contains { $0.digest == id }
+            guard known || seen.count == 1 else {
+                print("\(Formatting.short(id))  (not in this store)")
+                break
+            }
+            let manifest = try store.snapshot(id).manifest
+            let tagText = tags[id].map { "  (" + $0.sorted().joined(separator: ", ") + ")" } ?? ""
+            let merge = manifest.parents.count > 1 ? "  +\(manifest.parents.count - 1) parent\(manifest.parents.count > 2 ? "s" : "")" : ""
+            print("\(Formatting.short(id))  \(manifest.createdAt)  \(manifest.agent.kind) \(manifest.agent.version)\(tagText)\(merge)")
+            next = manifest.parents.first
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import PFHost
+import PFModel
+
+/// `pfhost plugins`: what the host makes of each `.so` in a directory.
+struct PluginsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins",
+        abstract: "List the plugins in a directory and whether each would be used or refused, and why.",
+        discussion: "Exits 2 when any file would be refused or the directory does not hold exactly one plugin per layer.")
+
+    @Option(help: ArgumentHelp("The directory of plugins (default: $PFHOST_PLUGINS).", valueName: "dir"))
+    var plugins: String?
+
+    @Flag(help: "Print the rows as JSON.")
+    var json = false
+
+    func run() throws {
+        guard let directory = plugins ?? ProcessInfo.processInfo.environment["PFHOST_PLUGINS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw fail("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS", ExitCode.validationFailure)
+        }
+        let candidates: [PluginLoader.Candidate]
+        do { candidates = try PluginLoader.candidates(in: directory) } catch { throw fail(error, ExitStatus.pluginFailure) }
+        var setProblem: String?
+        do { _ = try PluginLoader.assemble(candidates, directory: directory) } catch {
+            if case .refused = error {} else { setProblem = error.description }
+        }
+        if json {
+            let rows: [JSONValue] = candidates.map { candidate in
+                switch candidate.result {
+                case .success(let plugin):
+                    return .object([
+                        "file": .string(plugin.file), "id": .string(plugin.id), "version": .string(plugin.version),
+                        "kind": .string(plugin.kind.rawValue), "abi": .string("\(plugin.abiMajor).\(plugin.abiMinor)"),
+                        "status": .string("ok"),
+                    ])
+                case .failure(let refusal):
+                    return .object(["file": .string(candidate.file), "status": .string("refused"), "reason": .string(refusal.reason)])
+                }
+            }
+            var output: [String: JSONValue] = ["plugins": .array(rows)]
+            output["problem"] = setProblem.map { .string($0) } ?? .null
+            print(String(decoding: CanonicalJSON.encode(.object(output)), as: UTF8.self))
+        } else {
+            let header = ["FILE", "ID", "VERSION", "KIND", "ABI", "STATUS"]
+            var rows = [header]
+            for candidate in candidates {
+                switch candidate.result {
+                case .success(let plugin):
+                    rows.append([plugin.file, plugin.id, plugin.version, plugin.kind.rawValue, "\(plugin.abiMajor).\(plugin.abiMinor)", "ok"])
+                case .failure(let refusal):
+                    rows.append([candidate.file, "-", "-", "-", "-", "refused: " + refusal.reason])
+                }
+            }
+            let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max()! }
+            for row in rows {
+                print(row.enumerated().map { $0.offset < widths.count ? Formatting.pad($0.element, widths[$0.offset]) : $0.element }
+                    .joined(separator: "  "))
+            }
+            if let setProblem { print("problem: \(setProblem)") }
+        }
+        let refused = candidates.contains { if case .failure = $0.result { true } else { false } }
+        if refused || setProblem != nil { throw ExitStatus.pluginFailure }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import PFModel
+import PFStore
+
+/// `pfhost show`: what a snapshot holds.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a snapshot: its agent, each layer's plugin, blob count and bytes, and its parents.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: "The snapshot: content id, unique prefix (12+ hex digits) or tag.")
+    var reference: String
+
+    @Flag(help: "Print the pfhost manifest itself, as canonical JSON.")
+    var json = false
+
+    func run() throws {
+        let store = try storeOptions.open()
+        let snapshot: Snapshot
+        let tags: [String]
+        do {
+            snapshot = try store.snapshot(store.resolve(reference))
+            tags = try store.readIndex().manifests.filter { $0.digest == snapshot.id }.compactMap(\.refName)
+        } catch {
+            throw fail(error, ExitStatus.of(error))
+        }
+        if json {
+            let bytes = (try? CanonicalJSON.encode(snapshot.manifest)) ?? []
+            print(String(decoding: bytes, as: UTF8.self))
+            return
+        }
+        let manifest = snapshot.manifest
+        print("snapshot \(snapshot.id)")
+        if !tags.isEmpty { print("tags     \(tags.sorted().joined(separator: ", "))") }
+        print("created  \(manifest.createdAt)")
+        print("agent    \(manifest.agent.kind) \(manifest.agent.version)" + (manifest.agent.fingerprint.isEmpty ? "" : " (fingerprint \(manifest.agent.fingerprint))"))
+        if manifest.parents.isEmpty {
+            print("parents  none")
+        } else {
+            for (index, parent) in manifest.parents.enumerated() { print((index == 0 ? "parents  " : "         ") + parent.description) }
+        }
+        print("layers")
+        var totalBlobs = Set<Digest>()
+        for summary in manifest.layerSummaries {
+            let plugin = summary.plugin.map { "\($0.id) \($0.version)" } ?? "-"
+            let blobs = "\(summary.blobs.count) blob\(summary.blobs.count == 1 ? "" : "s")"
+            print("  \(Formatting.pad(summary.kind.rawValue, 8)) \(Formatting.pad(plugin, 40)) \(Formatting.pad(blobs, 10)) \(Formatting.bytes(summary.totalBytes))")
+            totalBlobs.formUnion(summary.blobs.map(\.digest))
+        }
+        let totalBytes = snapshot.ociManifest.layers.reduce(Int64(0)) { $0 + $1.size }
+        print("total    \(totalBlobs.count) distinct blobs, \(Formatting.bytes(totalBytes))")
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PFHost
+import PFModel
+import PFStore
+import Synchronization
+
+/// `pfhost snapshot`: capture all five layers with the plugins in a directory and commit them.
+struct SnapshotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Capture the agent's five layers with a directory of plugins and commit a snapshot.",
+        discussion: "Prints only the new snapshot's content id on stdout (with --json, the id and per-layer figures).")
+
+    @Option(help: ArgumentHelp("The directory of plugins, one .so per layer (default: $PFHOST_PLUGINS).", valueName: "dir"))
+    var plugins: String?
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(help: ArgumentHelp("A JSON config file: an agent section and one section per layer kind.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a plugin option, overriding the config file (repeatable).", valueName: "kind.key=value"))
+    var settings: [String] = []
+
+    @Option(name: .customLong("parent"), help: ArgumentHelp("A parent snapshot: id, unique prefix or tag (repeatable).", valueName: "ref"))
+    var parents: [String] = []
+
+    @Option(help: ArgumentHelp("Move this tag to the new snapshot; without --parent, the tag's snapshot becomes the parent.", valueName: "name"))
+    var tag: String?
+
+    @Option(help: ArgumentHelp("The agent's kind (overrides the config file).", valueName: "kind"))
+    var agentKind: String?
+
+    @Option(help: ArgumentHelp("The agent's version.", valueName: "version"))
+    var agentVersion: String?
+
+    @Option(help: ArgumentHelp("The agent's fingerprint.", valueName: "fingerprint"))
+    var agentFingerprint: String?
+
+    @Option(help: "How hard to flush: none, batch or strict.")
+    var durability: Durability = .batch
+
+    @Option(help: ArgumentHelp("Seconds the captures may take before they are cancelled.", valueName: "seconds"))
+    var timeout: Int = 600
+
+    @Flag(help: "Print the id and per-layer plugin, blob count, bytes and capture time as JSON.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Log debug messages from the host and the plugins on stderr.")
+    var verbose = false
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let pluginsDirectory = plugins ?? environment["PFHOST_PLUGINS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw fail("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS", ExitCode.validationFailure)
+        }
+        var configuration = SnapshotConfiguration()
+        do {
+            if let config { configuration = try SnapshotConfiguration.load(file: config) }
+            for setting in settings { try configuration.apply(setting: setting) }
+        } catch {
+            throw fail(error, ExitStatus.configuration)
+        }
+        if let agentKind { configuration.agent["kind"] = agentKind }
+        if let agentVersion { configuration.agent["version"] = agentVersion }
+        if let agentFingerprint { configuration.agent["fingerprint"] = agentFingerprint }
+
+        let level: Logger.Level = verbose ? .debug : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let store: SnapshotStore
+        do { store = try SnapshotStore.openOrCreate(at: storeOptions.path, durability: durability) } catch {
+            throw fail(error, ExitStatus.of(error))
+        }
+        let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
+        let snapshotter = Snapshotter(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
+        let request = SnapshotRequest(
+            pluginsDirectory: pluginsDirectory, configuration: configuration, parents: parents, tag: tag,
+            timeout: .seconds(timeout), environment: environment)
+        let result: SnapshotResult
+        do {
+            result = try snapshotter.snapshot(request)
+        } catch {
+            progress?.clear()
+            throw fail(error, ExitStatus.of(error))
+        }
+        progress?.clear()
+        if json {
+            var layers: [String: JSONValue] = [:]
+            for layer in result.layers {
+                layers[layer.kind.rawValue] = .object([
+                    "plugin": .object(["id": .string(layer.plugin.id), "version": .string(layer.plugin.version)]),
+                    "file": .string(layer.file),
+                    "blobs": .int(Int64(layer.blobCount)),
+                    "bytes": .int(layer.bytes),
+                    "capture_ms": .int(layer.milliseconds),
+                ])
+            }
+            let output = JSONValue.object(["id": .string(result.id.description), "layers": .object(layers)])
+            print(String(decoding: CanonicalJSON.encode(output), as: UTF8.self))
+        } else {
+            print(result.id)
+        }
+    }
+}
+
+/// One status line on stderr showing each layer's latest progress, redrawn at most 10 times
+/// a second. Used only when stderr is a terminal.
+final class ProgressLine: Sendable {
+    private struct State {
+        var latest: [LayerKind: (UInt64, UInt64)] = [:]
+        var lastDraw = ContinuousClock.now - .seconds(1)
+    }
+
+    private let state = Mutex(State())
+
+    var report: @Sendable (LayerKind, UInt64, UInt64) -> Void {
+        { [self] kind, done, total in
+            state.withLock { state in
+                state.latest[kind] = (done, total)
+                let now = ContinuousClock.now
+                guard now - state.lastDraw >= .milliseconds(100) else { return }
+                state.lastDraw = now
+                let parts = state.latest.sorted { $0.key < $1.key }.map { kind, value in
+                    value.1 > 0 ? "\(kind) \(value.0 * 100 / max(value.1, 1))%" : "\(kind) \(value.0)"
+                }
+                var standardError = StandardError()
+                print("\r\u{1B}[K" + parts.joined(separator: "  "), terminator: "", to: &standardError)
+            }
+        }
+    }
+
+    func clear() {
+        var standardError = StandardError()
+        state.withLock { state in
+            if !state.latest.isEmpty { print("\r\u{1B}[K", terminator: "", to: &standardError) }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import PFStore
+
+/// `--store DIR`, shared by every command.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store directory (default: $PFHOST_STORE, else ./.pfstore).", valueName: "dir"))
+    var store: String?
+
+    /// The store path the options and environment name.
+    var path: String {
+        store ?? ProcessInfo.processInfo.environment["PFHOST_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".pfstore"
+    }
+
+    /// Opens the existing store, or fails with a one-line error.
+    func open(durability: Durability = .batch) throws -> SnapshotStore {
+        do {
+            return try SnapshotStore(opening: path, durability: durability)
+        } catch {
+            throw fail(error, ExitStatus.of(error))
+        }
+    }
+}
+
+extension Durability: ExpressibleByArgument {}

@@ -1,0 +1,219 @@
+/*
+ * A configurable capture plugin for pfhost's own tests, built the way a third party builds:
+ *   cc -shared -fPIC -fvisibility=hidden -I plugin-sdk/include -DPF_KIND=3 -o world.so test_plugin.c
+ *
+ * Compile-time switches make plugins the loader must refuse (TEST_ABI_MAJOR, TEST_ABI_MINOR,
+ * TEST_STRUCT_SIZE, TEST_KIND, TEST_NO_ID, TEST_NO_VERSION, TEST_NULL_ENTRY, TEST_NO_ENTRY).
+ * At run time the config key `mode` chooses a behaviour (see capture() below).
+ */
+#include "pf_plugin.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#ifndef PF_KIND
+#error "define PF_KIND (1..5)"
+#endif
+#ifndef TEST_ABI_MAJOR
+#define TEST_ABI_MAJOR PF_ABI_MAJOR
+#endif
+#ifndef TEST_ABI_MINOR
+#define TEST_ABI_MINOR PF_ABI_MINOR
+#endif
+#ifndef TEST_STRUCT_SIZE
+#define TEST_STRUCT_SIZE sizeof(pf_plugin)
+#endif
+#ifndef TEST_KIND
+#define TEST_KIND PF_KIND
+#endif
+
+static const char *const kind_names[] = {"", "model", "cache", "world", "effects", "trace"};
+#define KIND_NAME (kind_names[PF_KIND])
+
+/* A digest no test ever writes. */
+#define GHOST "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* The smallest valid layer of this plugin's kind whose one blob is `digest` of `size` bytes. */
+static int layer_json(char *out, size_t cap, const char *kind, const char *digest, unsigned long long size,
+                      const char *annotations) {
+    char blob[256];
+    snprintf(blob, sizeof blob, "{\"media_type\":\"application/octet-stream\",\"digest\":\"%s\",\"size\":%llu}", digest, size);
+    switch (PF_KIND) {
+    case PF_LAYER_MODEL:
+        return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"name\":\"test\",\"format\":\"raw\","
+                        "\"files\":[{\"path\":\"weights.bin\",\"digest\":\"%s\",\"size\":%llu}],\"adapters\":[]}",
+                        kind, blob, annotations, digest, size);
+    case PF_LAYER_CACHE:
+        return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"model_fingerprint\":\"test\",\"dtype\":\"f16\","
+                        "\"tokens_per_page\":16,\"num_layers\":1,\"num_heads\":1,\"head_dim\":8,\"page_bytes\":256,"
+                        "\"page_count\":0,\"token_count\":0,\"sequences\":[],\"index\":\"%s\",\"packs\":[]}",
+                        kind, blob, annotations, digest);
+    case PF_LAYER_WORLD:
+        return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"root\":\"/\","
+                        "\"tree\":{\"index\":\"%s\",\"entry_count\":0,\"total_bytes\":0}}", kind, blob, annotations, digest);
+    case PF_LAYER_EFFECTS:
+        return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"ledger\":\"%s\",\"entry_count\":0,"
+                        "\"pending_count\":0}", kind, blob, annotations, digest);
+    default:
+        return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"messages\":\"%s\","
+                        "\"message_count\":0}", kind, blob, annotations, digest);
+    }
+}
+
+/* Waits until `dir` holds a file per layer kind (every plugin has started), at most 20 s. */
+static int barrier(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, KIND_NAME);
+    FILE *mark = fopen(path, "w");
+    if (mark == NULL) return 0;
+    fclose(mark);
+    for (int waited = 0; waited < 20000; waited += 5) {
+        int count = 0;
+        DIR *d = opendir(dir);
+        if (d == NULL) return 0;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) if (e->d_name[0] != '.') count++;
+        closedir(d);
+        if (count >= 5) return 1;
+        sleep_ms(5);
+    }
+    return 0;
+}
+
+struct thread_put { const pf_host *host; pf_ctx *ctx; char digest[PF_DIGEST_STRLEN]; int32_t rc; const char *data; };
+
+static void *put_from_thread(void *arg) {
+    struct thread_put *job = arg;
+    job->rc = job->host->put_blob(job->ctx, "application/octet-stream", job->data, strlen(job->data), job->digest);
+    return NULL;
+}
+
+static int32_t capture(const pf_host *host, pf_ctx *ctx) {
+    const char *mode = host->config(ctx, "mode");
+    if (mode == NULL) mode = "ok";
+    char content[256];
+    const char *configured = host->config(ctx, "content");
+    snprintf(content, sizeof content, "%s", configured ? configured : "");
+    if (content[0] == 0) snprintf(content, sizeof content, "test content of the %s layer", KIND_NAME);
+
+    if (strcmp(mode, "fail") == 0) {
+        host->set_error(ctx, "simulated failure: the input could not be read");
+        return PF_ERR_IO;
+    }
+    if (strcmp(mode, "segv") == 0) {
+        volatile int *null = NULL;
+        *null = 1;
+    }
+    if (strcmp(mode, "hang") == 0) {
+        for (;;) pause();
+    }
+    if (strcmp(mode, "cooperative-hang") == 0) {
+        while (!host->cancelled(ctx)) sleep_ms(5);
+        host->set_error(ctx, "stopped on cancellation");
+        return PF_ERR_CANCELLED;
+    }
+    if (strcmp(mode, "barrier") == 0 && !barrier(host->config(ctx, "barrier_dir"))) {
+        host->set_error(ctx, "the five captures did not all start within 20 s");
+        return PF_ERR_INTERNAL;
+    }
+    if (strcmp(mode, "reuse-parent") == 0) {
+        size_t len = 0;
+        const char *parent = host->parent_layer(ctx, &len);
+        if (parent == NULL) {
+            host->set_error(ctx, "no parent layer");
+            return PF_ERR_INVALID;
+        }
+        return host->set_layer(ctx, parent, len);
+    }
+    host->log(ctx, PF_LOG_DEBUG, "capturing");
+
+    char digest[PF_DIGEST_STRLEN];
+    unsigned long long size = strlen(content);
+    int32_t rc;
+    if (strcmp(mode, "stream") == 0) {
+        pf_blob_writer *writer = NULL;
+        rc = host->blob_open(ctx, "application/octet-stream", &writer);
+        if (rc == PF_OK) rc = host->blob_write(writer, content, 5);
+        if (rc == PF_OK) rc = host->blob_write(writer, content + 5, size - 5);
+        if (rc == PF_OK) rc = host->blob_commit(writer, digest);
+    } else if (strcmp(mode, "thread") == 0) {
+        struct thread_put job = {host, ctx, {0}, PF_ERR_INTERNAL, content};
+        pthread_t thread;
+        pthread_create(&thread, NULL, put_from_thread, &job);
+        pthread_join(thread, NULL);
+        rc = job.rc;
+        memcpy(digest, job.digest, sizeof digest);
+    } else if (strcmp(mode, "file") == 0) {
+        uint64_t file_size = 0;
+        rc = host->put_file(ctx, host->config(ctx, "path"), "application/octet-stream", digest, &file_size);
+        size = file_size;
+        if (rc != PF_OK) host->set_error(ctx, "put_file failed");
+    } else {
+        rc = host->put_blob(ctx, "application/octet-stream", content, size, digest);
+    }
+    if (rc != PF_OK) return rc;
+    if (strcmp(mode, "leak-writer") == 0) {
+        pf_blob_writer *writer = NULL;
+        if (host->blob_open(ctx, "application/octet-stream", &writer) == PF_OK) host->blob_write(writer, "x", 1);
+    }
+    host->progress(ctx, 1, 1);
+
+    if (strcmp(mode, "no-layer") == 0) return PF_OK;
+
+    char json[4096];
+    const char *kind = KIND_NAME;
+    if (strcmp(mode, "wrong-kind") == 0) kind = PF_KIND == PF_LAYER_TRACE ? "model" : "trace";
+    if (strcmp(mode, "ghost") == 0) layer_json(json, sizeof json, kind, GHOST, 5, "{}");
+    else if (strcmp(mode, "wrong-size") == 0) layer_json(json, sizeof json, kind, digest, size + 1, "{}");
+    else if (strcmp(mode, "unlisted") == 0) layer_json(json, sizeof json, kind, digest, size, "{\"see\":\"" GHOST "\"}");
+    else if (strcmp(mode, "invalid-json") == 0) snprintf(json, sizeof json, "{\"kind\": \"%s\", ", kind);
+    else if (strcmp(mode, "not-a-layer") == 0) snprintf(json, sizeof json, "{\"kind\":\"%s\",\"blobs\":[]}", kind);
+    else layer_json(json, sizeof json, kind, digest, size, "{}");
+
+    rc = host->set_layer(ctx, json, strlen(json));
+    if (strcmp(mode, "twice") == 0) host->set_layer(ctx, json, strlen(json));
+    return rc == PF_OK ? PF_OK : rc;
+}
+
+static const pf_plugin plugin = {
+    .struct_size = TEST_STRUCT_SIZE,
+    .abi_major = TEST_ABI_MAJOR,
+    .abi_minor = TEST_ABI_MINOR,
+    .kind = TEST_KIND,
+#ifdef TEST_NO_ID
+    .id = NULL,
+#else
+    .id = "org.pfhost.test.plugin",
+#endif
+#ifdef TEST_NO_VERSION
+    .version = "",
+#else
+    .version = "1.0.0",
+#endif
+    .description = "pfhost test plugin",
+    .capture = capture,
+    .restore = NULL,
+};
+
+#ifdef TEST_NO_ENTRY
+PF_PLUGIN_EXPORT const pf_plugin *pf_plugin_entry_v2(void) { return &plugin; }
+#else
+PF_PLUGIN_EXPORT const pf_plugin *pf_plugin_entry_v1(void) {
+#ifdef TEST_NULL_ENTRY
+    return NULL;
+#else
+    return &plugin;
+#endif
+}
+#endif
