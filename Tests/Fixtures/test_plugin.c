@@ -207,10 +207,12 @@ static const pf_plugin plugin = {
 };
 
 #ifdef TEST_NO_ENTRY
+/* Exported under another name: a host must not find it. */
 PF_PLUGIN_EXPORT const pf_plugin *pf_plugin_entry_v2(void) { return &plugin; }
 #else
 PF_PLUGIN_EXPORT const pf_plugin *pf_plugin_entry_v1(void) {
 #ifdef TEST_NULL_ENTRY
+    (void)&plugin;
     return NULL;
 #else
     return &plugin;

@@ -1,0 +1,244 @@
+import Foundation
+import Synchronization
+import Testing
+import PFModel
+import PFStore
+
+/// `pfhost snapshot`, run as a process: its output, exit status and effect on the store.
+@Suite("pfhost snapshot")
+struct SnapshotCommandTests {
+    /// A plugin directory and a store beside it.
+    struct Setup {
+        let dir = TemporaryDirectory()
+        let plugins: String
+        var store: String { dir.file("store") }
+
+        init(replacing: [LayerKind: String] = [:]) {
+            plugins = PluginBuilder.directory(in: dir, replacing: replacing)
+        }
+
+        func snapshot(_ extra: [String] = [], environment: [String: String] = [:]) throws -> ProcessOutput {
+            try run(productsDirectory + "/pfhost", ["snapshot", "--plugins", plugins, "--store", store] + extra, environment: environment)
+        }
+
+        var index: [UInt8] { [UInt8](FileManager.default.contents(atPath: store + "/index.json") ?? Data()) }
+
+        var blobCount: Int { (try? FileManager.default.contentsOfDirectory(atPath: store + "/blobs/sha256").count) ?? 0 }
+    }
+
+    private func contentID(_ output: ProcessOutput) throws -> Digest {
+        #expect(output.status == 0, "\(output)")
+        #expect(output.stdout.hasSuffix("\n") && output.stdout.split(separator: "\n").count == 1, "stdout is the id alone: \(output)")
+        return try Digest(parsing: output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test("prints only the content id, and the store verifies")
+    func snapshot() throws {
+        let setup = Setup()
+        let id = try contentID(setup.snapshot())
+        let store = try SnapshotStore(opening: setup.store)
+        let manifest = try store.snapshot(id).manifest
+        #expect(manifest.world.plugin == PluginRef(id: "org.pfhost.test.plugin", version: "1.0.0"))
+        #expect(manifest.parents == [])
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 0 && verify.stdout == "ok: 1 snapshot verified, and every blob\n", "\(verify)")
+    }
+
+    @Test("--json reports each layer's plugin, blobs, bytes and capture time")
+    func json() throws {
+        let setup = Setup()
+        let output = try setup.snapshot(["--json"])
+        #expect(output.status == 0, "\(output)")
+        let value = try JSONParser.parse(Array(output.stdout.utf8.dropLast()))
+        #expect(value["id"]?.stringValue?.hasPrefix("sha256:") == true)
+        let world = try #require(value["layers"]?["world"])
+        #expect(world["plugin"]?["id"] == .string("org.pfhost.test.plugin"))
+        #expect(world["blobs"] == .int(1))
+        #expect(world["bytes"] == .int(Int64("test content of the world layer".utf8.count)))
+        if case .int(let ms)? = world["capture_ms"] { #expect(ms >= 0) } else { Issue.record("no capture_ms") }
+    }
+
+    @Test("the same state and SOURCE_DATE_EPOCH give the same id in any store")
+    func reproducible() throws {
+        let one = Setup(), two = Setup()
+        let environment = ["SOURCE_DATE_EPOCH": "1800000000"]
+        let a = try contentID(one.snapshot(["--agent-kind", "coder"], environment: environment))
+        let b = try contentID(two.snapshot(["--agent-kind", "coder", "--durability", "none"], environment: environment))
+        #expect(a == b)
+        let c = try contentID(two.snapshot(["--agent-kind", "coder", "--set", "trace.content=other"], environment: environment))
+        #expect(c != a)
+    }
+
+    @Test("host services work from the plugin's own threads, by stream, by file, and abort leaked writers",
+          arguments: ["stream", "thread", "file", "leak-writer"])
+    func services(mode: String) throws {
+        let setup = Setup()
+        let file = setup.dir.file("input.bin")
+        _ = FileManager.default.createFile(atPath: file, contents: Data(repeating: 7, count: 3 << 20))
+        let id = try contentID(setup.snapshot(["--set", "world.mode=\(mode)", "--set", "world.path=\(file)"]))
+        let manifest = try SnapshotStore(opening: setup.store).snapshot(id).manifest
+        let expected = mode == "file" ? Int64(3 << 20) : Int64("test content of the world layer".utf8.count)
+        #expect(manifest.world.blobs.first?.size == expected)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: setup.store + "/ingest").filter { $0.hasSuffix(".tmp") } == [])
+    }
+
+    @Test("a failing plugin commits nothing and is named with its message", arguments: [
+        ("fail", "capture returned PF_ERR_IO: simulated failure: the input could not be read"),
+        ("no-layer", "capture returned PF_OK without calling set_layer"),
+        ("twice", "called set_layer 2 times; it must be called exactly once"),
+        ("invalid-json", "capture returned PF_ERR_INVALID: the layer is not valid JSON: invalid JSON at byte 18: unexpected end of input in an object"),
+        ("wrong-kind", "capture returned PF_ERR_INVALID: the layer JSON has kind \"trace\" but the plugin declares the world layer"),
+        ("not-a-layer", "capture returned PF_ERR_INVALID: the layer JSON is not a valid world layer: missing key 'root'"),
+        ("ghost", "blobs lists sha256:1111111111111111111111111111111111111111111111111111111111111111, which the plugin never wrote to the store"),
+        ("wrong-size", "blobs says \(Digest.of(Array("test content of the world layer".utf8))) has 32 bytes; the stored blob has 31"),
+        ("unlisted", "the layer refers to sha256:1111111111111111111111111111111111111111111111111111111111111111, which is not listed in its blobs"),
+    ])
+    func failures(mode: String, message: String) throws {
+        let setup = Setup()
+        _ = try contentID(setup.snapshot())
+        let before = setup.index
+        let output = try setup.snapshot(["--set", "world.mode=\(mode)"])
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stdout == "")
+        #expect(output.stderr.contains("pfhost: error: plugin \(setup.plugins)/world.so (org.pfhost.test.plugin, world layer) failed: "), "\(output)")
+        #expect(output.stderr.contains(message), "\(output)")
+        #expect(setup.index == before)
+    }
+
+    @Test("a plugin that ignores the timeout fails the snapshot; nothing is committed")
+    func hang() throws {
+        let setup = Setup()
+        _ = try contentID(setup.snapshot())
+        let before = setup.index
+        let clock = ContinuousClock()
+        let start = clock.now
+        let output = try setup.snapshot(["--set", "cache.mode=hang", "--timeout", "1"])
+        let elapsed = clock.now - start
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("plugin \(setup.plugins)/cache.so (org.pfhost.test.plugin, cache layer) did not finish within the 1s timeout and ignored cancellation; nothing was committed"), "\(output)")
+        #expect(elapsed < .seconds(15))
+        #expect(setup.index == before)
+    }
+
+    @Test("a plugin that honours cancellation stops at the deadline")
+    func cooperativeHang() throws {
+        let setup = Setup()
+        let output = try setup.snapshot(["--set", "effects.mode=cooperative-hang", "--timeout", "1"])
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("(org.pfhost.test.plugin, effects layer) failed: capture returned PF_ERR_CANCELLED: stopped on cancellation"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: setup.store + "/index.json") || setup.index == Array(#"{"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#.utf8))
+    }
+
+    @Test("a plugin that crashes kills the host but leaves the store valid and unchanged")
+    func crash() throws {
+        let setup = Setup()
+        _ = try contentID(setup.snapshot())
+        let before = setup.index
+        let output = try setup.snapshot(["--set", "trace.mode=segv"])
+        #expect(output.signalled && output.status == SIGSEGV, "\(output)")
+        #expect(setup.index == before)
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test("the five captures run at the same time")
+    func parallel() throws {
+        let setup = Setup()
+        let barrier = setup.dir.directory("barrier")
+        let settings = LayerKind.allCases.flatMap { ["--set", "\($0).mode=barrier", "--set", "\($0).barrier_dir=\(barrier)"] }
+        _ = try contentID(setup.snapshot(settings))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: barrier).sorted() == ["cache", "effects", "model", "trace", "world"])
+    }
+
+    @Test("--tag chains snapshots; plugins see the parent layer and can reuse its blobs")
+    func chain() throws {
+        let setup = Setup()
+        let first = try contentID(setup.snapshot(["--tag", "agent"]))
+        let blobs = setup.blobCount
+        let reuse = LayerKind.allCases.flatMap { ["--set", "\($0).mode=reuse-parent"] }
+        let second = try contentID(setup.snapshot(["--tag", "agent"] + reuse))
+        let store = try SnapshotStore(opening: setup.store)
+        let manifest = try store.snapshot(second).manifest
+        #expect(manifest.parents == [first])
+        #expect(manifest.world.blobs == (try store.snapshot(first).manifest.world.blobs))
+        // Only the new config and OCI manifest were written.
+        #expect(setup.blobCount == blobs + 2)
+        let log = try pfhost("log", "agent", "--store", setup.store)
+        let lines = log.stdout.split(separator: "\n")
+        #expect(lines.count == 2, "\(log)")
+        #expect(lines.first?.hasPrefix(String(second.hex.prefix(12))) == true && lines.first?.contains("(agent)") == true)
+        #expect(lines.last?.hasPrefix(String(first.hex.prefix(12))) == true)
+        // An explicit parent wins over the tag's snapshot; a root has no parent layer.
+        let third = try contentID(setup.snapshot(["--parent", String(first.hex.prefix(12)), "--tag", "agent"]))
+        #expect(try store.snapshot(third).manifest.parents == [first])
+        let orphan = try setup.snapshot(["--tag", "fresh", "--set", "model.mode=reuse-parent"])
+        #expect(orphan.status == 2 && orphan.stderr.contains("capture returned PF_ERR_INVALID: no parent layer"), "\(orphan)")
+    }
+
+    @Test("two processes snapshotting into one store both land")
+    func twoProcesses() throws {
+        let setup = Setup()
+        _ = try contentID(setup.snapshot())
+        let results = Mutex<[Int: ProcessOutput]>([:])
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            let output = try? setup.snapshot(["--set", "trace.content=process \(i)", "--tag", i % 2 == 0 ? "even" : "t\(i)"])
+            results.withLock { $0[i] = output }
+        }
+        let ids = try (0..<4).map { i in try contentID(#require(results.withLock { $0[i] })) }
+        let index = try SnapshotStore(opening: setup.store).readIndex()
+        #expect(Set(ids).isSubset(of: Set(index.manifests.map(\.digest))))
+        #expect(Set(index.manifests.map(\.digest)).count == 5)
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test("config file paths resolve against the file; --set and flags override it")
+    func configuration() throws {
+        let setup = Setup()
+        let configDir = setup.dir.directory("agent")
+        _ = FileManager.default.createFile(atPath: configDir + "/input.bin", contents: Data("from the config dir".utf8))
+        let config = """
+            {"agent": {"kind": "coder", "version": "2.0.0", "fingerprint": "fp-1"},
+             "world": {"mode": "file", "path": "input.bin"}, "trace": {"content": "from file"}}
+            """
+        _ = FileManager.default.createFile(atPath: configDir + "/pfhost.json", contents: Data(config.utf8))
+        let output = try run(productsDirectory + "/pfhost",
+                             ["snapshot", "--plugins", setup.plugins, "--store", setup.store, "--config", "agent/pfhost.json",
+                              "--set", "trace.content=from set", "--agent-version", "2.1.0"],
+                             currentDirectory: setup.dir.path)
+        let id = try contentID(output)
+        let manifest = try SnapshotStore(opening: setup.store).snapshot(id).manifest
+        #expect(manifest.agent == Agent(kind: "coder", version: "2.1.0", fingerprint: "fp-1"))
+        #expect(manifest.world.blobs.first?.size == Int64("from the config dir".utf8.count))
+        #expect(manifest.trace.blobs.first?.size == Int64("from set".utf8.count))
+    }
+
+    @Test("bad configuration is refused before any capture", arguments: [
+        (#"{"wrld": {}}"#, [], "unknown section 'wrld' (sections: agent, model, cache, world, effects, trace)"),
+        (#"{"world": {"root": [1]}}"#, [], "world.root must be a string, number or boolean"),
+        ("{", [], "invalid JSON at byte 1: unexpected end of input in an object"),
+        ("{}", ["--set", "world"], "--set 'world' is not KIND.KEY=VALUE (e.g. world.root=./workspace)"),
+        ("{}", ["--set", "brain.x=1"], "--set 'brain.x=1': unknown layer 'brain'"),
+    ])
+    func badConfiguration(config: String, extra: [String], message: String) throws {
+        let setup = Setup()
+        _ = FileManager.default.createFile(atPath: setup.dir.file("c.json"), contents: Data(config.utf8))
+        let output = try setup.snapshot(["--config", setup.dir.file("c.json")] + extra)
+        #expect(output.status == 78, "\(output)")
+        #expect(output.stderr.contains(message), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: setup.store))
+    }
+
+    @Test("a broken plugin directory is refused, naming the file; a missing one too")
+    func brokenDirectory() throws {
+        let setup = Setup()
+        _ = FileManager.default.createFile(atPath: setup.plugins + "/x.so", contents: Data("garbage".utf8))
+        let output = try setup.snapshot()
+        #expect(output.status == 2)
+        #expect(output.stderr.hasPrefix("pfhost: error: \(setup.plugins)/x.so: cannot be loaded: "), "\(output)")
+        let missing = try pfhost("snapshot", "--plugins", "/nonexistent", "--store", setup.store)
+        #expect(missing.status == 2 && missing.stderr.contains("cannot read the plugin directory /nonexistent"), "\(missing)")
+        let none = try pfhost("snapshot", "--store", setup.store)
+        #expect(none.status == 64 && none.stderr.contains("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS"), "\(none)")
+    }
+}
