@@ -102,6 +102,13 @@ extension SnapshotStore {
         }
     }
 
+    /// Makes every blob this store object has written durable and visible to other processes:
+    /// batch mode's flush phase (``commitSnapshot(_:tag:)`` runs it itself). A no-op in the
+    /// other modes, which install each blob as it is committed.
+    public func flush() throws(StoreError) {
+        if durability == .batch { try flushPendingBlobs() }
+    }
+
     /// Batch mode's flush phase: one `syncfs` makes every waiting blob's bytes durable, then
     /// each is renamed into `blobs/sha256/` and the directory is fsynced once. Flushes are
     /// serialised, so threads sharing this store never move the same file twice; a blob that

@@ -73,7 +73,7 @@ extension SnapshotStore {
             annotations: [AnnotationKey.created: manifest.createdAt])
         let ociBytes = try! CanonicalJSON.encode(oci)
         let id = try putBlob(ociBytes)
-        if durability == .batch { try flushPendingBlobs() }
+        try flush()
         let entry = OCIDescriptor(
             mediaType: MediaType.ociManifest, digest: id.digest, size: id.size,
             artifactType: MediaType.snapshotArtifact, annotations: [AnnotationKey.created: manifest.createdAt])
