@@ -1,6 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// The five reference capture plugins: each is its own `.so` (`libpf-<kind>.so`).
+let referencePlugins: [(product: String, target: String)] = [
+    ("pf-model", "ModelPlugin"), ("pf-cache", "CachePlugin"), ("pf-world", "WorldPlugin"),
+    ("pf-effects", "EffectsPlugin"), ("pf-trace", "TracePlugin"),
+]
+
 let package = Package(
     name: "pfhost",
     platforms: [.macOS(.v15)],
@@ -9,7 +15,8 @@ let package = Package(
         .library(name: "PFHost", targets: ["PFHost"]),
         .library(name: "PFStore", targets: ["PFStore"]),
         .library(name: "PFModel", targets: ["PFModel"]),
-    ],
+        .library(name: "PFPluginKit", targets: ["PFPluginKit"]),
+    ] + referencePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.target]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -43,6 +50,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Swift kit every reference plugin links statically.
+        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel"], path: "Plugins/PFPluginKit"),
+    ] + referencePlugins.map { plugin in
+        .target(
+            name: plugin.target,
+            dependencies: ["PFPluginKit", "CPFPluginABI", "PFModel"],
+            path: "Plugins/\(plugin.target)",
+            // Export pf_plugin_entry_v1 and nothing else, as the SDK asks of every plugin.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/plugin-sdk/exports.map"])]
+        )
+    } + [
         .testTarget(name: "PFModelTests", dependencies: ["PFModel"]),
         .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel"]),
         .testTarget(

@@ -1,0 +1,59 @@
+import CPFPluginABI
+import PFModel
+
+/// Builds a plugin's `pf_plugin` table and runs its capture with errors turned into return
+/// codes. A Swift plugin is then a few lines:
+///
+/// ```swift
+/// nonisolated(unsafe) private let table = PluginEntry.makeTable(
+///     kind: .trace, id: "org.example.trace", version: "1.0.0", description: "…"
+/// ) { host, context in
+///     PluginEntry.run(host, context, kind: .trace) { host throws(PluginError) in try capture(host) }
+/// }
+///
+/// @_cdecl("pf_plugin_entry_v1")
+/// public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
+/// ```
+public enum PluginEntry {
+    /// The capture function's C type.
+    public typealias CaptureFunction = @convention(c) (UnsafePointer<pf_host>?, OpaquePointer?) -> Int32
+
+    /// A table in static storage (allocated once, never freed) for the host to read.
+    public static func makeTable(kind: LayerKind, id: StaticString, version: StaticString,
+                                 description: StaticString, capture: CaptureFunction) -> UnsafePointer<pf_plugin> {
+        let table = UnsafeMutablePointer<pf_plugin>.allocate(capacity: 1)
+        table.initialize(to: pf_plugin(
+            struct_size: UInt32(MemoryLayout<pf_plugin>.size),
+            abi_major: UInt32(PF_ABI_MAJOR),
+            abi_minor: UInt32(PF_ABI_MINOR),
+            kind: kind.abiValue,
+            id: cString(id),
+            version: cString(version),
+            description: cString(description),
+            capture: capture,
+            restore: nil))
+        return UnsafePointer(table)
+    }
+
+    /// Runs `body` with a ``PluginHost``; a thrown ``PluginError`` becomes `set_error` and its code.
+    public static func run(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, kind: LayerKind,
+                           _ body: (PluginHost) throws(PluginError) -> Void) -> Int32 {
+        guard let table, let context else { return Int32(PF_ERR_INVALID) }
+        // A host of ABI 1.x has at least 1.0's table; refuse anything smaller.
+        guard table.pointee.struct_size >= UInt32(MemoryLayout<pf_host>.size), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
+            return Int32(PF_ERR_UNSUPPORTED)
+        }
+        let host = PluginHost(table: table, context: context, kind: kind)
+        do {
+            try body(host)
+            return Int32(PF_OK)
+        } catch {
+            table.pointee.set_error(context, error.message)
+            return error.code
+        }
+    }
+
+    private static func cString(_ text: StaticString) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+}

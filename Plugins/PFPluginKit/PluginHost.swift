@@ -1,0 +1,135 @@
+import CPFPluginABI
+import Foundation
+import PFModel
+
+/// Safe access to the host's services during one capture: configuration, blob writing, the
+/// parent layer, the result, logs, progress and cancellation. No unsafe pointer reaches the
+/// plugin's own code.
+///
+/// A `PluginHost` is valid only until the capture function returns. Its methods may be called
+/// from any thread (the host's services are thread-safe).
+public struct PluginHost: @unchecked Sendable {
+    // The host table and context pointers are valid for the capture call and the host's
+    // services are thread-safe, so the value may cross threads within that call.
+    let table: UnsafePointer<pf_host>
+    let context: OpaquePointer
+
+    /// The layer this plugin captures (for messages: `world.root is not set`).
+    public let kind: LayerKind
+
+    init(table: UnsafePointer<pf_host>, context: OpaquePointer, kind: LayerKind) {
+        self.table = table
+        self.context = context
+        self.kind = kind
+    }
+
+    /// The value of the setting `key` in this layer's section, or nil.
+    public func config(_ key: String) -> String? {
+        table.pointee.config(context, key).map { String(cString: $0) }
+    }
+
+    /// The value of `key`, or an error saying how to set it.
+    public func requiredConfig(_ key: String, meaning: String) throws(PluginError) -> String {
+        guard let value = config(key), !value.isEmpty else {
+            throw .invalid("\(kind).\(key) is not set (\(meaning)); set it in the config file's \"\(kind)\" section or with --set \(kind).\(key)=…")
+        }
+        return value
+    }
+
+    /// A boolean setting: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; `fallback` when unset.
+    public func flag(_ key: String, default fallback: Bool) throws(PluginError) -> Bool {
+        guard let value = config(key) else { return fallback }
+        switch value.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw .invalid("\(kind).\(key)='\(value)' is not a boolean (true or false)")
+        }
+    }
+
+    /// Stores `bytes` as a blob and returns its descriptor.
+    public func putBlob(_ bytes: [UInt8], mediaType: String) throws(PluginError) -> Descriptor {
+        try bytes.withUnsafeBytes { raw in Result { () throws(PluginError) in try putBlob(raw, mediaType: mediaType) } }.get()
+    }
+
+    /// Stores the bytes in `buffer` as a blob and returns its descriptor.
+    public func putBlob(_ buffer: UnsafeRawBufferPointer, mediaType: String) throws(PluginError) -> Descriptor {
+        var digest = [CChar](repeating: 0, count: Int(PF_DIGEST_STRLEN))
+        let code = table.pointee.put_blob(context, mediaType, buffer.baseAddress, buffer.count, &digest)
+        try check(code, "storing a \(mediaType) blob of \(buffer.count) bytes")
+        return Descriptor(mediaType: mediaType, digest: try parse(digest), size: Int64(buffer.count))
+    }
+
+    /// Stores the regular file at `path` as a blob (streamed by the host).
+    public func putFile(_ path: String, mediaType: String) throws(PluginError) -> Descriptor {
+        var digest = [CChar](repeating: 0, count: Int(PF_DIGEST_STRLEN))
+        var size: UInt64 = 0
+        let code = table.pointee.put_file(context, path, mediaType, &digest, &size)
+        try check(code, "storing \(path)")
+        return Descriptor(mediaType: mediaType, digest: try parse(digest), size: Int64(size))
+    }
+
+    /// A streaming writer for one blob.
+    public func openBlob(mediaType: String) throws(PluginError) -> PluginBlobWriter {
+        var writer: OpaquePointer?
+        let code = table.pointee.blob_open(context, mediaType, &writer)
+        try check(code, "opening a \(mediaType) blob")
+        return PluginBlobWriter(host: self, writer: writer!, mediaType: mediaType)
+    }
+
+    /// This layer in the first parent snapshot, decoded; nil for a root snapshot or when the
+    /// parent's layer does not decode (say, written by another plugin version).
+    public func parentLayer<Content: LayerContent>(_ type: Layer<Content>.Type) -> Layer<Content>? {
+        var length = 0
+        guard let bytes = table.pointee.parent_layer(context, &length) else { return nil }
+        let buffer = UnsafeRawBufferPointer(start: bytes, count: length)
+        return try? CanonicalJSON.decode(type, from: Array(buffer))
+    }
+
+    /// Hands the captured layer to the host (exactly once per capture).
+    public func setLayer<Content: LayerContent>(_ layer: Layer<Content>) throws(PluginError) {
+        let bytes: [UInt8]
+        do { bytes = try CanonicalJSON.encode(layer) } catch {
+            throw PluginError(code: Int32(PF_ERR_INTERNAL), message: "the layer cannot be encoded: \(error)")
+        }
+        let code = bytes.withUnsafeBytes { raw in
+            table.pointee.set_layer(context, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+        }
+        try check(code, "handing the layer to the host")
+    }
+
+    /// Logs a message through the host.
+    public func log(_ level: LogLevel, _ message: String) {
+        table.pointee.log(context, level.rawValue, message)
+    }
+
+    /// Reports progress in the plugin's own units; `total` 0 means unknown.
+    public func progress(done: UInt64, total: UInt64) {
+        table.pointee.progress(context, done, total)
+    }
+
+    /// Whether the host wants the capture to stop.
+    public var isCancelled: Bool { table.pointee.cancelled(context) != 0 }
+
+    /// Throws ``PluginError/cancelled`` once the host wants the capture to stop. Call it in loops.
+    public func checkCancelled() throws(PluginError) {
+        if isCancelled { throw .cancelled }
+    }
+
+    func check(_ code: Int32, _ what: String) throws(PluginError) {
+        guard code != Int32(PF_OK) else { return }
+        if code == Int32(PF_ERR_CANCELLED) { throw .cancelled }
+        throw PluginError(code: code, message: "\(what) failed (the host's log has the cause)")
+    }
+
+    func parse(_ digest: [CChar]) throws(PluginError) -> Digest {
+        let text = digest.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        do { return try Digest(parsing: text) } catch {
+            throw PluginError(code: Int32(PF_ERR_INTERNAL), message: "the host returned \(error)")
+        }
+    }
+
+    /// Log levels, as `PF_LOG_*`.
+    public enum LogLevel: Int32, Sendable {
+        case debug = 0, info, warning, error
+    }
+}
