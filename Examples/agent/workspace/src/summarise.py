@@ -1,0 +1,4 @@
+import csv, sys
+
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(len(rows), 'rows')
