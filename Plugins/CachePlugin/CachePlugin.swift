@@ -1,1 +1,15 @@
+import CPFPluginABI
+import Foundation
+import PFModel
 import PFPluginKit
+
+nonisolated(unsafe) private let table = PluginEntry.makeTable(
+    kind: .cache, id: "dev.pfhost.cache.paged-kv", version: "1.0.0",
+    description: "Packs a paged KV-cache dump by prefix-chained page keys, reusing the parent's packs"
+) { host, context in
+    PluginEntry.run(host, context, kind: .cache) { host throws(PluginError) in try CacheCapture(host: host).run() }
+}
+
+/// The plugin's one exported symbol.
+@_cdecl("pf_plugin_entry_v1")
+public func pluginEntry() -> UnsafePointer<pf_plugin> { table }

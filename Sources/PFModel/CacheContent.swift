@@ -21,16 +21,17 @@ public struct CacheContent: LayerContent {
     public var tokenCount: Int
     /// The cached sequences.
     public var sequences: [CacheSequence]
-    /// The page index blob: page key → pack and offset.
+    /// The page index blob: every page's key, pack and offset, and each sequence's tokens and
+    /// page table (docs/kv-cache-dump.md).
     public var index: Digest
-    /// The pack blobs holding page bytes.
-    public var packs: [Digest]
+    /// The pack blobs holding the page bytes.
+    public var packs: [CachePack]
 
     /// A cache layer's content.
     public init(
         modelFingerprint: String, dtype: String, tokensPerPage: Int, numLayers: Int, numHeads: Int,
         headDim: Int, pageBytes: Int64, pageCount: Int, tokenCount: Int, sequences: [CacheSequence],
-        index: Digest, packs: [Digest]
+        index: Digest, packs: [CachePack]
     ) {
         self.modelFingerprint = modelFingerprint
         self.dtype = dtype

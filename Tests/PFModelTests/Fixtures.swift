@@ -24,7 +24,7 @@ enum Fixtures {
                 modelFingerprint: "tiny@1", dtype: "f16", tokensPerPage: 16, numLayers: 2, numHeads: 2, headDim: 8,
                 pageBytes: 2048, pageCount: 3, tokenCount: 40,
                 sequences: [CacheSequence(id: "s1", tokenCount: 40, pageCount: 3)],
-                index: digest("index"), packs: [digest("pack")]))
+                index: digest("index"), packs: [CachePack(digest: digest("pack"), lastKey: digest("key").hex, pageCount: 3)]))
         let world = WorldLayer(
             plugin: plugin("world"), blobs: [blob("tree"), blob("dom")],
             content: WorldContent(

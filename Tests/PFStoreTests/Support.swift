@@ -39,7 +39,7 @@ enum SnapshotFactory {
                 files: [ModelFile(path: "m.safetensors", digest: weights.digest, size: weights.size)])),
             cache: CacheLayer(plugin: plugin("cache"), blobs: [index, pack], content: CacheContent(
                 modelFingerprint: "m", dtype: "f16", tokensPerPage: 16, numLayers: 1, numHeads: 1, headDim: 8,
-                pageBytes: 512, pageCount: 1, tokenCount: 16, sequences: [], index: index.digest, packs: [pack.digest])),
+                pageBytes: 512, pageCount: 1, tokenCount: 16, sequences: [], index: index.digest, packs: [CachePack(digest: pack.digest, lastKey: String(repeating: "0", count: 64), pageCount: 1)])),
             world: WorldLayer(plugin: plugin("world"), blobs: [tree], content: WorldContent(
                 root: "w", tree: WorldTree(index: tree.digest, entryCount: 1, totalBytes: 1))),
             effects: EffectsLayer(plugin: plugin("effects"), blobs: [ledger], content: EffectsContent(

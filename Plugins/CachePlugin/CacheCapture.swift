@@ -1,0 +1,129 @@
+import Foundation
+import PFModel
+import PFPluginKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Captures the cache layer from a paged KV-cache dump (`cache.path`).
+///
+/// Distinct pages (by chained key) are packed into a few pack blobs plus one index blob, never
+/// one blob per page. Packs are cut by content: walking each sequence's pages in order (sequences
+/// sorted by id, pages already placed skipped), a pack ends after a page whose key's second hex
+/// digit is `0` (one page in 16 on average), after 64 pages, or at the end of a sequence. So an
+/// unchanged run of pages forms the same pack in the next snapshot, and a pack the parent
+/// snapshot already holds (same last key and page count) is referenced without reading a byte.
+struct CacheCapture {
+    let host: PluginHost
+    static let maximumPackPages = 64
+
+    func run() throws(PluginError) {
+        let directory = try host.requiredConfig("path", meaning: "a paged KV-cache dump directory")
+        let dump = try KVDump(directory: directory, host: host)
+        let reusable = reusablePacks(for: dump)
+
+        let pagesPath = directory + "/pages.bin"
+        let fd = open(pagesPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io("\(pagesPath): cannot be opened: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+
+        var placed: [Digest: (pack: Int, offset: Int)] = [:]
+        var packs: [CachePack] = []
+        var blobs: [Descriptor] = []
+        var pageOrder: [Digest] = []
+        var sequences: [CacheSequence] = []
+        var sequenceIndex: [JSONValue] = []
+        var current: [(key: Digest, slot: Int)] = []
+        var pagesReused = 0
+
+        func closePack() throws(PluginError) {
+            guard let last = current.last else { return }
+            let number = packs.count
+            let blob: Descriptor
+            if let known = reusable["\(last.key.hex)/\(current.count)"] {
+                blob = known
+                pagesReused += current.count
+            } else {
+                blob = try writePack(current.map(\.slot), fd: fd, path: pagesPath, pageBytes: dump.pageBytes)
+            }
+            for (index, page) in current.enumerated() { placed[page.key] = (number, index * dump.pageBytes) }
+            packs.append(CachePack(digest: blob.digest, lastKey: last.key.hex, pageCount: current.count))
+            blobs.append(blob)
+            current = []
+            host.progress(done: UInt64(placed.count), total: UInt64(dump.slotCount))
+        }
+
+        for sequence in dump.sequences {
+            try host.checkCancelled()
+            let keys = dump.pageKeys(of: sequence)
+            for (page, key) in keys.enumerated() where placed[key] == nil && !current.contains(where: { $0.key == key }) {
+                current.append((key, sequence.slots[page]))
+                pageOrder.append(key)
+                if key.hex.utf8.dropFirst().first == UInt8(ascii: "0") || current.count == Self.maximumPackPages {
+                    try closePack()
+                }
+            }
+            try closePack()
+            sequences.append(CacheSequence(id: sequence.id, tokenCount: sequence.tokens.count, pageCount: keys.count))
+            sequenceIndex.append(.object([
+                "id": .string(sequence.id),
+                "tokens": .array(sequence.tokens.map { .int(Int64($0)) }),
+                "pages": .array(keys.map { .string($0.hex) }),
+            ]))
+        }
+
+        let index = JSONValue.object([
+            "format": .string("pfhost-kv-index"), "version": .int(1), "page_bytes": .int(Int64(dump.pageBytes)),
+            "packs": .array(packs.map { .string($0.digest.description) }),
+            "pages": .array(pageOrder.map { key in
+                let location = placed[key]!
+                return .object(["key": .string(key.hex), "pack": .int(Int64(location.pack)), "offset": .int(Int64(location.offset))])
+            }),
+            "sequences": .array(sequenceIndex),
+        ])
+        let indexBlob = try host.putBlob(CanonicalJSON.encode(index), mediaType: "application/vnd.pfhost.kv-index.v1+json")
+        host.log(.debug, "\(pageOrder.count) distinct pages in \(packs.count) packs; \(pagesReused) pages reused from the parent")
+        var unique = Set<Digest>()
+        try host.setLayer(CacheLayer(
+            blobs: ([indexBlob] + blobs).filter { unique.insert($0.digest).inserted },
+            content: CacheContent(
+                modelFingerprint: dump.modelFingerprint, dtype: dump.dtype, tokensPerPage: dump.tokensPerPage,
+                numLayers: dump.numLayers, numHeads: dump.numHeads, headDim: dump.headDim, pageBytes: Int64(dump.pageBytes),
+                pageCount: pageOrder.count, tokenCount: dump.sequences.reduce(0) { $0 + $1.tokens.count },
+                sequences: sequences, index: indexBlob.digest, packs: packs)))
+    }
+
+    /// The parent's packs by "last key/page count", when its pages have this dump's geometry.
+    private func reusablePacks(for dump: KVDump) -> [String: Descriptor] {
+        guard let parent = host.parentLayer(CacheLayer.self),
+              parent.content.modelFingerprint == dump.modelFingerprint, parent.content.dtype == dump.dtype,
+              parent.content.tokensPerPage == dump.tokensPerPage, parent.content.pageBytes == Int64(dump.pageBytes)
+        else { return [:] }
+        let sizes = Dictionary(parent.blobs.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
+        var packs: [String: Descriptor] = [:]
+        for pack in parent.content.packs {
+            if let blob = sizes[pack.digest] { packs["\(pack.lastKey)/\(pack.pageCount)"] = blob }
+        }
+        return packs
+    }
+
+    /// Streams the pages in `slots` from `pages.bin` into one pack blob.
+    private func writePack(_ slots: [Int], fd: Int32, path: String, pageBytes: Int) throws(PluginError) -> Descriptor {
+        let writer = try host.openBlob(mediaType: "application/vnd.pfhost.kv-pack.v1")
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        for slot in slots {
+            try host.checkCancelled()
+            var done = 0
+            while done < pageBytes {
+                let n = pread(fd, buffer.baseAddress! + done, pageBytes - done, off_t(slot * pageBytes + done))
+                guard n > 0 else {
+                    throw .io("\(path): reading page slot \(slot) failed: \(n == 0 ? "unexpected end of file" : String(cString: strerror(errno)))")
+                }
+                done += n
+            }
+            try writer.write(UnsafeRawBufferPointer(buffer))
+        }
+        return try writer.commit()
+    }
+}

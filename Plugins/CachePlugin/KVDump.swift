@@ -1,0 +1,123 @@
+import Foundation
+import PFModel
+import PFPluginKit
+
+/// A paged KV-cache dump on disk (docs/kv-cache-dump.md): `meta.json`, `pages.bin` and
+/// `sequences.jsonl`, read and checked.
+struct KVDump {
+    struct Sequence {
+        let id: String
+        let tokens: [UInt32]
+        /// Slots in `pages.bin`, one per `tokens_per_page` tokens (the last may be partly filled).
+        let slots: [Int]
+    }
+
+    let directory: String
+    let modelFingerprint: String
+    let dtype: String
+    let tokensPerPage: Int
+    let numLayers: Int
+    let numHeads: Int
+    let headDim: Int
+    let pageBytes: Int
+    let slotCount: Int
+    let sequences: [Sequence]
+
+    static let dtypeSizes = ["f16": 2, "bf16": 2, "f32": 4, "fp8": 1, "f8_e4m3": 1, "f8_e5m2": 1]
+
+    init(directory: String, host: PluginHost) throws(PluginError) {
+        self.directory = directory
+        let metaPath = directory + "/meta.json"
+        guard let data = FileManager.default.contents(atPath: metaPath) else {
+            throw .io("\(metaPath): cannot be read (cache.path must be a KV-cache dump directory)")
+        }
+        guard let meta = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw .invalid("\(metaPath): not a JSON object")
+        }
+        func integer(_ key: String) throws(PluginError) -> Int {
+            guard let value = meta[key] as? Int, value > 0 else { throw .invalid("\(metaPath): '\(key)' must be a positive integer") }
+            return value
+        }
+        guard meta["format"] as? String == "pfhost-kv-dump", meta["version"] as? Int == 1 else {
+            throw .invalid("\(metaPath): not a pfhost-kv-dump version 1 (format and version fields)")
+        }
+        guard let fingerprint = meta["model_fingerprint"] as? String, !fingerprint.isEmpty else {
+            throw .invalid("\(metaPath): 'model_fingerprint' must be a non-empty string")
+        }
+        guard let dtype = meta["dtype"] as? String, let elementSize = Self.dtypeSizes[dtype] else {
+            throw .invalid("\(metaPath): 'dtype' must be one of \(Self.dtypeSizes.keys.sorted().joined(separator: ", "))")
+        }
+        modelFingerprint = fingerprint
+        self.dtype = dtype
+        tokensPerPage = try integer("tokens_per_page")
+        numLayers = try integer("num_layers")
+        numHeads = try integer("num_heads")
+        headDim = try integer("head_dim")
+        // K and V for every layer and head, tokens_per_page tokens of head_dim elements each.
+        pageBytes = 2 * numLayers * numHeads * tokensPerPage * headDim * elementSize
+
+        let pagesPath = directory + "/pages.bin"
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: pagesPath))?[.size] as? Int else {
+            throw .io("\(pagesPath): cannot be read")
+        }
+        guard size % pageBytes == 0 else {
+            throw .invalid("\(pagesPath): \(size) bytes is not a whole number of \(pageBytes)-byte pages (truncated?)")
+        }
+        let slotCount = size / pageBytes
+        self.slotCount = slotCount
+        let tokensPerPage = self.tokensPerPage
+
+        let sequencesPath = directory + "/sequences.jsonl"
+        var reader = try LineReader(path: sequencesPath)
+        var sequences: [Sequence] = []
+        var seen: [String: Int] = [:]
+        while let line = try reader.next() {
+            try host.checkCancelled()
+            let object = try JSONLine.object(line, in: sequencesPath)
+            let id = try JSONLine.string(object, "id", line: line.number, in: sequencesPath)
+            if let earlier = seen.updateValue(line.number, forKey: id) {
+                throw .invalid("\(sequencesPath): line \(line.number): sequence id '\(id)' was already used on line \(earlier)")
+            }
+            guard let tokens = object["tokens"] as? [Int], tokens.allSatisfy({ $0 >= 0 && $0 <= Int(UInt32.max) }) else {
+                throw .invalid("\(sequencesPath): line \(line.number): 'tokens' must be an array of token ids (0 to 2^32-1)")
+            }
+            guard let slots = object["pages"] as? [Int] else {
+                throw .invalid("\(sequencesPath): line \(line.number): 'pages' must be an array of page slots")
+            }
+            let needed = (tokens.count + tokensPerPage - 1) / tokensPerPage
+            guard slots.count == needed else {
+                throw .invalid("\(sequencesPath): line \(line.number): \(tokens.count) tokens need \(needed) pages of \(tokensPerPage), the page table has \(slots.count)")
+            }
+            if let bad = slots.first(where: { $0 < 0 || $0 >= slotCount }) {
+                throw .invalid("\(sequencesPath): line \(line.number): page slot \(bad) is outside pages.bin (\(slotCount) pages)")
+            }
+            sequences.append(Sequence(id: id, tokens: tokens.map { UInt32($0) }, slots: slots))
+        }
+        self.sequences = sequences.sorted { $0.id < $1.id }
+    }
+
+    /// The chained key of every page of `sequence`, in order.
+    ///
+    /// As in vLLM's prefix caching, a page's key commits to all tokens before it:
+    /// `key(0) = SHA-256("pfhost-kv-v1\n" + model_fingerprint)`, and for page i,
+    /// `key(i+1) = SHA-256(hex(key(i)) + the page's token ids as little-endian uint32)`.
+    func pageKeys(of sequence: Sequence) -> [Digest] {
+        var previous = Digest.of(Array("pfhost-kv-v1\n\(modelFingerprint)".utf8))
+        var keys: [Digest] = []
+        keys.reserveCapacity(sequence.slots.count)
+        for page in 0..<sequence.slots.count {
+            let hasher = SHA256Hasher()
+            hasher.update(Array(previous.hex.utf8))
+            let end = min(sequence.tokens.count, (page + 1) * tokensPerPage)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity((end - page * tokensPerPage) * 4)
+            for token in sequence.tokens[(page * tokensPerPage)..<end] {
+                withUnsafeBytes(of: token.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+            hasher.update(bytes)
+            previous = hasher.finalize()
+            keys.append(previous)
+        }
+        return keys
+    }
+}
