@@ -1,1 +1,14 @@
+import CPFPluginABI
+import PFModel
 import PFPluginKit
+
+nonisolated(unsafe) private let table = PluginEntry.makeTable(
+    kind: .world, id: "dev.pfhost.world.fs", version: "1.0.0",
+    description: "Captures the agent's directory tree, environment, process tree and browser DOM"
+) { host, context in
+    PluginEntry.run(host, context, kind: .world) { host throws(PluginError) in try WorldCapture(host: host).run() }
+}
+
+/// The plugin's one exported symbol.
+@_cdecl("pf_plugin_entry_v1")
+public func pluginEntry() -> UnsafePointer<pf_plugin> { table }

@@ -1,0 +1,199 @@
+import Foundation
+import PFModel
+import PFPluginKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Captures the world layer.
+///
+/// Settings: `root` (required, the agent's directory), `exclude` (comma-separated fnmatch
+/// patterns), `env` (capture the environment; default true), `env_keep` (comma-separated names
+/// never redacted), `pid` (capture that process and its descendants from `/proc`, and take the
+/// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser).
+///
+/// Files under 64 KiB are packed into blobs of about 1 MiB (cut where a path's hash says, so an
+/// unchanged run of files forms the same pack again) and a pack whose members' stat data equal
+/// a parent pack's key is reused without reading them. Larger files are stored one blob each
+/// through `put_file`. The index blob lists every entry with its content's location.
+struct WorldCapture {
+    let host: PluginHost
+    static let smallFileLimit: Int64 = 64 << 10
+    static let packTarget: Int64 = 1 << 20
+    /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem).
+    static let racyWindowNanoseconds: Int64 = 2_000_000_000
+    static let secretMarkers = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION"]
+    static let redacted = "<redacted>"
+
+    func run() throws(PluginError) {
+        let root = try host.requiredConfig("root", meaning: "the agent's working directory")
+        let excludes = (host.config("exclude") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let entries = try TreeWalker(root: root, excludes: excludes, host: host).walk()
+        let captureStart = Self.now()
+
+        let parentPacks: [String: (Descriptor, Int)] = {
+            guard let parent = host.parentLayer(WorldLayer.self) else { return [:] }
+            let blobs = Dictionary(parent.blobs.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
+            var packs: [String: (Descriptor, Int)] = [:]
+            for pack in parent.content.tree.packs ?? [] {
+                if let key = pack.key, let blob = blobs[pack.digest] { packs[key] = (blob, pack.fileCount) }
+            }
+            return packs
+        }()
+
+        var blobs: [Descriptor] = []
+        var packs: [WorldPack] = []
+        var records: [JSONValue] = []
+        var pending: [(entry: TreeEntry, record: Int)] = []
+        var pendingBytes: Int64 = 0
+        var totalBytes: Int64 = 0
+
+        func flushPack() throws(PluginError) {
+            guard !pending.isEmpty else { return }
+            let key = packKey(pending.map(\.entry), captureStart: captureStart)
+            let blob: Descriptor
+            if let key, let (known, count) = parentPacks[key], count == pending.count {
+                blob = known
+            } else {
+                blob = try writePack(pending.map(\.entry), root: root)
+            }
+            var offset: Int64 = 0
+            for (entry, record) in pending {
+                if case .object(var fields) = records[record] {
+                    fields["pack"] = .int(Int64(packs.count))
+                    fields["offset"] = .int(offset)
+                    records[record] = .object(fields)
+                }
+                offset += entry.size
+            }
+            packs.append(WorldPack(digest: blob.digest, key: key, fileCount: pending.count))
+            blobs.append(blob)
+            pending = []
+            pendingBytes = 0
+        }
+
+        for (number, entry) in entries.enumerated() {
+            if number % 256 == 0 { try host.checkCancelled() }
+            var fields: [String: JSONValue] = [
+                "path": .string(entry.path), "type": .string(entry.kind.rawValue), "mode": .int(Int64(entry.mode)),
+                "mtime_ns": .int(entry.mtimeNanoseconds),
+            ]
+            if let target = entry.target { fields["target"] = .string(target) }
+            if entry.kind == .file {
+                fields["size"] = .int(entry.size)
+                totalBytes += entry.size
+                if entry.size >= Self.smallFileLimit {
+                    let blob = try host.putFile(root + "/" + entry.path, mediaType: "application/octet-stream")
+                    guard blob.size == entry.size else {
+                        throw .io("\(root)/\(entry.path) changed size while it was captured (\(entry.size) → \(blob.size) bytes); retry the snapshot")
+                    }
+                    fields["blob"] = .string(blob.digest.description)
+                    blobs.append(blob)
+                } else {
+                    pending.append((entry, records.count))
+                    pendingBytes += entry.size
+                }
+            }
+            records.append(.object(fields))
+            if entry.kind == .file, entry.size < Self.smallFileLimit,
+               pendingBytes >= Self.packTarget || Self.isBoundary(entry.path) {
+                try flushPack()
+            }
+            host.progress(done: UInt64(number + 1), total: UInt64(entries.count))
+        }
+        try flushPack()
+
+        let index = JSONValue.object([
+            "format": .string("pfhost-world-tree"), "version": .int(1),
+            "packs": .array(packs.map { .string($0.digest.description) }),
+            "entries": .array(records),
+        ])
+        let indexBlob = try host.putBlob(CanonicalJSON.encode(index), mediaType: "application/vnd.pfhost.world-tree.v1+json")
+        blobs.insert(indexBlob, at: 0)
+
+        let pid = try processID()
+        var dom: WorldDOM?
+        if let path = host.config("dom") {
+            let blob = try host.putFile(path, mediaType: "text/html")
+            blobs.append(blob)
+            dom = WorldDOM(path: path, digest: blob.digest, size: blob.size)
+        }
+        var unique = Set<Digest>()
+        try host.setLayer(WorldLayer(
+            blobs: blobs.filter { unique.insert($0.digest).inserted },
+            content: WorldContent(
+                root: root,
+                tree: WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs),
+                env: try host.flag("env", default: true) ? try environment(pid: pid) : nil,
+                processes: try pid.map { pid throws(PluginError) in try ProcessTree.capture(root: pid) },
+                dom: dom)))
+    }
+
+    /// A pack ends after a file whose path hashes to 0 mod 32, so boundaries move only where files change.
+    static func isBoundary(_ path: String) -> Bool {
+        var hash: UInt32 = 2_166_136_261
+        for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return hash % 32 == 0
+    }
+
+    /// The stat key of a pack, or nil when a member's timestamps are too recent to trust.
+    private func packKey(_ members: [TreeEntry], captureStart: Int64) -> String? {
+        var text = ""
+        for entry in members {
+            if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < Self.racyWindowNanoseconds { return nil }
+            text += "\(entry.path)\u{0}\(entry.device):\(entry.inode):\(entry.size):\(entry.mtimeNanoseconds):\(entry.ctimeNanoseconds)\n"
+        }
+        return Digest.of(Array(text.utf8)).hex
+    }
+
+    /// Streams the members' bytes into one pack blob, checking each is still the size it was.
+    private func writePack(_ members: [TreeEntry], root: String) throws(PluginError) -> Descriptor {
+        let writer = try host.openBlob(mediaType: "application/vnd.pfhost.world-pack.v1")
+        for entry in members {
+            let path = root + "/" + entry.path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .io("\(path): cannot be read")
+            }
+            guard Int64(data.count) == entry.size else {
+                throw .io("\(path) changed size while it was captured (\(entry.size) → \(data.count) bytes); retry the snapshot")
+            }
+            try writer.write([UInt8](data))
+        }
+        return try writer.commit()
+    }
+
+    private func processID() throws(PluginError) -> Int32? {
+        guard let text = host.config("pid") else { return nil }
+        guard let pid = Int32(text), pid > 0 else { throw .invalid("world.pid='\(text)' is not a process id") }
+        return pid
+    }
+
+    /// The environment of `pid` (or of pfhost itself), secret-looking values redacted.
+    private func environment(pid: Int32?) throws(PluginError) -> [String: String] {
+        var variables: [String: String]
+        if let pid {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else {
+                throw .io("/proc/\(pid)/environ: cannot be read (is process \(pid) running and yours?)")
+            }
+            variables = [:]
+            for pair in data.split(separator: 0) {
+                let text = String(decoding: pair, as: UTF8.self)
+                if let equals = text.firstIndex(of: "=") { variables[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
+            }
+        } else {
+            variables = ProcessInfo.processInfo.environment
+        }
+        let keep = Set((host.config("env_keep") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        for (name, _) in variables where !keep.contains(name) {
+            let upper = name.uppercased()
+            if Self.secretMarkers.contains(where: { upper.contains($0) }) { variables[name] = Self.redacted }
+        }
+        return variables
+    }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+}
