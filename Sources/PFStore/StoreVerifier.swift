@@ -27,7 +27,6 @@ public struct StoreVerifier {
         do { index = try store.readIndex() } catch {
             return [VerificationProblem(snapshot: nil, file: store.path + "/index.json", message: "\(error)")]
         }
-        let known = Set(index.manifests.map(\.digest))
         for entry in index.manifests where entry.mediaType != MediaType.ociManifest {
             report(nil, store.path + "/index.json", "entry \(entry.digest) has mediaType \(entry.mediaType), expected \(MediaType.ociManifest)")
         }
@@ -35,7 +34,7 @@ public struct StoreVerifier {
         let targets = ids ?? index.manifests.map(\.digest)
         for id in targets where seen.insert(id).inserted {
             let size = index.manifests.first { $0.digest == id }?.size
-            verifySnapshot(id, indexedSize: size, known: known)
+            verifySnapshot(id, indexedSize: size)
         }
         if everyBlob { verifyEveryBlob() }
         return problems
@@ -70,7 +69,7 @@ public struct StoreVerifier {
         }
     }
 
-    private mutating func verifySnapshot(_ id: Digest, indexedSize: Int64?, known: Set<Digest>) {
+    private mutating func verifySnapshot(_ id: Digest, indexedSize: Int64?) {
         if indexedSize == nil { report(id, store.path + "/index.json", "the snapshot is not in the index") }
         guard checkBlob(id, size: indexedSize, of: id, role: "the OCI manifest") else { return }
         let snapshot: Snapshot
@@ -98,9 +97,6 @@ public struct StoreVerifier {
                     report(id, store.blobPath(oci.config.digest), "the \(summary.kind) layer says blob \(blob.digest) has \(blob.size) bytes, the OCI manifest says \(size)")
                 }
             }
-        }
-        for parent in snapshot.manifest.parents where !known.contains(parent) {
-            report(id, store.blobPath(oci.config.digest), "parent \(parent) is not in the store's index")
         }
     }
 

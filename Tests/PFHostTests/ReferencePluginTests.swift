@@ -1,0 +1,335 @@
+import Foundation
+import Testing
+import PFModel
+import PFStore
+
+/// The five reference plugins, run by the real `pfhost` on a copy of the example agent.
+@Suite("Reference plugins")
+struct ReferencePluginTests {
+    /// A copy of Examples/agent, the reference plugins, and a store.
+    struct Agent {
+        let dir = TemporaryDirectory()
+        let plugins: String
+        var root: String { dir.file("agent") }
+        var store: String { dir.file("store") }
+
+        init() throws {
+            try FileManager.default.copyItem(atPath: repositoryRoot + "/Examples/agent", toPath: dir.file("agent"))
+            plugins = dir.directory("plugins")
+            for kind in LayerKind.allCases {
+                try FileManager.default.createSymbolicLink(atPath: plugins + "/libpf-\(kind).so",
+                                                           withDestinationPath: productsDirectory + "/libpf-\(kind).so")
+            }
+        }
+
+        func snapshot(_ extra: [String] = [], environment: [String: String] = [:]) throws -> ProcessOutput {
+            try run(productsDirectory + "/pfhost",
+                    ["snapshot", "--plugins", plugins, "--store", store, "--config", root + "/pfhost.json"] + extra,
+                    environment: environment)
+        }
+
+        /// Snapshots and returns the committed manifest.
+        func manifest(_ extra: [String] = [], environment: [String: String] = [:]) throws -> (Digest, Manifest) {
+            let output = try snapshot(extra, environment: environment)
+            guard output.status == 0 else { throw Failure(output: output) }
+            let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+            return (id, try SnapshotStore(opening: store).snapshot(id).manifest)
+        }
+
+        /// Snapshots expecting the plugin in `file` (default: the `kind` reference plugin) to
+        /// fail; checks nothing was committed and returns the message.
+        func failure(of kind: LayerKind, file: String? = nil, _ extra: [String] = []) throws -> String {
+            let before = (try? SnapshotStore(opening: store).readIndex().manifests.count) ?? 0
+            let output = try snapshot(extra)
+            #expect(output.status == 2, "\(output)")
+            let prefix = "pfhost: error: plugin \(plugins)/\(file ?? "libpf-\(kind).so") ("
+            #expect(output.stderr.hasPrefix(prefix), "\(output)")
+            let after = (try? SnapshotStore(opening: store).readIndex().manifests.count) ?? 0
+            #expect(after == before)
+            return output.stderr
+        }
+
+        func write(_ relative: String, _ text: String) throws {
+            try? FileManager.default.removeItem(atPath: root + "/" + relative)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: root + "/" + relative))
+        }
+
+        func read(_ relative: String) throws -> String {
+            try String(contentsOfFile: root + "/" + relative, encoding: .utf8)
+        }
+
+        var blobCount: Int { (try? FileManager.default.contentsOfDirectory(atPath: store + "/blobs/sha256").count) ?? 0 }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let output: ProcessOutput
+        var description: String { "\(output)" }
+    }
+
+    // MARK: model
+
+    @Test("model: weights, tensors, dtypes and the LoRA adapter")
+    func model() throws {
+        let agent = try Agent()
+        let (_, manifest) = try agent.manifest()
+        let model = manifest.model.content
+        #expect(manifest.model.plugin == PluginRef(id: "dev.pfhost.model.safetensors", version: "1.0.0"))
+        #expect(model.name == "pfhost/tiny-agent-2l")
+        #expect(model.format == "safetensors")
+        #expect(model.files.map(\.path) == ["config.json", "model.safetensors", "tokenizer.json"])
+        let weights = try #require(model.files.first { $0.path == "model.safetensors" })
+        #expect(weights.tensorCount == 12 && weights.dtypes == ["F16", "F32"])
+        #expect(weights.size == Int64(try FileManager.default.attributesOfItem(atPath: agent.root + "/model/model.safetensors")[.size] as! Int))
+        #expect(model.adapters.count == 1)
+        let adapter = try #require(model.adapters.first)
+        #expect(adapter.name == "lora-tools" && adapter.baseModel == "pfhost/tiny-agent-2l" && adapter.type == "LORA")
+        #expect(adapter.files.first { $0.path.hasSuffix(".safetensors") }?.tensorCount == 8)
+        #expect(Set(manifest.model.blobs.map(\.digest)) == Set((model.files + adapter.files).map(\.digest)))
+    }
+
+    /// Rewrites model.safetensors with `header` and `dataBytes` bytes of data.
+    private func writeSafetensors(_ agent: Agent, header: String, dataBytes: Int, declaredLength: UInt64? = nil) throws {
+        var bytes = withUnsafeBytes(of: (declaredLength ?? UInt64(header.utf8.count)).littleEndian) { Array($0) }
+        bytes += Array(header.utf8) + [UInt8](repeating: 0, count: dataBytes)
+        let path = agent.root + "/model/model.safetensors"
+        try FileManager.default.removeItem(atPath: path)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("model: each damaged safetensors file is refused with the file and the reason", arguments: [
+        (#"{"w":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]}}"#, 4, nil as UInt64?, "the tensors cover 8 bytes of data but the file holds 4 after the header"),
+        (#"{"w":{"dtype":"F16","shape":[2,2],"data_offsets":[0,6]}}"#, 6, nil, "tensor 'w' spans 6 bytes but its shape [2, 2] of F16 needs 8"),
+        (#"{"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,2]}}"#, 2, nil, "tensor 'w' has an unknown or missing dtype"),
+        (#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}"#, 6, nil, "tensor 'b' starts at data offset 2, expected 4 (tensors must not overlap or leave gaps)"),
+        ("{not json", 0, nil, "the safetensors header is not valid JSON"),
+        ("{}", 0, 4096, "truncated safetensors file: the header says 4096 bytes but only 2 follow"),
+    ])
+    func damagedSafetensors(header: String, dataBytes: Int, declaredLength: UInt64?, reason: String) throws {
+        let agent = try Agent()
+        try writeSafetensors(agent, header: header, dataBytes: dataBytes, declaredLength: declaredLength)
+        let message = try agent.failure(of: .model)
+        #expect(message.contains("\(agent.root)/model/model.safetensors: \(reason)"), "\(message)")
+    }
+
+    @Test("model: a missing path and a directory without weights are refused")
+    func modelInputs() throws {
+        let agent = try Agent()
+        #expect(try agent.failure(of: .model, ["--set", "model.path=\(agent.root)/nothing"]).contains("\(agent.root)/nothing: no such file or directory"))
+        #expect(try agent.failure(of: .model, ["--set", "model.path=\(agent.root)/kv"]).contains("\(agent.root)/kv: no .safetensors file found"))
+        let unset = try agent.snapshot(["--config", agent.dir.file("none.json")])
+        #expect(unset.status == 78, "\(unset)")
+    }
+
+    // MARK: cache
+
+    @Test("cache: pages packed by chained key, the shared prefix stored once")
+    func cache() throws {
+        let agent = try Agent()
+        let (_, manifest) = try agent.manifest()
+        let cache = manifest.cache.content
+        #expect(cache.modelFingerprint == "pfhost/tiny-agent-2l")
+        #expect(cache.tokensPerPage == 16 && cache.pageBytes == 2048)
+        #expect(cache.pageCount == 12)   // 3 shared + 4 + 5 own pages: 15 page references, 12 distinct
+        #expect(cache.sequences == [CacheSequence(id: "seq-a", tokenCount: 104, pageCount: 7),
+                                    CacheSequence(id: "seq-b", tokenCount: 128, pageCount: 8)])
+        #expect(cache.tokenCount == 232)
+        #expect(cache.packs.reduce(0) { $0 + $1.pageCount } == 12)
+        #expect(cache.packs.count < 12)
+        let store = try SnapshotStore(opening: agent.store)
+        let packBytes = try cache.packs.reduce(Int64(0)) { $0 + (try store.size(of: $1.digest) ?? 0) }
+        #expect(packBytes == 12 * 2048)
+    }
+
+    @Test("cache: a damaged dump is refused, naming the file and line", arguments: [
+        ("kv/meta.json", #"{"format":"pfhost-kv-dump","version":1,"model_fingerprint":"m","dtype":"int3","tokens_per_page":16,"num_layers":2,"num_heads":2,"head_dim":8}"#,
+         "kv/meta.json: 'dtype' must be one of"),
+        ("kv/sequences.jsonl", #"{"id":"s","tokens":[1,2,3],"pages":[0,1]}"#, "kv/sequences.jsonl: line 1: 3 tokens need 1 pages of 16, the page table has 2"),
+        ("kv/sequences.jsonl", #"{"id":"s","tokens":[1,2,3],"pages":[99]}"#, "kv/sequences.jsonl: line 1: page slot 99 is outside pages.bin (12 pages)"),
+        ("kv/sequences.jsonl", "{\"id\":\"s\",\"tokens\":[1],\"pages\":[0]}\n{\"id\":\"s\",\"tokens\":[],\"pages\":[]}\n", "line 2: sequence id 's' was already used on line 1"),
+    ])
+    func damagedCache(file: String, content: String, reason: String) throws {
+        let agent = try Agent()
+        try agent.write(file, content)
+        let message = try agent.failure(of: .cache)
+        #expect(message.contains(reason), "\(message)")
+    }
+
+    @Test("cache: a truncated pages.bin is refused")
+    func truncatedPages() throws {
+        let agent = try Agent()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: agent.root + "/kv/pages.bin"))
+        try handle.truncate(atOffset: 5000)
+        try handle.close()
+        #expect(try agent.failure(of: .cache).contains("kv/pages.bin: 5000 bytes is not a whole number of 2048-byte pages (truncated?)"))
+    }
+
+    // MARK: world
+
+    @Test("world: the tree with modes and symlink targets, excludes, redacted environment, DOM")
+    func world() throws {
+        let agent = try Agent()
+        try agent.write("workspace/scratch.tmp", "temporary")
+        let (_, manifest) = try agent.manifest(environment: ["OPENAI_API_KEY": "sk-secret", "AGENT_MODE": "batch", "GITHUB_TOKEN": "t"])
+        let world = manifest.world.content
+        #expect(world.root == agent.root + "/workspace")
+        #expect(world.env?["OPENAI_API_KEY"] == "<redacted>" && world.env?["GITHUB_TOKEN"] == "<redacted>")
+        #expect(world.env?["AGENT_MODE"] == "batch")
+        #expect(world.dom?.path == agent.root + "/browser/page.html" && world.dom?.size == 156)
+        let store = try SnapshotStore(opening: agent.store)
+        let index = try JSONParser.parse(store.readBlob(world.tree.index))
+        guard case .array(let entries)? = index["entries"] else { Issue.record("no entries"); return }
+        let paths = entries.compactMap { $0["path"]?.stringValue }
+        #expect(paths == ["README.md", "data", "data/sales.csv", "latest.csv", "notes", "notes/todo.txt", "src", "src/summarise.py"])
+        #expect(world.tree.entryCount == 8)
+        let link = entries.first { $0["path"] == .string("latest.csv") }
+        #expect(link?["type"] == .string("symlink") && link?["target"] == .string("data/sales.csv"))
+        #expect(world.tree.totalBytes == 59 + 41 + 38 + 89)
+        // The small files are in one pack, in index order.
+        let pack = try #require(world.tree.packs?.first)
+        #expect(try store.readBlob(pack.digest) == Array((try agent.read("workspace/README.md") + agent.read("workspace/data/sales.csv")
+            + agent.read("workspace/notes/todo.txt") + agent.read("workspace/src/summarise.py")).utf8))
+        let (_, kept) = try agent.manifest(["--set", "world.env_keep=AGENT_MODE,GITHUB_TOKEN", "--set", "world.exclude="],
+                                           environment: ["GITHUB_TOKEN": "t"])
+        #expect(kept.world.content.env?["GITHUB_TOKEN"] == "t")
+        #expect(kept.world.content.tree.entryCount == 9)
+    }
+
+    @Test("world: a process tree from /proc")
+    func processes() throws {
+        let agent = try Agent()
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["30"]
+        try child.run()
+        defer { child.terminate() }
+        let (_, manifest) = try agent.manifest(["--set", "world.pid=\(child.processIdentifier)", "--set", "world.env=false"])
+        let processes = try #require(manifest.world.content.processes)
+        #expect(processes.count == 1)
+        #expect(processes.first?.pid == Int(child.processIdentifier) && processes.first?.cmdline == ["/bin/sleep", "30"])
+        #expect(processes.first?.exe?.hasSuffix("sleep") == true)
+        #expect(manifest.world.content.env == nil)
+    }
+
+    @Test("world: bad settings are refused")
+    func worldInputs() throws {
+        let agent = try Agent()
+        #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/missing"]).contains("\(agent.root)/missing: No such file or directory"))
+        #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/pfhost.json"]).contains("world.root is not a directory"))
+        #expect(try agent.failure(of: .world, ["--set", "world.pid=abc"]).contains("world.pid='abc' is not a process id"))
+        #expect(try agent.failure(of: .world, ["--set", "world.env=maybe"]).contains("world.env='maybe' is not a boolean"))
+    }
+
+    // MARK: effects
+
+    @Test("effects: entries, pending count and the head of the hash chain")
+    func effects() throws {
+        let agent = try Agent()
+        let (_, manifest) = try agent.manifest()
+        let effects = manifest.effects.content
+        let lines = try agent.read("effects/ledger.jsonl").split(separator: "\n")
+        #expect(effects.entryCount == 4 && effects.pendingCount == 1)
+        #expect(effects.head == Digest.of(Array(lines.last!.utf8)).hex)
+        #expect(try SnapshotStore(opening: agent.store).readBlob(effects.ledger) == Array(try agent.read("effects/ledger.jsonl").utf8))
+    }
+
+    @Test("effects: a broken chain or a bad entry is refused, naming the line")
+    func damagedLedger() throws {
+        let agent = try Agent()
+        let original = try agent.read("effects/ledger.jsonl")
+        try agent.write("effects/ledger.jsonl", original.replacingOccurrences(of: "\"fx-2\"", with: "\"fx-2b\""))
+        #expect(try agent.failure(of: .effects).contains("effects/ledger.jsonl: line 3: the hash chain is broken: prev is sha256:"))
+        try agent.write("effects/ledger.jsonl", original.replacingOccurrences(of: "\"pending\"", with: "\"maybe\""))
+        #expect(try agent.failure(of: .effects).contains("line 4: status 'maybe' is not pending, committed or compensated"))
+        try agent.write("effects/ledger.jsonl", original + "{oops\n")
+        #expect(try agent.failure(of: .effects).contains("effects/ledger.jsonl: line 5 is not valid JSON"))
+        try FileManager.default.removeItem(atPath: agent.root + "/effects/ledger.jsonl")
+        #expect(try agent.failure(of: .effects).contains("effects/ledger.jsonl: no such file"))
+    }
+
+    // MARK: trace
+
+    @Test("trace: message count and the last message id")
+    func trace() throws {
+        let agent = try Agent()
+        let (_, manifest) = try agent.manifest()
+        #expect(manifest.trace.content.messageCount == 6)
+        #expect(manifest.trace.content.lastMessageId == "m6")
+    }
+
+    @Test("trace: bad messages are refused, naming the line", arguments: [
+        (#"{"role":"robot","content":"x"}"#, "line 1: unknown role 'robot' (system, user, assistant or tool)"),
+        (#"{"role":"tool","tool_call_id":"nope","content":"x"}"#, "line 1: tool message answers 'nope', which no earlier assistant message called"),
+        (#"{"content":"x"}"#, "line 1: missing 'role'"),
+        ("[1,2]", "line 1 is not a JSON object"),
+    ])
+    func damagedTrace(line: String, reason: String) throws {
+        let agent = try Agent()
+        try agent.write("trace/conversation.jsonl", line + "\n")
+        let message = try agent.failure(of: .trace)
+        #expect(message.contains("trace/conversation.jsonl: \(reason)"), "\(message)")
+    }
+
+    // MARK: the whole agent
+
+    @Test("twice with --tag: the chain, nothing unchanged stored again, verify clean, skopeo copies it")
+    func endToEnd() throws {
+        let agent = try Agent()
+        let (first, _) = try agent.manifest(["--tag", "agent"])
+        let blobs = agent.blobCount
+        let (second, manifest) = try agent.manifest(["--tag", "agent"])
+        #expect(manifest.parents == [first])
+        // Only the new pfhost manifest and OCI manifest: weights, KV packs, files are all reused.
+        #expect(agent.blobCount == blobs + 2)
+        let verify = try pfhost("verify", "--all", "--store", agent.store)
+        #expect(verify.status == 0 && verify.stdout == "ok: 2 snapshots verified, and every blob\n", "\(verify)")
+        let copy = try run("/usr/bin/skopeo", ["--insecure-policy", "copy", "oci:\(agent.store):agent", "oci:\(agent.dir.file("copy")):agent"])
+        #expect(copy.status == 0, "\(copy)")
+        let copied = try pfhost("verify", "--all", "--store", agent.dir.file("copy"))
+        #expect(copied.status == 0, "\(copied)")
+        #expect(try pfhost("show", "agent", "--store", agent.dir.file("copy")).stdout.hasPrefix("snapshot \(second)"))
+    }
+
+    @Test("appending KV pages to one sequence rewrites only the packs that changed")
+    func incrementalCache() throws {
+        let agent = try Agent()
+        let (_, before) = try agent.manifest(["--tag", "agent"])
+        // Grow seq-b by two new pages (slots appended to pages.bin).
+        var sequences = try agent.read("kv/sequences.jsonl").split(separator: "\n").map(String.init)
+        var seqB = try JSONSerialization.jsonObject(with: Data(sequences[1].utf8)) as! [String: Any]
+        seqB["tokens"] = (seqB["tokens"] as! [Int]) + (0..<32).map { 40000 + $0 }
+        seqB["pages"] = (seqB["pages"] as! [Int]) + [12, 13]
+        sequences[1] = String(decoding: try JSONSerialization.data(withJSONObject: seqB), as: UTF8.self)
+        try agent.write("kv/sequences.jsonl", sequences.joined(separator: "\n") + "\n")
+        let pages = try FileHandle(forWritingTo: URL(fileURLWithPath: agent.root + "/kv/pages.bin"))
+        try pages.seekToEnd()
+        pages.write(Data(repeating: 0xAB, count: 2 * 2048))
+        try pages.close()
+        let (_, after) = try agent.manifest(["--tag", "agent"])
+        let old = Set(before.cache.content.packs.map(\.digest))
+        let new = after.cache.content.packs.filter { !old.contains($0.digest) }
+        #expect(after.cache.content.pageCount == 14)
+        // seq-a's packs are all reused; only seq-b's tail changed.
+        #expect(new.reduce(0) { $0 + $1.pageCount } < 14)
+        #expect(new.count <= 2, "\(new)")
+    }
+
+    @Test("a third-party C plugin built with only the header replaces a reference plugin")
+    func cPlugin() throws {
+        let agent = try Agent()
+        let build = agent.dir.directory("c-plugin")
+        for file in ["trace_lines.c", "Makefile"] {
+            try FileManager.default.copyItem(atPath: repositoryRoot + "/plugin-sdk/examples/c/" + file, toPath: build + "/" + file)
+        }
+        let make = try run("/usr/bin/make", ["-C", build, "SDK_INCLUDE=\(repositoryRoot)/plugin-sdk/include"])
+        #expect(make.status == 0, "\(make)")
+        let symbols = try run("/usr/bin/nm", ["-D", "--defined-only", build + "/libexample-trace.so"])
+        #expect(symbols.stdout.split(separator: "\n").map { $0.split(separator: " ").last.map(String.init) } == ["pf_plugin_entry_v1"])
+        try FileManager.default.removeItem(atPath: agent.plugins + "/libpf-trace.so")
+        try FileManager.default.copyItem(atPath: build + "/libexample-trace.so", toPath: agent.plugins + "/libexample-trace.so")
+        let (_, manifest) = try agent.manifest()
+        #expect(manifest.trace.plugin == PluginRef(id: "org.example.trace.lines", version: "1.0.0"))
+        #expect(manifest.trace.content.messageCount == 6)
+        let missing = try agent.failure(of: .trace, file: "libexample-trace.so", ["--set", "trace.path=\(agent.root)/none.jsonl"])
+        #expect(missing.contains("cannot open trace.path \(agent.root)/none.jsonl"))
+    }
+}
