@@ -101,3 +101,34 @@ struct BlobTests {
         }
     }
 }
+
+@Suite("Reading blobs")
+struct BlobReaderTests {
+    @Test("a reader streams a blob and checks it at the end")
+    func streams() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path, durability: .none)
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let blob = try store.putBlob(bytes)
+        let reader = try store.openBlob(blob.digest)
+        #expect(reader.size == Int64(bytes.count))
+        var read: [UInt8] = []
+        while let chunk = try reader.read(upTo: 65_536) { read += chunk }
+        #expect(read == bytes)
+        #expect(try reader.read(upTo: 10) == nil)
+    }
+
+    @Test("a damaged blob fails at the end of the stream; a missing one at open")
+    func damaged() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path, durability: .none)
+        let blob = try store.putBlob(Array("original".utf8))
+        try FileManager.default.removeItem(atPath: store.blobPath(blob.digest))
+        _ = FileManager.default.createFile(atPath: store.blobPath(blob.digest), contents: Data("tampered".utf8))
+        let reader = try store.openBlob(blob.digest)
+        #expect(try reader.read(upTo: 100) == Array("tampered".utf8))
+        #expect { try reader.read(upTo: 100) } throws: { "\($0)".contains("is corrupt: its content does not match its digest") }
+        let ghost = Digest.of([9])
+        #expect { try store.openBlob(ghost) } throws: { "\($0)" == "blob \(ghost) is not in \(dir.path)" }
+    }
+}

@@ -17,6 +17,7 @@ struct PFBench {
         case "ingest": try ingest(options(arguments))
         case "overhead": overhead(options(arguments))
         case "ingest-child": try ingestChild(arguments)
+        case "hash-child": try hashChild(arguments)
         default: usage()
         }
     }
@@ -71,6 +72,24 @@ struct PFBench {
         try store.flush()
     }
 
+    /// Hashes files with pfhost's SHA256Hasher (libcrypto) in 1 MiB reads: the hash alone.
+    static func hashChild(_ files: [String]) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        for file in files {
+            let fd = open(file, O_RDONLY)
+            precondition(fd >= 0, "cannot open \(file)")
+            let hasher = SHA256Hasher()
+            while true {
+                let n = read(fd, buffer.baseAddress, buffer.count)
+                if n <= 0 { break }
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            }
+            close(fd)
+            print(hasher.finalize())
+        }
+    }
+
     static func ingest(_ options: [String: String]) throws {
         let work = options["work"] ?? NSTemporaryDirectory() + "/pfbench"
         let mib = Int(options["mib"] ?? "1024")!
@@ -84,6 +103,8 @@ struct PFBench {
         var table: [(String, Summary, Double)] = []
         let openssl = (0..<runs).map { _ in Measurement.run(["/usr/bin/openssl", "dgst", "-sha256"] + files) }
         table.append(("openssl dgst -sha256", Summary(openssl), total))
+        let hash = (0..<runs).map { _ in Measurement.run([selfPath, "hash-child"] + files) }
+        table.append(("pfhost SHA256Hasher (hash only)", Summary(hash), total))
         let copy = (0..<runs).map { _ -> Measurement in
             fresh(work + "/copy")
             try? FileManager.default.createDirectory(atPath: work + "/copy", withIntermediateDirectories: true)
