@@ -29,7 +29,7 @@ SCALES = {
                       files=0, file_bytes=0, ledger=4, trace=None),
     "synthetic": dict(hidden=1024, layers=2, vocab=4096, pages=1024, tpp=16, kv_layers=8, heads=8, head_dim=16,
                       files=500, file_bytes=8192, ledger=200 * 1024, trace=1 << 20),
-    "large":     dict(hidden=4096, layers=8, vocab=16384, pages=4096, tpp=16, kv_layers=8, heads=8, head_dim=16,
+    "large":     dict(hidden=4096, layers=6, vocab=16384, pages=4096, tpp=16, kv_layers=8, heads=8, head_dim=16,
                       files=20000, file_bytes=8192, ledger=200 * 1024, trace=1 << 20),
 }
 
@@ -48,14 +48,8 @@ class Rng:
         return x
 
     def bytes(self, n):
-        # Expand a short random seed with SHA-256 in counter mode: fast in pure Python.
-        seed = self.next().to_bytes(8, "little")
-        out = bytearray()
-        counter = 0
-        while len(out) < n:
-            out += hashlib.sha256(seed + counter.to_bytes(8, "little")).digest() * 64
-            counter += 1
-        return bytes(out[:n])
+        # SHAKE-256 as a deterministic stream: incompressible, and fast enough in pure Python.
+        return hashlib.shake_256(self.next().to_bytes(8, "little")).digest(n)
 
 
 def write(path, data, mode="wb"):
@@ -81,7 +75,7 @@ def safetensors(path, tensors, rng):
         f.write(struct.pack("<Q", len(text)) + text)
         remaining = offset
         while remaining:
-            chunk = min(remaining, 1 << 22)
+            chunk = min(remaining, 1 << 24)
             f.write(rng.bytes(chunk))
             remaining -= chunk
 
