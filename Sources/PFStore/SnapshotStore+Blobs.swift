@@ -24,12 +24,20 @@ extension SnapshotStore {
 
     /// Stores the regular file at `path` as a blob, streaming it: memory use does not depend
     /// on the file's size, and each byte is read once (hashed while it is copied).
+    ///
+    /// A file the store has ingested before and whose stat data (device, inode, size, mtime,
+    /// ctime) are unchanged costs one `fstat`: see ``StatCache`` for why that is safe.
     public func putFile(at path: String) throws(StoreError) -> BlobRef {
         let fd = try step("opening \(path)") { () throws(SystemCallError) in try system.open(path, O_RDONLY) }
         defer { try? system.close(fd, path: path) }
-        let info = try step("reading \(path)") { () throws(SystemCallError) in try system.status(fd, path: path) }
-        guard info.st_mode & S_IFMT == S_IFREG else {
+        let before = try step("reading \(path)") { () throws(SystemCallError) in try system.status(fd, path: path) }
+        guard before.st_mode & S_IFMT == S_IFREG else {
             throw .io(step: "reading \(path)", SystemCallError(operation: "open", path: path, code: EINVAL))
+        }
+        if let digest = statCache.digest(for: path, info: before) {
+            let blob = BlobRef(digest: digest, size: Int64(before.st_size))
+            if try contains(blob) { return blob }
+            statCache.forget(path)
         }
         let writer = try makeWriter()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -41,7 +49,11 @@ extension SnapshotStore {
             if count == 0 { break }
             try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return try writer.commit()
+        let blob = try writer.commit()
+        if let after = try? system.status(fd, path: path) {
+            statCache.remember(path, before: before, after: after, digest: blob.digest)
+        }
+        return blob
     }
 
     /// A writer for a blob whose bytes arrive piece by piece.
@@ -103,10 +115,11 @@ extension SnapshotStore {
     }
 
     /// Makes every blob this store object has written durable and visible to other processes:
-    /// batch mode's flush phase (``commitSnapshot(_:tag:)`` runs it itself). A no-op in the
-    /// other modes, which install each blob as it is committed.
+    /// batch mode's flush phase (``commitSnapshot(_:tag:)`` runs it itself; the other modes
+    /// install each blob as it is committed). Then saves the stat cache.
     public func flush() throws(StoreError) {
         if durability == .batch { try flushPendingBlobs() }
+        statCache.save()
     }
 
     /// Batch mode's flush phase: one `syncfs` makes every waiting blob's bytes durable, then

@@ -13,7 +13,8 @@ import Darwin
 /// STORE/oci-layout            {"imageLayoutVersion":"1.0.0"}
 /// STORE/index.json            the OCI image index: one descriptor per snapshot (tags as ref.name)
 /// STORE/blobs/sha256/<hex>    immutable blobs (mode 0444), content == digest
-/// STORE/ingest/               pfhost's private area: blobs being written, the index lock
+/// STORE/ingest/               pfhost's private area: blobs being written, the index lock,
+///                             the stat cache
 /// ```
 ///
 /// All methods are thread-safe, and several processes may use one store at once: blobs are
@@ -38,6 +39,8 @@ public final class SnapshotStore: Sendable {
     let pending = Mutex<[Digest: PendingBlob]>([:])
     /// Held during batch mode's flush phase.
     let flushing = Mutex<Void>(())
+    /// Digests of files already ingested, by their stat data.
+    let statCache: StatCache
 
     struct PendingBlob: Sendable {
         var ingestPath: String
@@ -47,13 +50,14 @@ public final class SnapshotStore: Sendable {
     static let layoutFile = "oci-layout"
     static let layoutContent = #"{"imageLayoutVersion":"1.0.0"}"#
 
-    init(validatedPath path: String, durability: Durability, system: SystemCalls) {
+    init(validatedPath path: String, durability: Durability, system: SystemCalls, racyWindow: Int64 = 2_000_000_000) {
         self.path = path
         self.durability = durability
         self.system = system
         blobsPath = path + "/blobs/sha256"
         ingestPath = path + "/ingest"
         indexPath = path + "/index.json"
+        statCache = StatCache(path: path + "/ingest/stat-cache.v1", system: system, racyWindow: racyWindow)
     }
 
     /// Opens an existing store.
@@ -75,8 +79,9 @@ public final class SnapshotStore: Sendable {
         try openOrCreate(at: path, durability: durability, system: SystemCalls())
     }
 
-    static func openOrCreate(at path: String, durability: Durability, system: SystemCalls) throws(StoreError) -> SnapshotStore {
-        let store = SnapshotStore(validatedPath: absolute(path), durability: durability, system: system)
+    static func openOrCreate(at path: String, durability: Durability, system: SystemCalls,
+                             racyWindow: Int64 = 2_000_000_000) throws(StoreError) -> SnapshotStore {
+        let store = SnapshotStore(validatedPath: absolute(path), durability: durability, system: system, racyWindow: racyWindow)
         let layout = store.path + "/" + layoutFile
         if try store.step("checking \(layout)", { () throws(SystemCallError) in try system.status(layout) }) == nil {
             try store.initialize()

@@ -14,6 +14,12 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     func file(_ name: String) -> String { path + "/" + name }
+
+    /// Creates (if needed) and returns a subdirectory.
+    func directory(_ name: String) -> String {
+        try? FileManager.default.createDirectory(atPath: file(name), withIntermediateDirectories: true)
+        return file(name)
+    }
 }
 
 /// Builds snapshots whose every blob is really in the store.

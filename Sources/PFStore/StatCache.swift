@@ -1,0 +1,158 @@
+import PFModel
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Remembers the digest of files the store has ingested, keyed by what `stat` says about them,
+/// so that `putFile` of an unchanged file costs one `fstat` instead of a read of every byte.
+///
+/// Stored in `ingest/stat-cache.v1`: canonical JSON, then a newline and the SHA-256 of the JSON.
+/// It is only an optimisation and can never produce a wrong digest:
+/// - an entry is used only when path, device, inode, size, mtime and ctime (ns) all match and the
+///   blob it names is in the store with that size;
+/// - a file whose mtime or ctime is within 2 s of the moment it was hashed is not remembered (a
+///   write in the same timestamp tick would not change its stat: git's "racy clean" problem);
+/// - a file that changed while it was read is not remembered;
+/// - a cache file that is missing, unreadable, or fails its checksum is treated as empty.
+final class StatCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var mtime: Int64
+        var ctime: Int64
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            ctime = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        }
+    }
+
+    struct Entry: Sendable {
+        var key: Key
+        var digest: Digest
+        /// Seconds since 1970 when the entry was last used, for eviction.
+        var used: Int64
+    }
+
+    static let maximumEntries = 100_000
+
+    private let path: String
+    private let system: SystemCalls
+    /// Nanoseconds: files changed more recently than this before being hashed are not remembered.
+    let racyWindow: Int64
+    private struct State {
+        var entries: [String: Entry]?
+        var dirty = false
+    }
+    private let state = Mutex(State())
+
+    init(path: String, system: SystemCalls, racyWindow: Int64 = 2_000_000_000) {
+        self.path = path
+        self.system = system
+        self.racyWindow = racyWindow
+    }
+
+    /// The remembered digest of the file at `file` whose stat is `info`, if it still applies.
+    func digest(for file: String, info: stat) -> Digest? {
+        let key = Key(info)
+        return state.withLock { state in
+            if state.entries == nil { state.entries = load() }
+            guard var entry = state.entries?[file], entry.key == key else { return nil }
+            entry.used = Self.now() / 1_000_000_000
+            state.entries?[file] = entry
+            state.dirty = true
+            return entry.digest
+        }
+    }
+
+    /// Remembers that `file`, seen as `before` when its read began and `after` when it ended,
+    /// has `digest`, unless it changed during the read or too recently to be trusted.
+    func remember(_ file: String, before: stat, after: stat, digest: Digest) {
+        let key = Key(before)
+        let now = Self.now()
+        guard key == Key(after), now - max(key.mtime, key.ctime) >= racyWindow else { return }
+        state.withLock { state in
+            if state.entries == nil { state.entries = load() }
+            state.entries?[file] = Entry(key: key, digest: digest, used: now / 1_000_000_000)
+            state.dirty = true
+        }
+    }
+
+    /// Forgets `file` (its blob turned out to be missing or damaged).
+    func forget(_ file: String) {
+        state.withLock { state in
+            if state.entries?.removeValue(forKey: file) != nil { state.dirty = true }
+        }
+    }
+
+    /// Writes the cache back if it changed, merged with what other processes wrote meanwhile.
+    /// Failures are ignored: the cache is an optimisation.
+    func save() {
+        state.withLock { state in
+            guard state.dirty, let ours = state.entries else { return }
+            var merged = load()
+            merged.merge(ours) { theirs, mine in mine.used >= theirs.used ? mine : theirs }
+            if merged.count > Self.maximumEntries {
+                let keep = merged.sorted { $0.value.used > $1.value.used }.prefix(Self.maximumEntries)
+                merged = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+            }
+            var object: [String: JSONValue] = [:]
+            for (file, entry) in merged {
+                object[file] = .array([
+                    .int(Int64(bitPattern: entry.key.device)), .int(Int64(bitPattern: entry.key.inode)), .int(entry.key.size),
+                    .int(entry.key.mtime), .int(entry.key.ctime), .string(entry.digest.hex), .int(entry.used),
+                ])
+            }
+            var bytes = CanonicalJSON.encode(.object(["version": .int(1), "files": .object(object)]))
+            let checksum = Digest.of(bytes).hex
+            bytes.append(0x0a)
+            bytes.append(contentsOf: checksum.utf8)
+            let temporary = path + ".\(getpid()).tmp"
+            do {
+                try system.writeFile(temporary, bytes, sync: false)
+                try system.rename(temporary, path)
+                state.dirty = false
+            } catch {
+                try? system.unlink(temporary)
+            }
+        }
+    }
+
+    private func load() -> [String: Entry] {
+        guard let bytes = try? system.readFile(path, limit: 256 << 20),
+              let newline = bytes.lastIndex(of: 0x0a),
+              Digest.of(bytes[..<newline]).hex == String(decoding: bytes[(newline + 1)...], as: UTF8.self),
+              let json = try? JSONParser.parse(bytes[..<newline]),
+              json["version"] == .int(1), let files = json["files"]?.objectValue
+        else { return [:] }
+        var entries: [String: Entry] = [:]
+        for (file, value) in files {
+            guard case .array(let fields) = value, fields.count == 7,
+                  case .int(let device) = fields[0], case .int(let inode) = fields[1], case .int(let size) = fields[2],
+                  case .int(let mtime) = fields[3], case .int(let ctime) = fields[4],
+                  case .string(let hex) = fields[5], let digest = try? Digest(hex: hex), case .int(let used) = fields[6]
+            else { continue }
+            var key = Key(stat())
+            key.device = UInt64(bitPattern: device)
+            key.inode = UInt64(bitPattern: inode)
+            key.size = size
+            key.mtime = mtime
+            key.ctime = ctime
+            entries[file] = Entry(key: key, digest: digest, used: used)
+        }
+        return entries
+    }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+}
