@@ -73,27 +73,54 @@ struct KVDump {
         var seen: [String: Int] = [:]
         while let line = try reader.next() {
             try host.checkCancelled()
-            let object = try JSONLine.object(line, in: sequencesPath)
-            let id = try JSONLine.string(object, "id", line: line.number, in: sequencesPath)
+            // Strict JSON: ids are strings and tokens and slots integers, never floating point.
+            let object: [String: JSONValue]
+            do {
+                guard let parsed = try JSONParser.parse(line.bytes).objectValue else {
+                    throw PluginError.invalid("\(sequencesPath): line \(line.number) is not a JSON object")
+                }
+                object = parsed
+            } catch let error as JSONParseError {
+                throw .invalid("\(sequencesPath): line \(line.number) is not valid JSON: \(error.message) at byte \(error.offset)")
+            } catch let error as PluginError {
+                throw error
+            } catch {
+                throw .invalid("\(sequencesPath): line \(line.number): \(error)")
+            }
+            guard let id = object["id"]?.stringValue else {
+                throw .invalid("\(sequencesPath): line \(line.number): missing or non-string 'id'")
+            }
             if let earlier = seen.updateValue(line.number, forKey: id) {
                 throw .invalid("\(sequencesPath): line \(line.number): sequence id '\(id)' was already used on line \(earlier)")
             }
-            guard let tokens = object["tokens"] as? [Int], tokens.allSatisfy({ $0 >= 0 && $0 <= Int(UInt32.max) }) else {
+            guard let tokens = Self.integers(object["tokens"], in: 0...Int64(UInt32.max)) else {
                 throw .invalid("\(sequencesPath): line \(line.number): 'tokens' must be an array of token ids (0 to 2^32-1)")
             }
-            guard let slots = object["pages"] as? [Int] else {
+            guard let slots = Self.integers(object["pages"], in: 0...Int64(Int32.max)) else {
                 throw .invalid("\(sequencesPath): line \(line.number): 'pages' must be an array of page slots")
             }
             let needed = (tokens.count + tokensPerPage - 1) / tokensPerPage
             guard slots.count == needed else {
                 throw .invalid("\(sequencesPath): line \(line.number): \(tokens.count) tokens need \(needed) pages of \(tokensPerPage), the page table has \(slots.count)")
             }
-            if let bad = slots.first(where: { $0 < 0 || $0 >= slotCount }) {
+            if let bad = slots.first(where: { $0 >= Int64(slotCount) }) {
                 throw .invalid("\(sequencesPath): line \(line.number): page slot \(bad) is outside pages.bin (\(slotCount) pages)")
             }
-            sequences.append(Sequence(id: id, tokens: tokens.map { UInt32($0) }, slots: slots))
+            sequences.append(Sequence(id: id, tokens: tokens.map { UInt32($0) }, slots: slots.map { Int($0) }))
         }
         self.sequences = sequences.sorted { $0.id < $1.id }
+    }
+
+    /// The integers of a JSON array, when every element is an integer in `range`.
+    static func integers(_ value: JSONValue?, in range: ClosedRange<Int64>) -> [Int64]? {
+        guard case .array(let items)? = value else { return nil }
+        var result: [Int64] = []
+        result.reserveCapacity(items.count)
+        for item in items {
+            guard case .int(let number) = item, range.contains(number) else { return nil }
+            result.append(number)
+        }
+        return result
     }
 
     /// The chained key of every page of `sequence`, in order.

@@ -133,10 +133,19 @@ public struct JSONParser {
         if position < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[position]) {
             throw JSONParseError(offset: start, message: "floating-point numbers are not allowed (use an integer or a string)")
         }
-        guard let value = Int64(String(decoding: bytes[start..<position], as: UTF8.self)) else {
-            throw JSONParseError(offset: start, message: "integer out of the 64-bit range")
+        // Accumulate negatively so that Int64.min parses too.
+        var value: Int64 = 0
+        for byte in bytes[digitsStart..<position] {
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = shifted.subtractingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else {
+                throw JSONParseError(offset: start, message: "integer out of the 64-bit range")
+            }
+            value = next
         }
-        return value
+        if bytes[start] == UInt8(ascii: "-") { return value }
+        guard value != Int64.min else { throw JSONParseError(offset: start, message: "integer out of the 64-bit range") }
+        return -value
     }
 
     private mutating func parseString() throws(JSONParseError) -> String {

@@ -57,6 +57,15 @@ struct CanonicalJSONTests {
         }
     }
 
+    @Test("parses the 64-bit integer range exactly")
+    func integerRange() throws {
+        #expect(try JSONParser.parse(Array("-9223372036854775808".utf8)) == .int(Int64.min))
+        #expect(try JSONParser.parse(Array("9223372036854775807".utf8)) == .int(Int64.max))
+        #expect(try JSONParser.parse(Array("[0,-1,42]".utf8)) == .array([.int(0), .int(-1), .int(42)]))
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array("9223372036854775808".utf8)) }
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array("-9223372036854775809".utf8)) }
+    }
+
     @Test("refuses invalid UTF-8")
     func invalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0xff, 0x22]) }
