@@ -6,6 +6,7 @@ import PFStore
 ///
 ///     pfbench ingest   --work DIR [--mib 1024] [--runs 3]   store ingest vs openssl dgst and cp+sync
 ///     pfbench overhead --pfhost BIN --plugins DIR [--runs 21]   snapshot of empty layers vs --version
+///     pfbench snapshots --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
 ///     pfbench ingest-child STORE FILE...                    (internal) one measured ingest
 @main
 struct PFBench {
@@ -18,6 +19,7 @@ struct PFBench {
         case "overhead": overhead(options(arguments))
         case "ingest-child": try ingestChild(arguments)
         case "hash-child": try hashChild(arguments)
+        case "snapshots": try snapshots(options(arguments), json: arguments.contains("--json"))
         default: usage()
         }
     }
@@ -30,9 +32,14 @@ struct PFBench {
     static func options(_ arguments: [String]) -> [String: String] {
         var result: [String: String] = [:]
         var index = 0
-        while index + 1 < arguments.count, arguments[index].hasPrefix("--") {
-            result[String(arguments[index].dropFirst(2))] = arguments[index + 1]
-            index += 2
+        while index < arguments.count, arguments[index].hasPrefix("--") {
+            if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") {
+                result[String(arguments[index].dropFirst(2))] = arguments[index + 1]
+                index += 2
+            } else {
+                result[String(arguments[index].dropFirst(2))] = ""
+                index += 1
+            }
         }
         return result
     }
@@ -132,6 +139,16 @@ struct PFBench {
         }
         let ratio = Summary(pfhost).median / Summary(openssl).median
         print(String(format: "\npfhost / openssl: %.2fx the time; pfhost / (cp + sync): %.2fx", ratio, Summary(pfhost).median / Summary(copy).median))
+    }
+
+    static func snapshots(_ options: [String: String], json: Bool) throws {
+        guard let repo = options["repo"], let work = options["work"], let binary = options["pfhost"], let plugins = options["plugins"] else { usage() }
+        let scale = options["scale"] ?? "synthetic"
+        let runs = Int(options["runs"] ?? "5")!
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let benchmark = SnapshotBenchmark(repo: repo, work: work, scale: scale, runs: runs, pfhost: binary, plugins: plugins)
+        let rows = try benchmark.run()
+        SnapshotBenchmark.report(rows, scale: scale, runs: runs, fixtureBytes: benchmark.size(of: work + "/agent-\(scale)"), json: json)
     }
 
     static func overhead(_ options: [String: String]) {
