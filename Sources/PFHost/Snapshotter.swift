@@ -30,6 +30,13 @@ public struct Snapshotter: Sendable {
     ///
     /// - Throws: ``SnapshotError``; then nothing was committed.
     public func snapshot(_ request: SnapshotRequest) throws(SnapshotError) -> SnapshotResult {
+        let clock = ContinuousClock()
+        var phase = clock.now
+        func lap(_ what: String) {
+            let now = clock.now
+            logger.debug("\(what) in \(now - phase)")
+            phase = now
+        }
         let plugins: [LayerKind: LoadedPlugin]
         do { plugins = try PluginLoader.loadSet(from: request.pluginsDirectory) } catch { throw .plugins(error) }
         let createdAt: String
@@ -50,6 +57,7 @@ public struct Snapshotter: Sendable {
             throw .store(error)
         }
 
+        lap("loaded plugins and the parent")
         let contexts = LayerKind.allCases.map { kind in
             let plugin = plugins[kind]!
             return CaptureContext(
@@ -72,6 +80,7 @@ public struct Snapshotter: Sendable {
             }
         }
         guard failures.isEmpty else { throw .captures(failures) }
+        lap("captured the five layers")
 
         let agent = request.configuration.agent
         let manifest = Self.assemble(
@@ -80,6 +89,7 @@ public struct Snapshotter: Sendable {
             createdAt: createdAt, parents: parents)
         let id: Digest
         do { id = try store.commitSnapshot(manifest, tag: request.tag) } catch { throw .store(error) }
+        lap("committed \(id)")
         let reports = outcomes.map { outcome in
             let summary = manifest.layerSummaries.first { $0.kind == outcome.plugin.kind }!
             return SnapshotResult.LayerReport(

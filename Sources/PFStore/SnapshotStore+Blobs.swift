@@ -122,18 +122,35 @@ extension SnapshotStore {
         statCache.save()
     }
 
-    /// Batch mode's flush phase: one `syncfs` makes every waiting blob's bytes durable, then
-    /// each is renamed into `blobs/sha256/` and the directory is fsynced once. Flushes are
+    /// Up to this many waiting blobs are flushed with one fsync each; more with one syncfs.
+    static let fsyncEachLimit = 8
+
+    /// Batch mode's flush phase: the waiting blobs' bytes are made durable (one fsync each for a
+    /// few, one `syncfs` of the store's filesystem for many: its cost grows with all the dirty data
+    /// there, so it pays only when there is much of ours), then each is renamed into
+    /// `blobs/sha256/` and the directory is fsynced once. Flushes are
     /// serialised, so threads sharing this store never move the same file twice; a blob that
     /// fails to move stays waiting for the next flush.
     func flushPendingBlobs() throws(StoreError) {
         try flushing.withLock { (_) throws(StoreError) in
             let waiting = pending.withLock { $0 }
             guard !waiting.isEmpty else { return }
-            try step("flushing \(waiting.count) blobs (syncfs)") { () throws(SystemCallError) in
-                let fd = try system.open(ingestPath, O_RDONLY | O_DIRECTORY)
-                defer { try? system.close(fd, path: ingestPath) }
-                try system.syncfs(fd, path: ingestPath)
+            if waiting.count <= Self.fsyncEachLimit {
+                // A few blobs: fsync each, which flushes only their data.
+                for blob in waiting.values {
+                    try step("flushing \(blob.ingestPath)") { () throws(SystemCallError) in
+                        let fd = try system.open(blob.ingestPath, O_RDONLY)
+                        defer { try? system.close(fd, path: blob.ingestPath) }
+                        try system.fsync(fd, path: blob.ingestPath)
+                    }
+                }
+            } else {
+                // Many blobs: one syncfs is one journal commit for all of them.
+                try step("flushing \(waiting.count) blobs (syncfs)") { () throws(SystemCallError) in
+                    let fd = try system.open(ingestPath, O_RDONLY | O_DIRECTORY)
+                    defer { try? system.close(fd, path: ingestPath) }
+                    try system.syncfs(fd, path: ingestPath)
+                }
             }
             for (digest, blob) in waiting.sorted(by: { $0.key < $1.key }) {
                 try step("installing blob \(digest)") { () throws(SystemCallError) in

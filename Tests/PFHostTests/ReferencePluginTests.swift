@@ -232,6 +232,27 @@ struct ReferencePluginTests {
         #expect(try SnapshotStore(opening: agent.store).readBlob(effects.ledger) == Array(try agent.read("effects/ledger.jsonl").utf8))
     }
 
+    @Test("effects: an appended ledger is checked from the parent's head; an unchanged one is the parent's layer")
+    func appendedLedger() throws {
+        let agent = try Agent()
+        let (_, first) = try agent.manifest(["--tag", "agent"])
+        let (_, unchanged) = try agent.manifest(["--tag", "agent"])
+        #expect(unchanged.effects.content == first.effects.content && unchanged.trace.content == first.trace.content)
+        let original = try agent.read("effects/ledger.jsonl")
+        let last = String(original.split(separator: "\n").last!)
+        let next = #"{"id":"fx-5","idempotency_key":"key-5","kind":"fs.write","prev":"sha256:\#(Digest.of(Array(last.utf8)).hex)","status":"pending","target":"x","time":"2026-11-27T11:00:00Z"}"#
+        try agent.write("effects/ledger.jsonl", original + next + "\n")
+        let (_, appended) = try agent.manifest(["--tag", "agent"])
+        #expect(appended.effects.content.entryCount == 5 && appended.effects.content.pendingCount == 2)
+        #expect(appended.effects.content.head == Digest.of(Array(next.utf8)).hex)
+        // The same file read from scratch (no parent) gives the same layer.
+        let (_, fresh) = try agent.manifest(["--tag", "other"])
+        #expect(fresh.effects.content == appended.effects.content)
+        // A bad link right after the parent's lines is still found, with its line number.
+        try agent.write("effects/ledger.jsonl", original + next.replacingOccurrences(of: "sha256:", with: "sha256:0") + "\n")
+        #expect(try agent.failure(of: .effects, ["--tag", "agent"]).contains("effects/ledger.jsonl: line 5: the hash chain is broken"))
+    }
+
     @Test("effects: a broken chain or a bad entry is refused, naming the line")
     func damagedLedger() throws {
         let agent = try Agent()

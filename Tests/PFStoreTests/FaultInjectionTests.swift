@@ -33,12 +33,14 @@ final class FaultPlan: Sendable {
 @Suite("Commit under injected faults")
 struct FaultInjectionTests {
     /// Writes a second snapshot's blobs and commits it: everything a snapshot does to the store.
-    private func takeSnapshot(_ store: SnapshotStore, parent: Digest) throws -> Digest {
-        try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "second", parents: [parent]), tag: "agent")
+    private func takeSnapshot(_ store: SnapshotStore, parent: Digest, extraBlobs: Int) throws -> Digest {
+        try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "second", parents: [parent], extraBlobs: extraBlobs), tag: "agent")
     }
 
-    @Test("a failure at every system call of a snapshot leaves the store valid and the snapshot invisible", arguments: Durability.allCases)
-    func everyStep(durability: Durability) throws {
+    /// Each durability mode; batch both with few blobs (an fsync each) and many (one syncfs).
+    @Test("a failure at every system call of a snapshot leaves the store valid and the snapshot invisible",
+          arguments: [(Durability.none, 0), (.batch, 0), (.batch, 12), (.strict, 0)])
+    func everyStep(durability: Durability, extraBlobs: Int) throws {
         // Count the calls of a clean run.
         let plan = FaultPlan()
         let steps: [(SystemCalls.Operation, String)]
@@ -47,7 +49,7 @@ struct FaultInjectionTests {
             let store = try SnapshotStore.openOrCreate(at: dir.path, durability: durability, system: SystemCalls(faultHook: plan.hook))
             let first = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "first"), tag: "agent")
             plan.arm(failAt: nil)
-            _ = try takeSnapshot(store, parent: first)
+            _ = try takeSnapshot(store, parent: first, extraBlobs: extraBlobs)
             steps = plan.calls
             plan.disarm()
         }
@@ -56,7 +58,7 @@ struct FaultInjectionTests {
         let operations = Set(steps.map(\.0))
         #expect(operations.isSuperset(of: [.open, .write, .close, .rename, .flock, .read]))
         if durability != .none { #expect(operations.contains(.fsync)) }
-        if durability == .batch { #expect(operations.contains(.syncfs)) }
+        #expect(operations.contains(.syncfs) == (durability == .batch && extraBlobs > 0))
 
         var failures = 0
         for failAt in steps.indices {
@@ -65,7 +67,7 @@ struct FaultInjectionTests {
             let first = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "first"), tag: "agent")
             let indexBefore = FileManager.default.bytes(dir.file("index.json"))
             plan.arm(failAt: failAt)
-            let outcome = Result { try takeSnapshot(store, parent: first) }
+            let outcome = Result { try takeSnapshot(store, parent: first, extraBlobs: extraBlobs) }
             plan.disarm()
             let (operation, path) = steps[failAt]
             let context = "fault \(failAt): \(operation) \(path)"
