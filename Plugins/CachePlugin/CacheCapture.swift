@@ -19,6 +19,13 @@ struct CacheCapture {
 
     func run() throws(PluginError) {
         let directory = try host.requiredConfig("path", meaning: "a paged KV-cache dump directory")
+        // The layer is a function of meta.json and sequences.jsonl (pages are identified by their
+        // tokens), so when both are byte for byte what the parent captured, so is the layer.
+        let input = try inputDigest(directory)
+        if let parent = host.parentLayer(CacheLayer.self), parent.annotations[Self.inputAnnotation] == input {
+            try host.setLayer(CacheLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
+            return
+        }
         let dump = try KVDump(directory: directory, host: host)
         let reusable = reusablePacks(for: dump)
 
@@ -86,11 +93,29 @@ struct CacheCapture {
         var unique = Set<Digest>()
         try host.setLayer(CacheLayer(
             blobs: ([indexBlob] + blobs).filter { unique.insert($0.digest).inserted },
+            annotations: [Self.inputAnnotation: input],
             content: CacheContent(
                 modelFingerprint: dump.modelFingerprint, dtype: dump.dtype, tokensPerPage: dump.tokensPerPage,
                 numLayers: dump.numLayers, numHeads: dump.numHeads, headDim: dump.headDim, pageBytes: Int64(dump.pageBytes),
                 pageCount: pageOrder.count, tokenCount: dump.sequences.reduce(0) { $0 + $1.tokens.count },
                 sequences: sequences, index: indexBlob.digest, packs: packs)))
+    }
+
+    /// The annotation recording ``inputDigest(_:)`` of the dump a layer was captured from.
+    static let inputAnnotation = "dev.pfhost.cache.input"
+
+    /// SHA-256 (bare hex) of `meta.json`, a NUL, and `sequences.jsonl`.
+    private func inputDigest(_ directory: String) throws(PluginError) -> String {
+        let hasher = SHA256Hasher()
+        for (index, name) in ["meta.json", "sequences.jsonl"].enumerated() {
+            let path = directory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .io("\(path): cannot be read (cache.path must be a KV-cache dump directory)")
+            }
+            if index > 0 { hasher.update([0]) }
+            data.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalize().hex
     }
 
     /// The parent's packs by "last key/page count", when its pages have this dump's geometry.
