@@ -40,18 +40,4 @@ public enum CapturedLayer: Hashable, Sendable {
         case .trace: .trace(try CanonicalJSON.decode(TraceLayer.self, from: json))
         }
     }
-
-    /// The layer of `kind` in `manifest`, as canonical JSON: what `parent_layer` hands a plugin.
-    static func json(of kind: LayerKind, in manifest: Manifest) -> [UInt8] {
-        let bytes: [UInt8]?
-        switch kind {
-        case .model: bytes = try? CanonicalJSON.encode(manifest.model)
-        case .cache: bytes = try? CanonicalJSON.encode(manifest.cache)
-        case .world: bytes = try? CanonicalJSON.encode(manifest.world)
-        case .effects: bytes = try? CanonicalJSON.encode(manifest.effects)
-        case .trace: bytes = try? CanonicalJSON.encode(manifest.trace)
-        }
-        // Layers read from a store were decoded from canonical JSON, so they encode again.
-        return bytes!
-    }
 }

@@ -39,30 +39,31 @@ public struct Snapshotter: Sendable {
         }
         let plugins: [LayerKind: LoadedPlugin]
         do { plugins = try PluginLoader.loadSet(from: request.pluginsDirectory) } catch { throw .plugins(error) }
+        lap("loaded the plugins")
         let createdAt: String
         do { createdAt = try Timestamp.forNewSnapshot(environment: request.environment) } catch {
             throw .configuration(ConfigurationError(file: nil, message: error.description))
         }
 
         let parents: [Digest]
-        let parentManifest: Manifest?
+        let parentManifest: JSONValue?
         do {
             if request.parents.isEmpty {
                 parents = try request.tag.flatMap { tag throws(StoreError) in try store.snapshotID(tagged: tag) }.map { [$0] } ?? []
             } else {
                 parents = try request.parents.map { reference throws(StoreError) in try store.resolve(reference) }
             }
-            parentManifest = try parents.first.map { id throws(StoreError) in try store.snapshot(id).manifest }
+            parentManifest = try parents.first.map { id throws(StoreError) in try store.manifestJSON(id) }
         } catch {
             throw .store(error)
         }
 
-        lap("loaded plugins and the parent")
+        lap("read the parent")
         let contexts = LayerKind.allCases.map { kind in
             let plugin = plugins[kind]!
             return CaptureContext(
                 plugin: plugin, store: store, config: request.configuration.layers[kind] ?? [:],
-                parentLayer: parentManifest.map { CapturedLayer.json(of: kind, in: $0) },
+                parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
                 logger: logger, onProgress: onProgress)
         }
         let outcomes: [CaptureRunner.Outcome]
@@ -87,6 +88,7 @@ public struct Snapshotter: Sendable {
             layers, plugins: plugins,
             agent: Agent(kind: agent["kind"] ?? "unknown", version: agent["version"] ?? "0.0.0", fingerprint: agent["fingerprint"] ?? ""),
             createdAt: createdAt, parents: parents)
+        lap("assembled the manifest")
         let id: Digest
         do { id = try store.commitSnapshot(manifest, tag: request.tag) } catch { throw .store(error) }
         lap("committed \(id)")

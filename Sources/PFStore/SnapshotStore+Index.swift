@@ -176,6 +176,21 @@ extension SnapshotStore {
         return Snapshot(id: id, ociManifest: oci, manifest: manifest)
     }
 
+    /// The pfhost manifest of snapshot `id` as parsed JSON, every byte checked against its digest
+    /// but not decoded: for reading parts of it (a parent's layers) without the cost of the whole.
+    public func manifestJSON(_ id: Digest) throws(StoreError) -> JSONValue {
+        let oci: JSONValue
+        do { oci = try JSONParser.parse(readBlob(id)) } catch let error as StoreError { throw error } catch {
+            throw .corrupt(file: blobPath(id), reason: "not JSON: \(error)")
+        }
+        guard let text = oci["config"]?["digest"]?.stringValue, let config = try? Digest(parsing: text) else {
+            throw .corrupt(file: blobPath(id), reason: "not an OCI image manifest: no config digest")
+        }
+        do { return try JSONParser.parse(readBlob(config)) } catch let error as StoreError { throw error } catch {
+            throw .corrupt(file: blobPath(config), reason: "not JSON: \(error)")
+        }
+    }
+
     /// The snapshot a tag names, or nil when the tag is not in the index.
     public func snapshotID(tagged tag: String) throws(StoreError) -> Digest? {
         try readIndex().manifests.first { $0.refName == tag }?.digest
