@@ -35,25 +35,20 @@ struct EffectsCapture {
         // one; when it starts with the parent's exact bytes, those lines were verified then, and
         // the chain is checked on from the parent's head. Either way the result is what a full
         // read would give.
-        if let parent = host.parentLayer(EffectsLayer.self),
-           let parentSize = parent.blobs.first(where: { $0.digest == parent.content.ledger })?.size,
-           let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, Int64(size) >= parentSize,
-           let prefix = try FileDigest.of(path, prefix: parentSize), prefix.digest == parent.content.ledger {
-            if Int64(size) == parentSize {
+        if let parent = host.parentLayer(EffectsLayer.self) {
+            let parentSize = parent.blobs.first { $0.digest == parent.content.ledger }?.size
+            switch try AppendOnlyFile.relation(of: path, toParent: parent.content.ledger, size: parentSize) {
+            case .unchanged:
                 try host.setLayer(EffectsLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
                 return
+            case .appended:
+                try AppendOnlyFile.copyPrefix(parentSize!, from: &reader, to: writer, path: path)
+                previous = parent.content.head.flatMap { try? Digest(hex: $0) }
+                entries = parent.content.entryCount
+                pending = parent.content.pendingCount
+            case .different:
+                break
             }
-            var copied: Int64 = 0
-            while copied < parentSize, let line = try reader.next() {
-                try writer.write(line.raw)
-                copied += Int64(line.raw.count)
-            }
-            guard copied == parentSize else {
-                throw .io("\(path) changed while it was read; retry the snapshot")
-            }
-            previous = parent.content.head.flatMap { try? Digest(hex: $0) }
-            entries = parent.content.entryCount
-            pending = parent.content.pendingCount
         }
         while let line = try reader.next() {
             if line.number % 1024 == 0 { try host.checkCancelled() }

@@ -19,27 +19,42 @@ public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
 ///
 /// Each line is one message in the OpenAI chat format: `role` is `system`, `user`, `assistant`
 /// or `tool`; an assistant message may carry `tool_calls` (`id`, `type` "function",
-/// `function` {`name`, `arguments`}); a `tool` message's `tool_call_id` must answer a call made
-/// on an earlier line, once. An `id` field, when present, names the message.
+/// `function` {`name`, `arguments`}); a `tool` message's `tool_call_id` must answer an open call:
+/// one made on an earlier line and not answered yet. A call id may not be reused while its call is
+/// open. An `id` field, when present, names the message.
+///
+/// The layer keeps the calls still open at the end in the annotation `dev.pfhost.trace.open_tool_calls`
+/// (a JSON array), so the next snapshot of a conversation that only grew checks just the new lines.
 struct TraceCapture {
     let host: PluginHost
+    static let openCallsAnnotation = "dev.pfhost.trace.open_tool_calls"
 
     func run() throws(PluginError) {
         let path = try host.requiredConfig("path", meaning: "the agent's conversation, JSON Lines of chat messages")
-        // Unchanged since the parent snapshot (same bytes): the parent's layer is this one.
-        if let parent = host.parentLayer(TraceLayer.self),
-           let parentSize = parent.blobs.first(where: { $0.digest == parent.content.messages })?.size,
-           let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, Int64(size) == parentSize,
-           try FileDigest.of(path)?.digest == parent.content.messages {
-            try host.setLayer(TraceLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
-            return
-        }
         var reader = try LineReader(path: path)
         let writer = try host.openBlob(mediaType: "application/x-ndjson")
         var count = 0
         var lastID: String?
-        var calls: [String: Int] = [:]
-        var answered: [String: Int] = [:]
+        var open: [String: Int] = [:]
+
+        if let parent = host.parentLayer(TraceLayer.self) {
+            let parentSize = parent.blobs.first { $0.digest == parent.content.messages }?.size
+            switch try AppendOnlyFile.relation(of: path, toParent: parent.content.messages, size: parentSize) {
+            case .unchanged:
+                try host.setLayer(TraceLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
+                return
+            case .appended:
+                if let text = parent.annotations[Self.openCallsAnnotation],
+                   let ids = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String] {
+                    try AppendOnlyFile.copyPrefix(parentSize!, from: &reader, to: writer, path: path)
+                    count = parent.content.messageCount
+                    lastID = parent.content.lastMessageId
+                    for id in ids { open[id] = 0 }
+                }
+            case .different:
+                break
+            }
+        }
         while let line = try reader.next() {
             if line.number % 1024 == 0 { try host.checkCancelled() }
             let message = try JSONLine.object(line, in: path)
@@ -58,18 +73,15 @@ struct TraceCapture {
                         else {
                             throw .invalid("\(path): line \(line.number): a tool call needs an id, type \"function\" and function.name")
                         }
-                        if let earlier = calls.updateValue(line.number, forKey: id) {
-                            throw .invalid("\(path): line \(line.number): tool call id '\(id)' was already used on line \(earlier)")
+                        if open.updateValue(line.number, forKey: id) != nil {
+                            throw .invalid("\(path): line \(line.number): tool call id '\(id)' is already in use by an unanswered call")
                         }
                     }
                 }
             case "tool":
                 let callID = try JSONLine.string(message, "tool_call_id", line: line.number, in: path)
-                guard calls[callID] != nil else {
-                    throw .invalid("\(path): line \(line.number): tool message answers '\(callID)', which no earlier assistant message called")
-                }
-                if let earlier = answered.updateValue(line.number, forKey: callID) {
-                    throw .invalid("\(path): line \(line.number): tool call '\(callID)' was already answered on line \(earlier)")
+                guard open.removeValue(forKey: callID) != nil else {
+                    throw .invalid("\(path): line \(line.number): tool message answers '\(callID)', which is not an open call (none made earlier, or already answered)")
                 }
             default:
                 throw .invalid("\(path): line \(line.number): unknown role '\(role)' (system, user, assistant or tool)")
@@ -80,7 +92,9 @@ struct TraceCapture {
         }
         let messages = try writer.commit()
         host.progress(done: UInt64(count), total: UInt64(count))
+        let openIDs = String(decoding: try! JSONSerialization.data(withJSONObject: open.keys.sorted()), as: UTF8.self)
         try host.setLayer(TraceLayer(
-            blobs: [messages], content: TraceContent(messages: messages.digest, messageCount: count, lastMessageId: lastID)))
+            blobs: [messages], annotations: [Self.openCallsAnnotation: openIDs],
+            content: TraceContent(messages: messages.digest, messageCount: count, lastMessageId: lastID)))
     }
 }

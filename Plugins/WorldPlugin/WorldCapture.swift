@@ -12,14 +12,14 @@ import Glibc
 /// never redacted), `pid` (capture that process and its descendants from `/proc`, and take the
 /// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser).
 ///
-/// Files under 64 KiB are packed into blobs of about 1 MiB (cut where a path's hash says, so an
+/// Files under 64 KiB are packed into blobs of at most about 256 KiB (cut where a path's hash says, so an
 /// unchanged run of files forms the same pack again) and a pack whose members' stat data equal
 /// a parent pack's key is reused without reading them. Larger files are stored one blob each
 /// through `put_file`. The index blob lists every entry with its content's location.
 struct WorldCapture {
     let host: PluginHost
     static let smallFileLimit: Int64 = 64 << 10
-    static let packTarget: Int64 = 1 << 20
+    static let packTarget: Int64 = 256 << 10
     /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem).
     static let racyWindowNanoseconds: Int64 = 2_000_000_000
     static let secretMarkers = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION"]
@@ -129,11 +129,12 @@ struct WorldCapture {
                 dom: dom)))
     }
 
-    /// A pack ends after a file whose path hashes to 0 mod 32, so boundaries move only where files change.
+    /// A pack ends after a file whose path hashes to 0 mod 8, so boundaries move only where files
+    /// change, and a changed file costs re-reading its pack of about 8 small files.
     static func isBoundary(_ path: String) -> Bool {
         var hash: UInt32 = 2_166_136_261
         for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return hash % 32 == 0
+        return hash % 8 == 0
     }
 
     /// The stat key of a pack, or nil when a member's timestamps are too recent to trust.

@@ -277,9 +277,28 @@ struct ReferencePluginTests {
         #expect(manifest.trace.content.lastMessageId == "m6")
     }
 
+    @Test("trace: a grown conversation is checked from the parent's open calls and gives what a full read gives")
+    func appendedTrace() throws {
+        let agent = try Agent()
+        let call = #"{"id":"m7","role":"assistant","content":null,"tool_calls":[{"id":"call-3","type":"function","function":{"name":"ls","arguments":"{}"}}]}"#
+        try agent.write("trace/conversation.jsonl", try agent.read("trace/conversation.jsonl") + call + "\n")
+        let (_, first) = try agent.manifest(["--tag", "agent"])
+        #expect(first.trace.annotations["dev.pfhost.trace.open_tool_calls"] == #"["call-3"]"#)
+        let answer = #"{"id":"m8","role":"tool","tool_call_id":"call-3","content":"a b"}"#
+        try agent.write("trace/conversation.jsonl", try agent.read("trace/conversation.jsonl") + answer + "\n")
+        let (_, second) = try agent.manifest(["--tag", "agent"])
+        #expect(second.trace.content.messageCount == 8 && second.trace.content.lastMessageId == "m8")
+        #expect(second.trace.annotations["dev.pfhost.trace.open_tool_calls"] == "[]")
+        let (_, fresh) = try agent.manifest(["--tag", "fresh"])
+        #expect(fresh.trace == second.trace)
+        // Answering it again is refused, from the parent's state alone.
+        try agent.write("trace/conversation.jsonl", try agent.read("trace/conversation.jsonl") + answer + "\n")
+        #expect(try agent.failure(of: .trace, ["--tag", "agent"]).contains("line 9: tool message answers 'call-3', which is not an open call"))
+    }
+
     @Test("trace: bad messages are refused, naming the line", arguments: [
         (#"{"role":"robot","content":"x"}"#, "line 1: unknown role 'robot' (system, user, assistant or tool)"),
-        (#"{"role":"tool","tool_call_id":"nope","content":"x"}"#, "line 1: tool message answers 'nope', which no earlier assistant message called"),
+        (#"{"role":"tool","tool_call_id":"nope","content":"x"}"#, "line 1: tool message answers 'nope', which is not an open call (none made earlier, or already answered)"),
         (#"{"content":"x"}"#, "line 1: missing 'role'"),
         ("[1,2]", "line 1 is not a JSON object"),
     ])
