@@ -10,7 +10,8 @@ import Glibc
 /// Settings: `root` (required, the agent's directory), `exclude` (comma-separated fnmatch
 /// patterns), `env` (capture the environment; default true), `env_keep` (comma-separated names
 /// never redacted), `pid` (capture that process and its descendants from `/proc`, and take the
-/// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser).
+/// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser),
+/// `racy_window_ms` (default 2000: stat data of files changed this recently are not trusted).
 ///
 /// Files under 64 KiB are packed into blobs of at most about 256 KiB (cut where a path's hash says, so an
 /// unchanged run of files forms the same pack again) and a pack whose members' stat data equal
@@ -20,8 +21,9 @@ struct WorldCapture {
     let host: PluginHost
     static let smallFileLimit: Int64 = 64 << 10
     static let packTarget: Int64 = 256 << 10
-    /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem).
-    static let racyWindowNanoseconds: Int64 = 2_000_000_000
+    /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem);
+    /// `world.racy_window_ms` changes it (raise it for filesystems with coarse timestamps).
+    static let defaultRacyWindow: Int64 = 2_000_000_000
     static let secretMarkers = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION"]
     static let redacted = "<redacted>"
 
@@ -30,9 +32,60 @@ struct WorldCapture {
         let excludes = (host.config("exclude") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let entries = try TreeWalker(root: root, excludes: excludes, host: host).walk()
         let captureStart = Self.now()
+        let parent = host.parentLayer(WorldLayer.self)
+        let racyWindow = try racyWindowSetting()
 
+        // The tree's key: every entry's path and stat data. When it equals the parent's, the tree
+        // (index, packs, large files) is the parent's, and nothing under the root is read.
+        let treeKey = Self.treeKey(entries, root: root, captureStart: captureStart, racyWindow: racyWindow)
+        var blobs: [Descriptor]
+        let tree: WorldTree
+        if let treeKey, let parent, parent.annotations[Self.treeKeyAnnotation] == treeKey {
+            tree = parent.content.tree
+            let parentDOM = parent.content.dom?.digest
+            blobs = parent.blobs.filter { !($0.digest == parentDOM && $0.mediaType == Self.domMediaType) }
+        } else {
+            (tree, blobs) = try captureTree(entries, root: root, parent: parent, captureStart: captureStart, racyWindow: racyWindow)
+        }
+
+        let pid = try processID()
+        var dom: WorldDOM?
+        if let path = host.config("dom") {
+            let blob = try host.putFile(path, mediaType: Self.domMediaType)
+            blobs.append(blob)
+            dom = WorldDOM(path: path, digest: blob.digest, size: blob.size)
+        }
+        var unique = Set<Digest>()
+        try host.setLayer(WorldLayer(
+            blobs: blobs.filter { unique.insert($0.digest).inserted },
+            annotations: treeKey.map { [Self.treeKeyAnnotation: $0] } ?? [:],
+            content: WorldContent(
+                root: root, tree: tree,
+                env: try host.flag("env", default: true) ? try environment(pid: pid) : nil,
+                processes: try pid.map { pid throws(PluginError) in try ProcessTree.capture(root: pid) },
+                dom: dom)))
+    }
+
+    static let treeKeyAnnotation = "dev.pfhost.world.tree_key"
+    static let domMediaType = "text/html"
+
+    /// SHA-256 (bare hex) of the root and every entry's path and stat data; nil when an entry
+    /// changed within the racy window, so that a write its timestamps cannot show is never missed.
+    static func treeKey(_ entries: [TreeEntry], root: String, captureStart: Int64, racyWindow: Int64) -> String? {
+        let hasher = SHA256Hasher()
+        hasher.update(Array("\(root)\n".utf8))
+        for entry in entries {
+            if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < racyWindow { return nil }
+            hasher.update(Array("\(entry.path)\u{0}\(entry.kind.rawValue) \(entry.mode) \(entry.size) \(entry.device) \(entry.inode) \(entry.mtimeNanoseconds) \(entry.ctimeNanoseconds) \(entry.target ?? "")\n".utf8))
+        }
+        return hasher.finalize().hex
+    }
+
+    /// Stores the tree: packs of small files (reusing the parent's unchanged ones), large files,
+    /// and the index blob.
+    private func captureTree(_ entries: [TreeEntry], root: String, parent: WorldLayer?, captureStart: Int64, racyWindow: Int64) throws(PluginError) -> (WorldTree, [Descriptor]) {
         let parentPacks: [String: (Descriptor, Int)] = {
-            guard let parent = host.parentLayer(WorldLayer.self) else { return [:] }
+            guard let parent else { return [:] }
             let blobs = Dictionary(parent.blobs.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
             var packs: [String: (Descriptor, Int)] = [:]
             for pack in parent.content.tree.packs ?? [] {
@@ -50,7 +103,7 @@ struct WorldCapture {
 
         func flushPack() throws(PluginError) {
             guard !pending.isEmpty else { return }
-            let key = packKey(pending.map(\.entry), captureStart: captureStart)
+            let key = packKey(pending.map(\.entry), captureStart: captureStart, racyWindow: racyWindow)
             let blob: Descriptor
             if let key, let (known, count) = parentPacks[key], count == pending.count {
                 blob = known
@@ -110,23 +163,7 @@ struct WorldCapture {
         ])
         let indexBlob = try host.putBlob(CanonicalJSON.encode(index), mediaType: "application/vnd.pfhost.world-tree.v1+json")
         blobs.insert(indexBlob, at: 0)
-
-        let pid = try processID()
-        var dom: WorldDOM?
-        if let path = host.config("dom") {
-            let blob = try host.putFile(path, mediaType: "text/html")
-            blobs.append(blob)
-            dom = WorldDOM(path: path, digest: blob.digest, size: blob.size)
-        }
-        var unique = Set<Digest>()
-        try host.setLayer(WorldLayer(
-            blobs: blobs.filter { unique.insert($0.digest).inserted },
-            content: WorldContent(
-                root: root,
-                tree: WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs),
-                env: try host.flag("env", default: true) ? try environment(pid: pid) : nil,
-                processes: try pid.map { pid throws(PluginError) in try ProcessTree.capture(root: pid) },
-                dom: dom)))
+        return (WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs), blobs)
     }
 
     /// A pack ends after a file whose path hashes to 0 mod 8, so boundaries move only where files
@@ -138,10 +175,10 @@ struct WorldCapture {
     }
 
     /// The stat key of a pack, or nil when a member's timestamps are too recent to trust.
-    private func packKey(_ members: [TreeEntry], captureStart: Int64) -> String? {
+    private func packKey(_ members: [TreeEntry], captureStart: Int64, racyWindow: Int64) -> String? {
         var text = ""
         for entry in members {
-            if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < Self.racyWindowNanoseconds { return nil }
+            if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < racyWindow { return nil }
             text += "\(entry.path)\u{0}\(entry.device):\(entry.inode):\(entry.size):\(entry.mtimeNanoseconds):\(entry.ctimeNanoseconds)\n"
         }
         return Digest.of(Array(text.utf8)).hex
@@ -161,6 +198,14 @@ struct WorldCapture {
             try writer.write([UInt8](data))
         }
         return try writer.commit()
+    }
+
+    private func racyWindowSetting() throws(PluginError) -> Int64 {
+        guard let text = host.config("racy_window_ms") else { return Self.defaultRacyWindow }
+        guard let milliseconds = Int64(text), milliseconds >= 0 else {
+            throw .invalid("world.racy_window_ms='\(text)' is not a number of milliseconds")
+        }
+        return milliseconds * 1_000_000
     }
 
     private func processID() throws(PluginError) -> Int32? {

@@ -194,6 +194,30 @@ struct ReferencePluginTests {
         #expect(kept.world.content.tree.entryCount == 9)
     }
 
+    @Test("world: an unchanged tree is the parent's; one changed file re-reads only its pack")
+    func worldReuse() throws {
+        let agent = try Agent()
+        // Trust timestamps at once: the copy was just made (the default window is 2 s).
+        let trust = ["--set", "world.racy_window_ms=0", "--tag", "agent"]
+        let (_, first) = try agent.manifest(trust)
+        let key = try #require(first.world.annotations["dev.pfhost.world.tree_key"])
+        let (_, same) = try agent.manifest(trust)
+        #expect(same.world.content.tree == first.world.content.tree && same.world.annotations["dev.pfhost.world.tree_key"] == key)
+        #expect(Set(same.world.blobs) == Set(first.world.blobs))
+        try agent.write("workspace/notes/todo.txt", "- ship it\n")
+        let (_, changed) = try agent.manifest(trust)
+        #expect(changed.world.annotations["dev.pfhost.world.tree_key"] != key)
+        #expect(changed.world.content.tree.index != first.world.content.tree.index)
+        let store = try SnapshotStore(opening: agent.store)
+        let packs = try #require(changed.world.content.tree.packs)
+        let bytes = try packs.flatMap { try store.readBlob($0.digest) }
+        #expect(String(decoding: bytes, as: UTF8.self).contains("- ship it"))
+        // Untrusted timestamps (the default window, files just written): no key, so no reuse.
+        let (_, racy) = try agent.manifest(["--tag", "agent"])
+        #expect(racy.world.annotations["dev.pfhost.world.tree_key"] == nil)
+        #expect(try agent.failure(of: .world, ["--set", "world.racy_window_ms=soon"]).contains("world.racy_window_ms='soon' is not a number"))
+    }
+
     @Test("world: a process tree from /proc")
     func processes() throws {
         let agent = try Agent()
