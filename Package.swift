@@ -61,11 +61,13 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/plugin-sdk/exports.map"])]
         )
     } + [
+        // Helpers shared by the test targets.
+        .target(name: "PFTestSupport", path: "Tests/PFTestSupport"),
         .testTarget(name: "PFModelTests", dependencies: ["PFModel"]),
-        .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel"]),
+        .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel", "PFTestSupport"]),
         .testTarget(
             name: "PFHostTests",
-            dependencies: ["PFHost", "PFStore", "PFModel", "pfhost"]
+            dependencies: ["PFHost", "PFStore", "PFModel", "PFTestSupport", "pfhost"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PFHost
 import PFModel
 
@@ -10,16 +9,13 @@ struct PluginsCommand: ParsableCommand {
         abstract: "List the plugins in a directory and whether each would be used or refused, and why.",
         discussion: "Exits 2 when any file would be refused or the directory does not hold exactly one plugin per layer.")
 
-    @Option(help: ArgumentHelp("The directory of plugins (default: $PFHOST_PLUGINS).", valueName: "dir"))
-    var plugins: String?
+    @OptionGroup var pluginsOptions: PluginsOptions
 
     @Flag(help: "Print the rows as JSON.")
     var json = false
 
     func run() throws {
-        guard let directory = plugins ?? ProcessInfo.processInfo.environment["PFHOST_PLUGINS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw fail("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS", ExitCode.validationFailure)
-        }
+        let directory = try pluginsOptions.directory()
         let candidates: [PluginLoader.Candidate]
         do { candidates = try PluginLoader.candidates(in: directory) } catch { throw fail(error, ExitStatus.pluginFailure) }
         var setProblem: String?

@@ -13,8 +13,7 @@ struct SnapshotCommand: ParsableCommand {
         abstract: "Capture the agent's five layers with a directory of plugins and commit a snapshot.",
         discussion: "Prints only the new snapshot's content id on stdout (with --json, the id and per-layer figures).")
 
-    @Option(help: ArgumentHelp("The directory of plugins, one .so per layer (default: $PFHOST_PLUGINS).", valueName: "dir"))
-    var plugins: String?
+    @OptionGroup var pluginsOptions: PluginsOptions
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -57,9 +56,7 @@ struct SnapshotCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        guard let pluginsDirectory = plugins ?? environment["PFHOST_PLUGINS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw fail("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS", ExitCode.validationFailure)
-        }
+        let pluginsDirectory = try pluginsOptions.directory()
         var configuration = SnapshotConfiguration()
         do {
             if let config { configuration = try SnapshotConfiguration.load(file: config) }

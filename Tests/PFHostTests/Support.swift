@@ -1,4 +1,5 @@
 import Foundation
+@_exported import PFTestSupport
 import PFModel
 
 /// The repository's root, found from this file's path.
@@ -13,26 +14,6 @@ let productsDirectory: String = {
     let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     return URL(fileURLWithPath: exe).deletingLastPathComponent().path
 }()
-
-/// A fresh directory, removed when released.
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init() {
-        var template = Array((URL(fileURLWithPath: NSTemporaryDirectory()).path + "/pfhost-host-XXXXXX").utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// Creates (if needed) and returns a subdirectory.
-    func directory(_ name: String) -> String {
-        try? FileManager.default.createDirectory(atPath: file(name), withIntermediateDirectories: true)
-        return file(name)
-    }
-}
 
 /// What a process printed and how it ended.
 struct ProcessOutput: CustomStringConvertible {

@@ -1,26 +1,7 @@
 import Foundation
+@_exported import PFTestSupport
 import PFModel
 @testable import PFStore
-
-/// A fresh directory under the system's temporary directory, removed when released.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array((URL(fileURLWithPath: NSTemporaryDirectory()).path + "/pfhost-test-XXXXXX").utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// Creates (if needed) and returns a subdirectory.
-    func directory(_ name: String) -> String {
-        try? FileManager.default.createDirectory(atPath: file(name), withIntermediateDirectories: true)
-        return file(name)
-    }
-}
 
 /// Builds snapshots whose every blob is really in the store.
 enum SnapshotFactory {
