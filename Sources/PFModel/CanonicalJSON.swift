@@ -1,5 +1,3 @@
-import Foundation
-
 /// pfhost's canonical JSON: the one byte sequence for a JSON value.
 ///
 /// Object keys are sorted by their UTF-8 bytes, there is no whitespace, integers are written
@@ -26,27 +24,22 @@ public enum CanonicalJSON {
 
     /// The ``JSONValue`` an `Encodable` value encodes to.
     public static func jsonValue<Value: Encodable>(of value: Value) throws -> JSONValue {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
         do {
-            return try JSONParser.parse(data)
-        } catch {
-            throw CanonicalJSONError(message: "\(Value.self) has no canonical form: \(error.message)")
+            return try JSONValueEncoder.encode(value)
+        } catch let error as EncodingError {
+            guard case .invalidValue(_, let context) = error else { throw error }
+            throw CanonicalJSONError(message: "\(Value.self) has no canonical form: \(context.debugDescription)")
         }
     }
 
     /// Decodes a `Decodable` value from a ``JSONValue``.
     public static func decode<Value: Decodable>(_ type: Value.Type, from value: JSONValue) throws -> Value {
-        try JSONDecoder().decode(type, from: Data(encode(value)))
+        try JSONValueDecoder.decode(type, from: value)
     }
 
     /// Parses `bytes` strictly and decodes a `Decodable` value from them.
     public static func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
-        // The strict parse rejects what Foundation would accept (duplicate keys, floats); the
-        // bytes it accepts decode the same either way.
-        _ = try JSONParser.parse(bytes)
-        return try JSONDecoder().decode(type, from: Data(bytes))
+        try decode(type, from: JSONParser.parse(bytes))
     }
 
     private static func write(_ value: JSONValue, into out: inout [UInt8]) {

@@ -88,11 +88,15 @@ extension JSONValue: Codable {
     }
 }
 
-/// A coding key made from any string.
+/// A coding key made from any string, or an array index.
 struct AnyKey: CodingKey {
     var stringValue: String
-    var intValue: Int? { nil }
+    var intValue: Int?
     init(_ string: String) { stringValue = string }
+    init(index: Int) {
+        stringValue = "\(index)"
+        intValue = index
+    }
     init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+    init?(intValue: Int) { self.init(index: intValue) }
 }
