@@ -73,10 +73,23 @@ struct WorldCapture {
     /// changed within the racy window, so that a write its timestamps cannot show is never missed.
     static func treeKey(_ entries: [TreeEntry], root: String, captureStart: Int64, racyWindow: Int64) -> String? {
         let hasher = SHA256Hasher()
-        hasher.update(Array("\(root)\n".utf8))
+        hasher.update(Array("pfhost-world-tree-key-v1\n\(root)\n".utf8))
+        var record: [UInt8] = []
+        record.reserveCapacity(4096)
         for entry in entries {
             if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < racyWindow { return nil }
-            hasher.update(Array("\(entry.path)\u{0}\(entry.kind.rawValue) \(entry.mode) \(entry.size) \(entry.device) \(entry.inode) \(entry.mtimeNanoseconds) \(entry.ctimeNanoseconds) \(entry.target ?? "")\n".utf8))
+            // path NUL, then fixed-width little-endian stat fields, then the link target and NUL.
+            record.removeAll(keepingCapacity: true)
+            record.append(contentsOf: entry.path.utf8)
+            record.append(0)
+            for field in [UInt64(entry.mode), UInt64(bitPattern: entry.size), entry.device, entry.inode,
+                          UInt64(bitPattern: entry.mtimeNanoseconds), UInt64(bitPattern: entry.ctimeNanoseconds)] {
+                withUnsafeBytes(of: field.littleEndian) { record.append(contentsOf: $0) }
+            }
+            record.append(contentsOf: entry.kind.rawValue.utf8)
+            record.append(contentsOf: (entry.target ?? "").utf8)
+            record.append(0)
+            hasher.update(record)
         }
         return hasher.finalize().hex
     }
@@ -166,12 +179,12 @@ struct WorldCapture {
         return (WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs), blobs)
     }
 
-    /// A pack ends after a file whose path hashes to 0 mod 8, so boundaries move only where files
-    /// change, and a changed file costs re-reading its pack of about 8 small files.
+    /// A pack ends after a file whose path hashes to 0 mod 16, so boundaries move only where files
+    /// change, and a changed file costs re-reading its pack of about 16 small files.
     static func isBoundary(_ path: String) -> Bool {
         var hash: UInt32 = 2_166_136_261
         for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return hash % 8 == 0
+        return hash % 16 == 0
     }
 
     /// The stat key of a pack, or nil when a member's timestamps are too recent to trust.

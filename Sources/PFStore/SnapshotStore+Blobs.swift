@@ -69,11 +69,14 @@ extension SnapshotStore {
     /// The size of the blob named `digest`, or nil when the store does not have it.
     public func size(of digest: Digest) throws(StoreError) -> Int64? {
         if let waiting = pending.withLock({ $0[digest] }) { return waiting.size }
+        if let known = present.withLock({ $0[digest] }) { return known }
         let path = blobPath(digest)
         guard let info = try step("checking \(path)", { () throws(SystemCallError) in try system.status(path) }) else {
             return nil
         }
-        return Int64(info.st_size)
+        let size = Int64(info.st_size)
+        present.withLock { $0[digest] = size }
+        return size
     }
 
     /// Whether `blob` is in the store with its exact size. A file of another size under the
@@ -86,7 +89,6 @@ extension SnapshotStore {
     /// Moves a finished file from `ingest/` into `blobs/sha256/` under its digest, as the
     /// durability mode says: at once (none, strict), or at the next flush phase (batch).
     func install(_ temporaryPath: String, as blob: BlobRef) throws(StoreError) {
-        let target = blobPath(blob.digest)
         if durability == .batch {
             let duplicate = try contains(blob) || pending.withLock { waiting in
                 if waiting[blob.digest] != nil { return true }
@@ -97,7 +99,7 @@ extension SnapshotStore {
             return
         }
         try step("installing blob \(blob.digest)") { () throws(SystemCallError) in
-            try moveIntoPlace(temporaryPath, target, size: blob.size)
+            try moveIntoPlace(temporaryPath, blob)
             if durability == .strict { try system.fsyncDirectory(blobsPath) }
         }
     }
@@ -105,13 +107,16 @@ extension SnapshotStore {
     /// Renames a finished blob file to `target` without replacing a good blob already there
     /// (content-addressed files are never rewritten). A file of the wrong size under the name
     /// is damage, and is replaced.
-    private func moveIntoPlace(_ temporaryPath: String, _ target: String, size: Int64) throws(SystemCallError) {
-        if try system.renameNoReplace(temporaryPath, target) { return }
-        if let existing = try system.status(target), Int64(existing.st_size) == size {
-            try? system.unlink(temporaryPath)
-        } else {
-            try system.rename(temporaryPath, target)
+    private func moveIntoPlace(_ temporaryPath: String, _ blob: BlobRef) throws(SystemCallError) {
+        let target = blobPath(blob.digest)
+        if try !system.renameNoReplace(temporaryPath, target) {
+            if let existing = try system.status(target), Int64(existing.st_size) == blob.size {
+                try? system.unlink(temporaryPath)
+            } else {
+                try system.rename(temporaryPath, target)
+            }
         }
+        present.withLock { $0[blob.digest] = blob.size }
     }
 
     /// Makes every blob this store object has written durable and visible to other processes:
@@ -154,7 +159,7 @@ extension SnapshotStore {
             }
             for (digest, blob) in waiting.sorted(by: { $0.key < $1.key }) {
                 try step("installing blob \(digest)") { () throws(SystemCallError) in
-                    try moveIntoPlace(blob.ingestPath, blobPath(digest), size: blob.size)
+                    try moveIntoPlace(blob.ingestPath, BlobRef(digest: digest, size: blob.size))
                 }
                 pending.withLock { _ = $0.removeValue(forKey: digest) }
             }

@@ -41,6 +41,10 @@ public final class SnapshotStore: Sendable {
     let flushing = Mutex<Void>(())
     /// Digests of files already ingested, by their stat data.
     let statCache: StatCache
+    /// Blobs this process has seen in `blobs/sha256/` with their sizes. Blobs are immutable and
+    /// pfhost never deletes one, so a blob seen once stays; this saves a `stat` per blob when a
+    /// layer is checked and then committed.
+    let present = Mutex<[Digest: Int64]>([:])
 
     struct PendingBlob: Sendable {
         var ingestPath: String
