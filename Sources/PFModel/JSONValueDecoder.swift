@@ -2,32 +2,53 @@
 /// the fast path of ``CanonicalJSON``. Errors are the standard `DecodingError`s, with coding paths.
 enum JSONValueDecoder {
     static func decode<Value: Decodable>(_ type: Value.Type, from value: JSONValue) throws -> Value {
-        if let json = value as? Value { return json }
-        return try Value(from: ValueDecoder(value: value, codingPath: []))
+        try decodeValue(type, from: value, at: nil)
+    }
+}
+
+/// A coding path kept as a linked list, turned into an array only when asked for (errors).
+private final class DecodingPath {
+    let parent: DecodingPath?
+    let key: any CodingKey
+
+    init(parent: DecodingPath?, key: any CodingKey) {
+        self.parent = parent
+        self.key = key
+    }
+
+    static func array(_ path: DecodingPath?) -> [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var node = path
+        while let current = node {
+            keys.append(current.key)
+            node = current.parent
+        }
+        return keys.reversed()
     }
 }
 
 private struct ValueDecoder: Decoder {
     let value: JSONValue
-    let codingPath: [any CodingKey]
+    let path: DecodingPath?
+    var codingPath: [any CodingKey] { DecodingPath.array(path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = value else {
             throw DecodingError.typeMismatch([String: JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected an object, found \(kindName(value))"))
         }
-        return KeyedDecodingContainer(KeyedValueContainer<Key>(members: members, codingPath: codingPath))
+        return KeyedDecodingContainer(KeyedValueContainer<Key>(members: members, path: path))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let items) = value else {
             throw DecodingError.typeMismatch([JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected an array, found \(kindName(value))"))
         }
-        return UnkeyedValueContainer(items: items, codingPath: codingPath)
+        return UnkeyedValueContainer(items: items, path: path)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        SingleValueContainer(value: value, codingPath: codingPath)
+        SingleValueContainer(value: value, path: path)
     }
 }
 
@@ -75,20 +96,28 @@ private func scalar<T: Decodable>(_ type: T.Type, from value: JSONValue, at path
     throw mismatch()
 }
 
-private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: [any CodingKey]) throws -> T {
-    if let json = value as? T { return json }
+private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: DecodingPath?) throws -> T {
+    // Type comparisons instead of dynamic casts: this runs for every value of a manifest.
+    if T.self == JSONValue.self { return unsafeBitCast(value, to: T.self) }
+    if T.self == String.self, case .string(let text) = value { return unsafeBitCast(text, to: T.self) }
+    if T.self == Int.self, case .int(let number) = value, let result = Int(exactly: number) { return unsafeBitCast(result, to: T.self) }
+    if T.self == Int64.self, case .int(let number) = value { return unsafeBitCast(number, to: T.self) }
+    if T.self == Bool.self, case .bool(let flag) = value { return unsafeBitCast(flag, to: T.self) }
     switch type {
     case is String.Type, is Bool.Type, is Int.Type, is Int64.Type, is Int32.Type, is Int16.Type, is Int8.Type,
          is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type, is Double.Type:
-        return try scalar(type, from: value, at: path)
+        return try scalar(type, from: value, at: DecodingPath.array(path))
     default:
-        return try T(from: ValueDecoder(value: value, codingPath: path))
+        return try T(from: ValueDecoder(value: value, path: path))
     }
 }
 
 private struct KeyedValueContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
-    let codingPath: [any CodingKey]
+    let path: DecodingPath?
+    var codingPath: [any CodingKey] { DecodingPath.array(path) }
+
+    private func path(_ key: Key) -> DecodingPath { DecodingPath(parent: path, key: key) }
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
@@ -104,44 +133,45 @@ private struct KeyedValueContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     func decodeNil(forKey key: Key) throws -> Bool { try value(key) == .null }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try decodeValue(type, from: value(key), at: codingPath + [key])
+        try decodeValue(type, from: value(key), at: path(key))
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).container(keyedBy: type)
+        try ValueDecoder(value: value(key), path: path(key)).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).unkeyedContainer()
+        try ValueDecoder(value: value(key), path: path(key)).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
-        ValueDecoder(value: members["super"] ?? .null, codingPath: codingPath)
+        ValueDecoder(value: members["super"] ?? .null, path: path)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        ValueDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key])
+        ValueDecoder(value: members[key.stringValue] ?? .null, path: path(key))
     }
 }
 
 private struct UnkeyedValueContainer: UnkeyedDecodingContainer {
     let items: [JSONValue]
-    let codingPath: [any CodingKey]
+    let path: DecodingPath?
+    var codingPath: [any CodingKey] { DecodingPath.array(path) }
     var currentIndex = 0
 
-    init(items: [JSONValue], codingPath: [any CodingKey]) {
+    init(items: [JSONValue], path: DecodingPath?) {
         self.items = items
-        self.codingPath = codingPath
+        self.path = path
     }
 
     var count: Int? { items.count }
     var isAtEnd: Bool { currentIndex >= items.count }
 
-    private var indexKey: any CodingKey { AnyKey(index: currentIndex) }
+    private var indexPath: DecodingPath { DecodingPath(parent: path, key: AnyKey(index: currentIndex)) }
 
     private mutating func next() throws -> JSONValue {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: codingPath + [indexKey], debugDescription: "unkeyed container is at its end"))
+            throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: DecodingPath.array(indexPath), debugDescription: "unkeyed container is at its end"))
         }
         defer { currentIndex += 1 }
         return items[currentIndex]
@@ -154,33 +184,34 @@ private struct UnkeyedValueContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let path = codingPath + [indexKey]
-        return try decodeValue(type, from: next(), at: path)
+        let here = indexPath
+        return try decodeValue(type, from: next(), at: here)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        let path = codingPath + [indexKey]
-        return try ValueDecoder(value: next(), codingPath: path).container(keyedBy: type)
+        let here = indexPath
+        return try ValueDecoder(value: next(), path: here).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let path = codingPath + [indexKey]
-        return try ValueDecoder(value: next(), codingPath: path).unkeyedContainer()
+        let here = indexPath
+        return try ValueDecoder(value: next(), path: here).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let path = codingPath + [indexKey]
-        return ValueDecoder(value: try next(), codingPath: path)
+        let here = indexPath
+        return ValueDecoder(value: try next(), path: here)
     }
 }
 
 private struct SingleValueContainer: SingleValueDecodingContainer {
     let value: JSONValue
-    let codingPath: [any CodingKey]
+    let path: DecodingPath?
+    var codingPath: [any CodingKey] { DecodingPath.array(path) }
 
     func decodeNil() -> Bool { value == .null }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try decodeValue(type, from: value, at: codingPath)
+        try decodeValue(type, from: value, at: path)
     }
 }

@@ -5,10 +5,38 @@
 /// pfhost's JSON has no canonical form for them.
 enum JSONValueEncoder {
     static func encode<Value: Encodable>(_ value: Value) throws -> JSONValue {
-        if let json = value as? JSONValue { return json }
+        if let json = asJSONValue(value) { return json }
         let node = Node()
-        try value.encode(to: NodeEncoder(node: node, codingPath: []))
+        try value.encode(to: NodeEncoder(node: node, path: nil))
         return node.value
+    }
+}
+
+/// `value` itself when it is a ``JSONValue``, found by comparing types (cheaper than a dynamic cast).
+@inline(__always)
+private func asJSONValue<T>(_ value: T) -> JSONValue? {
+    T.self == JSONValue.self ? unsafeBitCast(value, to: JSONValue.self) : nil
+}
+
+/// A coding path kept as a linked list and turned into an array only when asked for (errors):
+/// building an array for every key would dominate the encoding of a large manifest.
+private final class CodingPath {
+    let parent: CodingPath?
+    let key: any CodingKey
+
+    init(parent: CodingPath?, key: any CodingKey) {
+        self.parent = parent
+        self.key = key
+    }
+
+    static func array(_ path: CodingPath?) -> [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var node = path
+        while let current = node {
+            keys.append(current.key)
+            node = current.parent
+        }
+        return keys.reversed()
     }
 }
 
@@ -33,12 +61,14 @@ private final class Node {
         }
     }
 
-    func child<Value: Encodable>(encoding value: Value, at path: [any CodingKey]) throws -> Node {
+    func child<Value: Encodable>(encoding value: Value, at path: CodingPath) throws -> Node {
         let node = Node()
-        if let json = value as? JSONValue {
+        if let json = asJSONValue(value) {
             node.content = .value(json)
+        } else if let scalar = fastScalar(value) {
+            node.content = .value(scalar)
         } else {
-            try value.encode(to: NodeEncoder(node: node, codingPath: path))
+            try value.encode(to: NodeEncoder(node: node, path: path))
         }
         return node
     }
@@ -46,22 +76,36 @@ private final class Node {
 
 private struct NodeEncoder: Encoder {
     let node: Node
-    let codingPath: [any CodingKey]
+    let path: CodingPath?
+    var codingPath: [any CodingKey] { CodingPath.array(path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if case .object = node.content {} else { node.content = .object([:]) }
-        return KeyedEncodingContainer(KeyedNodeContainer<Key>(node: node, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedNodeContainer<Key>(node: node, path: path))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
         if case .array = node.content {} else { node.content = .array([]) }
-        return UnkeyedNodeContainer(node: node, codingPath: codingPath)
+        return UnkeyedNodeContainer(node: node, path: path)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
-        SingleNodeContainer(node: node, codingPath: codingPath)
+        SingleNodeContainer(node: node, path: path)
     }
+}
+
+/// The JSON of the integer, string and boolean types, found by comparing types; nil for any
+/// other type (which then encodes itself, floating point failing in `scalar`).
+@inline(__always)
+private func fastScalar<T>(_ value: T) -> JSONValue? {
+    if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
+    if T.self == Int.self { return .int(Int64(unsafeBitCast(value, to: Int.self))) }
+    if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
+    if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
+    if T.self == Int32.self { return .int(Int64(unsafeBitCast(value, to: Int32.self))) }
+    if T.self == UInt32.self { return .int(Int64(unsafeBitCast(value, to: UInt32.self))) }
+    return nil
 }
 
 /// Turns a Swift scalar into a JSON value, refusing what pfhost's JSON cannot hold.
@@ -87,7 +131,10 @@ private func scalar<T>(_ value: T, at path: [any CodingKey]) throws -> JSONValue
 
 private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: Node
-    let codingPath: [any CodingKey]
+    let path: CodingPath?
+    var codingPath: [any CodingKey] { CodingPath.array(path) }
+
+    private func path(_ key: Key) -> CodingPath { CodingPath(parent: path, key: key) }
 
     private func set(_ child: Node, for key: Key) {
         guard case .object(var members) = node.content else { return }
@@ -105,33 +152,33 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     mutating func encodeNil(forKey key: Key) throws { set(leaf(.null), for: key) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { set(leaf(.bool(value)), for: key) }
     mutating func encode(_ value: String, forKey key: Key) throws { set(leaf(.string(value)), for: key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(leaf(try scalar(value, at: codingPath + [key])), for: key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(leaf(try scalar(value, at: codingPath + [key])), for: key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
     mutating func encode(_ value: Int, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int16, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int32, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int64, forKey key: Key) throws { set(leaf(.int(value)), for: key) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { set(leaf(try scalar(value, at: codingPath + [key])), for: key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
     mutating func encode(_ value: UInt8, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: UInt16, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: UInt32, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(leaf(try scalar(value, at: codingPath + [key])), for: key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        set(try node.child(encoding: value, at: codingPath + [key]), for: key)
+        set(try node.child(encoding: value, at: path(key)), for: key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let child = Node()
         set(child, for: key)
-        return NodeEncoder(node: child, codingPath: codingPath + [key]).container(keyedBy: keyType)
+        return NodeEncoder(node: child, path: path(key)).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let child = Node()
         set(child, for: key)
-        return NodeEncoder(node: child, codingPath: codingPath + [key]).unkeyedContainer()
+        return NodeEncoder(node: child, path: path(key)).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
@@ -141,13 +188,14 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         let child = Node()
         set(child, for: key)
-        return NodeEncoder(node: child, codingPath: codingPath + [key])
+        return NodeEncoder(node: child, path: path(key))
     }
 }
 
 private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
     let node: Node
-    let codingPath: [any CodingKey]
+    let path: CodingPath?
+    var codingPath: [any CodingKey] { CodingPath.array(path) }
 
     var count: Int {
         if case .array(let items) = node.content { return items.count }
@@ -161,48 +209,43 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
         node.content = .array(items)
     }
 
-    private var indexKey: any CodingKey { AnyKey(index: count) }
+    private var indexPath: CodingPath { CodingPath(parent: path, key: AnyKey(index: count)) }
 
     mutating func encodeNil() throws { try encode(JSONValue.null) }
     mutating func encode(_ value: Bool) throws { try encode(JSONValue.bool(value)) }
     mutating func encode(_ value: String) throws { try encode(JSONValue.string(value)) }
     mutating func encode(_ value: Int) throws { try encode(JSONValue.int(Int64(value))) }
     mutating func encode(_ value: Int64) throws { try encode(JSONValue.int(value)) }
-    mutating func encode(_ value: Double) throws { try encode(scalar(value, at: codingPath + [indexKey])) }
-    mutating func encode(_ value: Float) throws { try encode(scalar(value, at: codingPath + [indexKey])) }
+    mutating func encode(_ value: Double) throws { try encode(scalar(value, at: CodingPath.array(indexPath))) }
+    mutating func encode(_ value: Float) throws { try encode(scalar(value, at: CodingPath.array(indexPath))) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        if let scalarValue = try? scalar(value, at: codingPath) {
-            let child = Node()
-            child.content = .value(scalarValue)
-            append(child)
-        } else {
-            append(try node.child(encoding: value, at: codingPath + [indexKey]))
-        }
+        append(try node.child(encoding: value, at: indexPath))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let child = Node()
         append(child)
-        return NodeEncoder(node: child, codingPath: codingPath + [indexKey]).container(keyedBy: keyType)
+        return NodeEncoder(node: child, path: indexPath).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let child = Node()
         append(child)
-        return NodeEncoder(node: child, codingPath: codingPath + [indexKey]).unkeyedContainer()
+        return NodeEncoder(node: child, path: indexPath).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
         let child = Node()
         append(child)
-        return NodeEncoder(node: child, codingPath: codingPath + [indexKey])
+        return NodeEncoder(node: child, path: indexPath)
     }
 }
 
 private struct SingleNodeContainer: SingleValueEncodingContainer {
     let node: Node
-    let codingPath: [any CodingKey]
+    let path: CodingPath?
+    var codingPath: [any CodingKey] { CodingPath.array(path) }
 
     mutating func encodeNil() throws { node.content = .value(.null) }
     mutating func encode(_ value: Bool) throws { node.content = .value(.bool(value)) }
@@ -213,12 +256,12 @@ private struct SingleNodeContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: Int64) throws { node.content = .value(.int(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        if let json = value as? JSONValue {
+        if let json = asJSONValue(value) {
             node.content = .value(json)
-        } else if let scalarValue = try? scalar(value, at: codingPath) {
+        } else if let scalarValue = fastScalar(value) {
             node.content = .value(scalarValue)
         } else {
-            try value.encode(to: NodeEncoder(node: node, codingPath: codingPath))
+            try value.encode(to: NodeEncoder(node: node, path: path))
         }
     }
 }

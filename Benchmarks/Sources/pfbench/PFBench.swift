@@ -7,6 +7,7 @@ import PFStore
 ///     pfbench ingest   --work DIR [--mib 1024] [--runs 3]   store ingest vs openssl dgst and cp+sync
 ///     pfbench overhead --pfhost BIN --plugins DIR [--runs 21]   snapshot of empty layers vs --version
 ///     pfbench snapshots --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
+///     pfbench json MANIFEST.json                            manifest JSON coding: pfhost vs Foundation
 ///     pfbench ingest-child STORE FILE...                    (internal) one measured ingest
 @main
 struct PFBench {
@@ -19,6 +20,7 @@ struct PFBench {
         case "overhead": overhead(options(arguments))
         case "ingest-child": try ingestChild(arguments)
         case "hash-child": try hashChild(arguments)
+        case "json": try JSONBench.run(arguments[0])
         case "snapshots": try snapshots(options(arguments), json: arguments.contains("--json"))
         default: usage()
         }
