@@ -6,31 +6,10 @@ enum JSONValueDecoder {
     }
 }
 
-/// A coding path kept as a linked list, turned into an array only when asked for (errors).
-private final class DecodingPath {
-    let parent: DecodingPath?
-    let key: any CodingKey
-
-    init(parent: DecodingPath?, key: any CodingKey) {
-        self.parent = parent
-        self.key = key
-    }
-
-    static func array(_ path: DecodingPath?) -> [any CodingKey] {
-        var keys: [any CodingKey] = []
-        var node = path
-        while let current = node {
-            keys.append(current.key)
-            node = current.parent
-        }
-        return keys.reversed()
-    }
-}
-
 private struct ValueDecoder: Decoder {
     let value: JSONValue
-    let path: DecodingPath?
-    var codingPath: [any CodingKey] { DecodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -96,7 +75,7 @@ private func scalar<T: Decodable>(_ type: T.Type, from value: JSONValue, at path
     throw mismatch()
 }
 
-private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: DecodingPath?) throws -> T {
+private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: CodingPathNode?) throws -> T {
     // Type comparisons instead of dynamic casts: this runs for every value of a manifest.
     if T.self == JSONValue.self { return unsafeBitCast(value, to: T.self) }
     if T.self == String.self, case .string(let text) = value { return unsafeBitCast(text, to: T.self) }
@@ -106,7 +85,7 @@ private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at
     switch type {
     case is String.Type, is Bool.Type, is Int.Type, is Int64.Type, is Int32.Type, is Int16.Type, is Int8.Type,
          is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type, is Double.Type:
-        return try scalar(type, from: value, at: DecodingPath.array(path))
+        return try scalar(type, from: value, at: CodingPathNode.array(path))
     default:
         return try T(from: ValueDecoder(value: value, path: path))
     }
@@ -114,10 +93,10 @@ private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at
 
 private struct KeyedValueContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
-    let path: DecodingPath?
-    var codingPath: [any CodingKey] { DecodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
 
-    private func path(_ key: Key) -> DecodingPath { DecodingPath(parent: path, key: key) }
+    private func path(_ key: Key) -> CodingPathNode { CodingPathNode(parent: path, key: key) }
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
@@ -155,11 +134,11 @@ private struct KeyedValueContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
 
 private struct UnkeyedValueContainer: UnkeyedDecodingContainer {
     let items: [JSONValue]
-    let path: DecodingPath?
-    var codingPath: [any CodingKey] { DecodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
     var currentIndex = 0
 
-    init(items: [JSONValue], path: DecodingPath?) {
+    init(items: [JSONValue], path: CodingPathNode?) {
         self.items = items
         self.path = path
     }
@@ -167,11 +146,11 @@ private struct UnkeyedValueContainer: UnkeyedDecodingContainer {
     var count: Int? { items.count }
     var isAtEnd: Bool { currentIndex >= items.count }
 
-    private var indexPath: DecodingPath { DecodingPath(parent: path, key: AnyKey(index: currentIndex)) }
+    private var indexPath: CodingPathNode { CodingPathNode(parent: path, key: AnyKey(index: currentIndex)) }
 
     private mutating func next() throws -> JSONValue {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: DecodingPath.array(indexPath), debugDescription: "unkeyed container is at its end"))
+            throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: CodingPathNode.array(indexPath), debugDescription: "unkeyed container is at its end"))
         }
         defer { currentIndex += 1 }
         return items[currentIndex]
@@ -206,8 +185,8 @@ private struct UnkeyedValueContainer: UnkeyedDecodingContainer {
 
 private struct SingleValueContainer: SingleValueDecodingContainer {
     let value: JSONValue
-    let path: DecodingPath?
-    var codingPath: [any CodingKey] { DecodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
 
     func decodeNil() -> Bool { value == .null }
 

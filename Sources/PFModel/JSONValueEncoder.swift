@@ -18,28 +18,6 @@ private func asJSONValue<T>(_ value: T) -> JSONValue? {
     T.self == JSONValue.self ? unsafeBitCast(value, to: JSONValue.self) : nil
 }
 
-/// A coding path kept as a linked list and turned into an array only when asked for (errors):
-/// building an array for every key would dominate the encoding of a large manifest.
-private final class CodingPath {
-    let parent: CodingPath?
-    let key: any CodingKey
-
-    init(parent: CodingPath?, key: any CodingKey) {
-        self.parent = parent
-        self.key = key
-    }
-
-    static func array(_ path: CodingPath?) -> [any CodingKey] {
-        var keys: [any CodingKey] = []
-        var node = path
-        while let current = node {
-            keys.append(current.key)
-            node = current.parent
-        }
-        return keys.reversed()
-    }
-}
-
 /// A value under construction; containers share nodes so that a type may ask for the same
 /// keyed container twice (as ``Layer`` does for its content's fields).
 private final class Node {
@@ -61,7 +39,7 @@ private final class Node {
         }
     }
 
-    func child<Value: Encodable>(encoding value: Value, at path: CodingPath) throws -> Node {
+    func child<Value: Encodable>(encoding value: Value, at path: CodingPathNode) throws -> Node {
         let node = Node()
         if let json = asJSONValue(value) {
             node.content = .value(json)
@@ -76,8 +54,8 @@ private final class Node {
 
 private struct NodeEncoder: Encoder {
     let node: Node
-    let path: CodingPath?
-    var codingPath: [any CodingKey] { CodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
@@ -131,10 +109,10 @@ private func scalar<T>(_ value: T, at path: [any CodingKey]) throws -> JSONValue
 
 private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: Node
-    let path: CodingPath?
-    var codingPath: [any CodingKey] { CodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
 
-    private func path(_ key: Key) -> CodingPath { CodingPath(parent: path, key: key) }
+    private func path(_ key: Key) -> CodingPathNode { CodingPathNode(parent: path, key: key) }
 
     private func set(_ child: Node, for key: Key) {
         guard case .object(var members) = node.content else { return }
@@ -152,18 +130,18 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     mutating func encodeNil(forKey key: Key) throws { set(leaf(.null), for: key) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { set(leaf(.bool(value)), for: key) }
     mutating func encode(_ value: String, forKey key: Key) throws { set(leaf(.string(value)), for: key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
     mutating func encode(_ value: Int, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int16, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int32, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: Int64, forKey key: Key) throws { set(leaf(.int(value)), for: key) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
     mutating func encode(_ value: UInt8, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: UInt16, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
     mutating func encode(_ value: UInt32, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPath.array(path(key)))), for: key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         set(try node.child(encoding: value, at: path(key)), for: key)
@@ -194,8 +172,8 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
 
 private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
     let node: Node
-    let path: CodingPath?
-    var codingPath: [any CodingKey] { CodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
 
     var count: Int {
         if case .array(let items) = node.content { return items.count }
@@ -209,15 +187,15 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
         node.content = .array(items)
     }
 
-    private var indexPath: CodingPath { CodingPath(parent: path, key: AnyKey(index: count)) }
+    private var indexPath: CodingPathNode { CodingPathNode(parent: path, key: AnyKey(index: count)) }
 
     mutating func encodeNil() throws { try encode(JSONValue.null) }
     mutating func encode(_ value: Bool) throws { try encode(JSONValue.bool(value)) }
     mutating func encode(_ value: String) throws { try encode(JSONValue.string(value)) }
     mutating func encode(_ value: Int) throws { try encode(JSONValue.int(Int64(value))) }
     mutating func encode(_ value: Int64) throws { try encode(JSONValue.int(value)) }
-    mutating func encode(_ value: Double) throws { try encode(scalar(value, at: CodingPath.array(indexPath))) }
-    mutating func encode(_ value: Float) throws { try encode(scalar(value, at: CodingPath.array(indexPath))) }
+    mutating func encode(_ value: Double) throws { try encode(scalar(value, at: CodingPathNode.array(indexPath))) }
+    mutating func encode(_ value: Float) throws { try encode(scalar(value, at: CodingPathNode.array(indexPath))) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         append(try node.child(encoding: value, at: indexPath))
@@ -244,8 +222,8 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
 
 private struct SingleNodeContainer: SingleValueEncodingContainer {
     let node: Node
-    let path: CodingPath?
-    var codingPath: [any CodingKey] { CodingPath.array(path) }
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
 
     mutating func encodeNil() throws { node.content = .value(.null) }
     mutating func encode(_ value: Bool) throws { node.content = .value(.bool(value)) }
