@@ -53,6 +53,38 @@ public final class BlobWriter {
         size += Int64(buffer.count)
     }
 
+    /// Copies the rest of the open file `source` into the blob: hashing on this thread while a
+    /// second thread writes, so both cores work and each byte is read once.
+    func copy(from source: Int32, path sourcePath: String) throws(StoreError) {
+        precondition(!finished, "BlobWriter used after commit or abort")
+        let system = store.system
+        let pipeline = WritePipeline(fd: fd, path: temporaryPath, system: system)
+        var readFailure: StoreError?
+        while !pipeline.hasFailed {
+            let index = pipeline.acquire()
+            let buffer = pipeline.buffers[index]
+            let count: Int
+            do {
+                count = try system.read(source, into: buffer.baseAddress!, count: buffer.count, path: sourcePath)
+            } catch {
+                pipeline.release(index)
+                readFailure = .io(step: "reading \(sourcePath)", error)
+                break
+            }
+            if count == 0 {
+                pipeline.release(index)
+                break
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            size += Int64(count)
+            pipeline.submit(index, count: count)
+        }
+        do { try pipeline.finish() } catch {
+            throw .io(step: "writing a blob to \(temporaryPath)", error)
+        }
+        if let readFailure { throw readFailure }
+    }
+
     /// Appends `bytes` to the blob.
     public func write(_ bytes: [UInt8]) throws(StoreError) {
         try withBytes(bytes) { (raw) throws(StoreError) in try write(raw) }

@@ -23,7 +23,8 @@ extension SnapshotStore {
     }
 
     /// Stores the regular file at `path` as a blob, streaming it: memory use does not depend
-    /// on the file's size, and each byte is read once (hashed while it is copied).
+    /// on the file's size (three 4 MiB buffers), and each byte is read once, hashed on this thread
+    /// while another writes it into the store.
     ///
     /// A file the store has ingested before and whose stat data (device, inode, size, mtime,
     /// ctime) are unchanged costs one `fstat`: see ``StatCache`` for why that is safe.
@@ -40,15 +41,7 @@ extension SnapshotStore {
             statCache.forget(path)
         }
         let writer = try makeWriter()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try step("reading \(path)") { () throws(SystemCallError) in
-                try system.read(fd, into: buffer.baseAddress!, count: buffer.count, path: path)
-            }
-            if count == 0 { break }
-            try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-        }
+        try writer.copy(from: fd, path: path)
         let blob = try writer.commit()
         if let after = try? system.status(fd, path: path) {
             statCache.remember(path, before: before, after: after, digest: blob.digest)

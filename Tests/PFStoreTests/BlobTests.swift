@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import PFModel
 @testable import PFStore
@@ -130,5 +131,38 @@ struct BlobReaderTests {
         #expect { try reader.read(upTo: 100) } throws: { "\($0)".contains("is corrupt: its content does not match its digest") }
         let ghost = Digest.of([9])
         #expect { try store.openBlob(ghost) } throws: { "\($0)" == "blob \(ghost) is not in \(dir.path)" }
+    }
+}
+
+@Suite("Ingesting files under faults")
+struct PutFileFaultTests {
+    @Test("a failed write or read while copying a file is reported and leaves nothing behind",
+          arguments: [SystemCalls.Operation.write, .read])
+    func fault(operation: SystemCalls.Operation) throws {
+        let dir = TemporaryDirectory()
+        let input = dir.file("big.bin")
+        _ = FileManager.default.createFile(atPath: input, contents: Data(repeating: 3, count: 9 << 20))
+        let seen = Mutex(0)
+        let hook: SystemCalls.FaultHook = { op, path in
+            // Fail the second call of that kind: after some bytes have gone through.
+            guard op == operation, operation == .write ? path.contains("/ingest/blob-") : path == input else { return nil }
+            return seen.withLock { count in
+                count += 1
+                return count == 2 ? EIO : nil
+            }
+        }
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"), durability: .strict, system: SystemCalls(faultHook: hook))
+        #expect {
+            try store.putFile(at: input)
+        } throws: { error in
+            let text = "\(error)"
+            return operation == .write
+                ? text.hasPrefix("writing a blob to \(store.path)/ingest/") && text.contains("failed: write '")
+                : text == "reading \(input) failed: read '\(input)': Input/output error"
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path + "/ingest").filter { $0.hasSuffix(".tmp") } == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path + "/blobs/sha256") == [])
+        // The same store ingests the file once the fault is gone.
+        #expect(try store.putFile(at: input).digest == Digest.of([UInt8](repeating: 3, count: 9 << 20)))
     }
 }
