@@ -23,7 +23,7 @@ extension SnapshotStore {
     }
 
     /// Stores the regular file at `path` as a blob, streaming it: memory use does not depend
-    /// on the file's size (three 4 MiB buffers), and each byte is read once, hashed on this thread
+    /// on the file's size (four 1 MiB buffers), and each byte is read once, hashed on this thread
     /// while another writes it into the store.
     ///
     /// A file the store has ingested before and whose stat data (device, inode, size, mtime,

@@ -26,7 +26,7 @@ final class WritePipeline: @unchecked Sendable {
     private let queue = Mutex<[(index: Int, count: Int)]>([])
     private let failure = Mutex<SystemCallError?>(nil)
 
-    init(fd: Int32, path: String, system: SystemCalls, buffers count: Int = 3, bufferSize: Int = 4 << 20) {
+    init(fd: Int32, path: String, system: SystemCalls, buffers count: Int = 4, bufferSize: Int = 1 << 20) {
         self.fd = fd
         self.path = path
         self.system = system
