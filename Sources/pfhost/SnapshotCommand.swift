@@ -4,7 +4,6 @@ import Logging
 import PFHost
 import PFModel
 import PFStore
-import Synchronization
 
 /// `pfhost snapshot`: capture all five layers with the plugins in a directory and commit them.
 struct SnapshotCommand: ParsableCommand {

@@ -58,6 +58,23 @@ struct SnapshotCommandTests {
         if case .int(let ms)? = world["capture_ms"] { #expect(ms >= 0) } else { Issue.record("no capture_ms") }
     }
 
+    @Test("progress is drawn on stderr when it is a terminal, and stdout stays the id alone")
+    func progressOnTerminal() throws {
+        let setup = Setup()
+        let out = setup.dir.file("stdout"), log = setup.dir.file("terminal")
+        // script(1) gives pfhost a pseudo-terminal; stdout goes to a file, stderr to the terminal.
+        let command = "\(productsDirectory)/pfhost snapshot --plugins \(setup.plugins) --store \(setup.store) > \(out)"
+        let result = try run("/usr/bin/script", ["-q", "-e", "-c", command, log])
+        #expect(result.status == 0, "\(result)")
+        let terminal = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(terminal.contains("\r\u{1B}[K"), "\(terminal)")
+        #expect(terminal.contains("100%"), "\(terminal)")
+        let id = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(id.hasPrefix("sha256:") && id.split(separator: "\n").count == 1)
+        // Not a terminal (the other tests): nothing on stderr.
+        #expect(try setup.snapshot().stderr == "")
+    }
+
     @Test("the same state and SOURCE_DATE_EPOCH give the same id in any store")
     func reproducible() throws {
         let one = Setup(), two = Setup()
