@@ -109,10 +109,24 @@ struct WorldCapture {
 
         var blobs: [Descriptor] = []
         var packs: [WorldPack] = []
-        var records: [JSONValue] = []
+        // The index is written as canonical JSON while the walk goes on, so memory holds only the
+        // records not yet final (those from the first member of the open pack on), never all of
+        // them. Keys sort as entries < format < packs < version, so entries come first.
+        var index = Array(#"{"entries":["#.utf8)
+        var waiting: [[String: JSONValue]] = []
+        var written = 0
         var pending: [(entry: TreeEntry, record: Int)] = []
         var pendingBytes: Int64 = 0
         var totalBytes: Int64 = 0
+
+        func emitWaiting() {
+            for record in waiting {
+                if written > 0 { index.append(UInt8(ascii: ",")) }
+                index.append(contentsOf: CanonicalJSON.encode(.object(record)))
+                written += 1
+            }
+            waiting.removeAll(keepingCapacity: true)
+        }
 
         func flushPack() throws(PluginError) {
             guard !pending.isEmpty else { return }
@@ -125,17 +139,15 @@ struct WorldCapture {
             }
             var offset: Int64 = 0
             for (entry, record) in pending {
-                if case .object(var fields) = records[record] {
-                    fields["pack"] = .int(Int64(packs.count))
-                    fields["offset"] = .int(offset)
-                    records[record] = .object(fields)
-                }
+                waiting[record]["pack"] = .int(Int64(packs.count))
+                waiting[record]["offset"] = .int(offset)
                 offset += entry.size
             }
             packs.append(WorldPack(digest: blob.digest, key: key, fileCount: pending.count))
             blobs.append(blob)
             pending = []
             pendingBytes = 0
+            emitWaiting()
         }
 
         for (number, entry) in entries.enumerated() {
@@ -156,11 +168,12 @@ struct WorldCapture {
                     fields["blob"] = .string(blob.digest.description)
                     blobs.append(blob)
                 } else {
-                    pending.append((entry, records.count))
+                    pending.append((entry, waiting.count))
                     pendingBytes += entry.size
                 }
             }
-            records.append(.object(fields))
+            waiting.append(fields)
+            if pending.isEmpty { emitWaiting() }
             if entry.kind == .file, entry.size < Self.smallFileLimit,
                pendingBytes >= Self.packTarget || Self.isBoundary(entry.path) {
                 try flushPack()
@@ -168,13 +181,12 @@ struct WorldCapture {
             host.progress(done: UInt64(number + 1), total: UInt64(entries.count))
         }
         try flushPack()
+        emitWaiting()
+        index.append(contentsOf: #"],"format":"pfhost-world-tree","packs":"#.utf8)
+        index.append(contentsOf: CanonicalJSON.encode(.array(packs.map { .string($0.digest.description) })))
+        index.append(contentsOf: #","version":1}"#.utf8)
 
-        let index = JSONValue.object([
-            "format": .string("pfhost-world-tree"), "version": .int(1),
-            "packs": .array(packs.map { .string($0.digest.description) }),
-            "entries": .array(records),
-        ])
-        let indexBlob = try host.putBlob(CanonicalJSON.encode(index), mediaType: "application/vnd.pfhost.world-tree.v1+json")
+        let indexBlob = try host.putBlob(index, mediaType: "application/vnd.pfhost.world-tree.v1+json")
         blobs.insert(indexBlob, at: 0)
         return (WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs), blobs)
     }

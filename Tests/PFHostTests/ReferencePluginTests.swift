@@ -176,7 +176,11 @@ struct ReferencePluginTests {
         #expect(world.env?["AGENT_MODE"] == "batch")
         #expect(world.dom?.path == agent.root + "/browser/page.html" && world.dom?.size == 156)
         let store = try SnapshotStore(opening: agent.store)
-        let index = try JSONParser.parse(store.readBlob(world.tree.index))
+        let indexBytes = try store.readBlob(world.tree.index)
+        let index = try JSONParser.parse(indexBytes)
+        // Written as it was walked, the index is still canonical JSON.
+        #expect(CanonicalJSON.encode(index) == indexBytes)
+        #expect(index["packs"] == .array((world.tree.packs ?? []).map { .string($0.digest.description) }))
         guard case .array(let entries)? = index["entries"] else { Issue.record("no entries"); return }
         let paths = entries.compactMap { $0["path"]?.stringValue }
         #expect(paths == ["README.md", "data", "data/sales.csv", "latest.csv", "notes", "notes/todo.txt", "src", "src/summarise.py"])
@@ -216,6 +220,43 @@ struct ReferencePluginTests {
         let (_, racy) = try agent.manifest(["--tag", "agent"])
         #expect(racy.world.annotations["dev.pfhost.world.tree_key"] == nil)
         #expect(try agent.failure(of: .world, ["--set", "world.racy_window_ms=soon"]).contains("world.racy_window_ms='soon' is not a number"))
+    }
+
+    @Test("world: every file of a many-pack tree is found at its pack and offset in the index")
+    func worldIndex() throws {
+        let agent = try Agent()
+        var expected: [String: [UInt8]] = [:]
+        for n in 0..<300 {
+            let relative = "gen/d\(n % 7)/f\(n).txt"
+            let bytes = Array("file \(n) ".utf8) + [UInt8](repeating: UInt8(n % 251), count: n * 37 % 3000)
+            try FileManager.default.createDirectory(atPath: agent.root + "/workspace/gen/d\(n % 7)", withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: agent.root + "/workspace/" + relative))
+            expected[relative] = bytes
+        }
+        let big = [UInt8](repeating: 9, count: 100_000)
+        try Data(big).write(to: URL(fileURLWithPath: agent.root + "/workspace/gen/big.bin"))
+        let (_, manifest) = try agent.manifest()
+        let store = try SnapshotStore(opening: agent.store)
+        let index = try JSONParser.parse(store.readBlob(manifest.world.content.tree.index))
+        guard case .array(let packs)? = index["packs"], case .array(let entries)? = index["entries"] else {
+            Issue.record("no packs or entries"); return
+        }
+        #expect(packs.count > 3)
+        let packBytes = try packs.map { try store.readBlob(Digest(parsing: $0.stringValue!)) }
+        var found = 0
+        for entry in entries {
+            guard let path = entry["path"]?.stringValue else { continue }
+            if path == "gen/big.bin" {
+                #expect(try store.readBlob(Digest(parsing: entry["blob"]!.stringValue!)) == big)
+            }
+            guard let bytes = expected[path] else { continue }
+            guard case .int(let pack)? = entry["pack"], case .int(let offset)? = entry["offset"] else {
+                Issue.record("\(path) has no pack"); continue
+            }
+            #expect(Array(packBytes[Int(pack)][Int(offset)..<Int(offset) + bytes.count]) == bytes, "\(path)")
+            found += 1
+        }
+        #expect(found == 300)
     }
 
     @Test("world: a process tree from /proc")
