@@ -13,14 +13,21 @@ import Glibc
 /// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser),
 /// `racy_window_ms` (default 2000: stat data of files changed this recently are not trusted).
 ///
-/// Files under 64 KiB are packed into blobs of at most about 256 KiB (cut where a path's hash says, so an
-/// unchanged run of files forms the same pack again) and a pack whose members' stat data equal
-/// a parent pack's key is reused without reading them. Larger files are stored one blob each
-/// through `put_file`. The index blob lists every entry with its content's location.
+/// Files under 64 KiB are packed (cut where a path's hash says, so an unchanged run of files forms
+/// the same pack again; packs grow with the tree, see ``packLevel(smallFiles:parentLevel:)``) and a
+/// pack whose members' stat data equal a parent pack's key is reused without reading them. Larger
+/// files are stored one blob each through `put_file`. The index blob lists every entry with its
+/// content's location.
 struct WorldCapture {
     let host: PluginHost
     static let smallFileLimit: Int64 = 64 << 10
-    static let packTarget: Int64 = 256 << 10
+    /// At level 0 a pack holds about 16 files and at most about 256 KiB; each level doubles both.
+    static let packFiles = 16
+    static let packBytes: Int64 = 256 << 10
+    /// A level is enough once the tree has at most this many packs.
+    static let packsPerTree = 256
+    /// Packs stop growing at 256 files or 4 MiB, so that one edited file never costs more.
+    static let maximumPackLevel = 4
     /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem);
     /// `world.racy_window_ms` changes it (raise it for filesystems with coarse timestamps).
     static let defaultRacyWindow: Int64 = 2_000_000_000
@@ -40,13 +47,21 @@ struct WorldCapture {
         let treeKey = Self.treeKey(entries, root: root, captureStart: captureStart, racyWindow: racyWindow)
         var blobs: [Descriptor]
         let tree: WorldTree
+        let level: Int
+        let parentLevel = parent?.annotations[Self.packLevelAnnotation].flatMap(Int.init)
         if let treeKey, let parent, parent.annotations[Self.treeKeyAnnotation] == treeKey {
             tree = parent.content.tree
+            level = parentLevel ?? 0
             let parentDOM = parent.content.dom?.digest
             blobs = parent.blobs.filter { !($0.digest == parentDOM && $0.mediaType == Self.domMediaType) }
         } else {
-            (tree, blobs) = try captureTree(entries, root: root, parent: parent, captureStart: captureStart, racyWindow: racyWindow)
+            let smallFiles = entries.count(where: { $0.kind == .file && $0.size < Self.smallFileLimit })
+            level = Self.packLevel(smallFiles: smallFiles, parentLevel: parentLevel)
+            (tree, blobs) = try captureTree(entries, root: root, parent: parent, level: level,
+                                            captureStart: captureStart, racyWindow: racyWindow)
         }
+        var annotations = [Self.packLevelAnnotation: String(level)]
+        annotations[Self.treeKeyAnnotation] = treeKey
 
         let pid = try processID()
         var dom: WorldDOM?
@@ -58,7 +73,7 @@ struct WorldCapture {
         var unique = Set<Digest>()
         try host.setLayer(WorldLayer(
             blobs: blobs.filter { unique.insert($0.digest).inserted },
-            annotations: treeKey.map { [Self.treeKeyAnnotation: $0] } ?? [:],
+            annotations: annotations,
             content: WorldContent(
                 root: root, tree: tree,
                 env: try host.flag("env", default: true) ? try environment(pid: pid) : nil,
@@ -67,7 +82,25 @@ struct WorldCapture {
     }
 
     static let treeKeyAnnotation = "dev.pfhost.world.tree_key"
+    static let packLevelAnnotation = "dev.pfhost.world.pack_level"
     static let domMediaType = "text/html"
+
+    /// How big the packs of a tree of `smallFiles` small files are: the least level at which the
+    /// tree has at most ``packsPerTree`` packs (capped at ``maximumPackLevel``), so the layer and the
+    /// snapshot's manifests list a few hundred packs, not thousands. The parent's level is kept
+    /// while it gives between a quarter of that and twice that many packs, so a tree that grows and
+    /// shrinks around a threshold is not repacked at every snapshot.
+    static func packLevel(smallFiles: Int, parentLevel: Int?) -> Int {
+        func packs(_ level: Int) -> Int { smallFiles / (packFiles << level) }
+        if let parentLevel, (0...maximumPackLevel).contains(parentLevel),
+           parentLevel == maximumPackLevel || packs(parentLevel) <= 2 * packsPerTree,
+           parentLevel == 0 || packs(parentLevel) > packsPerTree / 4 {
+            return parentLevel
+        }
+        var level = 0
+        while level < maximumPackLevel && packs(level) > packsPerTree { level += 1 }
+        return level
+    }
 
     /// SHA-256 (bare hex) of the root and every entry's path and stat data; nil when an entry
     /// changed within the racy window, so that a write its timestamps cannot show is never missed.
@@ -96,7 +129,10 @@ struct WorldCapture {
 
     /// Stores the tree: packs of small files (reusing the parent's unchanged ones), large files,
     /// and the index blob.
-    private func captureTree(_ entries: [TreeEntry], root: String, parent: WorldLayer?, captureStart: Int64, racyWindow: Int64) throws(PluginError) -> (WorldTree, [Descriptor]) {
+    private func captureTree(_ entries: [TreeEntry], root: String, parent: WorldLayer?, level: Int,
+                             captureStart: Int64, racyWindow: Int64) throws(PluginError) -> (WorldTree, [Descriptor]) {
+        let packBytes = Self.packBytes << level
+        let packFiles = UInt32(Self.packFiles << level)
         let parentPacks: [String: (Descriptor, Int)] = {
             guard let parent else { return [:] }
             let blobs = Dictionary(parent.blobs.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
@@ -175,7 +211,7 @@ struct WorldCapture {
             waiting.append(fields)
             if pending.isEmpty { emitWaiting() }
             if entry.kind == .file, entry.size < Self.smallFileLimit,
-               pendingBytes >= Self.packTarget || Self.isBoundary(entry.path) {
+               pendingBytes >= packBytes || Self.isBoundary(entry.path, every: packFiles) {
                 try flushPack()
             }
             host.progress(done: UInt64(number + 1), total: UInt64(entries.count))
@@ -191,12 +227,12 @@ struct WorldCapture {
         return (WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs), blobs)
     }
 
-    /// A pack ends after a file whose path hashes to 0 mod 16, so boundaries move only where files
-    /// change, and a changed file costs re-reading its pack of about 16 small files.
-    static func isBoundary(_ path: String) -> Bool {
+    /// A pack ends after a file whose path hashes (FNV-1a) to 0 mod `files`, so boundaries move only
+    /// where files change, and a changed file costs re-reading its pack of about `files` small files.
+    static func isBoundary(_ path: String, every files: UInt32) -> Bool {
         var hash: UInt32 = 2_166_136_261
         for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return hash % 16 == 0
+        return hash % files == 0
     }
 
     /// The stat key of a pack, or nil when a member's timestamps are too recent to trust.

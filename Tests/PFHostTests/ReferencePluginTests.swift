@@ -259,6 +259,42 @@ struct ReferencePluginTests {
         #expect(found == 300)
     }
 
+    @Test("world: packs grow with the tree, and keep their size while it changes by less than half")
+    func worldPackLevel() throws {
+        let agent = try Agent()
+        let trust = ["--set", "world.racy_window_ms=0", "--tag", "agent"]
+        func write(files range: Range<Int>) throws {
+            for n in range {
+                let directory = agent.root + "/workspace/many/d\(n % 10)"
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try Data("file \(n)\n".utf8).write(to: URL(fileURLWithPath: directory + "/f\(n).txt"))
+            }
+        }
+        func remove(files range: Range<Int>) throws {
+            for n in range { try FileManager.default.removeItem(atPath: agent.root + "/workspace/many/d\(n % 10)/f\(n).txt") }
+        }
+        // 4,200 small files are more than 256 packs of 16: level 1, packs of about 32 files.
+        try write(files: 0..<4_200)
+        let (_, big) = try agent.manifest(trust)
+        #expect(big.world.annotations["dev.pfhost.world.pack_level"] == "1")
+        let bigPacks = try #require(big.world.content.tree.packs)
+        #expect(bigPacks.count < 4_200 / 24 && bigPacks.count > 4_200 / 48, "\(bigPacks.count) packs")
+
+        // 300 fewer files (in one run of names, so most packs are untouched): still level 1, and
+        // the untouched packs are the parent's.
+        try remove(files: 3_900..<4_200)
+        let (_, smaller) = try agent.manifest(trust)
+        #expect(smaller.world.annotations["dev.pfhost.world.pack_level"] == "1")
+        let reused = Set(try #require(smaller.world.content.tree.packs).map(\.digest)).intersection(bigPacks.map(\.digest))
+        #expect(reused.count > bigPacks.count / 2, "\(reused.count) of \(bigPacks.count) packs reused")
+
+        // Down to 1,500 files, level 1 would give fewer than 64 packs: back to level 0.
+        try remove(files: 1_500..<3_900)
+        let (_, small) = try agent.manifest(trust)
+        #expect(small.world.annotations["dev.pfhost.world.pack_level"] == "0")
+        #expect(try #require(small.world.content.tree.packs).count > 1_500 / 24)
+    }
+
     @Test("world: a process tree from /proc")
     func processes() throws {
         let agent = try Agent()
