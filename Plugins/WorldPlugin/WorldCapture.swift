@@ -104,7 +104,7 @@ struct WorldCapture {
 
     /// SHA-256 (bare hex) of the root and every entry's path and stat data; nil when an entry
     /// changed within the racy window, so that a write its timestamps cannot show is never missed.
-    static func treeKey(_ entries: [TreeEntry], root: String, captureStart: Int64, racyWindow: Int64) -> String? {
+    static func treeKey(_ entries: WalkedTree, root: String, captureStart: Int64, racyWindow: Int64) -> String? {
         let hasher = SHA256Hasher()
         hasher.update(Array("pfhost-world-tree-key-v1\n\(root)\n".utf8))
         var record: [UInt8] = []
@@ -129,7 +129,7 @@ struct WorldCapture {
 
     /// Stores the tree: packs of small files (reusing the parent's unchanged ones), large files,
     /// and the index blob.
-    private func captureTree(_ entries: [TreeEntry], root: String, parent: WorldLayer?, level: Int,
+    private func captureTree(_ entries: WalkedTree, root: String, parent: WorldLayer?, level: Int,
                              captureStart: Int64, racyWindow: Int64) throws(PluginError) -> (WorldTree, [Descriptor]) {
         let packBytes = Self.packBytes << level
         let packFiles = UInt32(Self.packFiles << level)

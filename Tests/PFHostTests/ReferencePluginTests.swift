@@ -259,6 +259,34 @@ struct ReferencePluginTests {
         #expect(found == 300)
     }
 
+    @Test("world: a wide, deep tree walked on several threads is listed depth first in byte order, every path once")
+    func worldWalkOrder() throws {
+        let agent = try Agent()
+        let base = agent.root + "/workspace/wide"
+        // 150 directories side by side (more than the walkers' stack holds), each two levels deep,
+        // with names whose byte order differs from a locale's ("B" < "a", "a-b" < "a/…").
+        var expected: [String] = ["wide"]
+        for n in 0..<150 {
+            let name = n % 2 == 0 ? "a\(n)" : "B\(n)"
+            try FileManager.default.createDirectory(atPath: "\(base)/\(name)/x/y", withIntermediateDirectories: true)
+            try Data("\(n)".utf8).write(to: URL(fileURLWithPath: "\(base)/\(name)/x/y/leaf"))
+            try Data("\(n)".utf8).write(to: URL(fileURLWithPath: "\(base)/\(name)/x-b"))
+            expected += ["wide/\(name)", "wide/\(name)/x", "wide/\(name)/x/y", "wide/\(name)/x/y/leaf", "wide/\(name)/x-b"]
+        }
+        let (_, manifest) = try agent.manifest()
+        let store = try SnapshotStore(opening: agent.store)
+        let index = try JSONParser.parse(store.readBlob(manifest.world.content.tree.index))
+        guard case .array(let entries)? = index["entries"] else { Issue.record("no entries"); return }
+        let paths = entries.compactMap { $0["path"]?.stringValue }.filter { $0.hasPrefix("wide") }
+        // Depth first: a directory's subtree follows it; siblings in byte order of their names.
+        func sortKey(_ path: String) -> [[UInt8]] { path.split(separator: "/").map { Array($0.utf8) } }
+        let sorted = expected.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) { $0.lexicographicallyPrecedes($1) } }
+        #expect(paths.count == 1 + 150 * 5)
+        if let first = zip(paths, sorted).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+            Issue.record("entry \(first) is \(paths[first]), expected \(sorted[first])")
+        }
+    }
+
     @Test("world: packs grow with the tree, and keep their size while it changes by less than half")
     func worldPackLevel() throws {
         let agent = try Agent()

@@ -10,6 +10,9 @@ struct Measurement {
     let status: Int32
 
     /// Runs `arguments[0]` (a path) with the rest as its arguments, stdout to /dev/null.
+    ///
+    /// Each run starts on a quiet disk: `sync(2)` first, untimed, so that no run pays for the
+    /// write-back of what an earlier one (another tool's gigabyte, say) left dirty.
     static func run(_ arguments: [String]) -> Measurement {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -18,6 +21,7 @@ struct Measurement {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
+        sync()
         let start = DispatchTime.now()
         let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
         guard spawned == 0 else {
