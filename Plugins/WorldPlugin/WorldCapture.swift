@@ -28,6 +28,8 @@ struct WorldCapture {
     static let packsPerTree = 256
     /// Packs stop growing at 256 files or 4 MiB, so that one edited file never costs more.
     static let maximumPackLevel = 4
+    /// The index goes to its blob in pieces of about this many bytes.
+    static let indexChunk = 64 << 10
     /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem);
     /// `world.racy_window_ms` changes it (raise it for filesystems with coarse timestamps).
     static let defaultRacyWindow: Int64 = 2_000_000_000
@@ -145,23 +147,30 @@ struct WorldCapture {
 
         var blobs: [Descriptor] = []
         var packs: [WorldPack] = []
-        // The index is written as canonical JSON while the walk goes on, so memory holds only the
-        // records not yet final (those from the first member of the open pack on), never all of
-        // them. Keys sort as entries < format < packs < version, so entries come first.
+        // The index is streamed into its blob as canonical JSON while the walk goes on, so memory
+        // holds only the records not yet final (those from the first member of the open pack on)
+        // and one chunk of text, never the whole index. Keys sort as entries < format < packs <
+        // version, so entries come first.
+        let indexWriter = try host.openBlob(mediaType: "application/vnd.pfhost.world-tree.v1+json")
         var index = Array(#"{"entries":["#.utf8)
+        index.reserveCapacity(Self.indexChunk + 4096)
         var waiting: [[String: JSONValue]] = []
         var written = 0
         var pending: [(entry: TreeEntry, record: Int)] = []
         var pendingBytes: Int64 = 0
         var totalBytes: Int64 = 0
 
-        func emitWaiting() {
+        func emitWaiting() throws(PluginError) {
             for record in waiting {
                 if written > 0 { index.append(UInt8(ascii: ",")) }
                 index.append(contentsOf: CanonicalJSON.encode(.object(record)))
                 written += 1
             }
             waiting.removeAll(keepingCapacity: true)
+            if index.count >= Self.indexChunk {
+                try indexWriter.write(index)
+                index.removeAll(keepingCapacity: true)
+            }
         }
 
         func flushPack() throws(PluginError) {
@@ -183,7 +192,7 @@ struct WorldCapture {
             blobs.append(blob)
             pending = []
             pendingBytes = 0
-            emitWaiting()
+            try emitWaiting()
         }
 
         for (number, entry) in entries.enumerated() {
@@ -209,7 +218,7 @@ struct WorldCapture {
                 }
             }
             waiting.append(fields)
-            if pending.isEmpty { emitWaiting() }
+            if pending.isEmpty { try emitWaiting() }
             if entry.kind == .file, entry.size < Self.smallFileLimit,
                pendingBytes >= packBytes || Self.isBoundary(entry.path, every: packFiles) {
                 try flushPack()
@@ -217,12 +226,12 @@ struct WorldCapture {
             host.progress(done: UInt64(number + 1), total: UInt64(entries.count))
         }
         try flushPack()
-        emitWaiting()
+        try emitWaiting()
         index.append(contentsOf: #"],"format":"pfhost-world-tree","packs":"#.utf8)
         index.append(contentsOf: CanonicalJSON.encode(.array(packs.map { .string($0.digest.description) })))
         index.append(contentsOf: #","version":1}"#.utf8)
-
-        let indexBlob = try host.putBlob(index, mediaType: "application/vnd.pfhost.world-tree.v1+json")
+        try indexWriter.write(index)
+        let indexBlob = try indexWriter.commit()
         blobs.insert(indexBlob, at: 0)
         return (WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs), blobs)
     }
@@ -248,15 +257,26 @@ struct WorldCapture {
     /// Streams the members' bytes into one pack blob, checking each is still the size it was.
     private func writePack(_ members: [TreeEntry], root: String) throws(PluginError) -> Descriptor {
         let writer = try host.openBlob(mediaType: "application/vnd.pfhost.world-pack.v1")
+        // Members are smaller than smallFileLimit: one buffer holds any of them, and one byte more
+        // shows a file that grew.
+        var buffer = [UInt8](repeating: 0, count: Int(Self.smallFileLimit) + 1)
         for entry in members {
             let path = root + "/" + entry.path
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw .io("\(path): cannot be read")
+            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw .io("\(path): cannot be read: \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var count = 0
+            while count < buffer.count {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw .io("\(path): cannot be read: \(String(cString: strerror(errno)))") }
+                if n == 0 { break }
+                count += n
             }
-            guard Int64(data.count) == entry.size else {
-                throw .io("\(path) changed size while it was captured (\(entry.size) → \(data.count) bytes); retry the snapshot")
+            guard Int64(count) == entry.size else {
+                throw .io("\(path) changed size while it was captured (\(entry.size) → \(count)\(count == buffer.count ? "+" : "") bytes); retry the snapshot")
             }
-            try writer.write([UInt8](data))
+            try buffer[0..<count].withUnsafeBytes { raw in Result { () throws(PluginError) in try writer.write(raw) } }.get()
         }
         return try writer.commit()
     }

@@ -307,6 +307,13 @@ struct ReferencePluginTests {
         #expect(big.world.annotations["dev.pfhost.world.pack_level"] == "1")
         let bigPacks = try #require(big.world.content.tree.packs)
         #expect(bigPacks.count < 4_200 / 24 && bigPacks.count > 4_200 / 48, "\(bigPacks.count) packs")
+        // The index (written to its blob in pieces) is one canonical JSON document listing every entry.
+        let indexBytes = try SnapshotStore(opening: agent.store).readBlob(big.world.content.tree.index)
+        #expect(indexBytes.count > 256 << 10)
+        let index = try JSONParser.parse(indexBytes)
+        #expect(CanonicalJSON.encode(index) == indexBytes)
+        guard case .array(let entries)? = index["entries"] else { Issue.record("no entries"); return }
+        #expect(entries.count == big.world.content.tree.entryCount)
 
         // 300 fewer files (in one run of names, so most packs are untouched): still level 1, and
         // the untouched packs are the parent's.
