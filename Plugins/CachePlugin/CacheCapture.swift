@@ -39,7 +39,7 @@ struct CacheCapture {
         var blobs: [Descriptor] = []
         var pageOrder: [Digest] = []
         var sequences: [CacheSequence] = []
-        var sequenceIndex: [JSONValue] = []
+        var sequenceKeys: [[Digest]] = []
         var current: [(key: Digest, slot: Int)] = []
         var pagesReused = 0
 
@@ -72,23 +72,30 @@ struct CacheCapture {
             }
             try closePack()
             sequences.append(CacheSequence(id: sequence.id, tokenCount: sequence.tokens.count, pageCount: keys.count))
-            sequenceIndex.append(.object([
-                "id": .string(sequence.id),
-                "tokens": .array(sequence.tokens.map { .int(Int64($0)) }),
-                "pages": .array(keys.map { .string($0.hex) }),
-            ]))
+            sequenceKeys.append(keys)
         }
 
-        let index = JSONValue.object([
-            "format": .string("pfhost-kv-index"), "version": .int(1), "page_bytes": .int(Int64(dump.pageBytes)),
-            "packs": .array(packs.map { .string($0.digest.description) }),
-            "pages": .array(pageOrder.map { key in
-                let location = placed[key]!
-                return .object(["key": .string(key.hex), "pack": .int(Int64(location.pack)), "offset": .int(Int64(location.offset))])
-            }),
-            "sequences": .array(sequenceIndex),
-        ])
-        let indexBlob = try host.putBlob(CanonicalJSON.encode(index), mediaType: "application/vnd.pfhost.kv-index.v1+json")
+        // The index, written as canonical JSON piece by piece (keys in byte order, as
+        // ``CanonicalJSON`` would sort them), never built as one value in memory.
+        let index = try host.openBlob(mediaType: "application/vnd.pfhost.kv-index.v1+json")
+        func write(_ text: String) throws(PluginError) { try index.write(Array(text.utf8)) }
+        try write(#"{"format":"pfhost-kv-index","packs":"#)
+        try index.write(CanonicalJSON.encode(.array(packs.map { .string($0.digest.description) })))
+        try write(#","page_bytes":\#(dump.pageBytes),"pages":["#)
+        for (number, key) in pageOrder.enumerated() {
+            let location = placed[key]!
+            try write(#"\#(number > 0 ? "," : ""){"key":"\#(key.hex)","offset":\#(location.offset),"pack":\#(location.pack)}"#)
+        }
+        try write(#"],"sequences":["#)
+        for (number, sequence) in dump.sequences.enumerated() {
+            try write(number > 0 ? #",{"id":"# : #"{"id":"#)
+            try index.write(CanonicalJSON.encode(.string(sequence.id)))
+            try write(#","pages":["# + sequenceKeys[number].map { #""\#($0.hex)""# }.joined(separator: ",") + #"],"tokens":["#)
+            try write(sequence.tokens.map(String.init).joined(separator: ","))
+            try write("]}")
+        }
+        try write(#"],"version":1}"#)
+        let indexBlob = try index.commit()
         host.log(.debug, "\(pageOrder.count) distinct pages in \(packs.count) packs; \(pagesReused) pages reused from the parent")
         var unique = Set<Digest>()
         try host.setLayer(CacheLayer(

@@ -3,11 +3,18 @@ import PFModel
 
 /// A blob written piece by piece through the host. Commit or abort it; released unfinished,
 /// it is aborted.
+///
+/// Small pieces (a JSON record, a small file) are gathered and handed to the host about
+/// ``chunkSize`` bytes at a time, so writing a blob in many small pieces costs few host calls and
+/// holds no more than one chunk in memory.
 public final class PluginBlobWriter {
     private let host: PluginHost
     private var writer: OpaquePointer?
     private let mediaType: String
     private var size: Int64 = 0
+    private var gathered: [UInt8] = []
+    /// Pieces are gathered until they make this many bytes.
+    public static let chunkSize = 64 << 10
 
     init(host: PluginHost, writer: OpaquePointer, mediaType: String) {
         self.host = host
@@ -19,9 +26,30 @@ public final class PluginBlobWriter {
 
     /// Appends the bytes in `buffer`.
     public func write(_ buffer: UnsafeRawBufferPointer) throws(PluginError) {
-        guard let writer else { preconditionFailure("PluginBlobWriter used after commit or abort") }
-        try host.check(host.table.pointee.blob_write(writer, buffer.baseAddress, buffer.count), "writing a \(mediaType) blob")
+        guard writer != nil else { preconditionFailure("PluginBlobWriter used after commit or abort") }
         size += Int64(buffer.count)
+        if gathered.count + buffer.count < Self.chunkSize {
+            if gathered.isEmpty { gathered.reserveCapacity(Self.chunkSize) }
+            gathered.append(contentsOf: buffer)
+            return
+        }
+        try flush()
+        if buffer.count >= Self.chunkSize {
+            try hand(buffer)
+        } else {
+            gathered.append(contentsOf: buffer)
+        }
+    }
+
+    /// Hands the gathered pieces to the host.
+    private func flush() throws(PluginError) {
+        guard !gathered.isEmpty else { return }
+        try gathered.withUnsafeBytes { raw in Result { () throws(PluginError) in try hand(raw) } }.get()
+        gathered.removeAll(keepingCapacity: true)
+    }
+
+    private func hand(_ buffer: UnsafeRawBufferPointer) throws(PluginError) {
+        try host.check(host.table.pointee.blob_write(writer!, buffer.baseAddress, buffer.count), "writing a \(mediaType) blob")
     }
 
     /// Appends `bytes`.
@@ -31,7 +59,9 @@ public final class PluginBlobWriter {
 
     /// Finishes the blob and returns its descriptor.
     public func commit() throws(PluginError) -> Descriptor {
-        guard let writer else { preconditionFailure("PluginBlobWriter committed twice") }
+        guard writer != nil else { preconditionFailure("PluginBlobWriter committed twice") }
+        try flush()
+        let writer = self.writer!
         self.writer = nil
         var digest = [CChar](repeating: 0, count: Int(PF_DIGEST_STRLEN))
         try host.check(host.table.pointee.blob_commit(writer, &digest), "finishing a \(mediaType) blob")
@@ -42,6 +72,7 @@ public final class PluginBlobWriter {
     public func abort() {
         guard let writer else { return }
         self.writer = nil
+        gathered = []
         host.table.pointee.blob_abort(writer)
     }
 }

@@ -28,8 +28,6 @@ struct WorldCapture {
     static let packsPerTree = 256
     /// Packs stop growing at 256 files or 4 MiB, so that one edited file never costs more.
     static let maximumPackLevel = 4
-    /// The index goes to its blob in pieces of about this many bytes.
-    static let indexChunk = 64 << 10
     /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem);
     /// `world.racy_window_ms` changes it (raise it for filesystems with coarse timestamps).
     static let defaultRacyWindow: Int64 = 2_000_000_000
@@ -151,9 +149,8 @@ struct WorldCapture {
         // holds only the records not yet final (those from the first member of the open pack on)
         // and one chunk of text, never the whole index. Keys sort as entries < format < packs <
         // version, so entries come first.
-        let indexWriter = try host.openBlob(mediaType: "application/vnd.pfhost.world-tree.v1+json")
-        var index = Array(#"{"entries":["#.utf8)
-        index.reserveCapacity(Self.indexChunk + 4096)
+        let index = try host.openBlob(mediaType: "application/vnd.pfhost.world-tree.v1+json")
+        try index.write(Array(#"{"entries":["#.utf8))
         var waiting: [[String: JSONValue]] = []
         var written = 0
         var pending: [(entry: TreeEntry, record: Int)] = []
@@ -162,15 +159,10 @@ struct WorldCapture {
 
         func emitWaiting() throws(PluginError) {
             for record in waiting {
-                if written > 0 { index.append(UInt8(ascii: ",")) }
-                index.append(contentsOf: CanonicalJSON.encode(.object(record)))
+                try index.write((written > 0 ? [UInt8(ascii: ",")] : []) + CanonicalJSON.encode(.object(record)))
                 written += 1
             }
             waiting.removeAll(keepingCapacity: true)
-            if index.count >= Self.indexChunk {
-                try indexWriter.write(index)
-                index.removeAll(keepingCapacity: true)
-            }
         }
 
         func flushPack() throws(PluginError) {
@@ -227,11 +219,10 @@ struct WorldCapture {
         }
         try flushPack()
         try emitWaiting()
-        index.append(contentsOf: #"],"format":"pfhost-world-tree","packs":"#.utf8)
-        index.append(contentsOf: CanonicalJSON.encode(.array(packs.map { .string($0.digest.description) })))
-        index.append(contentsOf: #","version":1}"#.utf8)
-        try indexWriter.write(index)
-        let indexBlob = try indexWriter.commit()
+        try index.write(Array(#"],"format":"pfhost-world-tree","packs":"#.utf8)
+                        + CanonicalJSON.encode(.array(packs.map { .string($0.digest.description) }))
+                        + Array(#","version":1}"#.utf8))
+        let indexBlob = try index.commit()
         blobs.insert(indexBlob, at: 0)
         return (WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs), blobs)
     }

@@ -138,6 +138,40 @@ struct ReferencePluginTests {
         let store = try SnapshotStore(opening: agent.store)
         let packBytes = try cache.packs.reduce(Int64(0)) { $0 + (try store.size(of: $1.digest) ?? 0) }
         #expect(packBytes == 12 * 2048)
+
+        // The index (written piece by piece) is canonical JSON, and through it every page of every
+        // sequence reads back as the bytes of its slot in pages.bin.
+        let indexBytes = try store.readBlob(cache.index)
+        let index = try JSONParser.parse(indexBytes)
+        #expect(CanonicalJSON.encode(index) == indexBytes)
+        guard case .array(let packs)? = index["packs"], case .array(let pages)? = index["pages"],
+              case .array(let sequences)? = index["sequences"] else { Issue.record("index fields missing"); return }
+        #expect(packs == cache.packs.map { .string($0.digest.description) })
+        let packData = try cache.packs.map { try store.readBlob($0.digest) }
+        var location: [String: (pack: Int, offset: Int)] = [:]
+        for page in pages {
+            guard let key = page["key"]?.stringValue, case .int(let pack)? = page["pack"], case .int(let offset)? = page["offset"] else {
+                Issue.record("bad page \(page)"); continue
+            }
+            location[key] = (Int(pack), Int(offset))
+        }
+        let dumped = try agent.read("kv/sequences.jsonl").split(separator: "\n").map { try JSONParser.parse(Array($0.utf8)) }
+        let pagesBin = try [UInt8](Data(contentsOf: URL(fileURLWithPath: agent.root + "/kv/pages.bin")))
+        #expect(sequences.count == dumped.count)
+        for (sequence, dump) in zip(sequences, dumped) {
+            #expect(sequence["id"] == dump["id"] && sequence["tokens"] == dump["tokens"])
+            guard case .array(let keys)? = sequence["pages"], case .array(let slots)? = dump["pages"] else {
+                Issue.record("no pages or slots"); continue
+            }
+            #expect(keys.count == slots.count)
+            for (key, slot) in zip(keys, slots) {
+                guard let (pack, offset) = location[key.stringValue ?? ""], case .int(let slot) = slot,
+                      pack < packData.count, offset + 2048 <= packData[pack].count else {
+                    Issue.record("page \(key) is not in the index, or not inside its pack"); continue
+                }
+                #expect(packData[pack][offset..<offset + 2048] == pagesBin[Int(slot) * 2048..<Int(slot + 1) * 2048])
+            }
+        }
     }
 
     @Test("cache: a damaged dump is refused, naming the file and line", arguments: [
