@@ -36,9 +36,11 @@ struct SnapshotBenchmark {
         let snapshot = [pfhost, "snapshot", "--plugins", plugins, "--store", store, "--config", config, "--tag", "agent"]
         let resticEnv = ["/usr/bin/env", "RESTIC_PASSWORD=pfbench", "RESTIC_REPOSITORY=\(restic)", "RESTIC_CACHE_DIR=\(work)/restic-cache"]
         let resticBackup = resticEnv + ["/usr/bin/restic", "backup", "-q", agent]
+        // gc.auto=0: a commit of thousands of loose objects would otherwise start `git gc` in the
+        // background, which then competes with whatever is measured next.
         let gitCommit = ["/bin/sh", "-c",
-                         "git --git-dir=\(git) --work-tree=\(agent) add -A workspace effects trace && "
-                         + "git --git-dir=\(git) --work-tree=\(agent) -c user.name=b -c user.email=b@b commit -q --allow-empty -m s"]
+                         "git --git-dir=\(git) --work-tree=\(agent) -c gc.auto=0 add -A workspace effects trace && "
+                         + "git --git-dir=\(git) --work-tree=\(agent) -c gc.auto=0 -c user.name=b -c user.email=b@b commit -q --allow-empty -m s"]
         let files = allFiles(agent)
         var rows: [Row] = []
 
