@@ -1,4 +1,3 @@
-import Foundation
 import PFModel
 import PFPluginKit
 #if canImport(Glibc)
@@ -116,11 +115,12 @@ struct CacheCapture {
         let hasher = SHA256Hasher()
         for (index, name) in ["meta.json", "sequences.jsonl"].enumerated() {
             let path = directory + "/" + name
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw .io("\(path): cannot be read (cache.path must be a KV-cache dump directory)")
+            let file: ReadableFile
+            do { file = try ReadableFile(path: path) } catch {
+                throw .io("\(error.message) (cache.path must be a KV-cache dump directory)")
             }
             if index > 0 { hasher.update([0]) }
-            data.withUnsafeBytes { hasher.update($0) }
+            while case let chunk = try file.read(upTo: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
         }
         return hasher.finalize().hex
     }

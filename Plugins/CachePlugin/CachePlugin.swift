@@ -1,5 +1,4 @@
 import CPFPluginABI
-import Foundation
 import PFModel
 import PFPluginKit
 

@@ -1,4 +1,3 @@
-import Foundation
 import PFModel
 import PFPluginKit
 
@@ -28,23 +27,26 @@ struct KVDump {
     init(directory: String, host: PluginHost) throws(PluginError) {
         self.directory = directory
         let metaPath = directory + "/meta.json"
-        guard let data = FileManager.default.contents(atPath: metaPath) else {
-            throw .io("\(metaPath): cannot be read (cache.path must be a KV-cache dump directory)")
+        let data: [UInt8]
+        do { data = try ReadableFile.contents(of: metaPath) } catch {
+            throw .io("\(error.message) (cache.path must be a KV-cache dump directory)")
         }
-        guard let meta = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let meta = (try? AnyJSON.parse(data))?.objectValue else {
             throw .invalid("\(metaPath): not a JSON object")
         }
         func integer(_ key: String) throws(PluginError) -> Int {
-            guard let value = meta[key] as? Int, value > 0 else { throw .invalid("\(metaPath): '\(key)' must be a positive integer") }
-            return value
+            guard let value = meta[key]?.integerValue, value > 0, value <= Int64(Int32.max) else {
+                throw .invalid("\(metaPath): '\(key)' must be a positive integer")
+            }
+            return Int(value)
         }
-        guard meta["format"] as? String == "pfhost-kv-dump", meta["version"] as? Int == 1 else {
+        guard meta["format"]?.stringValue == "pfhost-kv-dump", meta["version"]?.integerValue == 1 else {
             throw .invalid("\(metaPath): not a pfhost-kv-dump version 1 (format and version fields)")
         }
-        guard let fingerprint = meta["model_fingerprint"] as? String, !fingerprint.isEmpty else {
+        guard let fingerprint = meta["model_fingerprint"]?.stringValue, !fingerprint.isEmpty else {
             throw .invalid("\(metaPath): 'model_fingerprint' must be a non-empty string")
         }
-        guard let dtype = meta["dtype"] as? String, let elementSize = Self.dtypeSizes[dtype] else {
+        guard let dtype = meta["dtype"]?.stringValue, let elementSize = Self.dtypeSizes[dtype] else {
             throw .invalid("\(metaPath): 'dtype' must be one of \(Self.dtypeSizes.keys.sorted().joined(separator: ", "))")
         }
         modelFingerprint = fingerprint
@@ -57,7 +59,7 @@ struct KVDump {
         pageBytes = 2 * numLayers * numHeads * tokensPerPage * headDim * elementSize
 
         let pagesPath = directory + "/pages.bin"
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: pagesPath))?[.size] as? Int else {
+        guard let size = ReadableFile.size(of: pagesPath).map({ Int($0) }) else {
             throw .io("\(pagesPath): cannot be read")
         }
         guard size % pageBytes == 0 else {

@@ -1,5 +1,4 @@
 import CPFPluginABI
-import Foundation
 import PFModel
 import PFPluginKit
 
@@ -62,12 +61,12 @@ struct EffectsCapture {
             case "committed", "compensated": break
             default: throw .invalid("\(path): line \(line.number): status '\(status)' is not pending, committed or compensated")
             }
-            let prev = entry["prev"] as? String
+            let prev = entry["prev"]?.stringValue
             if let previous {
                 guard prev == previous.description else {
                     throw .invalid("\(path): line \(line.number): the hash chain is broken: prev is \(prev ?? "null"), expected \(previous) (the SHA-256 of line \(line.number - 1))")
                 }
-            } else if prev != nil || (entry["prev"] != nil && !(entry["prev"] is NSNull)) {
+            } else if prev != nil || (entry["prev"] != nil && entry["prev"] != .null) {
                 throw .invalid("\(path): line 1: prev must be null on the first entry")
             }
             previous = Digest.of(line.bytes)

@@ -1,5 +1,7 @@
 import CPFPluginABI
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PFModel
 import PFPluginKit
 
@@ -20,23 +22,21 @@ public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
 /// file at its top is stored (weights, `config.json`, tokenizer files); each `.safetensors` header
 /// is checked. Subdirectories holding an `adapter_config.json` (directly or under `adapters/`)
 /// are adapters: PEFT's config (`base_model_name_or_path`, `peft_type`) and their files.
-/// `model.name` names the model (default: `config.json`'s `_name_or_path`, else the directory name).
+/// `model.name` names the model (default: `config.json`'s `_name_or_path`, else the directory name;
+/// for one file, its name without `.safetensors`).
 struct ModelCapture {
     let host: PluginHost
-    private let files = FileManager.default
-
-    init(host: PluginHost) { self.host = host }
 
     func run() throws(PluginError) {
         let path = try host.requiredConfig("path", meaning: "a model directory or a .safetensors file")
-        var isDirectory: ObjCBool = false
-        guard files.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .io("\(path): no such file or directory") }
-        let root = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
-        let topFiles = isDirectory.boolValue ? try regularFiles(in: path) : [(path as NSString).lastPathComponent]
+        guard let kind = Self.kind(of: path) else { throw .io("\(path): no such file or directory") }
+        let isDirectory = kind == S_IFDIR
+        let root = isDirectory ? path : Self.directory(of: path)
+        let topFiles = isDirectory ? try regularFiles(in: path) : [Self.lastComponent(of: path)]
         guard topFiles.contains(where: { $0.hasSuffix(".safetensors") }) else {
             throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
         }
-        let adapterDirectories = isDirectory.boolValue ? try adapters(in: path) : []
+        let adapterDirectories = isDirectory ? try adapters(in: path) : []
         let total = UInt64(topFiles.count + adapterDirectories.count)
         var blobs: [Descriptor] = []
         var modelFiles: [ModelFile] = []
@@ -62,10 +62,11 @@ struct ModelCapture {
                 throw .invalid("\(directory): adapter has no .safetensors weights")
             }
             adapterRecords.append(ModelAdapter(
-                name: (relative as NSString).lastPathComponent, baseModel: config.baseModel, type: config.type, files: adapterFiles))
+                name: Self.lastComponent(of: relative), baseModel: config.baseModel, type: config.type, files: adapterFiles))
             host.progress(done: UInt64(topFiles.count + index + 1), total: total)
         }
-        let name = host.config("name") ?? modelName(root: root, isDirectory: isDirectory.boolValue)
+        let name = host.config("name")
+            ?? (isDirectory ? modelName(directory: path) : String(Self.lastComponent(of: path).dropLast(".safetensors".count)))
         try host.setLayer(ModelLayer(
             blobs: blobs,
             content: ModelContent(name: name, format: "safetensors", files: modelFiles, adapters: adapterRecords)))
@@ -81,52 +82,78 @@ struct ModelCapture {
         return (file, blob)
     }
 
-    /// Regular files directly in `directory`, sorted, hidden ones skipped.
+    /// Regular files directly in `directory`, sorted, hidden ones skipped (symlinks followed).
     private func regularFiles(in directory: String) throws(PluginError) -> [String] {
-        try entries(of: directory).filter { name in
-            var isDirectory: ObjCBool = false
-            return files.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory) && !isDirectory.boolValue
-        }
+        try entries(of: directory).filter { Self.kind(of: directory + "/" + $0) == S_IFREG }
     }
 
     /// Adapter directories relative to the model directory, sorted.
     private func adapters(in directory: String) throws(PluginError) -> [String] {
         var found: [String] = []
-        for name in try entries(of: directory) {
-            if files.fileExists(atPath: "\(directory)/\(name)/adapter_config.json") { found.append(name) }
+        for name in try entries(of: directory) where Self.kind(of: "\(directory)/\(name)/adapter_config.json") != nil {
+            found.append(name)
         }
-        if files.fileExists(atPath: directory + "/adapters") {
+        if Self.kind(of: directory + "/adapters") == S_IFDIR {
             for name in try entries(of: directory + "/adapters")
-            where files.fileExists(atPath: "\(directory)/adapters/\(name)/adapter_config.json") {
+            where Self.kind(of: "\(directory)/adapters/\(name)/adapter_config.json") != nil {
                 found.append("adapters/" + name)
             }
         }
         return found
     }
 
+    /// The names in `directory`, sorted by their bytes, hidden ones skipped.
     private func entries(of directory: String) throws(PluginError) -> [String] {
-        do { return try files.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".") }.sorted() } catch {
-            throw .io("\(directory): cannot be listed: \(error.localizedDescription)")
+        guard let dir = opendir(directory) else {
+            throw .io("\(directory): cannot be listed: \(String(cString: strerror(errno)))")
         }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if !name.hasPrefix(".") { names.append(name) }
+        }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     private func adapterConfig(_ path: String) throws(PluginError) -> (baseModel: String, type: String) {
-        guard let data = files.contents(atPath: path) else { throw .io("\(path): cannot be read") }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        let bytes = try ReadableFile.contents(of: path)
+        guard let object = (try? AnyJSON.parse(bytes))?.objectValue else {
             throw .invalid("\(path): not a JSON object")
         }
-        guard let base = object["base_model_name_or_path"] as? String else {
+        guard let base = object["base_model_name_or_path"]?.stringValue else {
             throw .invalid("\(path): missing base_model_name_or_path")
         }
-        return (base, (object["peft_type"] as? String) ?? "LORA")
+        return (base, object["peft_type"]?.stringValue ?? "LORA")
     }
 
-    private func modelName(root: String, isDirectory: Bool) -> String {
-        if isDirectory, let data = files.contents(atPath: root + "/config.json"),
-           let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-           let name = object["_name_or_path"] as? String, !name.isEmpty {
+    /// `config.json`'s `_name_or_path`, else the directory's name.
+    private func modelName(directory: String) -> String {
+        if let bytes = try? ReadableFile.contents(of: directory + "/config.json"),
+           let name = (try? AnyJSON.parse(bytes))?["_name_or_path"]?.stringValue, !name.isEmpty {
             return name
         }
-        return (root as NSString).lastPathComponent
+        return Self.lastComponent(of: directory)
+    }
+
+    /// `S_IFREG`, `S_IFDIR`, … of what `path` names (symlinks followed), or nil when nothing is there.
+    static func kind(of path: String) -> mode_t? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return info.st_mode & S_IFMT
+    }
+
+    /// The last component of a path (`a/b/c.safetensors` → `c.safetensors`).
+    static func lastComponent(of path: String) -> String {
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        return trimmed.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? trimmed
+    }
+
+    /// The directory part of a path to a file (`a/b/c.safetensors` → `a/b`; `c.safetensors` → `.`).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }

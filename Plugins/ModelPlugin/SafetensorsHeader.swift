@@ -1,4 +1,3 @@
-import Foundation
 import PFModel
 import PFPluginKit
 
@@ -22,13 +21,10 @@ struct SafetensorsHeader {
 
     /// Reads and checks the header of the file at `path`; errors name the file and the tensor.
     init(path: String) throws(PluginError) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .io("\(path): cannot be opened") }
-        defer { try? handle.close() }
-        let fileSize: UInt64
-        do { fileSize = try handle.seekToEnd(); try handle.seek(toOffset: 0) } catch {
-            throw .io("\(path): cannot be read: \(error.localizedDescription)")
-        }
-        guard fileSize >= 8, let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else {
+        let file = try ReadableFile(path: path)
+        guard let size = ReadableFile.size(of: path) else { throw .io("\(path): cannot be read as a file") }
+        let fileSize = UInt64(size)
+        guard fileSize >= 8, let prefix = try? file.read(upTo: 8), prefix.count == 8 else {
             throw .invalid("\(path): truncated safetensors file (\(fileSize) bytes, the 8-byte header length is missing)")
         }
         let length = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
@@ -38,7 +34,7 @@ struct SafetensorsHeader {
         guard 8 + length <= fileSize else {
             throw .invalid("\(path): truncated safetensors file: the header says \(length) bytes but only \(fileSize - 8) follow")
         }
-        guard let headerData = try? handle.read(upToCount: Int(length)), headerData.count == Int(length) else {
+        guard let headerData = try? file.read(upTo: Int(length)), headerData.count == Int(length) else {
             throw .io("\(path): the safetensors header cannot be read")
         }
         let header: JSONValue

@@ -1,4 +1,3 @@
-import Foundation
 import PFModel
 
 /// How a file that only grows (a ledger, a conversation) relates to the blob the parent snapshot
@@ -17,11 +16,10 @@ public enum AppendOnlyFile {
     /// Compares the file at `path` with the parent's blob of `parentSize` bytes named `parentDigest`.
     public static func relation(of path: String, toParent parentDigest: Digest?, size parentSize: Int64?) throws(PluginError) -> Relation {
         guard let parentDigest, let parentSize,
-              let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int,
-              Int64(size) >= parentSize,
+              let size = ReadableFile.size(of: path), size >= parentSize,
               let prefix = try FileDigest.of(path, prefix: parentSize), prefix.digest == parentDigest
         else { return .different }
-        return Int64(size) == parentSize ? .unchanged : .appended
+        return size == parentSize ? .unchanged : .appended
     }
 
     /// Reads whole lines from `reader` into `writer` until `bytes` bytes have been copied: the part

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Reads a file line by line in 64 KiB chunks, so memory does not grow with the file.
 ///
 /// ```swift
@@ -16,8 +14,7 @@ public struct LineReader {
         public var raw: [UInt8] { terminated ? bytes + [0x0a] : bytes }
     }
 
-    private let handle: FileHandle
-    private let path: String
+    private let file: ReadableFile
     private var buffer: [UInt8] = []
     private var start = 0
     private var atEnd = false
@@ -25,15 +22,7 @@ public struct LineReader {
 
     /// Opens `path`, or fails naming it.
     public init(path: String) throws(PluginError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .io("\(path): no such file")
-        }
-        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
-            throw .io("\(path): cannot be read as a file")
-        }
-        self.handle = handle
-        self.path = path
+        file = try ReadableFile(path: path)
     }
 
     /// The next line, or nil at the end of the file.
@@ -54,11 +43,11 @@ public struct LineReader {
             }
             buffer.removeSubrange(0..<start)
             start = 0
-            let chunk: Data?
-            do { chunk = try handle.read(upToCount: 64 << 10) } catch {
-                throw .io("\(path): read failed after line \(number): \(error.localizedDescription)")
+            let chunk: [UInt8]
+            do { chunk = try file.read(upTo: 64 << 10) } catch {
+                throw .io("\(error.message) (after line \(number))")
             }
-            if let chunk, !chunk.isEmpty { buffer.append(contentsOf: chunk) } else { atEnd = true }
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }
     }
 }

@@ -1,5 +1,4 @@
 import CPFPluginABI
-import Foundation
 import PFModel
 
 /// Safe access to the host's services during one capture: configuration, blob writing, the
@@ -34,6 +33,15 @@ public struct PluginHost: @unchecked Sendable {
             throw .invalid("\(kind).\(key) is not set (\(meaning)); set it in the config file's \"\(kind)\" section or with --set \(kind).\(key)=…")
         }
         return value
+    }
+
+    /// A comma-separated list setting, each item trimmed of spaces and tabs, empty items dropped;
+    /// empty when unset.
+    public func list(_ key: String) -> [String] {
+        (config(key) ?? "").split(separator: ",").compactMap { item in
+            let trimmed = item.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+            return trimmed.isEmpty ? nil : String(trimmed)
+        }
     }
 
     /// A boolean setting: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; `fallback` when unset.

@@ -1,5 +1,4 @@
 import CPFPluginABI
-import Foundation
 import PFModel
 import PFPluginKit
 
@@ -45,7 +44,8 @@ struct TraceCapture {
                 return
             case .appended:
                 if let text = parent.annotations[Self.openCallsAnnotation],
-                   let ids = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String] {
+                   case .array(let items)? = try? JSONParser.parse(Array(text.utf8)),
+                   case let ids = items.compactMap(\.stringValue), ids.count == items.count {
                     try AppendOnlyFile.copyPrefix(parentSize!, from: &reader, to: writer, path: path)
                     count = parent.content.messageCount
                     lastID = parent.content.lastMessageId
@@ -64,12 +64,12 @@ struct TraceCapture {
                 break
             case "assistant":
                 if let toolCalls = message["tool_calls"] {
-                    guard let list = toolCalls as? [[String: Any]] else {
+                    guard let list = toolCalls.arrayValue?.compactMap(\.objectValue), list.count == toolCalls.arrayValue?.count else {
                         throw .invalid("\(path): line \(line.number): tool_calls is not an array of objects")
                     }
                     for call in list {
-                        guard let id = call["id"] as? String, call["type"] as? String == "function",
-                              let function = call["function"] as? [String: Any], function["name"] is String
+                        guard let id = call["id"]?.stringValue, call["type"]?.stringValue == "function",
+                              call["function"]?["name"]?.stringValue != nil
                         else {
                             throw .invalid("\(path): line \(line.number): a tool call needs an id, type \"function\" and function.name")
                         }
@@ -87,12 +87,12 @@ struct TraceCapture {
                 throw .invalid("\(path): line \(line.number): unknown role '\(role)' (system, user, assistant or tool)")
             }
             count += 1
-            lastID = message["id"] as? String
+            lastID = message["id"]?.stringValue
             try writer.write(line.raw)
         }
         let messages = try writer.commit()
         host.progress(done: UInt64(count), total: UInt64(count))
-        let openIDs = String(decoding: try! JSONSerialization.data(withJSONObject: open.keys.sorted()), as: UTF8.self)
+        let openIDs = String(decoding: CanonicalJSON.encode(.array(open.keys.sorted().map(JSONValue.string))), as: UTF8.self)
         try host.setLayer(TraceLayer(
             blobs: [messages], annotations: [Self.openCallsAnnotation: openIDs],
             content: TraceContent(messages: messages.digest, messageCount: count, lastMessageId: lastID)))

@@ -1,16 +1,18 @@
-import Foundation
 import PFModel
 import PFPluginKit
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads a process and its descendants from `/proc`.
 enum ProcessTree {
     static func capture(root: Int32) throws(PluginError) -> [WorldProcess] {
-        guard FileManager.default.fileExists(atPath: "/proc/\(root)") else {
+        guard access("/proc/\(root)", F_OK) == 0 else {
             throw .invalid("world.pid=\(root): no such process")
         }
         var parents: [Int32: Int32] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), let status = stat(pid) else { continue }
+        for pid in processIDs() {
+            guard let status = stat(pid) else { continue }
             parents[pid] = status.ppid
         }
         var tree: [Int32] = [root]
@@ -23,21 +25,41 @@ enum ProcessTree {
         return tree.sorted().compactMap { pid in
             // A process that exits while we read it is simply not in the snapshot.
             guard let status = stat(pid) else { return nil }
-            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { data in
-                data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let cmdline = (try? ReadableFile.contents(of: "/proc/\(pid)/cmdline")).map { bytes in
+                bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             } ?? []
             return WorldProcess(
                 pid: Int(pid), ppid: Int(status.ppid), cmdline: cmdline,
-                cwd: try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-                exe: try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"),
-                state: status.state)
+                cwd: link("/proc/\(pid)/cwd"), exe: link("/proc/\(pid)/exe"), state: status.state)
         }
+    }
+
+    /// Every process id listed in `/proc`.
+    private static func processIDs() -> [Int32] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var ids: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if let pid = Int32(name) { ids.append(pid) }
+        }
+        return ids
+    }
+
+    /// The target of the symlink at `path`, or nil.
+    private static func link(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink(path, &buffer, buffer.count - 1)
+        guard length >= 0 else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// State and parent from `/proc/PID/stat` (the command name may contain spaces and parentheses).
     private static func stat(_ pid: Int32) -> (state: String, ppid: Int32)? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
+        guard let bytes = try? ReadableFile.contents(of: "/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 2, let ppid = Int32(fields[1]) else { return nil }

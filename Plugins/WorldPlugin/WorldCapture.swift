@@ -1,4 +1,3 @@
-import Foundation
 import PFModel
 import PFPluginKit
 #if canImport(Glibc)
@@ -36,7 +35,7 @@ struct WorldCapture {
 
     func run() throws(PluginError) {
         let root = try host.requiredConfig("root", meaning: "the agent's working directory")
-        let excludes = (host.config("exclude") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let excludes = host.list("exclude")
         let entries = try TreeWalker(root: root, excludes: excludes, host: host).walk()
         let captureStart = Self.now()
         let parent = host.parentLayer(WorldLayer.self)
@@ -290,21 +289,32 @@ struct WorldCapture {
     private func environment(pid: Int32?) throws(PluginError) -> [String: String] {
         var variables: [String: String]
         if let pid {
-            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else {
+            guard let bytes = try? ReadableFile.contents(of: "/proc/\(pid)/environ") else {
                 throw .io("/proc/\(pid)/environ: cannot be read (is process \(pid) running and yours?)")
             }
-            variables = [:]
-            for pair in data.split(separator: 0) {
-                let text = String(decoding: pair, as: UTF8.self)
-                if let equals = text.firstIndex(of: "=") { variables[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
-            }
+            variables = Self.variables(bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
         } else {
-            variables = ProcessInfo.processInfo.environment
+            var pairs: [String] = []
+            var next = environ
+            while let pair = next.pointee {
+                pairs.append(String(cString: pair))
+                next += 1
+            }
+            variables = Self.variables(pairs)
         }
-        let keep = Set((host.config("env_keep") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let keep = Set(host.list("env_keep"))
         for (name, _) in variables where !keep.contains(name) {
             let upper = name.uppercased()
             if Self.secretMarkers.contains(where: { upper.contains($0) }) { variables[name] = Self.redacted }
+        }
+        return variables
+    }
+
+    /// `NAME=value` pairs as a dictionary (a pair without `=` is skipped).
+    static func variables(_ pairs: [String]) -> [String: String] {
+        var variables: [String: String] = [:]
+        for text in pairs {
+            if let equals = text.firstIndex(of: "=") { variables[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
         }
         return variables
     }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Creation times as pfhost writes them: RFC 3339, UTC, whole seconds (`2026-11-27T20:25:44Z`).
 public enum Timestamp {
@@ -11,7 +15,9 @@ public enum Timestamp {
             guard let seconds = Int64(epoch), seconds >= 0 else { throw TimestampError(value: epoch) }
             return format(secondsSinceEpoch: seconds)
         }
-        return format(secondsSinceEpoch: Int64(Date().timeIntervalSince1970))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return format(secondsSinceEpoch: Int64(now.tv_sec))
     }
 
     /// `seconds` since 1970 as RFC 3339 UTC.

@@ -87,6 +87,31 @@ struct ReferencePluginTests {
         #expect(Set(manifest.model.blobs.map(\.digest)) == Set((model.files + adapter.files).map(\.digest)))
     }
 
+    @Test("model, cache and trace read other programs' JSON with floating point; a single weights file is a model")
+    func foreignJSON() throws {
+        let agent = try Agent()
+        try agent.write("model/config.json", #"{"_name_or_path": "org/float-model", "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "rope_scaling": {"factor": 2.5}}"#)
+        try agent.write("model/adapters/lora-tools/adapter_config.json", #"{"base_model_name_or_path": "org/float-model", "lora_dropout": 0.05, "r": 8}"#)
+        let meta = try agent.read("kv/meta.json").replacingOccurrences(of: "\"version\": 1", with: "\"version\": 1, \"gpu_memory_utilization\": 0.9")
+        try agent.write("kv/meta.json", meta)
+        try agent.write("trace/conversation.jsonl", try agent.read("trace/conversation.jsonl")
+            + #"{"role": "assistant", "id": "m7", "content": "done", "logprobs": {"top": [-0.25, 1e-3, 2E+2]}}"# + "\n")
+        let (_, manifest) = try agent.manifest()
+        #expect(manifest.model.content.name == "org/float-model")
+        #expect(manifest.model.content.adapters.first?.baseModel == "org/float-model")
+        #expect(manifest.cache.content.pageCount == 12)
+        #expect(manifest.trace.content.messageCount == 7 && manifest.trace.content.lastMessageId == "m7")
+
+        // model.path naming one .safetensors file, relative to the working directory.
+        let output = try run(productsDirectory + "/pfhost",
+                             ["snapshot", "--plugins", agent.plugins, "--store", agent.store, "--config", agent.root + "/pfhost.json",
+                              "--set", "model.path=model.safetensors"],
+                             currentDirectory: agent.root + "/model")
+        #expect(output.status == 0, "\(output)")
+        let single = try SnapshotStore(opening: agent.store).snapshot(Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))).manifest
+        #expect(single.model.content.files.map(\.path) == ["model.safetensors"] && single.model.content.name == "model")
+    }
+
     /// Rewrites model.safetensors with `header` and `dataBytes` bytes of data.
     private func writeSafetensors(_ agent: Agent, header: String, dataBytes: Int, declaredLength: UInt64? = nil) throws {
         var bytes = withUnsafeBytes(of: (declaredLength ?? UInt64(header.utf8.count)).littleEndian) { Array($0) }
