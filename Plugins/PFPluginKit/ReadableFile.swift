@@ -44,11 +44,17 @@ public final class ReadableFile {
 
     /// The next bytes, at most `count` (fewer only at the end of the file; none at the end).
     public func read(upTo count: Int) throws(PluginError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let read = try bytes.withUnsafeMutableBytes { raw in
-            Result { () throws(PluginError) in try self.read(into: raw) }
-        }.get()
-        bytes.removeLast(count - read)
+        // Not zeroed first: only the bytes read become part of the array.
+        var failure: PluginError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(PluginError) {
+                initialized = try read(into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
         return bytes
     }
 
