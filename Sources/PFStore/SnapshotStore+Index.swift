@@ -77,7 +77,7 @@ extension SnapshotStore {
         let entry = OCIDescriptor(
             mediaType: MediaType.ociManifest, digest: id.digest, size: id.size,
             artifactType: MediaType.snapshotArtifact, annotations: [AnnotationKey.created: manifest.createdAt])
-        try updateIndex { index in IndexEdit.add(entry, tag: tag, to: &index) }
+        try updateIndex({ index in IndexEdit.add(entry, tag: tag, to: &index) }, raw: { $0.add(entry, tag: tag) })
         return id.digest
     }
 
@@ -85,7 +85,10 @@ extension SnapshotStore {
     /// `edit`, write `ingest/index.json.tmp`, fsync it, rename it over `index.json`, fsync the
     /// store directory. When the last fsync fails the previous index is put back, so a failed
     /// update is never visible.
-    func updateIndex(_ edit: (inout OCIIndex) -> Void) throws(StoreError) {
+    ///
+    /// `raw`, when given, makes the same edit on a ``RawIndex`` and is used whenever the index
+    /// is in pfhost's canonical form, so the cost is a copy of the index, not a decoding of it.
+    func updateIndex(_ edit: (inout OCIIndex) -> Void, raw: ((inout RawIndex) -> Void)? = nil) throws(StoreError) {
         let lockPath = ingestPath + "/index.lock"
         let temporary = ingestPath + "/index.json.tmp"
         let sync = durability != .none
@@ -100,9 +103,15 @@ extension SnapshotStore {
         // Closing the descriptor releases the lock.
         defer { try? system.close(lock, path: lockPath) }
         let oldBytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath) }
-        var index = try Self.decodeIndex(oldBytes, file: indexPath)
-        edit(&index)
-        let newBytes = try! CanonicalJSON.encode(index)
+        let newBytes: [UInt8]
+        if let raw, var rawIndex = RawIndex(oldBytes) {
+            raw(&rawIndex)
+            newBytes = rawIndex.encoded()
+        } else {
+            var index = try Self.decodeIndex(oldBytes, file: indexPath)
+            edit(&index)
+            newBytes = try! CanonicalJSON.encode(index)
+        }
         try step("writing \(temporary)") { () throws(SystemCallError) in
             try system.writeFile(temporary, newBytes, sync: sync)
         }
@@ -124,8 +133,8 @@ extension SnapshotStore {
     /// least 12 hex digits (with or without `sha256:`). A tag wins over a prefix that spells
     /// the same text.
     public func resolve(_ reference: String) throws(StoreError) -> Digest {
-        let index = try readIndex()
-        if let entry = index.manifests.first(where: { $0.refName == reference }) { return entry.digest }
+        let listed = try listedSnapshots()
+        if let entry = listed.first(where: { $0.refName == reference }) { return entry.digest }
         var prefix = reference
         if reference.hasPrefix("sha256:") {
             prefix = String(reference.dropFirst("sha256:".count))
@@ -134,7 +143,7 @@ extension SnapshotStore {
                 do { digest = try Digest(parsing: reference) } catch {
                     throw .invalidReference(reference, reason: error.description)
                 }
-                guard index.manifests.contains(where: { $0.digest == digest }) else {
+                guard listed.contains(where: { $0.digest == digest }) else {
                     throw .notFound(reference: reference, store: path)
                 }
                 return digest
@@ -147,7 +156,7 @@ extension SnapshotStore {
         guard prefix.utf8.count >= 12 else {
             throw .invalidReference(reference, reason: "a content-id prefix needs at least 12 hex digits")
         }
-        let matches = Set(index.manifests.map(\.digest).filter { $0.hex.hasPrefix(prefix) }).sorted()
+        let matches = Set(listed.map(\.digest).filter { $0.hex.hasPrefix(prefix) }).sorted()
         switch matches.count {
         case 0: throw .notFound(reference: reference, store: path)
         case 1: return matches[0]
@@ -193,6 +202,14 @@ extension SnapshotStore {
 
     /// The snapshot a tag names, or nil when the tag is not in the index.
     public func snapshotID(tagged tag: String) throws(StoreError) -> Digest? {
-        try readIndex().manifests.first { $0.refName == tag }?.digest
+        try listedSnapshots().first { $0.refName == tag }?.digest
+    }
+
+    /// The digest and tag of every entry in `index.json`, in order: read out of the raw bytes
+    /// when the index is in pfhost's canonical form, else from the decoded index.
+    func listedSnapshots() throws(StoreError) -> [(digest: Digest, refName: String?)] {
+        let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath) }
+        if let raw = RawIndex(bytes) { return raw.entries.map { ($0.digest, $0.refName) } }
+        return try Self.decodeIndex(bytes, file: indexPath).manifests.map { ($0.digest, $0.refName) }
     }
 }
