@@ -5,7 +5,9 @@ import Foundation
 ///
 /// Scenarios: **cold** (an empty store or repository each run), **warm** (nothing changed since
 /// the last snapshot), **incremental** (before each run, Benchmarks/mutate.py changes about 2%:
-/// KV pages appended to one sequence, 10 workspace files rewritten, ledger and trace appended).
+/// KV pages appended to one sequence, 10 workspace files rewritten, ledger and trace appended),
+/// and **warm 10k**: warm again, with `index.json` listing 10,000 snapshots, for what grows with
+/// a store's history (no reference tool has an equivalent row).
 struct SnapshotBenchmark {
     let repo: String
     let work: String
@@ -98,6 +100,17 @@ struct SnapshotBenchmark {
         for tool in ["pfhost snapshot", "restic backup", "git add + commit"] {
             rows.append(Row(scenario: "incremental", tool: tool, summary: Summary(incremental[tool]!), growth: grown[tool]! / Int64(runs)))
         }
+
+        // Warm, in a copy of the store whose index.json lists 10,000 snapshots. What a snapshot
+        // reads and rewrites of the store's history is index.json, so the extra entries are
+        // synthetic (pointing at no manifest) rather than 10,000 real snapshots.
+        let crowded = work + "/store-crowded"
+        remove(crowded)
+        check(Measurement.run(["/bin/cp", "-a", store, crowded]), "copying the store")
+        try crowd(crowded + "/index.json", to: 10_000)
+        let crowdedSnapshot = [pfhost, "snapshot", "--plugins", plugins, "--store", crowded, "--config", config, "--tag", "agent"]
+        rows.append(Row(scenario: "warm 10k", tool: "pfhost snapshot", summary: measure { _ in Measurement.run(crowdedSnapshot) }, growth: nil))
+        remove(crowded)
         return rows
     }
 
@@ -117,6 +130,20 @@ struct SnapshotBenchmark {
     }
 
     private func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Puts synthetic untagged entries in front of the index's own until it lists `count`,
+    /// keeping it in the canonical form pfhost writes.
+    private func crowd(_ indexPath: String, to count: Int) throws {
+        let text = try String(contentsOfFile: indexPath, encoding: .utf8)
+        let head = #"{"manifests":["#
+        guard text.hasPrefix(head) else { throw CocoaError(.fileReadCorruptFile) }
+        let existing = text.components(separatedBy: #""digest":"#).count - 1
+        let entries = (0..<max(0, count - existing)).map { n in
+            #"{"annotations":{"org.opencontainers.image.created":"2026-01-01T00:00:00Z"},"artifactType":"application/vnd.pfhost.snapshot.v1","#
+                + #""digest":"sha256:"# + String(format: "%064x", n) + #"","mediaType":"application/vnd.oci.image.manifest.v1+json","size":2048},"#
+        }
+        try (head + entries.joined() + text.dropFirst(head.count)).write(toFile: indexPath, atomically: true, encoding: .utf8)
+    }
 
     private func allFiles(_ root: String) -> [String] {
         var files: [String] = []
