@@ -9,9 +9,9 @@ import PFModel
 /// another tool, or damaged) is not raw-editable: ``init(_:)`` returns nil and callers take the
 /// decoded path, which also reports what is wrong with it.
 struct RawIndex {
-    /// One manifest entry: its canonical bytes, digest and tag.
+    /// One manifest entry: its canonical bytes (a slice of the file's, until edited), digest and tag.
     struct Entry {
-        var bytes: [UInt8]
+        var bytes: ArraySlice<UInt8>
         let digest: Digest
         let refName: String?
     }
@@ -25,11 +25,11 @@ struct RawIndex {
     init?(_ bytes: [UInt8]) {
         guard bytes.count >= Self.head.count + Self.tail.count,
               bytes.starts(with: Self.head), bytes.suffix(Self.tail.count).elementsEqual(Self.tail) else { return nil }
-        let found: [Entry]? = bytes.withUnsafeBufferPointer { buffer in
+        let found: [(Range<Int>, Digest, String?)]? = bytes.withUnsafeBufferPointer { buffer in
             EntryScanner(bytes: buffer, end: buffer.count - Self.tail.count).entries(from: Self.head.count)
         }
         guard let found else { return nil }
-        entries = found
+        entries = found.map { Entry(bytes: bytes[$0.0], digest: $0.1, refName: $0.2) }
     }
 
     /// The canonical bytes of the index.
@@ -49,13 +49,13 @@ struct RawIndex {
     mutating func add(_ entry: OCIDescriptor, tag: String?) {
         let plan = IndexEdit.plan(adding: entry, tag: tag, to: entries.map { ($0.digest, $0.refName) })
         for position in plan.untag {
-            var descriptor = try! CanonicalJSON.decode(OCIDescriptor.self, from: entries[position].bytes)
+            var descriptor = try! CanonicalJSON.decode(OCIDescriptor.self, from: Array(entries[position].bytes))
             IndexEdit.untag(&descriptor)
-            entries[position] = Entry(bytes: try! CanonicalJSON.encode(descriptor), digest: descriptor.digest, refName: nil)
+            entries[position] = Entry(bytes: try! CanonicalJSON.encode(descriptor)[...], digest: descriptor.digest, refName: nil)
         }
         entries = entries.enumerated().filter { !plan.remove.contains($0.offset) }.map(\.element)
         if let added = plan.append {
-            entries.append(Entry(bytes: try! CanonicalJSON.encode(added), digest: added.digest, refName: added.refName))
+            entries.append(Entry(bytes: try! CanonicalJSON.encode(added)[...], digest: added.digest, refName: added.refName))
         }
     }
 }
@@ -73,8 +73,8 @@ private struct EntryScanner {
     static let annotationsKey = Array("annotations".utf8)
     static let refNameKey = Array(AnnotationKey.refName.utf8)
 
-    func entries(from start: Int) -> [RawIndex.Entry]? {
-        var entries: [RawIndex.Entry] = []
+    func entries(from start: Int) -> [(Range<Int>, Digest, String?)]? {
+        var entries: [(Range<Int>, Digest, String?)] = []
         var at = start
         while at < end {
             if !entries.isEmpty {
@@ -88,8 +88,8 @@ private struct EntryScanner {
         return at == end ? entries : nil
     }
 
-    /// The entry object starting at `start`, and the index after it.
-    private func entry(at start: Int) -> (RawIndex.Entry, Int)? {
+    /// The entry object starting at `start` (its range, digest and tag), and the index after it.
+    private func entry(at start: Int) -> ((Range<Int>, Digest, String?), Int)? {
         var digest: Digest?
         var refName: String?
         guard let end = members(at: start, { key, value, valueEnd in
@@ -107,7 +107,7 @@ private struct EntryScanner {
             }
             return true
         }), let digest else { return nil }
-        return (RawIndex.Entry(bytes: Array(bytes[start..<end]), digest: digest, refName: refName), end)
+        return ((start..<end, digest, refName), end)
     }
 
     /// Walks the object at `start`, calling `body` with each key's bytes and its value's start

@@ -155,6 +155,10 @@ struct SystemCalls: Sendable {
         let fd = try open(path, O_RDONLY)
         defer { try? close(fd, path: path) }
         var bytes: [UInt8] = []
+        // The size is only a capacity hint (one allocation, not a doubling per 64 KiB read), so
+        // it is asked without the fault hook: the reads below decide what the file holds.
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_size > 0 { bytes.reserveCapacity(min(Int(info.st_size), limit) + 1) }
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             let n = try withBytes(&chunk) { (raw) throws(SystemCallError) -> Int in
