@@ -304,11 +304,23 @@ struct WorldCapture {
         }
         let keep = Set(host.list("env_keep"))
         for (name, _) in variables where !keep.contains(name) {
-            let upper = name.uppercased()
-            if Self.secretMarkers.contains(where: { upper.contains($0) }) { variables[name] = Self.redacted }
+            if Self.looksSecret(name) { variables[name] = Self.redacted }
         }
         return variables
     }
+
+    /// Whether a variable's name contains one of ``secretMarkers``, in any case (compared as
+    /// ASCII bytes: names are ASCII in practice, and other bytes never match a marker).
+    static func looksSecret(_ name: String) -> Bool {
+        let upper = name.utf8.map { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) ? $0 - 32 : $0 }
+        return secretMarkerBytes.contains { marker in
+            upper.count >= marker.count && (0...(upper.count - marker.count)).contains { start in
+                upper[start..<(start + marker.count)].elementsEqual(marker)
+            }
+        }
+    }
+
+    private static let secretMarkerBytes = secretMarkers.map { Array($0.utf8) }
 
     /// `NAME=value` pairs as a dictionary (a pair without `=` is skipped).
     static func variables(_ pairs: [String]) -> [String: String] {

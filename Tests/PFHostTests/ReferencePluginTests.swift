@@ -228,11 +228,14 @@ struct ReferencePluginTests {
     func world() throws {
         let agent = try Agent()
         try agent.write("workspace/scratch.tmp", "temporary")
-        let (_, manifest) = try agent.manifest(environment: ["OPENAI_API_KEY": "sk-secret", "AGENT_MODE": "batch", "GITHUB_TOKEN": "t"])
+        let (_, manifest) = try agent.manifest(environment: ["OPENAI_API_KEY": "sk-secret", "AGENT_MODE": "batch", "GITHUB_TOKEN": "t",
+                                                             "db_Password": "hunter2", "KEYBOARD_LAYOUT": "us", "MONKEY": "no"])
         let world = manifest.world.content
         #expect(world.root == agent.root + "/workspace")
         #expect(world.env?["OPENAI_API_KEY"] == "<redacted>" && world.env?["GITHUB_TOKEN"] == "<redacted>")
         #expect(world.env?["AGENT_MODE"] == "batch")
+        // Any case; a marker anywhere in the name (KEYBOARD and MONKEY contain KEY).
+        #expect(world.env?["db_Password"] == "<redacted>" && world.env?["KEYBOARD_LAYOUT"] == "<redacted>" && world.env?["MONKEY"] == "<redacted>")
         #expect(world.dom?.path == agent.root + "/browser/page.html" && world.dom?.size == 156)
         let store = try SnapshotStore(opening: agent.store)
         let indexBytes = try store.readBlob(world.tree.index)
