@@ -77,23 +77,55 @@ struct CacheCapture {
         // The index, written as canonical JSON piece by piece (keys in byte order, as
         // ``CanonicalJSON`` would sort them), never built as one value in memory.
         let index = try host.openBlob(mediaType: "application/vnd.pfhost.kv-index.v1+json")
-        func write(_ text: String) throws(PluginError) { try index.write(Array(text.utf8)) }
-        try write(#"{"format":"pfhost-kv-index","packs":"#)
-        try index.write(CanonicalJSON.encode(.array(packs.map { .string($0.digest.description) })))
-        try write(#","page_bytes":\#(dump.pageBytes),"pages":["#)
+        var text: [UInt8] = []
+        func put(_ literal: StaticString) { literal.withUTF8Buffer { text.append(contentsOf: $0) } }
+        func putHex(_ key: Digest) {
+            text.append(UInt8(ascii: "\""))
+            text.append(contentsOf: key.hex.utf8)
+            text.append(UInt8(ascii: "\""))
+        }
+        func flush(unless small: Bool = false) throws(PluginError) {
+            guard !(small && text.count < PluginBlobWriter.chunkSize) else { return }
+            try index.write(text)
+            text.removeAll(keepingCapacity: true)
+        }
+        put(#"{"format":"pfhost-kv-index","packs":"#)
+        text.append(contentsOf: CanonicalJSON.encode(.array(packs.map { .string($0.digest.description) })))
+        put(#","page_bytes":"#)
+        CanonicalJSON.appendInteger(Int64(dump.pageBytes), to: &text)
+        put(#","pages":["#)
         for (number, key) in pageOrder.enumerated() {
             let location = placed[key]!
-            try write(#"\#(number > 0 ? "," : ""){"key":"\#(key.hex)","offset":\#(location.offset),"pack":\#(location.pack)}"#)
+            if number > 0 { put(",") }
+            put(#"{"key":"#)
+            putHex(key)
+            put(#","offset":"#)
+            CanonicalJSON.appendInteger(Int64(location.offset), to: &text)
+            put(#","pack":"#)
+            CanonicalJSON.appendInteger(Int64(location.pack), to: &text)
+            put("}")
+            try flush(unless: true)
         }
-        try write(#"],"sequences":["#)
+        put(#"],"sequences":["#)
         for (number, sequence) in dump.sequences.enumerated() {
-            try write(number > 0 ? #",{"id":"# : #"{"id":"#)
-            try index.write(CanonicalJSON.encode(.string(sequence.id)))
-            try write(#","pages":["# + sequenceKeys[number].map { #""\#($0.hex)""# }.joined(separator: ",") + #"],"tokens":["#)
-            try write(sequence.tokens.map(String.init).joined(separator: ","))
-            try write("]}")
+            put(number > 0 ? #",{"id":"# : #"{"id":"#)
+            CanonicalJSON.appendString(sequence.id, to: &text)
+            put(#","pages":["#)
+            for (page, key) in sequenceKeys[number].enumerated() {
+                if page > 0 { put(",") }
+                putHex(key)
+            }
+            put(#"],"tokens":["#)
+            for (position, token) in sequence.tokens.enumerated() {
+                if position > 0 { put(",") }
+                CanonicalJSON.appendInteger(Int64(token), to: &text)
+                if position % 4096 == 4095 { try flush(unless: true) }
+            }
+            put("]}")
+            try flush(unless: true)
         }
-        try write(#"],"version":1}"#)
+        put(#"],"version":1}"#)
+        try flush()
         let indexBlob = try index.commit()
         host.log(.debug, "\(pageOrder.count) distinct pages in \(packs.count) packs; \(pagesReused) pages reused from the parent")
         var unique = Set<Digest>()

@@ -150,15 +150,19 @@ struct WorldCapture {
         // version, so entries come first.
         let index = try host.openBlob(mediaType: "application/vnd.pfhost.world-tree.v1+json")
         try index.write(Array(#"{"entries":["#.utf8))
-        var waiting: [[String: JSONValue]] = []
+        var waiting: [IndexRecord] = []
         var written = 0
         var pending: [(entry: TreeEntry, record: Int)] = []
         var pendingBytes: Int64 = 0
         var totalBytes: Int64 = 0
+        var text: [UInt8] = []
 
         func emitWaiting() throws(PluginError) {
             for record in waiting {
-                try index.write((written > 0 ? [UInt8(ascii: ",")] : []) + CanonicalJSON.encode(.object(record)))
+                text.removeAll(keepingCapacity: true)
+                if written > 0 { text.append(UInt8(ascii: ",")) }
+                record.append(to: &text)
+                try index.write(text)
                 written += 1
             }
             waiting.removeAll(keepingCapacity: true)
@@ -175,8 +179,7 @@ struct WorldCapture {
             }
             var offset: Int64 = 0
             for (entry, record) in pending {
-                waiting[record]["pack"] = .int(Int64(packs.count))
-                waiting[record]["offset"] = .int(offset)
+                waiting[record].location = (packs.count, offset)
                 offset += entry.size
             }
             packs.append(WorldPack(digest: blob.digest, key: key, fileCount: pending.count))
@@ -188,27 +191,22 @@ struct WorldCapture {
 
         for (number, entry) in entries.enumerated() {
             if number % 256 == 0 { try host.checkCancelled() }
-            var fields: [String: JSONValue] = [
-                "path": .string(entry.path), "type": .string(entry.kind.rawValue), "mode": .int(Int64(entry.mode)),
-                "mtime_ns": .int(entry.mtimeNanoseconds),
-            ]
-            if let target = entry.target { fields["target"] = .string(target) }
+            var record = IndexRecord(entry: entry)
             if entry.kind == .file {
-                fields["size"] = .int(entry.size)
                 totalBytes += entry.size
                 if entry.size >= Self.smallFileLimit {
                     let blob = try host.putFile(root + "/" + entry.path, mediaType: "application/octet-stream")
                     guard blob.size == entry.size else {
                         throw .io("\(root)/\(entry.path) changed size while it was captured (\(entry.size) → \(blob.size) bytes); retry the snapshot")
                     }
-                    fields["blob"] = .string(blob.digest.description)
+                    record.blob = blob.digest
                     blobs.append(blob)
                 } else {
                     pending.append((entry, waiting.count))
                     pendingBytes += entry.size
                 }
             }
-            waiting.append(fields)
+            waiting.append(record)
             if pending.isEmpty { try emitWaiting() }
             if entry.kind == .file, entry.size < Self.smallFileLimit,
                pendingBytes >= packBytes || Self.isBoundary(entry.path, every: packFiles) {
@@ -234,14 +232,25 @@ struct WorldCapture {
         return hash % files == 0
     }
 
-    /// The stat key of a pack, or nil when a member's timestamps are too recent to trust.
+    /// The stat key of a pack, or nil when a member's timestamps are too recent to trust: the
+    /// SHA-256 of, per member, `path NUL device:inode:size:mtime_ns:ctime_ns LF` (decimal).
     private func packKey(_ members: [TreeEntry], captureStart: Int64, racyWindow: Int64) -> String? {
-        var text = ""
+        var text: [UInt8] = []
+        text.reserveCapacity(members.count * 96)
         for entry in members {
             if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < racyWindow { return nil }
-            text += "\(entry.path)\u{0}\(entry.device):\(entry.inode):\(entry.size):\(entry.mtimeNanoseconds):\(entry.ctimeNanoseconds)\n"
+            text.append(contentsOf: entry.path.utf8)
+            text.append(0)
+            text.append(contentsOf: String(entry.device).utf8)
+            text.append(UInt8(ascii: ":"))
+            text.append(contentsOf: String(entry.inode).utf8)
+            for field in [entry.size, entry.mtimeNanoseconds, entry.ctimeNanoseconds] {
+                text.append(UInt8(ascii: ":"))
+                CanonicalJSON.appendInteger(field, to: &text)
+            }
+            text.append(0x0a)
         }
-        return Digest.of(Array(text.utf8)).hex
+        return Digest.of(text).hex
     }
 
     /// Streams the members' bytes into one pack blob, checking each is still the size it was.

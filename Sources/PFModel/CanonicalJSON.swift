@@ -46,8 +46,8 @@ public enum CanonicalJSON {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .int(let number): out.append(contentsOf: String(number).utf8)
-        case .string(let text): writeString(text, into: &out)
+        case .int(let number): appendInteger(number, to: &out)
+        case .string(let text): appendString(text, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
@@ -60,7 +60,7 @@ public enum CanonicalJSON {
             let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (index, key) in keys.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
+                appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 write(members[key]!, into: &out)
             }
@@ -68,8 +68,26 @@ public enum CanonicalJSON {
         }
     }
 
-    private static func writeString(_ text: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
+    /// Appends `number` in decimal, as in canonical JSON (and as `String(number)` spells it).
+    public static func appendInteger(_ number: Int64, to out: inout [UInt8]) {
+        if number < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // up to 20 digits, filled from the end
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                count += 1
+                buffer[24 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    /// Appends `text` as a canonical JSON string: quoted, with `"`, `\` and control characters
+    /// escaped (the short escapes where JSON has them, else `\u00XX`), everything else as UTF-8.
+    public static func appendString(_ text: String, to out: inout [UInt8]) {
+        let hex = hexDigits
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -89,4 +107,6 @@ public enum CanonicalJSON {
         }
         out.append(UInt8(ascii: "\""))
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -21,6 +21,17 @@ struct CanonicalJSONTests {
         #expect(text(value) == "\"q\\\"b\\\\s/t\\tn\\nc\\u0001u\u{7f}é😀\"")
     }
 
+    @Test("writes integers in decimal, every width and sign", arguments: [
+        Int64.min, Int64.min + 1, -1_000_000_000_000_000_000, -10, -9, -1, 0, 1, 9, 10, 99, 100,
+        1_764_268_800_123_456_789, Int64.max - 1, Int64.max,
+    ])
+    func integers(number: Int64) {
+        var out: [UInt8] = []
+        CanonicalJSON.appendInteger(number, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(number))
+        #expect(text(.int(number)) == String(number))
+    }
+
     @Test("is a fixed point: parse then encode gives the same bytes")
     func fixedPoint() throws {
         let input = #"  { "z" : [1, 2, {"y": "\u00e9\/"}], "a": false }  "#
