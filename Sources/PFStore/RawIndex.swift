@@ -46,17 +46,23 @@ struct RawIndex {
 
     /// Applies ``IndexEdit/plan(adding:tag:to:)``: the entries it removes go, the ones it untags
     /// lose their tag (decoded and encoded again, one each), the new entry is appended.
-    mutating func add(_ entry: OCIDescriptor, tag: String?) {
+    ///
+    /// - Returns: false, changing nothing, when an entry to untag does not decode as a descriptor
+    ///   (a damaged index: the decoded path then reports what is wrong with it).
+    mutating func add(_ entry: OCIDescriptor, tag: String?) -> Bool {
         let plan = IndexEdit.plan(adding: entry, tag: tag, to: entries.map { ($0.digest, $0.refName) })
+        var untagged: [Int: Entry] = [:]
         for position in plan.untag {
-            var descriptor = try! CanonicalJSON.decode(OCIDescriptor.self, from: Array(entries[position].bytes))
-            IndexEdit.untag(&descriptor)
-            entries[position] = Entry(bytes: try! CanonicalJSON.encode(descriptor)[...], digest: descriptor.digest, refName: nil)
+            guard var descriptor = try? CanonicalJSON.decode(OCIDescriptor.self, from: Array(entries[position].bytes)),
+                  let bytes = try? CanonicalJSON.encode({ IndexEdit.untag(&descriptor); return descriptor }()) else { return false }
+            untagged[position] = Entry(bytes: bytes[...], digest: descriptor.digest, refName: nil)
         }
+        for (position, entry) in untagged { entries[position] = entry }
         entries = entries.enumerated().filter { !plan.remove.contains($0.offset) }.map(\.element)
         if let added = plan.append {
             entries.append(Entry(bytes: try! CanonicalJSON.encode(added)[...], digest: added.digest, refName: added.refName))
         }
+        return true
     }
 }
 

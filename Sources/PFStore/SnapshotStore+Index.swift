@@ -87,8 +87,9 @@ extension SnapshotStore {
     /// update is never visible.
     ///
     /// `raw`, when given, makes the same edit on a ``RawIndex`` and is used whenever the index
-    /// is in pfhost's canonical form, so the cost is a copy of the index, not a decoding of it.
-    func updateIndex(_ edit: (inout OCIIndex) -> Void, raw: ((inout RawIndex) -> Void)? = nil) throws(StoreError) {
+    /// is in pfhost's canonical form (and `raw` returns true), so the cost is a copy of the index,
+    /// not a decoding of it.
+    func updateIndex(_ edit: (inout OCIIndex) -> Void, raw: ((inout RawIndex) -> Bool)? = nil) throws(StoreError) {
         let lockPath = ingestPath + "/index.lock"
         let temporary = ingestPath + "/index.json.tmp"
         let sync = durability != .none
@@ -104,8 +105,7 @@ extension SnapshotStore {
         defer { try? system.close(lock, path: lockPath) }
         let oldBytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath) }
         let newBytes: [UInt8]
-        if let raw, var rawIndex = RawIndex(oldBytes) {
-            raw(&rawIndex)
+        if let raw, var rawIndex = RawIndex(oldBytes), raw(&rawIndex) {
             newBytes = rawIndex.encoded()
         } else {
             var index = try Self.decodeIndex(oldBytes, file: indexPath)

@@ -132,6 +132,24 @@ struct SnapshotCommitTests {
         #expect(try store.resolve("main") == second)
     }
 
+    @Test("a damaged entry in a canonical-looking index.json is reported, not trusted, when a commit touches it")
+    func damagedRawEntry() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        let first = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "a"), tag: "main")
+        // Drop the tagged entry's size: still raw-scannable, no longer a descriptor.
+        let text = String(decoding: FileManager.default.bytes(dir.file("index.json")), as: UTF8.self)
+        let damaged = try #require(text.range(of: #","size":[0-9]+"#, options: .regularExpression).map { text.replacingCharacters(in: $0, with: "") })
+        try Data(damaged.utf8).write(to: URL(fileURLWithPath: dir.file("index.json")))
+        #expect(RawIndex(Array(damaged.utf8)) != nil)
+        #expect(try store.snapshotID(tagged: "main") == first)
+        let manifest = try SnapshotFactory.manifest(in: store, seed: "b")
+        #expect { try store.commitSnapshot(manifest, tag: "main") } throws: { error in
+            "\(error)".hasPrefix("\(dir.path)/index.json is corrupt")
+        }
+        #expect(String(decoding: FileManager.default.bytes(dir.file("index.json")), as: UTF8.self) == damaged)
+    }
+
     @Test("a corrupt index.json is reported with its path")
     func corruptIndex() throws {
         let dir = TemporaryDirectory()
@@ -187,7 +205,8 @@ struct IndexEditTests {
             let tag: String? = [nil, "main", "b", "exp.1"][Int(next(4))]
             IndexEdit.add(added, tag: tag, to: &index)
             var raw = try #require(RawIndex(bytes), "step \(step): the canonical index is not raw-editable")
-            raw.add(added, tag: tag)
+            let applied = raw.add(added, tag: tag)
+            #expect(applied)
             bytes = raw.encoded()
             #expect(bytes == (try CanonicalJSON.encode(index)), "step \(step)")
         }
