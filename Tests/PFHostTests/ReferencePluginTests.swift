@@ -222,6 +222,18 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .cache).contains("kv/pages.bin: 5000 bytes is not a whole number of 2048-byte pages (truncated?)"))
     }
 
+    @Test("cache: a path that is not a dump, or a dump missing a file, is refused with what to set")
+    func notADump() throws {
+        let agent = try Agent()
+        #expect(try agent.failure(of: .cache, ["--set", "cache.path=\(agent.root)/nowhere"])
+            .contains("\(agent.root)/nowhere/meta.json: no such file (cache.path must be a KV-cache dump directory)"))
+        #expect(try agent.failure(of: .cache, ["--set", "cache.path=\(agent.root)/model"])
+            .contains("\(agent.root)/model/meta.json: no such file (cache.path must be a KV-cache dump directory)"))
+        try FileManager.default.removeItem(atPath: agent.root + "/kv/sequences.jsonl")
+        try FileManager.default.createDirectory(atPath: agent.root + "/kv/sequences.jsonl", withIntermediateDirectories: false)
+        #expect(try agent.failure(of: .cache).contains("kv/sequences.jsonl: cannot be read as a file (cache.path must be a KV-cache dump directory)"))
+    }
+
     // MARK: world
 
     @Test("world: the tree with modes and symlink targets, excludes, redacted environment, DOM")
