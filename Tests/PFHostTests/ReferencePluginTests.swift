@@ -143,6 +143,11 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .model, ["--set", "model.path=\(agent.root)/kv"]).contains("\(agent.root)/kv: no .safetensors file found"))
         let unset = try agent.snapshot(["--config", agent.dir.file("none.json")])
         #expect(unset.status == 78, "\(unset)")
+        let adapterConfig = "model/adapters/lora-tools/adapter_config.json"
+        try agent.write(adapterConfig, "{not json")
+        #expect(try agent.failure(of: .model).contains("\(adapterConfig): not a JSON object"))
+        try agent.write(adapterConfig, #"{"peft_type": "LORA", "r": 8, "lora_alpha": 16.0}"#)
+        #expect(try agent.failure(of: .model).contains("\(adapterConfig): missing base_model_name_or_path"))
     }
 
     // MARK: cache
