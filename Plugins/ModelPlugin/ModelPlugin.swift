@@ -104,18 +104,7 @@ struct ModelCapture {
 
     /// The names in `directory`, sorted by their bytes, hidden ones skipped.
     private func entries(of directory: String) throws(PluginError) -> [String] {
-        guard let dir = opendir(directory) else {
-            throw .io("\(directory): cannot be listed: \(String(cString: strerror(errno)))")
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if !name.hasPrefix(".") { names.append(name) }
-        }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        try DirectoryListing.names(in: directory).filter { !$0.hasPrefix(".") }
     }
 
     private func adapterConfig(_ path: String) throws(PluginError) -> (baseModel: String, type: String) {

@@ -36,16 +36,7 @@ enum ProcessTree {
 
     /// Every process id listed in `/proc`.
     private static func processIDs() -> [Int32] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        var ids: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if let pid = Int32(name) { ids.append(pid) }
-        }
-        return ids
+        ((try? DirectoryListing.names(in: "/proc")) ?? []).compactMap { Int32($0) }
     }
 
     /// The target of the symlink at `path`, or nil.
