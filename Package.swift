@@ -29,15 +29,18 @@ let package = Package(
             name: "CPFShims",
             linkerSettings: [.linkedLibrary("crypto")]
         ),
+        // The one layer next to the kernel: every file-system call of the host, the store, the
+        // plugin kit and the reference plugins, with a fault hook for tests.
+        .target(name: "PFSystem", dependencies: ["CPFShims"]),
         // Digests, canonical JSON, the manifest and the five layer types.
         .target(name: "PFModel", dependencies: ["CPFShims"]),
         // The OCI image layout store and its commit protocol.
-        .target(name: "PFStore", dependencies: ["PFModel", "CPFShims"]),
+        .target(name: "PFStore", dependencies: ["PFModel", "PFSystem", "CPFShims"]),
         // Plugin loading, parallel capture, snapshot assembly.
         .target(
             name: "PFHost",
             dependencies: [
-                "PFModel", "PFStore", "CPFPluginABI",
+                "PFModel", "PFStore", "PFSystem", "CPFPluginABI",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -51,11 +54,11 @@ let package = Package(
             ]
         ),
         // The Swift kit every reference plugin links statically.
-        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel"], path: "Plugins/PFPluginKit"),
+        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem"], path: "Plugins/PFPluginKit"),
     ] + referencePlugins.map { plugin in
         .target(
             name: plugin.target,
-            dependencies: ["PFPluginKit", "CPFPluginABI", "PFModel"],
+            dependencies: ["PFPluginKit", "CPFPluginABI", "PFModel", "PFSystem"],
             path: "Plugins/\(plugin.target)",
             // Export pf_plugin_entry_v1 and nothing else, as the SDK asks of every plugin.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/plugin-sdk/exports.map"])]
@@ -64,10 +67,10 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(name: "PFTestSupport", path: "Tests/PFTestSupport"),
         .testTarget(name: "PFModelTests", dependencies: ["PFModel"]),
-        .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel", "PFTestSupport"]),
+        .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel", "PFSystem", "PFTestSupport"]),
         .testTarget(
             name: "PFHostTests",
-            dependencies: ["PFHost", "PFStore", "PFModel", "PFTestSupport", "pfhost"]
+            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "pfhost"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -24,91 +24,146 @@ public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
 /// are adapters: PEFT's config (`base_model_name_or_path`, `peft_type`) and their files.
 /// `model.name` names the model (default: `config.json`'s `_name_or_path`, else the directory name;
 /// for one file, its name without `.safetensors`).
+///
+/// Nothing under the model directory is reached through a symlink: files are listed with `lstat`
+/// and opened beneath the directory's descriptor (``RootDirectory``), so `notes.txt -> /etc/shadow`
+/// is skipped with a warning, never stored.
 struct ModelCapture {
     let host: PluginHost
 
     func run() throws(PluginError) {
         let path = try host.requiredConfig("path", meaning: "a model directory or a .safetensors file")
         guard let kind = Self.kind(of: path) else { throw .io("\(path): no such file or directory") }
-        let isDirectory = kind == S_IFDIR
-        let root = isDirectory ? path : Self.directory(of: path)
-        let topFiles = isDirectory ? try regularFiles(in: path) : [Self.lastComponent(of: path)]
-        guard topFiles.contains(where: { $0.hasSuffix(".safetensors") }) else {
-            throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
-        }
-        let adapterDirectories = isDirectory ? try adapters(in: path) : []
-        let total = UInt64(topFiles.count + adapterDirectories.count)
         var blobs: [Descriptor] = []
         var modelFiles: [ModelFile] = []
-        for (index, name) in topFiles.enumerated() {
-            try host.checkCancelled()
-            let (file, blob) = try store(root + "/" + name, as: name)
-            modelFiles.append(file)
-            blobs.append(blob)
-            host.progress(done: UInt64(index + 1), total: total)
-        }
         var adapterRecords: [ModelAdapter] = []
-        for (index, relative) in adapterDirectories.enumerated() {
-            try host.checkCancelled()
-            let directory = path + "/" + relative
-            let config = try adapterConfig(directory + "/adapter_config.json")
-            var adapterFiles: [ModelFile] = []
-            for name in try regularFiles(in: directory) {
-                let (file, blob) = try store(directory + "/" + name, as: relative + "/" + name)
-                adapterFiles.append(file)
+        let name: String
+        if kind == S_IFDIR {
+            let root = try RootDirectory(path: path, setting: "model.path")
+            let topFiles = try regularFiles(in: root, under: [])
+            guard topFiles.contains(where: { $0.hasSuffix(".safetensors") }) else {
+                throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
+            }
+            let adapterDirectories = try adapters(in: root)
+            let total = UInt64(topFiles.count + adapterDirectories.count)
+            for (index, file) in topFiles.enumerated() {
+                try host.checkCancelled()
+                let (record, blob) = try store(try open(file, in: root), as: file)
+                modelFiles.append(record)
                 blobs.append(blob)
+                host.progress(done: UInt64(index + 1), total: total)
             }
-            guard adapterFiles.contains(where: { $0.path.hasSuffix(".safetensors") }) else {
-                throw .invalid("\(directory): adapter has no .safetensors weights")
+            for (index, relative) in adapterDirectories.enumerated() {
+                try host.checkCancelled()
+                let config = try adapterConfig(try open(relative + "/adapter_config.json", in: root))
+                var adapterFiles: [ModelFile] = []
+                for file in try regularFiles(in: root, under: Array(relative.utf8)) {
+                    let (record, blob) = try store(try open(relative + "/" + file, in: root), as: relative + "/" + file)
+                    adapterFiles.append(record)
+                    blobs.append(blob)
+                }
+                guard adapterFiles.contains(where: { $0.path.hasSuffix(".safetensors") }) else {
+                    throw .invalid("\(path)/\(relative): adapter has no .safetensors weights")
+                }
+                adapterRecords.append(ModelAdapter(
+                    name: Self.lastComponent(of: relative), baseModel: config.baseModel, type: config.type, files: adapterFiles))
+                host.progress(done: UInt64(topFiles.count + index + 1), total: total)
             }
-            adapterRecords.append(ModelAdapter(
-                name: Self.lastComponent(of: relative), baseModel: config.baseModel, type: config.type, files: adapterFiles))
-            host.progress(done: UInt64(topFiles.count + index + 1), total: total)
+            name = host.config("name") ?? modelName(root: root)
+        } else {
+            guard path.hasSuffix(".safetensors") else {
+                throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
+            }
+            let fileName = Self.lastComponent(of: path)
+            let (record, blob) = try store(try ReadableFile(path: path), as: fileName)
+            modelFiles.append(record)
+            blobs.append(blob)
+            name = host.config("name") ?? String(fileName.dropLast(".safetensors".count))
         }
-        let name = host.config("name")
-            ?? (isDirectory ? modelName(directory: path) : String(Self.lastComponent(of: path).dropLast(".safetensors".count)))
         try host.setLayer(ModelLayer(
             blobs: blobs,
             content: ModelContent(name: name, format: "safetensors", files: modelFiles, adapters: adapterRecords)))
     }
 
-    /// Stores one file; a `.safetensors` file's header is checked first.
-    private func store(_ path: String, as relative: String) throws(PluginError) -> (ModelFile, Descriptor) {
+    /// Stores one open file as `relative`; a `.safetensors` file's header is checked first.
+    private func store(_ file: ReadableFile, as relative: String) throws(PluginError) -> (ModelFile, Descriptor) {
         var tensors: SafetensorsHeader?
-        if path.hasSuffix(".safetensors") { tensors = try SafetensorsHeader(path: path) }
-        let mediaType = path.hasSuffix(".json") ? "application/json" : "application/octet-stream"
-        let blob = try host.putFile(path, mediaType: mediaType)
-        let file = ModelFile(path: relative, digest: blob.digest, size: blob.size, tensorCount: tensors?.tensorCount, dtypes: tensors?.dtypes)
-        return (file, blob)
+        if relative.hasSuffix(".safetensors") { tensors = try SafetensorsHeader(file: file) }
+        let mediaType = relative.hasSuffix(".json") ? "application/json" : "application/octet-stream"
+        let (blob, changed) = try host.putFile(file, mediaType: mediaType)
+        guard !changed else {
+            throw .io("\(file.path) changed while it was captured (a model being written?); retry the snapshot")
+        }
+        let record = ModelFile(path: relative, digest: blob.digest, size: blob.size, tensorCount: tensors?.tensorCount, dtypes: tensors?.dtypes)
+        return (record, blob)
     }
 
-    /// Regular files directly in `directory`, sorted, hidden ones skipped (symlinks followed).
-    private func regularFiles(in directory: String) throws(PluginError) -> [String] {
-        try entries(of: directory).filter { Self.kind(of: directory + "/" + $0) == S_IFREG }
+    /// Opens `relative` beneath the model directory, following no symlink.
+    private func open(_ relative: String, in root: RootDirectory) throws(PluginError) -> ReadableFile {
+        guard let file = try root.openFile(Array(relative.utf8)) else {
+            throw .io("\(root.path)/\(relative): no such file (removed, or reached through a symlink, which the model plugin does not follow)")
+        }
+        return file
+    }
+
+    /// Regular files directly in the directory `relative` (the root when empty), sorted, hidden
+    /// ones skipped; a symlink is skipped with a warning (never followed).
+    private func regularFiles(in root: RootDirectory, under relative: [UInt8]) throws(PluginError) -> [String] {
+        var files: [String] = []
+        for (name, status) in try entries(of: root, relative) {
+            switch status.st_mode & S_IFMT {
+            case S_IFREG: files.append(name)
+            case S_IFLNK:
+                let shown = relative.isEmpty ? name : String(decoding: relative, as: UTF8.self) + "/" + name
+                host.log(.warning, "\(root.path)/\(shown): skipped: a symlink (the model plugin stores no file outside its directory)")
+            default: break
+            }
+        }
+        return files
     }
 
     /// Adapter directories relative to the model directory, sorted.
-    private func adapters(in directory: String) throws(PluginError) -> [String] {
+    private func adapters(in root: RootDirectory) throws(PluginError) -> [String] {
         var found: [String] = []
-        for name in try entries(of: directory) where Self.kind(of: "\(directory)/\(name)/adapter_config.json") != nil {
-            found.append(name)
-        }
-        if Self.kind(of: directory + "/adapters") == S_IFDIR {
-            for name in try entries(of: directory + "/adapters")
-            where Self.kind(of: "\(directory)/adapters/\(name)/adapter_config.json") != nil {
-                found.append("adapters/" + name)
+        for (name, status) in try entries(of: root, []) where status.st_mode & S_IFMT == S_IFDIR {
+            if name == "adapters" {
+                for (adapter, inner) in try entries(of: root, Array("adapters".utf8)) where inner.st_mode & S_IFMT == S_IFDIR
+                    && hasAdapterConfig(root, "adapters/" + adapter) {
+                    found.append("adapters/" + adapter)
+                }
             }
+            if hasAdapterConfig(root, name) { found.append(name) }
         }
-        return found
+        return found.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    /// The names in `directory`, sorted by their bytes, hidden ones skipped.
-    private func entries(of directory: String) throws(PluginError) -> [String] {
-        try DirectoryListing.names(in: directory).filter { !$0.hasPrefix(".") }
+    private func hasAdapterConfig(_ root: RootDirectory, _ relative: String) -> Bool {
+        (try? root.openFile(Array((relative + "/adapter_config.json").utf8))).flatMap { $0 } != nil
     }
 
-    private func adapterConfig(_ path: String) throws(PluginError) -> (baseModel: String, type: String) {
-        let bytes = try ReadableFile.contents(of: path)
+    /// The entries of the directory `relative` beneath the root, sorted by their bytes, hidden ones
+    /// skipped; a name that is not UTF-8 is refused (model file names are recorded as text).
+    private func entries(of root: RootDirectory, _ relative: [UInt8]) throws(PluginError) -> [(String, stat)] {
+        let directory: RootDirectory
+        if relative.isEmpty { directory = root } else {
+            guard let opened = try root.openDirectory(relative) else {
+                throw .io("\(root.display(relative)): no such directory (removed, or a symlink, which is not followed)")
+            }
+            directory = opened
+        }
+        var result: [(String, stat)] = []
+        for (name, status) in try directory.entries() where name.first != UInt8(ascii: ".") {
+            guard let text = String(validating: name, as: UTF8.self) else {
+                throw .invalid("\(directory.display(name)): a model file name must be UTF-8")
+            }
+            result.append((text, status))
+        }
+        return result
+    }
+
+    private func adapterConfig(_ file: ReadableFile) throws(PluginError) -> (baseModel: String, type: String) {
+        let path = file.path
+        let bytes = try file.read(upTo: Int(clamping: min(file.size, 1 << 20)))
         guard let object = (try? AnyJSON.parse(bytes))?.objectValue else {
             throw .invalid("\(path): not a JSON object")
         }
@@ -119,15 +174,17 @@ struct ModelCapture {
     }
 
     /// `config.json`'s `_name_or_path`, else the directory's name.
-    private func modelName(directory: String) -> String {
-        if let bytes = try? ReadableFile.contents(of: directory + "/config.json"),
+    private func modelName(root: RootDirectory) -> String {
+        if let file = (try? root.openFile(Array("config.json".utf8))) ?? nil,
+           let bytes = try? file.read(upTo: Int(clamping: min(file.size, 16 << 20))),
            let name = (try? AnyJSON.parse(bytes))?["_name_or_path"]?.stringValue, !name.isEmpty {
             return name
         }
-        return Self.lastComponent(of: directory)
+        return Self.lastComponent(of: root.path)
     }
 
-    /// `S_IFREG`, `S_IFDIR`, … of what `path` names (symlinks followed), or nil when nothing is there.
+    /// `S_IFREG`, `S_IFDIR`, … of what `path` names (symlinks followed: the user named it), or nil
+    /// when nothing is there.
     static func kind(of path: String) -> mode_t? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
@@ -138,11 +195,5 @@ struct ModelCapture {
     static func lastComponent(of path: String) -> String {
         let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         return trimmed.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? trimmed
-    }
-
-    /// The directory part of a path to a file (`a/b/c.safetensors` → `a/b`; `c.safetensors` → `.`).
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }

@@ -19,11 +19,10 @@ struct SafetensorsHeader {
     let tensorCount: Int
     let dtypes: [String]
 
-    /// Reads and checks the header of the file at `path`; errors name the file and the tensor.
-    init(path: String) throws(PluginError) {
-        let file = try ReadableFile(path: path)
-        guard let size = ReadableFile.size(of: path) else { throw .io("\(path): cannot be read as a file") }
-        let fileSize = UInt64(size)
+    /// Reads and checks the header of `file` from its start; errors name the file and the tensor.
+    init(file: ReadableFile) throws(PluginError) {
+        let path = file.path
+        let fileSize = UInt64(file.size)
         guard fileSize >= 8, let prefix = try? file.read(upTo: 8), prefix.count == 8 else {
             throw .invalid("\(path): truncated safetensors file (\(fileSize) bytes, the 8-byte header length is missing)")
         }

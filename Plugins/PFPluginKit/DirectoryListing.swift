@@ -1,24 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import PFSystem
 
-/// The names in a directory, read with `opendir`/`readdir`.
+/// The names in a directory.
 public enum DirectoryListing {
-    /// Every name in `directory` except `.` and `..`, sorted by their bytes.
+    /// Every name in `directory` except `.` and `..`, sorted by their bytes (names that are not
+    /// UTF-8 are decoded with replacement characters; walk a tree through ``RootDirectory`` to keep
+    /// every byte).
     public static func names(in directory: String) throws(PluginError) -> [String] {
-        guard let dir = opendir(directory) else {
-            throw .io("\(directory): cannot be listed: \(String(cString: strerror(errno)))")
+        do {
+            return try SystemCalls().listDirectory(directory).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        } catch {
+            throw .io("\(directory): cannot be listed: \(error.reason)")
         }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 }

@@ -67,13 +67,37 @@ public struct PluginHost: @unchecked Sendable {
         return Descriptor(mediaType: mediaType, digest: try parse(digest), size: Int64(buffer.count))
     }
 
-    /// Stores the regular file at `path` as a blob (streamed by the host).
+    /// Stores the regular file at `path` as a blob (streamed by the host; the path is opened as
+    /// given, symlinks followed: for files under a directory being walked, use
+    /// ``putFile(_:size:mediaType:)`` with a file opened through ``RootDirectory``).
     public func putFile(_ path: String, mediaType: String) throws(PluginError) -> Descriptor {
         var digest = [CChar](repeating: 0, count: Int(PF_DIGEST_STRLEN))
         var size: UInt64 = 0
         let code = table.pointee.put_file(context, path, mediaType, &digest, &size)
         try check(code, "storing \(path)")
         return Descriptor(mediaType: mediaType, digest: try parse(digest), size: Int64(size))
+    }
+
+    /// Stores `file` as a blob through the host's `put_fd` (ABI 1.1): `size` bytes from its start
+    /// (its size when opened if nil), read by the host from the descriptor this plugin opened, so no
+    /// path is resolved again. `changed` says the file changed while it was read (the blob then
+    /// holds the prefix that was read).
+    public func putFile(_ file: ReadableFile, size: Int64? = nil, mediaType: String) throws(PluginError) -> (blob: Descriptor, changed: Bool) {
+        guard hasPutFD, let putFD = table.pointee.put_fd else {
+            throw .io("storing \(file.path): this host lacks put_fd (plugin ABI 1.1); upgrade pfhost")
+        }
+        var digest = [CChar](repeating: 0, count: Int(PF_DIGEST_STRLEN))
+        var stored: UInt64 = 0
+        var flags: UInt32 = 0
+        let code = putFD(context, file.fd, UInt64(size ?? file.size), mediaType, &digest, &stored, &flags)
+        try check(code, "storing \(file.path)")
+        return (Descriptor(mediaType: mediaType, digest: try parse(digest), size: Int64(stored)), flags & UInt32(PF_PUT_CHANGED) != 0)
+    }
+
+    /// Whether the host's table reaches `put_fd` (a 1.1 host).
+    private var hasPutFD: Bool {
+        let end = MemoryLayout<pf_host>.offset(of: \pf_host.put_fd)! + MemoryLayout<UnsafeRawPointer>.size
+        return Int(table.pointee.struct_size) >= end
     }
 
     /// A streaming writer for one blob.

@@ -1,45 +1,66 @@
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// A regular file open for reading through POSIX calls, its errors naming the path.
+/// A regular file open for reading, its errors naming the path.
+///
+/// Reads are bounded by the size `fstat` gave when the file was opened (``size``): a file that
+/// another process keeps appending to reads as the prefix it had then, never forever. (A file
+/// that reports size 0, like those in `/proc`, is read to its end.) Reads use `pread` at an offset
+/// this object keeps, so the descriptor itself can be handed to the host (``PluginHost/putFile(_:size:mediaType:)``)
+/// without moving anything.
 ///
 /// Closed when released. Not for use from two threads at once.
 public final class ReadableFile {
-    /// The path it was opened with.
+    /// The path it was opened with (or the name it is shown as).
     public let path: String
-    private let fd: Int32
+    /// The open descriptor, for the host's `put_fd`. Owned by this object.
+    public let fd: Int32
+    /// What `fstat` said when it was opened.
+    public let status: stat
+    private var offset: Int64 = 0
+    static let system = SystemCalls()
 
-    /// Opens `path`, refusing a missing file ("no such file") and anything but a regular file.
-    public init(path: String) throws(PluginError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw .io(errno == ENOENT ? "\(path): no such file" : "\(path): cannot be read: \(String(cString: strerror(errno)))")
+    /// Opens `path` (symlinks followed: the user named it), refusing a missing file ("no such
+    /// file") and anything but a regular file. Opened `O_NONBLOCK`, so a FIFO cannot block it.
+    public convenience init(path: String) throws(PluginError) {
+        let fd: Int32
+        do { fd = try Self.system.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY) } catch {
+            throw .io(error.code == ENOENT ? "\(path): no such file" : "\(path): cannot be read: \(error.reason)")
         }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+        try self.init(adopting: fd, path: path)
+    }
+
+    /// Takes ownership of `fd`, which must be a regular file (closed and refused otherwise).
+    init(adopting fd: Int32, path: String) throws(PluginError) {
+        guard let info = try? Self.system.status(fd, path: path), info.st_mode & S_IFMT == S_IFREG else {
             close(fd)
             throw .io("\(path): cannot be read as a file")
         }
         self.fd = fd
         self.path = path
+        status = info
     }
 
     deinit { close(fd) }
 
+    /// The size when it was opened: reads end there.
+    public var size: Int64 { Int64(status.st_size) }
+
     /// Reads up to `buffer.count` bytes (fewer only at the end of the file); 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(PluginError) -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = readSome(fd, buffer.baseAddress! + done, buffer.count - done)
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw .io("\(path): read failed: \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            done += n
+        let bounded = size > 0 ? UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(clamping: min(Int64(buffer.count), max(0, size - offset)))]) : buffer
+        guard bounded.count > 0 else { return 0 }
+        do {
+            let done = try Self.system.readFully(fd, into: bounded, at: offset, path: path)
+            offset += Int64(done)
+            return done
+        } catch {
+            throw .io("\(path): read failed: \(error.reason)")
         }
-        return done
     }
 
     /// The next bytes, at most `count` (fewer only at the end of the file; none at the end).
@@ -58,26 +79,30 @@ public final class ReadableFile {
         return bytes
     }
 
+    /// Whether the file's size, mtime or ctime now differ from what they were when it was opened.
+    public var changedSinceOpened: Bool {
+        guard let now = try? Self.system.status(fd, path: path) else { return true }
+        return now.st_size != status.st_size || now.st_mtim.tv_sec != status.st_mtim.tv_sec
+            || now.st_mtim.tv_nsec != status.st_mtim.tv_nsec || now.st_ctim.tv_sec != status.st_ctim.tv_sec
+            || now.st_ctim.tv_nsec != status.st_ctim.tv_nsec
+    }
+
     /// The size of the regular file at `path` (symlinks followed), or nil.
     public static func size(of path: String) -> Int64? {
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        guard let info = try? system.status(path), info.st_mode & S_IFMT == S_IFREG else { return nil }
         return Int64(info.st_size)
     }
 
-    /// The whole file, for files known to be small (configuration, `/proc` entries).
-    public static func contents(of path: String) throws(PluginError) -> [UInt8] {
-        let file = try ReadableFile(path: path)
-        var contents: [UInt8] = []
-        while true {
-            let chunk = try file.read(upTo: 64 << 10)
-            if chunk.isEmpty { return contents }
-            contents += chunk
+    /// The whole file, for files known to be small (configuration, `/proc` entries): at most
+    /// `limit` bytes, an error naming the file past that.
+    public static func contents(of path: String, limit: Int = 64 << 20) throws(PluginError) -> [UInt8] {
+        do { return try system.readFile(path, limit: limit) } catch {
+            switch error.code {
+            case ENOENT: throw .io("\(path): no such file")
+            case EFBIG: throw .io("\(path): larger than \(limit) bytes")
+            case EINVAL, EISDIR: throw .io("\(path): cannot be read as a file (not a regular file)")
+            default: throw .io("\(path): cannot be read: \(error.reason)")
+            }
         }
     }
-}
-
-/// `read(2)`, named apart from ``ReadableFile/read(into:)``.
-private func readSome(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(fd, buffer, count)
 }

@@ -3,10 +3,14 @@ import Glibc
 #endif
 
 /// One path under the captured root, as `lstat` saw it (symlinks are never followed).
+///
+/// Paths and link targets are bytes, exactly as the kernel gave them: a name need not be UTF-8,
+/// and decoding it would merge `bad\xff` with `bad\u{FFFD}` and lose a file.
 struct TreeEntry {
     enum Kind: String { case file, directory, symlink, other }
 
-    let path: String
+    /// The path relative to the root, components joined by `/`.
+    let path: [UInt8]
     let kind: Kind
     let mode: UInt32
     let size: Int64
@@ -14,9 +18,9 @@ struct TreeEntry {
     let inode: UInt64
     let mtimeNanoseconds: Int64
     let ctimeNanoseconds: Int64
-    let target: String?
+    let target: [UInt8]?
 
-    init(path: String, status info: stat, target: String?) {
+    init(path: [UInt8], status info: stat, target: [UInt8]?) {
         self.path = path
         switch info.st_mode & S_IFMT {
         case S_IFREG: kind = .file
@@ -28,8 +32,20 @@ struct TreeEntry {
         size = kind == .file ? Int64(info.st_size) : 0
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
-        mtimeNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        ctimeNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        mtimeNanoseconds = Self.nanoseconds(info.st_mtim)
+        ctimeNanoseconds = Self.nanoseconds(info.st_ctim)
         self.target = target
     }
+
+    /// A timestamp in nanoseconds since 1970, saturated at the ends of Int64 (years before 1678 or
+    /// after 2262) rather than overflowing: such a file still snapshots, its time clamped.
+    static func nanoseconds(_ time: timespec) -> Int64 {
+        let (seconds, overflow) = Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return time.tv_sec < 0 ? .min : .max }
+        let (total, overflowAdding) = seconds.addingReportingOverflow(Int64(time.tv_nsec))
+        return overflowAdding ? .max : total
+    }
+
+    /// The path as shown in messages (bytes that are not UTF-8 replaced).
+    var displayPath: String { String(decoding: path, as: UTF8.self) }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import PFPluginKit
+import PFSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -20,20 +21,18 @@ import Glibc
 /// stay bounded. The listings are joined in order at the end, so the result does not depend on the
 /// threads.
 struct TreeWalker {
-    let root: String
+    let root: RootDirectory
     let excludes: [String]
     let host: PluginHost
     /// Listing threads; the default is one per core, at most four.
     var threads = min(4, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
     func walk() throws(PluginError) -> WalkedTree {
-        var info = stat()
-        guard lstat(root, &info) == 0 else { throw .io("\(root): \(String(cString: strerror(errno)))") }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw .invalid("\(root): world.root is not a directory") }
-        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("\(root): cannot be opened: \(String(cString: strerror(errno)))") }
-        let walk = Walk(root: root, patterns: excludes.map { Array($0.utf8CString) }, host: host, threads: threads)
-        walk.push(Directory(fd: fd, relative: "", id: walk.newListing()))
+        // The root's own descriptor is the capture's; the walk lists a duplicate it may close.
+        let fd = dup(root.fd)
+        guard fd >= 0 else { throw .io("\(root.path): cannot be opened: \(String(cString: strerror(errno)))") }
+        let walk = Walk(root: root.path, patterns: excludes.map { Array($0.utf8CString) }, host: host, threads: threads)
+        walk.push(Directory(fd: fd, relative: [], id: walk.newListing()))
         DispatchQueue.concurrentPerform(iterations: threads) { _ in walk.work() }
         return try walk.result()
     }
@@ -42,7 +41,7 @@ struct TreeWalker {
 /// A directory open as `fd`, waiting to be listed into listing `id`.
 private struct Directory: Sendable {
     let fd: Int32
-    let relative: String
+    let relative: [UInt8]
     let id: Int
 }
 
@@ -64,6 +63,7 @@ private final class Walk: Sendable {
         var stopped = false
     }
     private let state = Mutex(State())
+    private let system = SystemCalls()
     /// Signalled once per pushed directory, and `threads` times when the walk stops.
     private let ready = DispatchSemaphore(value: 0)
 
@@ -139,58 +139,67 @@ private final class Walk: Sendable {
 
     /// Lists `directory` (and closes it), pushing its subdirectories or listing them here.
     private func list(_ directory: Directory) throws(PluginError) {
-        if state.withLock({ $0.stopped }) {
-            close(directory.fd)
-            return
-        }
+        defer { close(directory.fd) }
+        if state.withLock({ $0.stopped }) { return }
         let relative = directory.relative
-        guard let dir = fdopendir(directory.fd) else {
-            close(directory.fd)
-            throw .io("\(root)/\(relative): cannot be listed: \(String(cString: strerror(errno)))")
-        }
-        defer { closedir(dir) }
+        let fd = directory.fd
+        func display(_ path: [UInt8]) -> String { root + "/" + String(decoding: path, as: UTF8.self) }
         try host.checkCancelled()
-        var names: [[CChar]] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                let start = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-                return Array(UnsafeBufferPointer(start: start, count: strlen(start) + 1))
-            }
-            if name != [46, 0] && name != [46, 46, 0] { names.append(name) }
+        var names: [[UInt8]]
+        do { names = try system.names(inDirectory: fd, path: display(relative)) } catch {
+            throw .io("\(error.path): cannot be listed: \(error.reason)")
         }
-        names.sort { $0.lexicographicallyPrecedes($1) { UInt8(bitPattern: $0) < UInt8(bitPattern: $1) } }
+        names.sort { $0.lexicographicallyPrecedes($1) }
         var listing = WalkedTree.Listing()
+        var child: [UInt8] = []
         for name in names {
-            let text = String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            let child = relative.isEmpty ? text : relative + "/" + text
+            child.removeAll(keepingCapacity: true)
+            if !relative.isEmpty {
+                child.append(contentsOf: relative)
+                child.append(UInt8(ascii: "/"))
+            }
+            child.append(contentsOf: name)
             if !patterns.isEmpty {
                 let skip = child.withCString { path in
-                    patterns.contains { fnmatch($0, path, 0) == 0 || fnmatch($0, name, 0) == 0 }
+                    name.withCString { leaf in patterns.contains { fnmatch($0, path, 0) == 0 || fnmatch($0, leaf, 0) == 0 } }
                 }
                 if skip { continue }
             }
-            var info = stat()
-            guard fstatat(dirfd(dir), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
-                // Deleted while we walked: the tree is what was there when we looked.
-                if errno == ENOENT { continue }
-                throw .io("\(root)/\(child): \(String(cString: strerror(errno)))")
+            let status: stat?
+            var target: [UInt8]?
+            do throws(SystemCallError) {
+                status = try name.withCString { (cName) throws(SystemCallError) -> stat? in
+                    // Deleted while we walked: the tree is what was there when we looked.
+                    guard let info = try system.linkStatus(at: fd, cName, display: display(child)) else { return nil }
+                    if info.st_mode & S_IFMT == S_IFLNK {
+                        do throws(SystemCallError) { target = try system.readLink(at: fd, cName, display: display(child)) } catch where error.code == ENOENT || error.code == EINVAL {
+                            return nil // replaced since the stat: gone as a symlink
+                        }
+                    }
+                    return info
+                }
+            } catch {
+                throw .io("\(error.path): \(error.operation) failed: \(error.reason)")
             }
-            var target: String?
-            if info.st_mode & S_IFMT == S_IFLNK {
-                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let length = readlinkat(dirfd(dir), name, &buffer, buffer.count - 1)
-                guard length >= 0 else { throw .io("\(root)/\(child): readlink failed: \(String(cString: strerror(errno)))") }
-                target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
-            let entry = TreeEntry(path: child, status: info, target: target)
-            listing.entries.append(entry)
+            guard let status else { continue }
+            let entry = TreeEntry(path: child, status: status, target: target)
             guard entry.kind == .directory else {
+                listing.entries.append(entry)
                 listing.children.append(nil)
                 continue
             }
-            let fd = openat(dirfd(dir), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { throw .io("\(root)/\(child): cannot be opened: \(String(cString: strerror(errno)))") }
-            let subdirectory = Directory(fd: fd, relative: child, id: newListing())
+            let subdirectoryFD: Int32
+            do throws(SystemCallError) {
+                subdirectoryFD = try name.withCString { (cName) throws(SystemCallError) in
+                    try system.open(at: fd, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: display(child))
+                }
+            } catch where RootDirectory.gone.contains(error.code) {
+                continue // removed, or replaced by a symlink, since the stat: not followed, not listed
+            } catch {
+                throw .io("\(error.path): cannot be opened: \(error.reason)")
+            }
+            listing.entries.append(entry)
+            let subdirectory = Directory(fd: subdirectoryFD, relative: child, id: newListing())
             listing.children.append(subdirectory.id)
             if !push(subdirectory) { try list(subdirectory) }
         }

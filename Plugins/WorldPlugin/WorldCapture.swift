@@ -34,7 +34,8 @@ struct WorldCapture {
     static let redacted = "<redacted>"
 
     func run() throws(PluginError) {
-        let root = try host.requiredConfig("root", meaning: "the agent's working directory")
+        let rootPath = try host.requiredConfig("root", meaning: "the agent's working directory")
+        let root = try RootDirectory(path: rootPath, setting: "world.root")
         let excludes = host.list("exclude")
         let entries = try TreeWalker(root: root, excludes: excludes, host: host).walk()
         let captureStart = Self.now()
@@ -43,12 +44,12 @@ struct WorldCapture {
 
         // The tree's key: every entry's path and stat data. When it equals the parent's, the tree
         // (index, packs, large files) is the parent's, and nothing under the root is read.
-        let treeKey = Self.treeKey(entries, root: root, captureStart: captureStart, racyWindow: racyWindow)
+        var treeKey = Self.treeKey(entries, root: rootPath, captureStart: captureStart, racyWindow: racyWindow)
         var blobs: [Descriptor]
         let tree: WorldTree
         let level: Int
         let parentLevel = parent?.annotations[Self.packLevelAnnotation].flatMap(Int.init)
-        if let treeKey, let parent, parent.annotations[Self.treeKeyAnnotation] == treeKey {
+        if let key = treeKey, let parent, parent.annotations[Self.treeKeyAnnotation] == key {
             tree = parent.content.tree
             level = parentLevel ?? 0
             let parentDOM = parent.content.dom?.digest
@@ -56,8 +57,11 @@ struct WorldCapture {
         } else {
             let smallFiles = entries.count(where: { $0.kind == .file && $0.size < Self.smallFileLimit })
             level = Self.packLevel(smallFiles: smallFiles, parentLevel: parentLevel)
-            (tree, blobs) = try captureTree(entries, root: root, parent: parent, level: level,
-                                            captureStart: captureStart, racyWindow: racyWindow)
+            let captured = try captureTree(entries, root: root, parent: parent, level: level,
+                                           captureStart: captureStart, racyWindow: racyWindow)
+            (tree, blobs) = (captured.tree, captured.blobs)
+            // A tree that moved under the capture is not what its key describes: never reuse it whole.
+            if captured.moved { treeKey = nil }
         }
         var annotations = [Self.packLevelAnnotation: String(level)]
         annotations[Self.treeKeyAnnotation] = treeKey
@@ -74,7 +78,7 @@ struct WorldCapture {
             blobs: blobs.filter { unique.insert($0.digest).inserted },
             annotations: annotations,
             content: WorldContent(
-                root: root, tree: tree,
+                root: rootPath, tree: tree,
                 env: try host.flag("env", default: true) ? try environment(pid: pid) : nil,
                 processes: try pid.map { pid throws(PluginError) in try ProcessTree.capture(root: pid) },
                 dom: dom)))
@@ -105,31 +109,48 @@ struct WorldCapture {
     /// changed within the racy window, so that a write its timestamps cannot show is never missed.
     static func treeKey(_ entries: WalkedTree, root: String, captureStart: Int64, racyWindow: Int64) -> String? {
         let hasher = SHA256Hasher()
-        hasher.update(Array("pfhost-world-tree-key-v1\n\(root)\n".utf8))
+        hasher.update(Array("pfhost-world-tree-key-v2\n\(root)\n".utf8))
         var record: [UInt8] = []
         record.reserveCapacity(4096)
         for entry in entries {
-            if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < racyWindow { return nil }
+            if isRacy(entry, captureStart: captureStart, racyWindow: racyWindow) { return nil }
             // path NUL, then fixed-width little-endian stat fields, then the link target and NUL.
             record.removeAll(keepingCapacity: true)
-            record.append(contentsOf: entry.path.utf8)
+            record.append(contentsOf: entry.path)
             record.append(0)
             for field in [UInt64(entry.mode), UInt64(bitPattern: entry.size), entry.device, entry.inode,
                           UInt64(bitPattern: entry.mtimeNanoseconds), UInt64(bitPattern: entry.ctimeNanoseconds)] {
                 withUnsafeBytes(of: field.littleEndian) { record.append(contentsOf: $0) }
             }
             record.append(contentsOf: entry.kind.rawValue.utf8)
-            record.append(contentsOf: (entry.target ?? "").utf8)
+            record.append(contentsOf: entry.target ?? [])
             record.append(0)
             hasher.update(record)
         }
         return hasher.finalize().hex
     }
 
+    /// Whether `entry` changed too close to the capture for its stat data to be trusted (checked
+    /// arithmetic: timestamps come from the file system and may be anything).
+    static func isRacy(_ entry: TreeEntry, captureStart: Int64, racyWindow: Int64) -> Bool {
+        let (age, overflow) = captureStart.subtractingReportingOverflow(max(entry.mtimeNanoseconds, entry.ctimeNanoseconds))
+        return overflow ? entry.mtimeNanoseconds > 0 : age < racyWindow
+    }
+
+    /// What ``captureTree(_:root:parent:level:captureStart:racyWindow:)`` stored.
+    private struct CapturedTree {
+        var tree: WorldTree
+        var blobs: [Descriptor]
+        /// A file vanished or changed while it was read.
+        var moved: Bool
+    }
+
     /// Stores the tree: packs of small files (reusing the parent's unchanged ones), large files,
-    /// and the index blob.
-    private func captureTree(_ entries: WalkedTree, root: String, parent: WorldLayer?, level: Int,
-                             captureStart: Int64, racyWindow: Int64) throws(PluginError) -> (WorldTree, [Descriptor]) {
+    /// and the index blob. Files are opened beneath `root` following no symlink; a file that is
+    /// gone when it is read is left out, and one that changed while read is stored as the prefix of
+    /// the size the walk saw and marked `changed`, each with a warning.
+    private func captureTree(_ entries: WalkedTree, root: RootDirectory, parent: WorldLayer?, level: Int,
+                             captureStart: Int64, racyWindow: Int64) throws(PluginError) -> CapturedTree {
         let packBytes = Self.packBytes << level
         let packFiles = UInt32(Self.packFiles << level)
         let parentPacks: [String: (Descriptor, Int)] = {
@@ -155,35 +176,66 @@ struct WorldCapture {
         var pending: [(entry: TreeEntry, record: Int)] = []
         var pendingBytes: Int64 = 0
         var totalBytes: Int64 = 0
+        var moved = false
         var text: [UInt8] = []
 
         func emitWaiting() throws(PluginError) {
-            for record in waiting {
+            for record in waiting where !record.omitted {
                 text.removeAll(keepingCapacity: true)
                 if written > 0 { text.append(UInt8(ascii: ",")) }
                 record.append(to: &text)
                 try index.write(text)
                 written += 1
+                if record.entry.kind == .file { totalBytes += record.size }
             }
             waiting.removeAll(keepingCapacity: true)
+        }
+
+        func note(_ outcome: MemberOutcome, _ record: Int) {
+            switch outcome {
+            case .stored(let size, let changed):
+                if changed {
+                    waiting[record].changed = true
+                    if size != waiting[record].entry.size { waiting[record].storedSize = size }
+                    moved = true
+                    host.log(.warning, "\(root.display(waiting[record].entry.path)) changed while it was captured: stored the first \(size) bytes, marked \"changed\" in the tree index")
+                }
+            case .vanished:
+                waiting[record].omitted = true
+                moved = true
+                host.log(.warning, "\(root.display(waiting[record].entry.path)) left out: it was removed or replaced during the capture")
+            }
         }
 
         func flushPack() throws(PluginError) {
             guard !pending.isEmpty else { return }
             let key = packKey(pending.map(\.entry), captureStart: captureStart, racyWindow: racyWindow)
-            let blob: Descriptor
             if let key, let (known, count) = parentPacks[key], count == pending.count {
-                blob = known
+                var offset: Int64 = 0
+                for (entry, record) in pending {
+                    waiting[record].location = (packs.count, offset)
+                    offset += entry.size
+                }
+                packs.append(WorldPack(digest: known.digest, key: key, fileCount: pending.count))
+                blobs.append(known)
             } else {
-                blob = try writePack(pending.map(\.entry), root: root)
+                let (blob, outcomes) = try writePack(pending.map(\.entry), root: root)
+                var offset: Int64 = 0
+                var stored = 0
+                for ((_, record), outcome) in zip(pending, outcomes) {
+                    note(outcome, record)
+                    guard case .stored(let size, _) = outcome else { continue }
+                    waiting[record].location = (packs.count, offset)
+                    offset += size
+                    stored += 1
+                }
+                // A pack whose members moved or were left out is not what its key describes.
+                let stable = stored == pending.count && !outcomes.contains { if case .stored(_, true) = $0 { true } else { false } }
+                if stored > 0 {
+                    packs.append(WorldPack(digest: blob.digest, key: stable ? key : nil, fileCount: stored))
+                    blobs.append(blob)
+                }
             }
-            var offset: Int64 = 0
-            for (entry, record) in pending {
-                waiting[record].location = (packs.count, offset)
-                offset += entry.size
-            }
-            packs.append(WorldPack(digest: blob.digest, key: key, fileCount: pending.count))
-            blobs.append(blob)
             pending = []
             pendingBytes = 0
             try emitWaiting()
@@ -193,14 +245,18 @@ struct WorldCapture {
             if number % 256 == 0 { try host.checkCancelled() }
             var record = IndexRecord(entry: entry)
             if entry.kind == .file {
-                totalBytes += entry.size
                 if entry.size >= Self.smallFileLimit {
-                    let blob = try host.putFile(root + "/" + entry.path, mediaType: "application/octet-stream")
-                    guard blob.size == entry.size else {
-                        throw .io("\(root)/\(entry.path) changed size while it was captured (\(entry.size) → \(blob.size) bytes); retry the snapshot")
+                    if let file = try root.openFile(entry.path) {
+                        let (blob, changed) = try host.putFile(file, size: entry.size, mediaType: "application/octet-stream")
+                        record.blob = blob.digest
+                        blobs.append(blob)
+                        waiting.append(record)
+                        note(.stored(size: blob.size, changed: changed || !Self.isSame(file.status, entry)), waiting.count - 1)
+                    } else {
+                        waiting.append(record)
+                        note(.vanished, waiting.count - 1)
                     }
-                    record.blob = blob.digest
-                    blobs.append(blob)
+                    record = waiting.removeLast()
                 } else {
                     pending.append((entry, waiting.count))
                     pendingBytes += entry.size
@@ -221,25 +277,33 @@ struct WorldCapture {
                         + Array(#","version":1}"#.utf8))
         let indexBlob = try index.commit()
         blobs.insert(indexBlob, at: 0)
-        return (WorldTree(index: indexBlob.digest, entryCount: entries.count, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs), blobs)
+        return CapturedTree(
+            tree: WorldTree(index: indexBlob.digest, entryCount: written, totalBytes: totalBytes, packs: packs.isEmpty ? nil : packs),
+            blobs: blobs, moved: moved)
+    }
+
+    /// Whether what `fstat` says of an opened file is what the walk saw (same file, same size and times).
+    static func isSame(_ info: stat, _ entry: TreeEntry) -> Bool {
+        UInt64(info.st_dev) == entry.device && UInt64(info.st_ino) == entry.inode && Int64(info.st_size) == entry.size
+            && TreeEntry.nanoseconds(info.st_mtim) == entry.mtimeNanoseconds && TreeEntry.nanoseconds(info.st_ctim) == entry.ctimeNanoseconds
     }
 
     /// A pack ends after a file whose path hashes (FNV-1a) to 0 mod `files`, so boundaries move only
     /// where files change, and a changed file costs re-reading its pack of about `files` small files.
-    static func isBoundary(_ path: String, every files: UInt32) -> Bool {
+    static func isBoundary(_ path: [UInt8], every files: UInt32) -> Bool {
         var hash: UInt32 = 2_166_136_261
-        for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        for byte in path { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         return hash % files == 0
     }
 
     /// The stat key of a pack, or nil when a member's timestamps are too recent to trust: the
-    /// SHA-256 of, per member, `path NUL device:inode:size:mtime_ns:ctime_ns LF` (decimal).
+    /// SHA-256 of `v2` LF, then per member `path NUL device:inode:size:mtime_ns:ctime_ns LF` (decimal).
     private func packKey(_ members: [TreeEntry], captureStart: Int64, racyWindow: Int64) -> String? {
-        var text: [UInt8] = []
+        var text: [UInt8] = Array("v2\n".utf8)
         text.reserveCapacity(members.count * 96)
         for entry in members {
-            if captureStart - max(entry.mtimeNanoseconds, entry.ctimeNanoseconds) < racyWindow { return nil }
-            text.append(contentsOf: entry.path.utf8)
+            if Self.isRacy(entry, captureStart: captureStart, racyWindow: racyWindow) { return nil }
+            text.append(contentsOf: entry.path)
             text.append(0)
             text.append(contentsOf: String(entry.device).utf8)
             text.append(UInt8(ascii: ":"))
@@ -253,31 +317,34 @@ struct WorldCapture {
         return Digest.of(text).hex
     }
 
-    /// Streams the members' bytes into one pack blob, checking each is still the size it was.
-    private func writePack(_ members: [TreeEntry], root: String) throws(PluginError) -> Descriptor {
+    /// What became of one file read for a pack.
+    enum MemberOutcome {
+        /// `size` bytes are in the pack; `changed` when the file moved while it was read.
+        case stored(size: Int64, changed: Bool)
+        /// Gone (or replaced by something that is not a regular file reachable without symlinks).
+        case vanished
+    }
+
+    /// Streams the members' bytes into one pack blob: each read beneath `root` without following a
+    /// symlink, at most the size the walk saw.
+    private func writePack(_ members: [TreeEntry], root: RootDirectory) throws(PluginError) -> (Descriptor, [MemberOutcome]) {
         let writer = try host.openBlob(mediaType: "application/vnd.pfhost.world-pack.v1")
-        // Members are smaller than smallFileLimit: one buffer holds any of them, and one byte more
-        // shows a file that grew.
-        var buffer = [UInt8](repeating: 0, count: Int(Self.smallFileLimit) + 1)
+        // Members are smaller than smallFileLimit: one buffer holds any of them.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(Self.smallFileLimit), alignment: 16)
+        defer { buffer.deallocate() }
+        var outcomes: [MemberOutcome] = []
+        outcomes.reserveCapacity(members.count)
         for entry in members {
-            let path = root + "/" + entry.path
-            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { throw .io("\(path): cannot be read: \(String(cString: strerror(errno)))") }
-            defer { close(fd) }
-            var count = 0
-            while count < buffer.count {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw .io("\(path): cannot be read: \(String(cString: strerror(errno)))") }
-                if n == 0 { break }
-                count += n
+            guard let file = try root.openFile(entry.path) else {
+                outcomes.append(.vanished)
+                continue
             }
-            guard Int64(count) == entry.size else {
-                throw .io("\(path) changed size while it was captured (\(entry.size) → \(count)\(count == buffer.count ? "+" : "") bytes); retry the snapshot")
-            }
-            try buffer[0..<count].withUnsafeBytes { raw in Result { () throws(PluginError) in try writer.write(raw) } }.get()
+            let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(entry.size)]))
+            let changed = Int64(count) != entry.size || !Self.isSame(file.status, entry) || file.changedSinceOpened
+            try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            outcomes.append(.stored(size: Int64(count), changed: changed))
         }
-        return try writer.commit()
+        return (try writer.commit(), outcomes)
     }
 
     private func racyWindowSetting() throws(PluginError) -> Int64 {

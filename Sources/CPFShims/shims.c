@@ -1,7 +1,10 @@
 #define _GNU_SOURCE
 #include "CPFShims.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <openssl/evp.h>
@@ -37,4 +40,21 @@ int pf_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const c
 
 int pf_syncfs(int fd) {
     return syncfs(fd);
+}
+
+int pf_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve) {
+#ifdef SYS_openat2
+    struct open_how how = {0};
+    how.flags = (unsigned long long)(unsigned int)flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int pf_rename_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
 }

@@ -102,7 +102,7 @@ private final class CaptureJob {
     private func runOnThisThread() {
         let clock = ContinuousClock()
         let start = clock.now
-        let capture = context.plugin.table.pointee.capture!
+        let capture = context.plugin.table.capture!
         returnCode = capture(host, context.opaque)
         let elapsed = clock.now - start
         milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000

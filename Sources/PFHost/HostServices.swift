@@ -99,6 +99,19 @@ enum HostServices {
             },
             cancelled: { context in
                 (CaptureContext.from(context)?.isCancelled ?? true) ? 1 : 0
+            },
+            put_fd: { context, fd, size, mediaType, digestOut, sizeOut, flagsOut in
+                guard let context = CaptureContext.from(context), fd >= 0, mediaType != nil, digestOut != nil, sizeOut != nil,
+                      size == PF_SIZE_FSTAT || size <= UInt64(Int64.max) else { return Int32(PF_ERR_INVALID) }
+                let limit = size == PF_SIZE_FSTAT ? nil : Int64(size)
+                var changed = false
+                let code = context.storing("put_fd", { () throws(StoreError) in
+                    let stored = try context.store.putFile(descriptor: fd, size: limit, display: "descriptor \(fd)")
+                    changed = stored.changed
+                    return stored.blob
+                }, into: digestOut, size: sizeOut)
+                flagsOut?.pointee = code == Int32(PF_OK) && changed ? UInt32(PF_PUT_CHANGED) : 0
+                return code
             }
         ))
         return table

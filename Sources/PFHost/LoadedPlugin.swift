@@ -3,9 +3,10 @@ import PFModel
 
 /// A plugin that passed every check: its file, its table and what the table declares.
 public struct LoadedPlugin: @unchecked Sendable {
-    // The table is immutable static storage in a library that is never unloaded, so sharing
-    // the pointer between threads is safe (hence @unchecked).
-    let table: UnsafePointer<pf_plugin>
+    // A copy of the plugin's table, as far as its struct_size reaches (fields it lacks are
+    // zero). Its pointers lead to immutable static storage in a library that is never unloaded,
+    // so sharing them between threads is safe (hence @unchecked).
+    let table: pf_plugin
 
     /// The `.so` file it was loaded from.
     public let file: String

@@ -8,6 +8,9 @@ public enum PluginABI {
     public static let minor = UInt32(PF_ABI_MINOR)
     /// `PF_ENTRY_SYMBOL`.
     public static let entrySymbol = PF_ENTRY_SYMBOL
-    /// `sizeof(pf_plugin)` in ABI 1.0: the smallest plugin table the host accepts.
-    public static let pluginTableSize = UInt32(MemoryLayout<pf_plugin>.size)
+    /// `PF_PLUGIN_SIZE_1_0`: `sizeof(pf_plugin)` in ABI 1.0, the smallest plugin table the host
+    /// accepts. Written down, not taken from today's `sizeof`, which grows with each minor.
+    public static let pluginTableSize10 = UInt32(4 * MemoryLayout<UInt32>.size + 5 * MemoryLayout<UnsafeRawPointer>.size)
+    /// `PF_HOST_SIZE_1_0`: `sizeof(pf_host)` in ABI 1.0.
+    public static let hostTableSize10 = UInt32(4 * MemoryLayout<UInt32>.size + 13 * MemoryLayout<UnsafeRawPointer>.size)
 }

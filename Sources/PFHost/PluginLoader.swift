@@ -91,20 +91,26 @@ public enum PluginLoader {
         guard let symbol = dlsym(handle, PluginABI.entrySymbol) else { throw .noEntrySymbol(file: file) }
         let entry = unsafeBitCast(symbol, to: pf_plugin_entry_fn.self)
         guard let table = entry() else { throw .entryReturnedNull(file: file) }
-        let plugin = table.pointee
-        guard plugin.abi_major == PluginABI.major else {
-            throw .abiMajorMismatch(file: file, major: plugin.abi_major, minor: plugin.abi_minor)
-        }
-        guard plugin.abi_minor <= PluginABI.minor else { throw .abiMinorTooNew(file: file, minor: plugin.abi_minor) }
-        guard plugin.struct_size >= PluginABI.pluginTableSize else {
-            throw .structTooSmall(file: file, size: plugin.struct_size)
+        // The four leading uint32_t fields are the same in every version; read them alone, then
+        // copy no more of the table than its struct_size says it has (a 1.0 table is shorter than
+        // this host's pf_plugin once a minor appends to it).
+        let header = UnsafeRawPointer(table)
+        let size = header.loadUnaligned(as: UInt32.self)
+        let major = header.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let minor = header.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        guard major == PluginABI.major else { throw .abiMajorMismatch(file: file, major: major, minor: minor) }
+        guard minor <= PluginABI.minor else { throw .abiMinorTooNew(file: file, minor: minor) }
+        guard size >= PluginABI.pluginTableSize10 else { throw .structTooSmall(file: file, size: size) }
+        var plugin = pf_plugin()
+        withUnsafeMutableBytes(of: &plugin) { copy in
+            copy.copyMemory(from: UnsafeRawBufferPointer(start: header, count: min(Int(size), copy.count)))
         }
         guard let kind = LayerKind(abiValue: plugin.kind) else { throw .unknownKind(file: file, kind: plugin.kind) }
         guard let id = text(plugin.id) else { throw .missingField(file: file, field: "id") }
         guard let version = text(plugin.version) else { throw .missingField(file: file, field: "version") }
         guard plugin.capture != nil else { throw .missingField(file: file, field: "capture") }
         return LoadedPlugin(
-            table: table, file: file, kind: kind, id: id, version: version, description: text(plugin.description),
+            table: plugin, file: file, kind: kind, id: id, version: version, description: text(plugin.description),
             abiMajor: plugin.abi_major, abiMinor: plugin.abi_minor)
     }
 

@@ -35,7 +35,7 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         case .abiMinorTooNew(_, let minor):
             return "built for plugin ABI \(PluginABI.major).\(minor), newer than this host's ABI \(host) (upgrade pfhost)"
         case .structTooSmall(_, let size):
-            return "pf_plugin.struct_size is \(size) bytes, smaller than ABI \(PluginABI.major).0's \(PluginABI.pluginTableSize)"
+            return "pf_plugin.struct_size is \(size) bytes, smaller than ABI \(PluginABI.major).0's \(PluginABI.pluginTableSize10)"
         case .unknownKind(_, let kind):
             return "declares unknown layer kind \(kind) (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"
         case .missingField(_, let field):

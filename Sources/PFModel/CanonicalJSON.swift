@@ -87,9 +87,15 @@ public enum CanonicalJSON {
     /// Appends `text` as a canonical JSON string: quoted, with `"`, `\` and control characters
     /// escaped (the short escapes where JSON has them, else `\u00XX`), everything else as UTF-8.
     public static func appendString(_ text: String, to out: inout [UInt8]) {
+        appendString(utf8: text.utf8, to: &out)
+    }
+
+    /// ``appendString(_:to:)`` of text given as its UTF-8 bytes, which must be valid UTF-8
+    /// (check with ``isValidUTF8(_:)``; other bytes belong in Base64).
+    public static func appendString<Bytes: Sequence>(utf8 bytes: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8 {
         let hex = hexDigits
         out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5c, 0x22])
             case UInt8(ascii: "\\"): out.append(contentsOf: [0x5c, 0x5c])
@@ -109,4 +115,10 @@ public enum CanonicalJSON {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Whether `bytes` are valid UTF-8 (and so can be a JSON string without loss).
+    public static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
 }

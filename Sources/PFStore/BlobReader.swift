@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,6 +25,9 @@ public final class BlobWriter {
     private let hasher = SHA256Hasher()
     private var size: Int64 = 0
     private var finished = false
+    /// Set by a failed write: the file no longer holds what was hashed, so it must never be
+    /// committed.
+    private var failed = false
 
     init(store: SnapshotStore) throws(StoreError) {
         self.store = store
@@ -45,27 +49,37 @@ public final class BlobWriter {
     public func write(_ buffer: UnsafeRawBufferPointer) throws(StoreError) {
         precondition(!finished, "BlobWriter used after commit or abort")
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        hasher.update(buffer)
+        guard !failed else { throw Self.refusal(temporaryPath) }
         let (fd, path, system) = (fd, temporaryPath, store.system)
-        try store.step("writing a blob to \(path)") { () throws(SystemCallError) in
-            try system.write(fd, base, count: buffer.count, path: path)
+        do {
+            try store.step("writing a blob to \(path)") { () throws(SystemCallError) in
+                try system.write(fd, base, count: buffer.count, path: path)
+            }
+        } catch {
+            failed = true
+            throw error
         }
+        hasher.update(buffer)
         size += Int64(buffer.count)
     }
 
-    /// Copies the rest of the open file `source` into the blob: hashing on this thread while a
-    /// second thread writes, so both cores work and each byte is read once.
-    func copy(from source: Int32, path sourcePath: String) throws(StoreError) {
+    /// Copies the open file `source` from its start into the blob, at most `limit` bytes (all of
+    /// it when nil), with `pread` (the descriptor's offset is not moved): hashing on this thread
+    /// while a second thread writes, so both cores work and each byte is read once.
+    func copy(from source: Int32, limit: Int64?, path sourcePath: String) throws(StoreError) {
         precondition(!finished, "BlobWriter used after commit or abort")
         let system = store.system
         let pipeline = WritePipeline(fd: fd, path: temporaryPath, system: system)
         var readFailure: StoreError?
+        var offset: Int64 = 0
         while !pipeline.hasFailed {
+            let wanted = limit.map { Int(clamping: $0 - offset) } ?? Int.max
+            if wanted == 0 { break }
             let index = pipeline.acquire()
             let buffer = pipeline.buffers[index]
             let count: Int
             do {
-                count = try system.read(source, into: buffer.baseAddress!, count: buffer.count, path: sourcePath)
+                count = try system.read(source, into: buffer.baseAddress!, count: min(buffer.count, wanted), at: offset, path: sourcePath)
             } catch {
                 pipeline.release(index)
                 readFailure = .io(step: "reading \(sourcePath)", error)
@@ -77,12 +91,17 @@ public final class BlobWriter {
             }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             size += Int64(count)
+            offset += Int64(count)
             pipeline.submit(index, count: count)
         }
         do { try pipeline.finish() } catch {
+            failed = true
             throw .io(step: "writing a blob to \(temporaryPath)", error)
         }
-        if let readFailure { throw readFailure }
+        if let readFailure {
+            failed = true
+            throw readFailure
+        }
     }
 
     /// Appends `bytes` to the blob.
@@ -92,8 +111,16 @@ public final class BlobWriter {
 
     /// Finishes the blob and installs it in the store under its digest. An identical blob
     /// already there is kept and this copy discarded.
+    ///
+    /// - Throws: ``StoreError/io(step:_:)`` when any write to this blob failed before (the blob is
+    ///   discarded: its file does not hold the bytes that were hashed), or when installing fails.
     public func commit() throws(StoreError) -> BlobRef {
         precondition(!finished, "BlobWriter committed twice")
+        guard !failed else {
+            let error = Self.refusal(temporaryPath)
+            abort()
+            throw error
+        }
         finished = true
         let blob = BlobRef(digest: hasher.finalize(), size: size)
         let (fd, path, system, durability) = (fd, temporaryPath, store.system, store.durability)
@@ -117,6 +144,10 @@ public final class BlobWriter {
         try? store.system.close(fd, path: temporaryPath)
         try? store.system.unlink(temporaryPath)
         fd = -1
+    }
+
+    private static func refusal(_ path: String) -> StoreError {
+        .io(step: "committing the blob \(path)", SystemCallError(operation: "write", path: path, code: EIO))
     }
 
     static func uniqueName() -> String {

@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,29 +25,55 @@ extension SnapshotStore {
 
     /// Stores the regular file at `path` as a blob, streaming it: memory use does not depend
     /// on the file's size (four 1 MiB buffers), and each byte is read once, hashed on this thread
-    /// while another writes it into the store.
+    /// while another writes it into the store. The path is opened as given (symlinks followed):
+    /// callers that must not leave a directory open the file themselves and use
+    /// ``putFile(descriptor:size:display:)``.
     ///
     /// A file the store has ingested before and whose stat data (device, inode, size, mtime,
     /// ctime) are unchanged costs one `fstat`: see ``StatCache`` for why that is safe.
     public func putFile(at path: String) throws(StoreError) -> BlobRef {
-        let fd = try step("opening \(path)") { () throws(SystemCallError) in try system.open(path, O_RDONLY) }
-        defer { try? system.close(fd, path: path) }
-        let before = try step("reading \(path)") { () throws(SystemCallError) in try system.status(fd, path: path) }
-        guard before.st_mode & S_IFMT == S_IFREG else {
-            throw .io(step: "reading \(path)", SystemCallError(operation: "open", path: path, code: EINVAL))
+        let fd = try step("opening \(path)") { () throws(SystemCallError) in
+            try system.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
         }
-        if let digest = statCache.digest(for: path, info: before) {
-            let blob = BlobRef(digest: digest, size: Int64(before.st_size))
-            if try contains(blob) { return blob }
-            statCache.forget(path)
+        defer { try? system.close(fd, path: path) }
+        return try ingest(fd, size: nil, cacheKey: path, display: path).blob
+    }
+
+    /// Stores the open regular file `fd` as a blob: exactly `size` bytes from its start (the size
+    /// `fstat` gives when nil), or fewer if it ends first. The descriptor is read with `pread`,
+    /// neither moved nor closed. `display` is the name errors give it.
+    ///
+    /// - Returns: the blob, and whether the file changed while it was read (it ended before
+    ///   `size`; its size, mtime or ctime moved during the read; or `size` is not its size), in
+    ///   which case the blob holds the prefix that was read.
+    public func putFile(descriptor fd: Int32, size: Int64?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+        try ingest(fd, size: size, cacheKey: nil, display: display)
+    }
+
+    /// The work of both `putFile`s. The stat cache is keyed by `cacheKey`, or by device and inode.
+    private func ingest(_ fd: Int32, size: Int64?, cacheKey: String?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+        let before = try step("reading \(display)") { () throws(SystemCallError) in try system.status(fd, path: display) }
+        guard before.st_mode & S_IFMT == S_IFREG else {
+            throw .io(step: "reading \(display)", SystemCallError(operation: "open", path: display, code: EINVAL))
+        }
+        let statedSize = Int64(before.st_size)
+        let wanted = size ?? statedSize
+        let key = cacheKey ?? "@\(before.st_dev):\(before.st_ino)"
+        if wanted == statedSize, let digest = statCache.digest(for: key, info: before) {
+            let blob = BlobRef(digest: digest, size: statedSize)
+            if try contains(blob) { return (blob, false) }
+            statCache.forget(key)
         }
         let writer = try makeWriter()
-        try writer.copy(from: fd, path: path)
+        try writer.copy(from: fd, limit: wanted, path: display)
         let blob = try writer.commit()
-        if let after = try? system.status(fd, path: path) {
-            statCache.remember(path, before: before, after: after, digest: blob.digest)
+        let after = try? system.status(fd, path: display)
+        let unchanged = after.map { StatCache.Key($0) == StatCache.Key(before) } ?? false
+        let changed = blob.size != wanted || wanted != statedSize || !unchanged
+        if !changed, let after {
+            statCache.remember(key, before: before, after: after, digest: blob.digest)
         }
-        return blob
+        return (blob, changed)
     }
 
     /// A writer for a blob whose bytes arrive piece by piece.

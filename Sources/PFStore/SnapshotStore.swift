@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -149,12 +150,5 @@ public final class SnapshotStore: Sendable {
         blobsPath + "/" + digest.hex
     }
 
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        guard let pointer = getcwd(nil, 0) else { return path }
-        let cwd = String(cString: pointer)
-        free(pointer)
-        let trimmed = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
-        return trimmed.isEmpty || trimmed == "." ? cwd : cwd + "/" + trimmed
-    }
+    static func absolute(_ path: String) -> String { SystemCalls.absolute(path) }
 }

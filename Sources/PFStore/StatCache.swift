@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 
 /// Why a store operation failed. Every case names the file or reference involved and, where
 /// there is one, what the user can do.

@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 
 /// Checks a store end to end: the layout, `index.json`, every snapshot's OCI manifest and
 /// pfhost manifest, and the bytes of every blob they reference (re-hashed, sizes compared).

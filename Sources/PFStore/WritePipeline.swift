@@ -1,3 +1,4 @@
+import PFSystem
 import Dispatch
 import Synchronization
 #if canImport(Glibc)

@@ -12,12 +12,12 @@ struct PluginLoaderTests {
         #expect(plugin.id == "org.pfhost.test.plugin")
         #expect(plugin.version == "1.0.0")
         #expect(plugin.description == "pfhost test plugin")
-        #expect(plugin.abiMajor == 1 && plugin.abiMinor == 0)
+        #expect(plugin.abiMajor == 1 && plugin.abiMinor == 1)
     }
 
     @Test("each malformed plugin is refused with the file and the exact values", arguments: [
-        (["TEST_ABI_MAJOR=2", "TEST_ABI_MINOR=3"], "built for plugin ABI 2.3, this host implements ABI 1.0 (the major version must match)"),
-        (["TEST_ABI_MINOR=1"], "built for plugin ABI 1.1, newer than this host's ABI 1.0 (upgrade pfhost)"),
+        (["TEST_ABI_MAJOR=2", "TEST_ABI_MINOR=3"], "built for plugin ABI 2.3, this host implements ABI 1.1 (the major version must match)"),
+        (["TEST_ABI_MINOR=2"], "built for plugin ABI 1.2, newer than this host's ABI 1.1 (upgrade pfhost)"),
         (["TEST_STRUCT_SIZE=16"], "pf_plugin.struct_size is 16 bytes, smaller than ABI 1.0's 56"),
         (["TEST_KIND=9"], "declares unknown layer kind 9 (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"),
         (["TEST_KIND=0"], "declares unknown layer kind 0 (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"),

@@ -110,7 +110,7 @@ struct ReadCommandsTests {
         let good = try pfhost("plugins", "--plugins", setup.plugins)
         #expect(good.status == 0, "\(good)")
         #expect(good.stdout.split(separator: "\n").count == 6)
-        #expect(good.stdout.contains("\(setup.plugins)/world.so    org.pfhost.test.plugin  1.0.0    world    1.0  ok"), "\(good)")
+        #expect(good.stdout.contains("\(setup.plugins)/world.so    org.pfhost.test.plugin  1.0.0    world    1.1  ok"), "\(good)")
         _ = try PluginBuilder.build(kind: .world, defines: ["TEST_ABI_MINOR=4"], into: setup.plugins, name: "newer.so")
         let bad = try pfhost("plugins", "--plugins", setup.plugins, "--json")
         #expect(bad.status == 2)
@@ -119,7 +119,7 @@ struct ReadCommandsTests {
         #expect(rows.count == 6)
         let refused = rows.first { $0["file"] == .string(setup.plugins + "/newer.so") }
         #expect(refused?["status"] == .string("refused"))
-        #expect(refused?["reason"] == .string("built for plugin ABI 1.4, newer than this host's ABI 1.0 (upgrade pfhost)"))
+        #expect(refused?["reason"] == .string("built for plugin ABI 1.4, newer than this host's ABI 1.1 (upgrade pfhost)"))
         try FileManager.default.removeItem(atPath: setup.plugins + "/newer.so")
         try FileManager.default.removeItem(atPath: setup.plugins + "/trace.so")
         let missing = try pfhost("plugins", "--plugins", setup.plugins)

@@ -428,7 +428,7 @@ struct ReferencePluginTests {
     @Test("world: bad settings are refused")
     func worldInputs() throws {
         let agent = try Agent()
-        #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/missing"]).contains("\(agent.root)/missing: No such file or directory"))
+        #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/missing"]).contains("\(agent.root)/missing: no such directory (world.root)"))
         #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/pfhost.json"]).contains("world.root is not a directory"))
         #expect(try agent.failure(of: .world, ["--set", "world.pid=abc"]).contains("world.pid='abc' is not a process id"))
         #expect(try agent.failure(of: .world, ["--set", "world.env=maybe"]).contains("world.env='maybe' is not a boolean"))

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import PFModel
+import PFSystem
 @testable import PFStore
 
 @Suite("Blobs")

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import PFModel
+import PFSystem
 @testable import PFStore
 
 /// Fails the N-th system call (counting from 0) while armed, and records every call.

@@ -1,5 +1,5 @@
 /*
- * pf_plugin.h — the pfhost layer-capture plugin ABI, version 1.0.
+ * pf_plugin.h — the pfhost layer-capture plugin ABI, version 1.1.
  *
  * A plugin is a shared object (.so) that captures ONE layer of an agent's state
  * (model, cache, world, effects or trace) into the pfhost content-addressed store.
@@ -14,7 +14,11 @@
  *    own size in `struct_size`; a reader touches a field only when `struct_size` covers it.
  *    Adding fields is a minor bump.
  *  - The host accepts a plugin whose abi_major equals the host's and whose abi_minor is not
- *    newer than the host's.
+ *    newer than the host's. A plugin built against this header (1.1) therefore needs a 1.1 host;
+ *    a 1.0 plugin keeps loading in a 1.1 host, which reads only the fields its struct_size covers.
+ *  - Fields marked [1.1] were appended in ABI 1.1 (plugin-sdk/README.md has the table of what
+ *    each minor added). A plugin that wants to run on an older host declares the older minor,
+ *    and then must not touch a [1.1] field of pf_host unless pf_host.struct_size covers it.
  *  - Nothing allocated on one side is freed by the other. Strings are NUL-terminated UTF-8.
  *  - The host never dlclose()s a plugin: its code and static data live as long as the process.
  *  - Digests cross the boundary as "sha256:<64 lowercase hex>" strings, written by the host
@@ -41,7 +45,24 @@ extern "C" {
 
 /** The ABI this header describes. */
 #define PF_ABI_MAJOR 1
-#define PF_ABI_MINOR 0
+#define PF_ABI_MINOR 1
+
+/**
+ * The sizes of the ABI 1.0 structs, written down (not sizeof of today's structs, which grow):
+ * a host refuses a plugin table smaller than PF_PLUGIN_SIZE_1_0, and a plugin may rely on every
+ * 1.0 field of a pf_host at least PF_HOST_SIZE_1_0 bytes long. 56 and 120 bytes on LP64.
+ */
+#define PF_PLUGIN_SIZE_1_0 (4 * sizeof(uint32_t) + 5 * sizeof(void *))
+#define PF_HOST_SIZE_1_0 (4 * sizeof(uint32_t) + 13 * sizeof(void *))
+
+/** [1.1] pf_host.put_fd's `size` meaning "the size fstat gives when the call starts". */
+#define PF_SIZE_FSTAT 0xFFFFFFFFFFFFFFFFull /* UINT64_MAX */
+
+/** [1.1] Flags pf_host.put_fd reports. */
+enum {
+    /** The file changed while it was read: the blob holds the prefix that was read (see put_fd). */
+    PF_PUT_CHANGED = 1
+};
 
 /** The name of the one symbol a plugin exports (see pf_plugin_entry_fn). */
 #define PF_ENTRY_SYMBOL "pf_plugin_entry_v1"
@@ -119,7 +140,9 @@ typedef struct pf_host {
 
     /**
      * Stores the regular file at `path` (absolute, or relative to the host's working
-     * directory) as one blob, streaming it (memory use does not grow with its size).
+     * directory) as one blob, streaming it (memory use does not grow with its size). The path
+     * is opened as given, symlinks followed: for files under a directory the plugin walks, use
+     * put_fd [1.1] on a descriptor it opened itself without following symlinks.
      * Writes the digest to `digest_out` and the size to `*size_out`. The host may skip
      * re-hashing a file it has seen unchanged. Returns PF_OK, PF_ERR_INVALID, PF_ERR_IO
      * (missing or unreadable file, not a regular file) or PF_ERR_CANCELLED.
@@ -181,6 +204,33 @@ typedef struct pf_host {
      * writes fail with PF_ERR_CANCELLED.
      */
     int32_t (*cancelled)(pf_ctx *ctx);
+
+    /* ---- ABI 1.1: fields below exist only when struct_size covers them. ---- */
+
+    /**
+     * [1.1] Stores the open regular file `fd` as one blob, streaming it from offset 0 with
+     * pread: the descriptor's file offset is neither used nor moved, and the host does not close
+     * it. Exactly `size` bytes are stored, or fewer if the file ends first; PF_SIZE_FSTAT stores
+     * the size fstat reports when the call starts. Reading is bounded by that size, so a file
+     * that keeps growing cannot make the capture read forever.
+     *
+     * The plugin opens `fd` itself, beneath the directory it was pointed at and following no
+     * symlink (openat with O_NOFOLLOW on every component, or openat2 with RESOLVE_BENEATH |
+     * RESOLVE_NO_SYMLINKS; add O_NONBLOCK so a FIFO swapped in cannot block the open), so what is
+     * stored is what the plugin walked, never a file a symlink race substituted.
+     *
+     * Writes the digest to `digest_out`, the number of bytes stored to `*size_out`, and, when
+     * `flags_out` is not NULL, PF_PUT_CHANGED to `*flags_out` if the file changed while it was
+     * read: it ended before `size`, its size, mtime or ctime differ between the start and the
+     * end of the read, or `size` differs from its size (0 otherwise). The host may skip reading
+     * a file whose fstat data (device, inode, size, mtime, ctime) match a file it stored before.
+     *
+     * Returns PF_OK, PF_ERR_INVALID (a NULL argument, a negative fd, a size over INT64_MAX that
+     * is not PF_SIZE_FSTAT, or `fd` not a regular file), PF_ERR_IO or PF_ERR_CANCELLED.
+     * [thread-safe]; `fd` must stay open until the call returns.
+     */
+    int32_t (*put_fd)(pf_ctx *ctx, int fd, uint64_t size, const char *media_type,
+                      char digest_out[PF_DIGEST_STRLEN], uint64_t *size_out, uint32_t *flags_out);
 } pf_host;
 
 /**

@@ -24,4 +24,13 @@ int pf_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const c
 /** syncfs(2): flushes the filesystem that holds `fd`. 0 or -1/errno. */
 int pf_syncfs(int fd);
 
+/** openat2(2) with `resolve` (RESOLVE_* flags); -1/ENOSYS where the kernel or headers lack it. */
+int pf_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long resolve);
+
+/** renameat2(..., RENAME_EXCHANGE): swaps two names atomically. 0 or -1/errno. (Tests use it to race the walk.) */
+int pf_rename_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
+/** RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, as a constant Swift can import. */
+#define PF_RESOLVE_BENEATH_NO_SYMLINKS 0x0eULL
+
 #endif

@@ -13,7 +13,17 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
     /// The errno value.
     public let code: Int32
 
+    /// A failure of `operation` on `path` with errno `code`.
+    public init(operation: String, path: String, code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
+    /// The errno's text, e.g. "No such file or directory".
+    public var reason: String { String(cString: strerror(code)) }
+
     public var description: String {
-        "\(operation) '\(path)': \(String(cString: strerror(code)))"
+        "\(operation) '\(path)': \(reason)"
     }
 }

@@ -1,0 +1,226 @@
+/*
+ * pf_plugin.h — the pfhost layer-capture plugin ABI, version 1.0.
+ *
+ * A plugin is a shared object (.so) that captures ONE layer of an agent's state
+ * (model, cache, world, effects or trace) into the pfhost content-addressed store.
+ * It is built against this header alone and exports exactly one symbol:
+ *
+ *     PF_PLUGIN_EXPORT const pf_plugin *pf_plugin_entry_v1(void);
+ *
+ * Rules of the ABI
+ *  - The ABI major is part of the entry symbol's name; a future major gets a new symbol,
+ *    so one host can find plugins of several majors.
+ *  - Within a major, structs only grow at their end (append-only). Each struct carries its
+ *    own size in `struct_size`; a reader touches a field only when `struct_size` covers it.
+ *    Adding fields is a minor bump.
+ *  - The host accepts a plugin whose abi_major equals the host's and whose abi_minor is not
+ *    newer than the host's.
+ *  - Nothing allocated on one side is freed by the other. Strings are NUL-terminated UTF-8.
+ *  - The host never dlclose()s a plugin: its code and static data live as long as the process.
+ *  - Digests cross the boundary as "sha256:<64 lowercase hex>" strings, written by the host
+ *    into caller-provided buffers of PF_DIGEST_STRLEN bytes (NUL included).
+ *
+ * Threads
+ *  - The host calls `capture` once per snapshot, on a thread of its own (one thread per
+ *    plugin, all plugins concurrently). It never calls the same plugin's `capture` twice at once.
+ *  - [thread-safe] Every host service below may be called from any thread, including threads
+ *    the plugin starts itself, but only while `capture` (or `restore`) has not yet returned:
+ *    the ctx pointer is invalid afterwards.
+ *
+ * This file is C99 and C++ compatible and has no dependency but <stddef.h> and <stdint.h>.
+ */
+#ifndef PF_PLUGIN_H
+#define PF_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The ABI this header describes. */
+#define PF_ABI_MAJOR 1
+#define PF_ABI_MINOR 0
+
+/** The name of the one symbol a plugin exports (see pf_plugin_entry_fn). */
+#define PF_ENTRY_SYMBOL "pf_plugin_entry_v1"
+
+/** Bytes of a digest string buffer: "sha256:" + 64 hex digits + NUL. */
+#define PF_DIGEST_STRLEN 72
+
+/**
+ * Marks the entry function as exported. Build plugins with -fvisibility=hidden so that
+ * this function is the only symbol the .so exports.
+ */
+#if defined(_WIN32)
+#define PF_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#define PF_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+/** The five layers of an agent's state. A plugin declares exactly one in pf_plugin.kind. */
+enum {
+    PF_LAYER_MODEL = 1,   /* weights and adapters */
+    PF_LAYER_CACHE = 2,   /* the paged KV cache */
+    PF_LAYER_WORLD = 3,   /* filesystem, environment, processes, browser DOM */
+    PF_LAYER_EFFECTS = 4, /* the ledger of side effects already caused */
+    PF_LAYER_TRACE = 5    /* chat and tool messages */
+};
+
+/** Return codes. Every int32_t-returning function below returns one of these. */
+enum {
+    PF_OK = 0,               /* success */
+    PF_ERR_INVALID = -1,     /* bad argument or bad input (malformed file, wrong JSON, NULL pointer) */
+    PF_ERR_IO = -2,          /* reading or writing failed (missing file, disk full, store error) */
+    PF_ERR_CANCELLED = -3,   /* the host asked to stop (deadline passed); return promptly */
+    PF_ERR_UNSUPPORTED = -4, /* the operation is not supported by this plugin or host */
+    PF_ERR_INTERNAL = -5     /* a bug; the message says what */
+};
+
+/** Log levels for pf_host.log. */
+enum { PF_LOG_DEBUG = 0, PF_LOG_INFO = 1, PF_LOG_WARN = 2, PF_LOG_ERROR = 3 };
+
+/** Opaque per-call context the host passes to capture/restore. Valid until that call returns. */
+typedef struct pf_ctx pf_ctx;
+
+/** Opaque streaming blob writer, from pf_host.blob_open. Owned by the host. */
+typedef struct pf_blob_writer pf_blob_writer;
+
+/**
+ * Services the host offers a plugin during capture/restore.
+ * Owned by the host; valid until capture/restore returns. All functions are [thread-safe].
+ */
+typedef struct pf_host {
+    /** sizeof(pf_host) as the host built it. Read a field only if struct_size covers it. */
+    uint32_t struct_size;
+    /** The host's ABI version. */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    /** Zero. */
+    uint32_t reserved;
+
+    /**
+     * The configuration value for `key` in this plugin's layer section: from
+     * `--set KIND.KEY=VALUE` on the command line, else from the config file's section for the
+     * plugin's kind. Returns NULL when unset. The string is owned by the host and valid until
+     * capture returns. Relative paths from a config file are already resolved against the
+     * config file's directory.
+     */
+    const char *(*config)(pf_ctx *ctx, const char *key);
+
+    /**
+     * Stores `len` bytes at `data` as one blob of `media_type` (e.g. "application/json") and
+     * writes its digest to `digest_out`. An existing identical blob is not written again.
+     * Returns PF_OK, PF_ERR_INVALID (NULL argument), PF_ERR_IO or PF_ERR_CANCELLED.
+     */
+    int32_t (*put_blob)(pf_ctx *ctx, const char *media_type, const void *data, size_t len,
+                        char digest_out[PF_DIGEST_STRLEN]);
+
+    /**
+     * Stores the regular file at `path` (absolute, or relative to the host's working
+     * directory) as one blob, streaming it (memory use does not grow with its size).
+     * Writes the digest to `digest_out` and the size to `*size_out`. The host may skip
+     * re-hashing a file it has seen unchanged. Returns PF_OK, PF_ERR_INVALID, PF_ERR_IO
+     * (missing or unreadable file, not a regular file) or PF_ERR_CANCELLED.
+     */
+    int32_t (*put_file)(pf_ctx *ctx, const char *path, const char *media_type,
+                        char digest_out[PF_DIGEST_STRLEN], uint64_t *size_out);
+
+    /**
+     * Opens a streaming blob writer for content too large or too incremental for put_blob.
+     * On PF_OK `*writer_out` is owned by the host until blob_commit or blob_abort is called
+     * on it (exactly one of the two must be; a writer left open when capture returns is
+     * aborted). A writer must not be used by two threads at once.
+     */
+    int32_t (*blob_open)(pf_ctx *ctx, const char *media_type, pf_blob_writer **writer_out);
+
+    /** Appends `len` bytes to the blob. PF_OK, PF_ERR_IO or PF_ERR_CANCELLED. */
+    int32_t (*blob_write)(pf_blob_writer *writer, const void *data, size_t len);
+
+    /**
+     * Finishes the blob, writes its digest to `digest_out` and releases the writer (also on
+     * failure). PF_OK, PF_ERR_IO or PF_ERR_CANCELLED.
+     */
+    int32_t (*blob_commit)(pf_blob_writer *writer, char digest_out[PF_DIGEST_STRLEN]);
+
+    /** Discards the blob and releases the writer. */
+    void (*blob_abort)(pf_blob_writer *writer);
+
+    /**
+     * The JSON of this plugin's layer in the first parent snapshot (NULL for a root snapshot,
+     * with *len_out set to 0), so the plugin can reuse unchanged blobs by digest. The bytes
+     * are owned by the host, valid until capture returns, and NUL-terminated; `len_out` may
+     * be NULL.
+     */
+    const char *(*parent_layer)(pf_ctx *ctx, size_t *len_out);
+
+    /**
+     * Hands back the layer descriptor: a JSON object of the plugin's kind (see
+     * plugin-sdk/schema/). Must be called exactly once before capture returns PF_OK. The host
+     * copies the bytes and checks them: valid JSON, `kind` equal to the declared kind, decodes
+     * as that kind's layer, every entry of `blobs` exists in the store with that exact size,
+     * and every "sha256:" digest anywhere in the JSON is listed in `blobs`.
+     * Returns PF_OK or PF_ERR_INVALID (a second call, or JSON that fails the checks; the
+     * reason is recorded as the plugin's error).
+     */
+    int32_t (*set_layer)(pf_ctx *ctx, const char *json, size_t len);
+
+    /** Records why capture is failing; the host copies it and reports it with the plugin's file. */
+    void (*set_error)(pf_ctx *ctx, const char *message);
+
+    /** Logs a message at one of the PF_LOG_* levels; the host copies it. */
+    void (*log)(pf_ctx *ctx, int32_t level, const char *message);
+
+    /** Reports progress in plugin-defined units (bytes, files); `total` 0 means unknown. */
+    void (*progress)(pf_ctx *ctx, uint64_t done, uint64_t total);
+
+    /**
+     * Non-zero once the host wants the capture to stop (its deadline passed). A plugin
+     * checks it in long loops and then returns PF_ERR_CANCELLED. After that point blob
+     * writes fail with PF_ERR_CANCELLED.
+     */
+    int32_t (*cancelled)(pf_ctx *ctx);
+} pf_host;
+
+/**
+ * What a plugin is. Returned by the entry function; must be in static storage (valid for
+ * the life of the process) and never change.
+ */
+typedef struct pf_plugin {
+    /** sizeof(pf_plugin) as the plugin was built. */
+    uint32_t struct_size;
+    /** The ABI the plugin was built against: PF_ABI_MAJOR and PF_ABI_MINOR. */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    /** One of PF_LAYER_*. */
+    uint32_t kind;
+    /** Reverse-DNS identifier, e.g. "org.example.world.fs". Required. */
+    const char *id;
+    /** Semantic version of the plugin, e.g. "1.2.0". Required. */
+    const char *version;
+    /** One line for humans; may be NULL. */
+    const char *description;
+
+    /**
+     * Captures the layer. Called once per snapshot on a host-owned thread. Writes blobs
+     * through `host`, calls host->set_layer exactly once, and returns PF_OK; or calls
+     * host->set_error and returns a negative code. `host` and `ctx` are valid until it returns.
+     */
+    int32_t (*capture)(const pf_host *host, pf_ctx *ctx);
+
+    /**
+     * Restores the layer described by `layer_json` (`len` bytes, owned by the host, valid
+     * until the call returns). Optional: NULL means this plugin cannot restore.
+     */
+    int32_t (*restore)(const pf_host *host, pf_ctx *ctx, const char *layer_json, size_t len);
+} pf_plugin;
+
+/** The type of pf_plugin_entry_v1. It may be called more than once and from any thread. */
+typedef const pf_plugin *(*pf_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PF_PLUGIN_H */
