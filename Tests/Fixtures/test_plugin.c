@@ -9,6 +9,7 @@
 #include "pf_plugin.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
 
 #ifndef PF_KIND
 #error "define PF_KIND (1..5)"
@@ -159,6 +162,46 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         rc = host->put_file(ctx, host->config(ctx, "path"), "application/octet-stream", digest, &file_size);
         size = file_size;
         if (rc != PF_OK) host->set_error(ctx, "put_file failed");
+#if PF_ABI_MINOR >= 1
+    } else if (strcmp(mode, "fd") == 0 || strcmp(mode, "fd-invalid") == 0) {
+        /* put_fd (ABI 1.1): `path` opened here, `size` bytes ("fstat" or unset: PF_SIZE_FSTAT). */
+        if (host->struct_size < offsetof(pf_host, put_fd) + sizeof host->put_fd) {
+            host->set_error(ctx, "the host table does not reach put_fd");
+            return PF_ERR_UNSUPPORTED;
+        }
+        int fd = open(host->config(ctx, "path"), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            host->set_error(ctx, "cannot open path");
+            return PF_ERR_IO;
+        }
+        const char *wanted = host->config(ctx, "size");
+        uint64_t limit = wanted == NULL || strcmp(wanted, "fstat") == 0 ? PF_SIZE_FSTAT : strtoull(wanted, NULL, 10);
+        uint64_t stored = 0;
+        uint32_t flags = 7;
+        if (strcmp(mode, "fd-invalid") == 0) {
+            int32_t bad_fd = host->put_fd(ctx, -1, PF_SIZE_FSTAT, "application/octet-stream", digest, &stored, &flags);
+            int32_t bad_size = host->put_fd(ctx, fd, (uint64_t)1 << 63, "application/octet-stream", digest, &stored, &flags);
+            int32_t bad_type = host->put_fd(ctx, fd, PF_SIZE_FSTAT, NULL, digest, &stored, &flags);
+            close(fd);
+            char message[160];
+            snprintf(message, sizeof message, "put_fd refused: fd %d, size %d, media type %d", bad_fd, bad_size, bad_type);
+            host->set_error(ctx, message);
+            return PF_ERR_INVALID;
+        }
+        rc = host->put_fd(ctx, fd, limit, "application/octet-stream", digest, &stored, &flags);
+        /* The host neither closes nor moves the descriptor. */
+        if (rc == PF_OK && lseek(fd, 0, SEEK_CUR) != 0) {
+            host->set_error(ctx, "put_fd moved the file offset");
+            rc = PF_ERR_INTERNAL;
+        }
+        close(fd);
+        size = stored;
+        if (rc == PF_OK) {
+            char json[4096];
+            layer_json(json, sizeof json, KIND_NAME, digest, size, (flags & PF_PUT_CHANGED) ? "{\"changed\":\"yes\"}" : "{\"changed\":\"no\"}");
+            return host->set_layer(ctx, json, strlen(json));
+        }
+#endif
     } else {
         rc = host->put_blob(ctx, "application/octet-stream", content, size, digest);
     }

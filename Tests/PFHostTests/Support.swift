@@ -79,10 +79,12 @@ enum PluginBuilder {
     }()
 
     /// Compiles one plugin of `kind` with extra `-D` definitions.
-    static func build(kind: LayerKind, defines: [String] = [], into directory: String, name: String) throws -> String {
+    /// `header` is the directory holding the `pf_plugin.h` to build against (the SDK's by default).
+    static func build(kind: LayerKind, defines: [String] = [], header: String = repositoryRoot + "/plugin-sdk/include",
+                      into directory: String, name: String) throws -> String {
         let output = directory + "/" + name
         let arguments = ["-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Werror",
-                         "-I", repositoryRoot + "/plugin-sdk/include", "-DPF_KIND=\(kind.abiValue)"]
+                         "-I", header, "-DPF_KIND=\(kind.abiValue)"]
             + defines.map { "-D" + $0 } + ["-o", output, repositoryRoot + "/Tests/Fixtures/test_plugin.c", "-lpthread"]
         let result = try run("/usr/bin/cc", arguments)
         guard result.status == 0 else { throw BuildFailure(output: result.description) }

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import PFModel
+import PFStore
+@testable import PFHost
+
+/// The ABI as a promise: plugins built against the frozen 1.0 header keep working, the 1.0 sizes
+/// are numbers written down, and what 1.1 added does what the header says.
+@Suite("Plugin ABI compatibility")
+struct PluginABITests {
+    /// A directory whose `pf_plugin.h` is the ABI 1.0 header as it was released
+    /// (`Tests/Fixtures/pf_plugin_1_0.h`, never edited).
+    static func frozenHeader(in dir: TemporaryDirectory) throws -> String {
+        let include = dir.directory("include-1.0")
+        try? FileManager.default.removeItem(atPath: include + "/pf_plugin.h")
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/Tests/Fixtures/pf_plugin_1_0.h", toPath: include + "/pf_plugin.h")
+        return include
+    }
+
+    @Test("a plugin built against the frozen 1.0 header loads, is reported as ABI 1.0, and captures")
+    func abi10Plugin() throws {
+        let dir = TemporaryDirectory()
+        let old = try PluginBuilder.build(kind: .world, header: try Self.frozenHeader(in: dir), into: dir.path, name: "world-1.0.so")
+        let plugin = try PluginLoader.load(old)
+        #expect(plugin.abiMajor == 1 && plugin.abiMinor == 0)
+        let setup = SnapshotCommandTests.Setup(replacing: [.world: old])
+        let listed = try pfhost("plugins", "--plugins", setup.plugins, "--json")
+        #expect(listed.status == 0 && listed.stdout.contains(#""abi":"1.0""#), "\(listed)")
+        let output = try setup.snapshot(["--set", "world.content=written by a 1.0 plugin"])
+        #expect(output.status == 0, "\(output)")
+        let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        let store = try SnapshotStore(opening: setup.store)
+        let world = try store.snapshot(id).manifest.world
+        #expect(try store.readBlob(world.blobs[0].digest) == Array("written by a 1.0 plugin".utf8))
+    }
+
+    @Test("the ABI 1.0 struct sizes are written-down numbers, equal to the frozen header's sizeof")
+    func abi10Sizes() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.file("sizes.c")
+        try Data("""
+            #include <stdio.h>
+            #include "pf_plugin.h"
+            int main(void) { printf("%zu %zu\\n", sizeof(pf_plugin), sizeof(pf_host)); return 0; }
+            """.utf8).write(to: URL(fileURLWithPath: source))
+        let current = dir.file("current.c")
+        try Data("""
+            #include <stdio.h>
+            #include "pf_plugin.h"
+            int main(void) { printf("%zu %zu\\n", PF_PLUGIN_SIZE_1_0, PF_HOST_SIZE_1_0); return 0; }
+            """.utf8).write(to: URL(fileURLWithPath: current))
+        let frozen = try run("/usr/bin/cc", ["-I", try Self.frozenHeader(in: dir), "-o", dir.file("sizes"), source])
+        let macros = try run("/usr/bin/cc", ["-I", repositoryRoot + "/plugin-sdk/include", "-o", dir.file("current"), current])
+        #expect(frozen.status == 0 && macros.status == 0, "\(frozen) \(macros)")
+        let expected = "\(PluginABI.pluginTableSize10) \(PluginABI.hostTableSize10)\n"
+        #expect(try run(dir.file("sizes"), []).stdout == expected)
+        #expect(try run(dir.file("current"), []).stdout == expected)
+        #expect(PluginABI.pluginTableSize10 == 56 && PluginABI.hostTableSize10 == 120)
+    }
+
+    @Test("put_fd stores the size asked from the plugin's own descriptor, and says when that is not the file")
+    func putFD() throws {
+        let setup = SnapshotCommandTests.Setup()
+        let file = setup.dir.file("data.bin")
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let store = { try SnapshotStore(opening: setup.store) }
+        func capture(_ size: String) throws -> (stored: [UInt8], changed: String?) {
+            let output = try setup.snapshot(["--set", "world.mode=fd", "--set", "world.path=\(file)", "--set", "world.size=\(size)"])
+            #expect(output.status == 0, "\(output)")
+            let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+            let world = try store().snapshot(id).manifest.world
+            return (try store().readBlob(world.blobs[0].digest), world.annotations["changed"])
+        }
+        let whole = try capture("fstat")
+        #expect(whole.stored == bytes && whole.changed == "no")
+        let exact = try capture("200000")
+        #expect(exact.stored == bytes && exact.changed == "no")
+        let prefix = try capture("1000")
+        #expect(prefix.stored == Array(bytes[0..<1000]) && prefix.changed == "yes")
+        let beyond = try capture("300000")
+        #expect(beyond.stored == bytes && beyond.changed == "yes")
+    }
+
+    @Test("put_fd refuses a bad descriptor, a size past INT64_MAX and a missing media type")
+    func putFDInvalid() throws {
+        let setup = SnapshotCommandTests.Setup()
+        let file = setup.dir.file("data.bin")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let output = try setup.snapshot(["--set", "world.mode=fd-invalid", "--set", "world.path=\(file)"])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("put_fd refused: fd -1, size -1, media type -1"), "\(output)")
+    }
+}
