@@ -59,13 +59,10 @@ struct KVDump {
         pageBytes = 2 * numLayers * numHeads * tokensPerPage * headDim * elementSize
 
         let pagesPath = directory + "/pages.bin"
-        guard let size = ReadableFile.size(of: pagesPath).map({ Int($0) }) else {
+        guard let size = ReadableFile.size(of: pagesPath) else {
             throw .io("\(pagesPath): cannot be read")
         }
-        guard size % pageBytes == 0 else {
-            throw .invalid("\(pagesPath): \(size) bytes is not a whole number of \(pageBytes)-byte pages (truncated?)")
-        }
-        let slotCount = size / pageBytes
+        let slotCount = try Self.slotCount(of: size, path: pagesPath, pageBytes: pageBytes)
         self.slotCount = slotCount
         let tokensPerPage = self.tokensPerPage
 
@@ -111,6 +108,23 @@ struct KVDump {
             sequences.append(Sequence(id: id, tokens: tokens.map { UInt32($0) }, slots: slots.map { Int($0) }))
         }
         self.sequences = sequences.sorted { $0.id < $1.id }
+    }
+
+    /// How many whole pages a `pages.bin` of `size` bytes holds; refused when it ends in a part page.
+    static func slotCount(of size: Int64, path: String, pageBytes: Int) throws(PluginError) -> Int {
+        guard size % Int64(pageBytes) == 0 else {
+            throw .invalid("\(path): \(size) bytes is not a whole number of \(pageBytes)-byte pages (truncated?)")
+        }
+        return Int(size / Int64(pageBytes))
+    }
+
+    /// Checks that page `slot` lies within a `pages.bin` of `size` bytes, in the words used when
+    /// the dump is first read.
+    static func checkSlot(_ slot: Int, inPagesOf size: Int64, path: String, pageBytes: Int) throws(PluginError) {
+        let count = try slotCount(of: size, path: path, pageBytes: pageBytes)
+        guard slot < count else {
+            throw .invalid("\(path): page slot \(slot) is outside pages.bin (\(count) pages; truncated?)")
+        }
     }
 
     /// The integers of a JSON array, when every element is an integer in `range`.

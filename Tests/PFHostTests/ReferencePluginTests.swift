@@ -227,6 +227,37 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .cache).contains("kv/pages.bin: 5000 bytes is not a whole number of 2048-byte pages (truncated?)"))
     }
 
+    @Test("cache: the parent's layer is reused only while pages.bin has the stat its capture recorded")
+    func cacheReuseChecksPages() throws {
+        let agent = try Agent()
+        let pages = agent.root + "/kv/pages.bin"
+        let original = try Data(contentsOf: URL(fileURLWithPath: pages))
+        let (_, first) = try agent.manifest(["--tag", "agent"])
+        #expect(first.cache.annotations["dev.pfhost.cache.pages_stat"]?.hasPrefix("size=\(original.count) mtime_ns=") == true,
+                "\(first.cache.annotations)")
+        let shortcut = "the parent's layer is reused"
+        let unchanged = try agent.snapshot(["--tag", "agent", "--verbose"])
+        #expect(unchanged.status == 0, "\(unchanged)")
+        #expect(unchanged.stderr.contains(shortcut), "\(unchanged)")
+
+        // 7 bytes short, meta.json and sequences.jsonl untouched: refused as it is without a parent.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: pages))
+        try handle.truncate(atOffset: UInt64(original.count - 7))
+        try handle.close()
+        let message = try agent.failure(of: .cache, ["--tag", "agent"])
+        #expect(message.contains("kv/pages.bin: \(original.count - 7) bytes is not a whole number of 2048-byte pages (truncated?)"), "\(message)")
+
+        // The parent's size again, other bytes, same inode (rewritten in place): not the shortcut
+        // but the full capture, which checks pages.bin and succeeds.
+        let rewrite = try FileHandle(forWritingTo: URL(fileURLWithPath: pages))
+        try rewrite.write(contentsOf: Data(original.map { $0 ^ 0x5A }))
+        try rewrite.close()
+        let rewritten = try agent.snapshot(["--tag", "agent", "--verbose"])
+        #expect(rewritten.status == 0, "\(rewritten)")
+        #expect(!rewritten.stderr.contains(shortcut), "\(rewritten)")
+        #expect(rewritten.stderr.contains("pages reused from the parent"), "\(rewritten)")
+    }
+
     @Test("cache: a path that is not a dump, or a dump missing a file, is refused with what to set")
     func notADump() throws {
         let agent = try Agent()
