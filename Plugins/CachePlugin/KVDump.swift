@@ -55,8 +55,17 @@ struct KVDump {
         numLayers = try integer("num_layers")
         numHeads = try integer("num_heads")
         headDim = try integer("head_dim")
-        // K and V for every layer and head, tokens_per_page tokens of head_dim elements each.
-        pageBytes = 2 * numLayers * numHeads * tokensPerPage * headDim * elementSize
+        // K and V for every layer and head, tokens_per_page tokens of head_dim elements each. Each
+        // factor fits 31 bits; their product need not fit 64 (and trapping would take pfhost down).
+        var pageBytes = 2 * elementSize
+        for factor in [numLayers, numHeads, tokensPerPage, headDim] {
+            let (product, overflow) = pageBytes.multipliedReportingOverflow(by: factor)
+            guard !overflow else {
+                throw .invalid("\(metaPath): a page of 2 × num_layers × num_heads × tokens_per_page × head_dim × \(elementSize) bytes does not fit 64 bits")
+            }
+            pageBytes = product
+        }
+        self.pageBytes = pageBytes
 
         let pagesPath = directory + "/pages.bin"
         guard let size = ReadableFile.size(of: pagesPath) else {

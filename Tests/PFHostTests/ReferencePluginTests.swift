@@ -207,6 +207,8 @@ struct ReferencePluginTests {
     @Test("cache: a damaged dump is refused, naming the file and line", arguments: [
         ("kv/meta.json", #"{"format":"pfhost-kv-dump","version":1,"model_fingerprint":"m","dtype":"int3","tokens_per_page":16,"num_layers":2,"num_heads":2,"head_dim":8}"#,
          "kv/meta.json: 'dtype' must be one of"),
+        ("kv/meta.json", #"{"format":"pfhost-kv-dump","version":1,"model_fingerprint":"m","dtype":"f32","tokens_per_page":2147483647,"num_layers":2147483647,"num_heads":2147483647,"head_dim":8}"#,
+         "kv/meta.json: a page of 2 × num_layers × num_heads × tokens_per_page × head_dim × 4 bytes does not fit 64 bits"),
         ("kv/sequences.jsonl", #"{"id":"s","tokens":[1,2,3],"pages":[0,1]}"#, "kv/sequences.jsonl: line 1: 3 tokens need 1 pages of 16, the page table has 2"),
         ("kv/sequences.jsonl", #"{"id":"s","tokens":[1,2,3],"pages":[99]}"#, "kv/sequences.jsonl: line 1: page slot 99 is outside pages.bin (12 pages)"),
         ("kv/sequences.jsonl", "{\"id\":\"s\",\"tokens\":[1],\"pages\":[0]}\n{\"id\":\"s\",\"tokens\":[],\"pages\":[]}\n", "line 2: sequence id 's' was already used on line 1"),
