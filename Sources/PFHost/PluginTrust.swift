@@ -137,7 +137,7 @@ public struct PluginTrust: Sendable {
             pending = Self.components(path)
         } else {
             current = "/"
-            pending = Self.components(path.hasPrefix("/") ? path : Self.workingDirectory() + "/" + path)
+            pending = Self.components(path.hasPrefix("/") ? path : try Self.workingDirectory(for: path) + "/" + path)
         }
         var info = try checkDirectory(at: current)
         var links = 0
@@ -223,9 +223,11 @@ public struct PluginTrust: Sendable {
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The current directory, which the kernel reports without symlinks.
-    private static func workingDirectory() -> String {
-        guard let pointer = getcwd(nil, 0) else { return "." }
+    /// The current directory, which the kernel reports without symlinks, to resolve `path` against.
+    private static func workingDirectory(for path: String) throws(Problem) -> String {
+        guard let pointer = getcwd(nil, 0) else {
+            throw .cannotCheck(path: path, reason: "the current directory cannot be found: \(errorText())")
+        }
         defer { free(pointer) }
         return String(cString: pointer)
     }
