@@ -41,8 +41,8 @@ struct CacheCapture {
         var opened = stat()
         guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG else { throw .io("\(pagesPath): cannot be read") }
         // Reused packs are not read, so nothing else would notice a pages.bin that lost pages
-        // since KVDump looked at it.
-        let pagesSize = Int64(opened.st_size)
+        // since KVDump looked at it: check again on what was opened.
+        let pagesCount = try KVDump.slotCount(of: Int64(opened.st_size), path: pagesPath, pageBytes: dump.pageBytes)
 
         var placed: [Digest: (pack: Int, offset: Int)] = [:]
         var packs: [CachePack] = []
@@ -58,9 +58,7 @@ struct CacheCapture {
             let number = packs.count
             let blob: Descriptor
             if let known = reusable["\(last.key.hex)/\(current.count)"] {
-                for page in current {
-                    try KVDump.checkSlot(page.slot, inPagesOf: pagesSize, path: pagesPath, pageBytes: dump.pageBytes)
-                }
+                for page in current { try KVDump.checkSlot(page.slot, within: pagesCount, path: pagesPath) }
                 blob = known
                 pagesReused += current.count
             } else {

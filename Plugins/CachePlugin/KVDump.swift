@@ -127,10 +127,8 @@ struct KVDump {
         return Int(size / Int64(pageBytes))
     }
 
-    /// Checks that page `slot` lies within a `pages.bin` of `size` bytes, in the words used when
-    /// the dump is first read.
-    static func checkSlot(_ slot: Int, inPagesOf size: Int64, path: String, pageBytes: Int) throws(PluginError) {
-        let count = try slotCount(of: size, path: path, pageBytes: pageBytes)
+    /// Checks that page `slot` lies within a `pages.bin` of `count` pages.
+    static func checkSlot(_ slot: Int, within count: Int, path: String) throws(PluginError) {
         guard slot < count else {
             throw .invalid("\(path): page slot \(slot) is outside pages.bin (\(count) pages; truncated?)")
         }
