@@ -18,20 +18,31 @@ struct CacheCapture {
 
     func run() throws(PluginError) {
         let directory = try host.requiredConfig("path", meaning: "a paged KV-cache dump directory")
+        let pagesPath = directory + "/pages.bin"
         // The layer is a function of meta.json and sequences.jsonl (pages are identified by their
-        // tokens), so when both are byte for byte what the parent captured, so is the layer.
+        // tokens), so when both are byte for byte what the parent captured, so is the layer, but
+        // only if pages.bin still holds every page the parent's capture checked was there. Reuse
+        // may skip hashing, never checking: the shortcut also needs pages.bin's stat (size, mtime,
+        // ctime, inode) to be what the parent's capture recorded, one stat and no read; anything
+        // else, or a parent without the record, takes the full capture, which checks it all.
         let input = try inputDigest(directory)
-        if let parent = host.parentLayer(CacheLayer.self), parent.annotations[Self.inputAnnotation] == input {
+        if let parent = host.parentLayer(CacheLayer.self), parent.annotations[Self.inputAnnotation] == input,
+           let recorded = parent.annotations[Self.pagesAnnotation], let now = Self.pagesStat(path: pagesPath), recorded == now {
+            host.log(.debug, "meta.json and sequences.jsonl are the parent's and pages.bin's stat is unchanged: the parent's layer is reused")
             try host.setLayer(CacheLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
             return
         }
         let dump = try KVDump(directory: directory, host: host)
         let reusable = reusablePacks(for: dump)
 
-        let pagesPath = directory + "/pages.bin"
         let fd = open(pagesPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io("\(pagesPath): cannot be opened: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG else { throw .io("\(pagesPath): cannot be read") }
+        // Reused packs are not read, so nothing else would notice a pages.bin that lost pages
+        // since KVDump looked at it: check again on what was opened.
+        let pagesCount = try KVDump.slotCount(of: Int64(opened.st_size), path: pagesPath, pageBytes: dump.pageBytes)
 
         var placed: [Digest: (pack: Int, offset: Int)] = [:]
         var packs: [CachePack] = []
@@ -47,6 +58,7 @@ struct CacheCapture {
             let number = packs.count
             let blob: Descriptor
             if let known = reusable["\(last.key.hex)/\(current.count)"] {
+                for page in current { try KVDump.checkSlot(page.slot, within: pagesCount, path: pagesPath) }
                 blob = known
                 pagesReused += current.count
             } else {
@@ -128,10 +140,17 @@ struct CacheCapture {
         try flush()
         let indexBlob = try index.commit()
         host.log(.debug, "\(pageOrder.count) distinct pages in \(packs.count) packs; \(pagesReused) pages reused from the parent")
+        var annotations = [Self.inputAnnotation: input]
+        // Recorded only when pages.bin did not change while it was captured, so that the record
+        // describes the pages this layer was checked against.
+        var closing = stat()
+        if fstat(fd, &closing) == 0, let before = Self.pagesStat(opened), Self.pagesStat(closing) == before {
+            annotations[Self.pagesAnnotation] = before
+        }
         var unique = Set<Digest>()
         try host.setLayer(CacheLayer(
             blobs: ([indexBlob] + blobs).filter { unique.insert($0.digest).inserted },
-            annotations: [Self.inputAnnotation: input],
+            annotations: annotations,
             content: CacheContent(
                 modelFingerprint: dump.modelFingerprint, dtype: dump.dtype, tokensPerPage: dump.tokensPerPage,
                 numLayers: dump.numLayers, numHeads: dump.numHeads, headDim: dump.headDim, pageBytes: Int64(dump.pageBytes),
@@ -141,6 +160,32 @@ struct CacheCapture {
 
     /// The annotation recording ``inputDigest(_:)`` of the dump a layer was captured from.
     static let inputAnnotation = "dev.pfhost.cache.input"
+
+    /// The annotation recording ``pagesStat(_:)`` of the `pages.bin` a layer was captured from.
+    static let pagesAnnotation = "dev.pfhost.cache.pages_stat"
+
+    /// `size=… mtime_ns=… ctime_ns=… inode=…` of the regular file at `path` (symlinks followed),
+    /// or nil when it is missing or not a regular file.
+    static func pagesStat(path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return pagesStat(info)
+    }
+
+    /// `size=… mtime_ns=… ctime_ns=… inode=…` of `info`, or nil when it is not a regular file or
+    /// its timestamps do not fit 64-bit nanoseconds.
+    static func pagesStat(_ info: stat) -> String? {
+        func nanoseconds(_ time: timespec) -> Int64? {
+            let (seconds, overflow) = Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+            guard !overflow else { return nil }
+            let (total, carry) = seconds.addingReportingOverflow(Int64(time.tv_nsec))
+            return carry ? nil : total
+        }
+        guard info.st_mode & S_IFMT == S_IFREG, let mtime = nanoseconds(info.st_mtim), let ctime = nanoseconds(info.st_ctim) else {
+            return nil
+        }
+        return "size=\(info.st_size) mtime_ns=\(mtime) ctime_ns=\(ctime) inode=\(info.st_ino)"
+    }
 
     /// SHA-256 (bare hex) of `meta.json`, a NUL, and `sequences.jsonl`.
     private func inputDigest(_ directory: String) throws(PluginError) -> String {

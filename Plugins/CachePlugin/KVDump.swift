@@ -55,17 +55,23 @@ struct KVDump {
         numLayers = try integer("num_layers")
         numHeads = try integer("num_heads")
         headDim = try integer("head_dim")
-        // K and V for every layer and head, tokens_per_page tokens of head_dim elements each.
-        pageBytes = 2 * numLayers * numHeads * tokensPerPage * headDim * elementSize
+        // K and V for every layer and head, tokens_per_page tokens of head_dim elements each. Each
+        // factor fits 31 bits; their product need not fit 64 (and trapping would take pfhost down).
+        var pageBytes = 2 * elementSize
+        for factor in [numLayers, numHeads, tokensPerPage, headDim] {
+            let (product, overflow) = pageBytes.multipliedReportingOverflow(by: factor)
+            guard !overflow else {
+                throw .invalid("\(metaPath): a page of 2 × num_layers × num_heads × tokens_per_page × head_dim × \(elementSize) bytes does not fit 64 bits")
+            }
+            pageBytes = product
+        }
+        self.pageBytes = pageBytes
 
         let pagesPath = directory + "/pages.bin"
-        guard let size = ReadableFile.size(of: pagesPath).map({ Int($0) }) else {
+        guard let size = ReadableFile.size(of: pagesPath) else {
             throw .io("\(pagesPath): cannot be read")
         }
-        guard size % pageBytes == 0 else {
-            throw .invalid("\(pagesPath): \(size) bytes is not a whole number of \(pageBytes)-byte pages (truncated?)")
-        }
-        let slotCount = size / pageBytes
+        let slotCount = try Self.slotCount(of: size, path: pagesPath, pageBytes: pageBytes)
         self.slotCount = slotCount
         let tokensPerPage = self.tokensPerPage
 
@@ -111,6 +117,21 @@ struct KVDump {
             sequences.append(Sequence(id: id, tokens: tokens.map { UInt32($0) }, slots: slots.map { Int($0) }))
         }
         self.sequences = sequences.sorted { $0.id < $1.id }
+    }
+
+    /// How many whole pages a `pages.bin` of `size` bytes holds; refused when it ends in a part page.
+    static func slotCount(of size: Int64, path: String, pageBytes: Int) throws(PluginError) -> Int {
+        guard size % Int64(pageBytes) == 0 else {
+            throw .invalid("\(path): \(size) bytes is not a whole number of \(pageBytes)-byte pages (truncated?)")
+        }
+        return Int(size / Int64(pageBytes))
+    }
+
+    /// Checks that page `slot` lies within a `pages.bin` of `count` pages.
+    static func checkSlot(_ slot: Int, within count: Int, path: String) throws(PluginError) {
+        guard slot < count else {
+            throw .invalid("\(path): page slot \(slot) is outside pages.bin (\(count) pages; truncated?)")
+        }
     }
 
     /// The integers of a JSON array, when every element is an integer in `range`.

@@ -10,6 +10,12 @@ import Glibc
 /// a file reached twice (a symlink to another, same device and inode) is loaded once. Each is
 /// opened with `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` and never closed.
 ///
+/// Before any `dlopen`, which runs a library's constructors, ``PluginTrust`` checks the directory,
+/// the directories above it, and each file with the symlinks and directories on its way: a file
+/// that someone other than root or the effective user could have changed is refused unopened,
+/// and in such a directory nothing is opened. `allowInsecurePlugins` turns the check off, for
+/// development only.
+///
 /// ```swift
 /// let plugins = try PluginLoader.loadSet(from: "/opt/agent/plugins")
 /// ```
@@ -26,8 +32,11 @@ public enum PluginLoader {
 
     /// Loads every `.so` in `directory` and reports each one.
     ///
-    /// - Throws: ``PluginSetError/unreadableDirectory(_:reason:)`` when the directory cannot be listed.
-    public static func candidates(in directory: String) throws(PluginSetError) -> [Candidate] {
+    /// - Parameter allowInsecurePlugins: skip ``PluginTrust``'s checks and open whatever is there
+    ///   (for development; never where others can write).
+    /// - Throws: ``PluginSetError/unreadableDirectory(_:reason:)`` when the directory cannot be
+    ///   listed, ``PluginSetError/untrustedDirectory(_:problem:files:)`` when it may not be trusted.
+    public static func candidates(in directory: String, allowInsecurePlugins: Bool = false) throws(PluginSetError) -> [Candidate] {
         guard let dir = opendir(directory) else {
             throw .unreadableDirectory(directory, reason: String(cString: strerror(errno)))
         }
@@ -39,15 +48,37 @@ public enum PluginLoader {
             if name.hasSuffix(".so") { names.append(name) }
         }
         closedir(dir)
+        names.sort()
+        let trust = PluginTrust()
+        var checkedDirectory: PluginTrust.Checked?
+        if !allowInsecurePlugins {
+            do { checkedDirectory = try trust.checkDirectory(directory) } catch {
+                throw .untrustedDirectory(directory, problem: error, files: names)
+            }
+        }
         var seen = Set<FileIdentity>()
         var candidates: [Candidate] = []
-        for name in names.sorted() {
+        for name in names {
             let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-            var info = stat()
-            if stat(file, &info) == 0 {
-                guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
+            // What to dlopen: with the check, the path it ended at (no symlinks, every step
+            // checked), so nobody else can change what it names before the dlopen.
+            let path: String
+            if let checkedDirectory {
+                let checked: PluginTrust.Checked
+                do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
+                    candidates.append(Candidate(file: file, result: .failure(.untrusted(file: file, problem: error))))
+                    continue
+                }
+                guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
+                path = checked.path
+            } else {
+                var info = stat()
+                if stat(file, &info) == 0 {
+                    guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
+                }
+                path = file
             }
-            candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in try load(file) }))
+            candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in try loadTable(path, as: file) }))
         }
         return candidates
     }
@@ -55,10 +86,11 @@ public enum PluginLoader {
     /// Loads the directory's plugins and checks they form a set: one plugin per layer kind,
     /// all five present.
     ///
-    /// - Throws: ``PluginSetError`` naming every refused file, both files of a duplicated
-    ///   kind, or the missing kinds.
-    public static func loadSet(from directory: String) throws(PluginSetError) -> [LayerKind: LoadedPlugin] {
-        try assemble(candidates(in: directory), directory: directory)
+    /// - Parameter allowInsecurePlugins: skip ``PluginTrust``'s checks (for development).
+    /// - Throws: ``PluginSetError`` naming the untrusted directory, every refused file, both
+    ///   files of a duplicated kind, or the missing kinds.
+    public static func loadSet(from directory: String, allowInsecurePlugins: Bool = false) throws(PluginSetError) -> [LayerKind: LoadedPlugin] {
+        try assemble(candidates(in: directory, allowInsecurePlugins: allowInsecurePlugins), directory: directory)
     }
 
     /// Checks that `candidates` form a set: no refusals, one plugin per kind, all five present.
@@ -80,10 +112,21 @@ public enum PluginLoader {
         return byKind
     }
 
-    /// Loads one file and checks its table.
-    public static func load(_ file: String) throws(PluginRefusal) -> LoadedPlugin {
+    /// Checks one file with ``PluginTrust`` (every directory above it and every symlink on the
+    /// way), then loads it and checks its table.
+    ///
+    /// - Parameter allowInsecurePlugins: skip the trust check (for development).
+    public static func load(_ file: String, allowInsecurePlugins: Bool = false) throws(PluginRefusal) -> LoadedPlugin {
+        guard !allowInsecurePlugins else { return try loadTable(file, as: file) }
+        let checked: PluginTrust.Checked
+        do { checked = try PluginTrust().checkFile(file) } catch { throw .untrusted(file: file, problem: error) }
+        return try loadTable(checked.path, as: file)
+    }
+
+    /// `dlopen`s `path` and checks its table; refusals and the plugin name it `file`.
+    private static func loadTable(_ path: String, as file: String) throws(PluginRefusal) -> LoadedPlugin {
         _ = dlerror()
-        guard let handle = dlopen(file, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw .notLoadable(file: file, reason: reason)
         }

@@ -1,6 +1,10 @@
 /// Why the host will not use a `.so` file as a plugin. Each message names the file and the
 /// exact values involved.
 public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Someone other than root or the effective user could have changed the file, a directory
+    /// above it or a symlink on the way (``PluginTrust``); it was not opened, so its constructors
+    /// did not run.
+    case untrusted(file: String, problem: PluginTrust.Problem)
     case notLoadable(file: String, reason: String)
     case noEntrySymbol(file: String)
     case entryReturnedNull(file: String)
@@ -13,7 +17,7 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     /// The file refused.
     public var file: String {
         switch self {
-        case .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
+        case .untrusted(let file, _), .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
              .abiMajorMismatch(let file, _, _), .abiMinorTooNew(let file, _), .structTooSmall(let file, _),
              .unknownKind(let file, _), .missingField(let file, _):
             file
@@ -24,6 +28,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     public var reason: String {
         let host = "\(PluginABI.major).\(PluginABI.minor)"
         switch self {
+        case .untrusted(_, let problem):
+            return "untrusted, never opened: \(problem)"
         case .notLoadable(_, let reason):
             return "cannot be loaded: \(reason)"
         case .noEntrySymbol:

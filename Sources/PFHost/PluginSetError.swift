@@ -4,6 +4,9 @@ import PFModel
 public enum PluginSetError: Error, Sendable, CustomStringConvertible {
     /// The directory cannot be listed.
     case unreadableDirectory(String, reason: String)
+    /// Someone other than root or the effective user could change the directory or one above it
+    /// (``PluginTrust``), so none of the `.so` files in it (`files`, their names) was opened.
+    case untrustedDirectory(String, problem: PluginTrust.Problem, files: [String])
     /// One or more files were refused.
     case refused([PluginRefusal])
     /// Two plugins capture the same layer.
@@ -15,6 +18,9 @@ public enum PluginSetError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .unreadableDirectory(let directory, let reason):
             return "cannot read the plugin directory \(directory): \(reason) (pass --plugins DIR or set PFHOST_PLUGINS)"
+        case .untrustedDirectory(let directory, let problem, let files):
+            let skipped = files.isEmpty ? "" : " (not loaded: \(files.joined(separator: ", ")))"
+            return "refusing the plugin directory \(directory)\(skipped): \(problem)"
         case .refused(let refusals):
             return refusals.map(\.description).joined(separator: "\n")
         case .duplicateKind(let kind, let first, let second):

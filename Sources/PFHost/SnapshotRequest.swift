@@ -17,11 +17,14 @@ public struct SnapshotRequest: Sendable {
     public var grace: Duration
     /// The environment (for `SOURCE_DATE_EPOCH`).
     public var environment: [String: String]
+    /// Load plugins without ``PluginTrust``'s checks, for development only.
+    public var allowInsecurePlugins: Bool
 
-    /// A request with defaults: no parents, no tag, a 600 s timeout and a 2 s grace period.
+    /// A request with defaults: no parents, no tag, a 600 s timeout, a 2 s grace period, and
+    /// plugins checked before they are loaded.
     public init(pluginsDirectory: String, configuration: SnapshotConfiguration = SnapshotConfiguration(),
                 parents: [String] = [], tag: String? = nil, timeout: Duration = .seconds(600),
-                grace: Duration = .seconds(2), environment: [String: String] = [:]) {
+                grace: Duration = .seconds(2), environment: [String: String] = [:], allowInsecurePlugins: Bool = false) {
         self.pluginsDirectory = pluginsDirectory
         self.configuration = configuration
         self.parents = parents
@@ -29,5 +32,6 @@ public struct SnapshotRequest: Sendable {
         self.timeout = timeout
         self.grace = grace
         self.environment = environment
+        self.allowInsecurePlugins = allowInsecurePlugins
     }
 }

@@ -38,7 +38,11 @@ public struct Snapshotter: Sendable {
             phase = now
         }
         let plugins: [LayerKind: LoadedPlugin]
-        do { plugins = try PluginLoader.loadSet(from: request.pluginsDirectory) } catch { throw .plugins(error) }
+        do {
+            plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins)
+        } catch {
+            throw .plugins(error)
+        }
         lap("loaded the plugins")
         let createdAt: String
         do { createdAt = try Timestamp.forNewSnapshot(environment: request.environment) } catch {

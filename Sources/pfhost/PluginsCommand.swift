@@ -17,7 +17,11 @@ struct PluginsCommand: ParsableCommand {
     func run() throws {
         let directory = try pluginsOptions.directory()
         let candidates: [PluginLoader.Candidate]
-        do { candidates = try PluginLoader.candidates(in: directory) } catch { throw fail(error, ExitStatus.pluginFailure) }
+        do {
+            candidates = try PluginLoader.candidates(in: directory, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins)
+        } catch {
+            throw fail(error, ExitStatus.pluginFailure)
+        }
         var setProblem: String?
         do { _ = try PluginLoader.assemble(candidates, directory: directory) } catch {
             if case .refused = error {} else { setProblem = error.description }

@@ -5,15 +5,27 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `--plugins DIR`, shared by `snapshot` and `plugins`.
+/// `--plugins DIR` and `--allow-insecure-plugins`, shared by `snapshot` and `plugins`.
 struct PluginsOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The directory of plugins, one .so per layer (default: $PFHOST_PLUGINS).", valueName: "dir"))
     var plugins: String?
 
-    /// The directory the option or the environment names, or a usage error.
+    // A flag only, never an environment variable: one left set would silently disarm the check.
+    @Flag(help: ArgumentHelp(
+        "Load plugins even if users other than root or you could have changed them (development only).",
+        discussion: "Without it, a plugin directory or .so writable by group or others, owned by another user, or reached through such a directory or symlink is refused before it is opened."))
+    var allowInsecurePlugins = false
+
+    /// The directory the option or the environment names, or a usage error; warns on stderr
+    /// when the trust check is off.
     func directory() throws -> String {
         guard let directory = plugins ?? ProcessInfo.processInfo.environment["PFHOST_PLUGINS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw fail("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS", ExitCode.validationFailure)
+        }
+        if allowInsecurePlugins {
+            var standardError = StandardError()
+            print("pfhost: warning: --allow-insecure-plugins: plugins are loaded without checking who could have changed them",
+                  to: &standardError)
         }
         return directory
     }

@@ -88,7 +88,7 @@ struct SnapshotCommand: ParsableCommand {
         let snapshotter = Snapshotter(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
         let request = SnapshotRequest(
             pluginsDirectory: pluginsDirectory, configuration: configuration, parents: parents, tag: tag,
-            timeout: .seconds(timeout), environment: environment)
+            timeout: .seconds(timeout), environment: environment, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins)
         let result: SnapshotResult
         do {
             result = try snapshotter.snapshot(request)

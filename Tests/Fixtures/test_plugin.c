@@ -4,6 +4,8 @@
  *
  * Compile-time switches make plugins the loader must refuse (TEST_ABI_MAJOR, TEST_ABI_MINOR,
  * TEST_STRUCT_SIZE, TEST_KIND, TEST_NO_ID, TEST_NO_VERSION, TEST_NULL_ENTRY, TEST_NO_ENTRY).
+ * PF_TEST_CONSTRUCTOR_MARKER="\"/path\"" makes loading the library create that file, so a test can tell
+ * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
  * At run time the config key `mode` chooses a behaviour (see capture() below).
  */
 #include "pf_plugin.h"
@@ -228,6 +230,13 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     if (strcmp(mode, "twice") == 0) host->set_layer(ctx, json, strlen(json));
     return rc == PF_OK ? PF_OK : rc;
 }
+
+#ifdef PF_TEST_CONSTRUCTOR_MARKER
+__attribute__((constructor)) static void leave_marker(void) {
+    FILE *marker = fopen(PF_TEST_CONSTRUCTOR_MARKER, "w");
+    if (marker != NULL) fclose(marker);
+}
+#endif
 
 static const pf_plugin plugin = {
     .struct_size = TEST_STRUCT_SIZE,

@@ -207,6 +207,8 @@ struct ReferencePluginTests {
     @Test("cache: a damaged dump is refused, naming the file and line", arguments: [
         ("kv/meta.json", #"{"format":"pfhost-kv-dump","version":1,"model_fingerprint":"m","dtype":"int3","tokens_per_page":16,"num_layers":2,"num_heads":2,"head_dim":8}"#,
          "kv/meta.json: 'dtype' must be one of"),
+        ("kv/meta.json", #"{"format":"pfhost-kv-dump","version":1,"model_fingerprint":"m","dtype":"f32","tokens_per_page":2147483647,"num_layers":2147483647,"num_heads":2147483647,"head_dim":8}"#,
+         "kv/meta.json: a page of 2 × num_layers × num_heads × tokens_per_page × head_dim × 4 bytes does not fit 64 bits"),
         ("kv/sequences.jsonl", #"{"id":"s","tokens":[1,2,3],"pages":[0,1]}"#, "kv/sequences.jsonl: line 1: 3 tokens need 1 pages of 16, the page table has 2"),
         ("kv/sequences.jsonl", #"{"id":"s","tokens":[1,2,3],"pages":[99]}"#, "kv/sequences.jsonl: line 1: page slot 99 is outside pages.bin (12 pages)"),
         ("kv/sequences.jsonl", "{\"id\":\"s\",\"tokens\":[1],\"pages\":[0]}\n{\"id\":\"s\",\"tokens\":[],\"pages\":[]}\n", "line 2: sequence id 's' was already used on line 1"),
@@ -225,6 +227,37 @@ struct ReferencePluginTests {
         try handle.truncate(atOffset: 5000)
         try handle.close()
         #expect(try agent.failure(of: .cache).contains("kv/pages.bin: 5000 bytes is not a whole number of 2048-byte pages (truncated?)"))
+    }
+
+    @Test("cache: the parent's layer is reused only while pages.bin has the stat its capture recorded")
+    func cacheReuseChecksPages() throws {
+        let agent = try Agent()
+        let pages = agent.root + "/kv/pages.bin"
+        let original = try Data(contentsOf: URL(fileURLWithPath: pages))
+        let (_, first) = try agent.manifest(["--tag", "agent"])
+        #expect(first.cache.annotations["dev.pfhost.cache.pages_stat"]?.hasPrefix("size=\(original.count) mtime_ns=") == true,
+                "\(first.cache.annotations)")
+        let shortcut = "the parent's layer is reused"
+        let unchanged = try agent.snapshot(["--tag", "agent", "--verbose"])
+        #expect(unchanged.status == 0, "\(unchanged)")
+        #expect(unchanged.stderr.contains(shortcut), "\(unchanged)")
+
+        // 7 bytes short, meta.json and sequences.jsonl untouched: refused as it is without a parent.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: pages))
+        try handle.truncate(atOffset: UInt64(original.count - 7))
+        try handle.close()
+        let message = try agent.failure(of: .cache, ["--tag", "agent"])
+        #expect(message.contains("kv/pages.bin: \(original.count - 7) bytes is not a whole number of 2048-byte pages (truncated?)"), "\(message)")
+
+        // The parent's size again, other bytes, same inode (rewritten in place): not the shortcut
+        // but the full capture, which checks pages.bin and succeeds.
+        let rewrite = try FileHandle(forWritingTo: URL(fileURLWithPath: pages))
+        try rewrite.write(contentsOf: Data(original.map { $0 ^ 0x5A }))
+        try rewrite.close()
+        let rewritten = try agent.snapshot(["--tag", "agent", "--verbose"])
+        #expect(rewritten.status == 0, "\(rewritten)")
+        #expect(!rewritten.stderr.contains(shortcut), "\(rewritten)")
+        #expect(rewritten.stderr.contains("pages reused from the parent"), "\(rewritten)")
     }
 
     @Test("cache: a path that is not a dump, or a dump missing a file, is refused with what to set")
