@@ -31,9 +31,11 @@ public final class BlobReader {
         path = store.blobPath(digest)
         let path = self.path
         do {
-            fd = try store.system.open(path, O_RDONLY)
+            fd = try store.system.open(path, SnapshotStore.blobOpenFlags)
         } catch where error.code == ENOENT {
             throw .missingBlob(digest, store: store.path)
+        } catch where error.code == ELOOP {
+            throw .corrupt(file: path, reason: SnapshotStore.notRegularReason)
         } catch {
             throw .io(step: "opening blob \(digest)", error)
         }

@@ -91,7 +91,10 @@ extension SnapshotStore {
         if let waiting = pending.withLock({ $0[digest] }) { return waiting.size }
         if let known = present.withLock({ $0[digest] }) { return known }
         let path = blobPath(digest)
-        guard let info = try step("checking \(path)", { () throws(SystemCallError) in try system.status(path) }) else {
+        // lstat: a symlink (or anything but a regular file) under a blob's name is not the blob,
+        // whatever it points to; the blob gets written again, replacing it.
+        guard let info = try step("checking \(path)", { () throws(SystemCallError) in try system.linkStatus(path) }),
+              info.st_mode & S_IFMT == S_IFREG else {
             return nil
         }
         let size = Int64(info.st_size)
@@ -125,12 +128,13 @@ extension SnapshotStore {
     }
 
     /// Renames a finished blob file to `target` without replacing a good blob already there
-    /// (content-addressed files are never rewritten). A file of the wrong size under the name
-    /// is damage, and is replaced.
+    /// (content-addressed files are never rewritten). A file of the wrong size, or anything but a
+    /// regular file (a symlink), under the name is damage, and is replaced (rename replaces the
+    /// link itself, never what it points to).
     private func moveIntoPlace(_ temporaryPath: String, _ blob: BlobRef) throws(SystemCallError) {
         let target = blobPath(blob.digest)
         if try !system.renameNoReplace(temporaryPath, target) {
-            if let existing = try system.status(target), Int64(existing.st_size) == blob.size {
+            if let existing = try system.linkStatus(target), existing.st_mode & S_IFMT == S_IFREG, Int64(existing.st_size) == blob.size {
                 try? system.unlink(temporaryPath)
             } else {
                 try system.rename(temporaryPath, target)
@@ -187,15 +191,26 @@ extension SnapshotStore {
         }
     }
 
+    /// How blobs are opened for reading: never through a symlink (a link in `blobs/` could lead
+    /// anywhere, `/etc/passwd` included), never blocking on a FIFO someone put there.
+    static let blobOpenFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY
+
+    /// What is wrong with a blob path that is a symlink, a directory or a device.
+    static let notRegularReason = "it is not a regular file (a symlink, a directory or a device where a blob belongs); remove it and run the snapshot again or restore the blob"
+
     /// Reads a whole blob and checks that its bytes match its digest. For small blobs
     /// (manifests, indexes); stream large ones with ``hashBlob(_:)``.
     public func readBlob(_ digest: Digest) throws(StoreError) -> [UInt8] {
         let path = pending.withLock({ $0[digest]?.ingestPath }) ?? blobPath(digest)
         let bytes: [UInt8]
         do {
-            bytes = try system.readFile(path)
+            let fd = try system.open(path, Self.blobOpenFlags)
+            defer { try? system.close(fd, path: path) }
+            bytes = try system.readFile(fd, path: path)
         } catch where error.code == ENOENT {
             throw .missingBlob(digest, store: self.path)
+        } catch where error.code == ELOOP || error.code == EINVAL {
+            throw .corrupt(file: path, reason: Self.notRegularReason)
         } catch {
             throw .io(step: "reading blob \(digest)", error)
         }
@@ -211,10 +226,16 @@ extension SnapshotStore {
         let hasher = SHA256Hasher()
         var size: Int64 = 0
         let fd: Int32
-        do {
-            fd = try system.open(path, O_RDONLY)
+        do throws(SystemCallError) {
+            fd = try system.open(path, Self.blobOpenFlags)
+            guard try system.status(fd, path: path).st_mode & S_IFMT == S_IFREG else {
+                try? system.close(fd, path: path)
+                throw SystemCallError(operation: "open", path: path, code: EINVAL)
+            }
         } catch where error.code == ENOENT {
             throw .missingBlob(digest, store: self.path)
+        } catch where error.code == ELOOP || error.code == EINVAL {
+            throw .corrupt(file: path, reason: Self.notRegularReason)
         } catch {
             throw .io(step: "reading blob \(digest)", error)
         }

@@ -134,6 +134,13 @@ public final class SnapshotStore: Sendable {
             throw .notAStore(path: path, reason: "\(layout) has imageLayoutVersion \(version), expected 1.0.0")
         }
         try step("checking \(ingestPath)") { () throws(SystemCallError) in try system.mkdir(ingestPath) }
+        // The store never follows a symlink inside itself: its directories must be directories.
+        for directory in [path + "/blobs", blobsPath, ingestPath] {
+            let info = try step("checking \(directory)") { () throws(SystemCallError) in try system.linkStatus(directory) }
+            if let info, info.st_mode & S_IFMT != S_IFDIR {
+                throw .corrupt(file: directory, reason: "it is not a directory (a symlink?); a store's directories must be real directories")
+            }
+        }
     }
 
     /// Runs `body`, turning a failed system call into ``StoreError/io(step:_:)`` naming `step`.

@@ -1,5 +1,9 @@
 import PFModel
 import PFSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+import PFSystem
 
 /// Checks a store end to end: the layout, `index.json`, every snapshot's OCI manifest and
 /// pfhost manifest, and the bytes of every blob they reference (re-hashed, sizes compared).
@@ -54,6 +58,9 @@ public struct StoreVerifier {
         case .failure(.missingBlob):
             report(snapshot, path, "\(role) is missing")
             return false
+        case .failure(.corrupt(_, let reason)):
+            report(snapshot, path, "\(role) is damaged: \(reason)")
+            return false
         case .failure(let error):
             report(snapshot, path, "\(role) cannot be read: \(error)")
             return false
@@ -101,6 +108,17 @@ public struct StoreVerifier {
         }
     }
 
+    private static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFLNK: "a symlink"
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "not a file"
+        }
+    }
+
     private mutating func verifyEveryBlob() {
         let directory = store.path + "/blobs/sha256"
         let names: [String]
@@ -111,6 +129,13 @@ public struct StoreVerifier {
         for name in names.sorted() {
             guard let digest = try? Digest(hex: name) else {
                 report(nil, directory + "/" + name, "is not named by a sha256 digest")
+                continue
+            }
+            // Anything but a regular file (a symlink above all) is reported even when a snapshot
+            // did not name it: the store would otherwise reuse it.
+            if hashed[digest] == nil, let info = try? store.system.linkStatus(directory + "/" + name), info.st_mode & S_IFMT != S_IFREG {
+                report(nil, directory + "/" + name, "is not a regular file (\(Self.kindName(info.st_mode))); a store holds only regular files: remove it")
+                hashed[digest] = .failure(.corrupt(file: directory + "/" + name, reason: "not a regular file"))
                 continue
             }
             // Blobs a snapshot references were checked (and reported) with it.

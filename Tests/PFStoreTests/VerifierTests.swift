@@ -72,6 +72,47 @@ struct VerifierTests {
         #expect(problems(store).contains("\(store.path)/blobs/sha256/not-a-digest: is not named by a sha256 digest"))
     }
 
+    @Test("a blob replaced by a symlink (to a good copy or to /etc/passwd) is reported, and never reused or followed")
+    func symlinkedBlob() throws {
+        let (dir, store, _, second) = try store()
+        let blob = try store.snapshot(second).manifest.world.blobs[0]
+        let path = store.blobPath(blob.digest)
+        // A good copy elsewhere: the content would verify if the link were followed.
+        let copy = dir.file("copy")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: copy)
+        let found = problems(store)
+        #expect(found.contains { $0.contains("\(path): layer blob (application/octet-stream) is damaged: it is not a regular file") }, "\(found)")
+        // An unreferenced blob that is a symlink to /etc/passwd: reported by the full check.
+        let stray = store.blobPath(Digest.of(Array("stray".utf8)))
+        try FileManager.default.createSymbolicLink(atPath: stray, withDestinationPath: "/etc/passwd")
+        #expect(problems(store).contains("\(stray): is not a regular file (a symlink); a store holds only regular files: remove it"))
+        #expect(throws: StoreError.self) { try store.readBlob(Digest.of(Array("stray".utf8))) }
+        // A fresh store object (no memory of what it saw) writes the blob again, replacing the link.
+        let fresh = try SnapshotStore(opening: store.path, durability: .strict)
+        let content = FileManager.default.bytes(copy)
+        let written = try fresh.putBlob(content)
+        #expect(written.digest == blob.digest)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect(attributes[.type] as? FileAttributeType == .typeRegular)
+        #expect(FileManager.default.bytes(copy) == content, "the link's target was not written through")
+        #expect(!problems(store).contains { $0.hasPrefix("snapshot") })
+    }
+
+    @Test("a store whose blobs directory is a symlink is refused")
+    func symlinkedDirectory() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"))
+        try FileManager.default.moveItem(atPath: store.path + "/blobs/sha256", toPath: dir.file("elsewhere"))
+        try FileManager.default.createSymbolicLink(atPath: store.path + "/blobs/sha256", withDestinationPath: dir.file("elsewhere"))
+        #expect {
+            try SnapshotStore(opening: store.path)
+        } throws: { error in
+            "\(error)".contains("\(store.path)/blobs/sha256 is corrupt: it is not a directory")
+        }
+    }
+
     @Test("an index.json that is not JSON is one problem naming it")
     func badIndex() throws {
         let (dir, store, _, _) = try store()
