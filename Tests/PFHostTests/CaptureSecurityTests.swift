@@ -123,6 +123,11 @@ struct CaptureSecurityTests {
         }
         // Every entry, files and directories, has exactly one of path and path_bytes.
         for record in records { #expect((record["path"] == nil) != (record["path_bytes"] == nil), "\(record)") }
+        // And the index is what the published schema says.
+        let indexFile = agent.dir.file("index.json")
+        try Data(try SnapshotStore(opening: agent.store).readBlob(manifest.world.content.tree.index)).write(to: URL(fileURLWithPath: indexFile))
+        let validation = try run("/usr/bin/env", ["python3", repositoryRoot + "/plugin-sdk/schema/validate.py", "world-tree-index.schema.json", indexFile])
+        #expect(validation.status == 0, "\(validation)")
         #expect(manifest.world.content.tree.entryCount == records.count)
     }
 
