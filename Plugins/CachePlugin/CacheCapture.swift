@@ -1,5 +1,6 @@
 import PFModel
 import PFPluginKit
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,11 +36,8 @@ struct CacheCapture {
         let dump = try KVDump(directory: directory, host: host)
         let reusable = reusablePacks(for: dump)
 
-        let fd = open(pagesPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("\(pagesPath): cannot be opened: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var opened = stat()
-        guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG else { throw .io("\(pagesPath): cannot be read") }
+        let pages = try ReadableFile(path: pagesPath)
+        let opened = pages.status
         // Reused packs are not read, so nothing else would notice a pages.bin that lost pages
         // since KVDump looked at it: check again on what was opened.
         let pagesCount = try KVDump.slotCount(of: Int64(opened.st_size), path: pagesPath, pageBytes: dump.pageBytes)
@@ -62,7 +60,7 @@ struct CacheCapture {
                 blob = known
                 pagesReused += current.count
             } else {
-                blob = try writePack(current.map(\.slot), fd: fd, path: pagesPath, pageBytes: dump.pageBytes)
+                blob = try writePack(current.map(\.slot), file: pages, pageBytes: dump.pageBytes)
             }
             for (index, page) in current.enumerated() { placed[page.key] = (number, index * dump.pageBytes) }
             packs.append(CachePack(digest: blob.digest, lastKey: last.key.hex, pageCount: current.count))
@@ -143,8 +141,7 @@ struct CacheCapture {
         var annotations = [Self.inputAnnotation: input]
         // Recorded only when pages.bin did not change while it was captured, so that the record
         // describes the pages this layer was checked against.
-        var closing = stat()
-        if fstat(fd, &closing) == 0, let before = Self.pagesStat(opened), Self.pagesStat(closing) == before {
+        if let closing = pages.currentStatus, let before = Self.pagesStat(opened), Self.pagesStat(closing) == before {
             annotations[Self.pagesAnnotation] = before
         }
         var unique = Set<Digest>()
@@ -167,8 +164,7 @@ struct CacheCapture {
     /// `size=… mtime_ns=… ctime_ns=… inode=…` of the regular file at `path` (symlinks followed),
     /// or nil when it is missing or not a regular file.
     static func pagesStat(path: String) -> String? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard let info = try? SystemCalls().status(path) else { return nil }
         return pagesStat(info)
     }
 
@@ -217,19 +213,15 @@ struct CacheCapture {
     }
 
     /// Streams the pages in `slots` from `pages.bin` into one pack blob.
-    private func writePack(_ slots: [Int], fd: Int32, path: String, pageBytes: Int) throws(PluginError) -> Descriptor {
+    private func writePack(_ slots: [Int], file: ReadableFile, pageBytes: Int) throws(PluginError) -> Descriptor {
         let writer = try host.openBlob(mediaType: "application/vnd.pfhost.kv-pack.v1")
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageBytes, alignment: 16)
         defer { buffer.deallocate() }
         for slot in slots {
             try host.checkCancelled()
-            var done = 0
-            while done < pageBytes {
-                let n = pread(fd, buffer.baseAddress! + done, pageBytes - done, off_t(slot * pageBytes + done))
-                guard n > 0 else {
-                    throw .io("\(path): reading page slot \(slot) failed: \(n == 0 ? "unexpected end of file" : String(cString: strerror(errno)))")
-                }
-                done += n
+            // slot * pageBytes fits: slots are below the page count of a file whose size is an Int64.
+            guard try file.read(into: buffer, at: Int64(slot) * Int64(pageBytes)) == pageBytes else {
+                throw .io("\(file.path): reading page slot \(slot) failed: unexpected end of file")
             }
             try writer.write(UnsafeRawBufferPointer(buffer))
         }

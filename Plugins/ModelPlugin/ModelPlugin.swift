@@ -4,6 +4,7 @@ import Glibc
 #endif
 import PFModel
 import PFPluginKit
+import PFSystem
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .model, id: "dev.pfhost.model.safetensors", version: "1.0.0",
@@ -186,8 +187,7 @@ struct ModelCapture {
     /// `S_IFREG`, `S_IFDIR`, … of what `path` names (symlinks followed: the user named it), or nil
     /// when nothing is there.
     static func kind(of path: String) -> mode_t? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard let info = try? SystemCalls().status(path) else { return nil }
         return info.st_mode & S_IFMT
     }
 

@@ -79,9 +79,23 @@ public final class ReadableFile {
         return bytes
     }
 
+    /// Fills `buffer` from `offset` on (`pread`: the position ``read(into:)`` keeps does not move),
+    /// stopping early only at the size the file had when opened; returns the bytes read.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(PluginError) -> Int {
+        let available = size > 0 ? max(0, size - offset) : Int64(buffer.count)
+        let bounded = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(clamping: min(Int64(buffer.count), available))])
+        guard bounded.count > 0 else { return 0 }
+        do { return try Self.system.readFully(fd, into: bounded, at: offset, path: path) } catch {
+            throw .io("\(path): read at offset \(offset) failed: \(error.reason)")
+        }
+    }
+
+    /// What `fstat` says of the file now (nil when it cannot be asked).
+    public var currentStatus: stat? { try? Self.system.status(fd, path: path) }
+
     /// Whether the file's size, mtime or ctime now differ from what they were when it was opened.
     public var changedSinceOpened: Bool {
-        guard let now = try? Self.system.status(fd, path: path) else { return true }
+        guard let now = currentStatus else { return true }
         return now.st_size != status.st_size || now.st_mtim.tv_sec != status.st_mtim.tv_sec
             || now.st_mtim.tv_nsec != status.st_mtim.tv_nsec || now.st_ctim.tv_sec != status.st_ctim.tv_sec
             || now.st_ctim.tv_nsec != status.st_ctim.tv_nsec

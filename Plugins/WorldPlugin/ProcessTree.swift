@@ -1,5 +1,6 @@
 import PFModel
 import PFPluginKit
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,7 @@ import Glibc
 /// Reads a process and its descendants from `/proc`.
 enum ProcessTree {
     static func capture(root: Int32) throws(PluginError) -> [WorldProcess] {
-        guard access("/proc/\(root)", F_OK) == 0 else {
+        guard (try? SystemCalls().linkStatus("/proc/\(root)")) != nil else {
             throw .invalid("world.pid=\(root): no such process")
         }
         var parents: [Int32: Int32] = [:]
@@ -41,10 +42,7 @@ enum ProcessTree {
 
     /// The target of the symlink at `path`, or nil.
     private static func link(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink(path, &buffer, buffer.count - 1)
-        guard length >= 0 else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        (try? SystemCalls().readLink(path)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// State and parent from `/proc/PID/stat` (the command name may contain spaces and parentheses).

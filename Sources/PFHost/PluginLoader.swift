@@ -1,5 +1,6 @@
 import CPFPluginABI
 import PFModel
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,17 +38,10 @@ public enum PluginLoader {
     /// - Throws: ``PluginSetError/unreadableDirectory(_:reason:)`` when the directory cannot be
     ///   listed, ``PluginSetError/untrustedDirectory(_:problem:files:)`` when it may not be trusted.
     public static func candidates(in directory: String, allowInsecurePlugins: Bool = false) throws(PluginSetError) -> [Candidate] {
-        guard let dir = opendir(directory) else {
-            throw .unreadableDirectory(directory, reason: String(cString: strerror(errno)))
+        var names: [String]
+        do { names = try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
+            throw .unreadableDirectory(directory, reason: error.reason)
         }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name.hasSuffix(".so") { names.append(name) }
-        }
-        closedir(dir)
         names.sort()
         let trust = PluginTrust()
         var checkedDirectory: PluginTrust.Checked?
@@ -72,8 +66,7 @@ public enum PluginLoader {
                 guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
                 path = checked.path
             } else {
-                var info = stat()
-                if stat(file, &info) == 0 {
+                if let info = try? SystemCalls().status(file) {
                     guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
                 }
                 path = file

@@ -1,3 +1,4 @@
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -153,8 +154,7 @@ public struct PluginTrust: Sendable {
             // Others may add entries to a sticky directory they can write (its mode bits were
             // allowed only because it is sticky), so owners matter for what we find in it.
             let shared = info.st_mode & 0o022 != 0
-            var entry = stat()
-            guard lstat(next, &entry) == 0 else { throw .cannotCheck(path: next, reason: Self.errorText()) }
+            let entry = try Self.linkStatus(next)
             if entry.st_mode & S_IFMT == S_IFLNK {
                 links += 1
                 guard links <= Self.maximumLinks else { throw .tooManyLinks(path: next) }
@@ -179,9 +179,7 @@ public struct PluginTrust: Sendable {
 
     /// `lstat`s a directory the walk is in (`/`, the start, a `..`) and checks it.
     private func checkDirectory(at path: String) throws(Problem) -> stat {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { throw .cannotCheck(path: path, reason: Self.errorText()) }
-        return try check(path, info, expecting: S_IFDIR)
+        try check(path, try Self.linkStatus(path), expecting: S_IFDIR)
     }
 
     /// Checks one directory or file the walk reached (not a symlink).
@@ -215,24 +213,33 @@ public struct PluginTrust: Sendable {
         return String(path[..<slash])
     }
 
+    private static let system = SystemCalls()
+
+    /// `lstat`, a missing path being a problem like any other.
+    private static func linkStatus(_ path: String) throws(Problem) -> stat {
+        do throws(SystemCallError) {
+            guard let info = try system.linkStatus(path) else {
+                throw SystemCallError(operation: "stat", path: path, code: ENOENT)
+            }
+            return info
+        } catch {
+            throw .cannotCheck(path: path, reason: error.reason)
+        }
+    }
+
     private static func readLink(_ path: String) throws(Problem) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count >= 0 else { throw .cannotCheck(path: path, reason: errorText()) }
-        guard count > 0 else { throw .cannotCheck(path: path, reason: "empty symbolic link") }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let target: [UInt8]
+        do { target = try system.readLink(path) } catch { throw .cannotCheck(path: path, reason: error.reason) }
+        guard !target.isEmpty else { throw .cannotCheck(path: path, reason: "empty symbolic link") }
+        return String(decoding: target, as: UTF8.self)
     }
 
     /// The current directory, which the kernel reports without symlinks, to resolve `path` against.
     private static func workingDirectory(for path: String) throws(Problem) -> String {
-        guard let pointer = getcwd(nil, 0) else {
-            throw .cannotCheck(path: path, reason: "the current directory cannot be found: \(errorText())")
+        do { return try SystemCalls.currentDirectory() } catch {
+            throw .cannotCheck(path: path, reason: "the current directory cannot be found: \(error.reason)")
         }
-        defer { free(pointer) }
-        return String(cString: pointer)
     }
-
-    private static func errorText() -> String { String(cString: strerror(errno)) }
 
     private static func kind(of type: mode_t) -> String {
         switch type & S_IFMT {

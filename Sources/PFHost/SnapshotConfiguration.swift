@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 import PFStore
 #if canImport(Glibc)
 import Glibc
@@ -114,24 +115,17 @@ public struct SnapshotConfiguration: Sendable, Equatable {
     }
 
     private static func currentDirectory() -> String {
-        guard let pointer = getcwd(nil, 0) else { return "." }
-        defer { free(pointer) }
-        return String(cString: pointer)
+        (try? SystemCalls.currentDirectory()) ?? "."
     }
 
     private static func readAll(_ file: String) throws(ReadFailure) -> [UInt8] {
-        guard let handle = fopen(file, "rb") else { throw ReadFailure(reason: String(cString: strerror(errno))) }
-        defer { fclose(handle) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, handle)
-            bytes.append(contentsOf: chunk[0..<count])
-            if count < chunk.count {
-                if ferror(handle) != 0 { throw ReadFailure(reason: String(cString: strerror(errno))) }
-                return bytes
+        do { return try SystemCalls().readFile(file, limit: 16 << 20) } catch {
+            switch error.code {
+            case EFBIG: throw ReadFailure(reason: "larger than 16 MiB")
+            case EISDIR: throw ReadFailure(reason: "Is a directory")
+            case EINVAL: throw ReadFailure(reason: "not a regular file")
+            default: throw ReadFailure(reason: error.reason)
             }
-            if bytes.count > 16 << 20 { throw ReadFailure(reason: "larger than 16 MiB") }
         }
     }
 }

@@ -275,6 +275,11 @@ public struct SystemCalls: Sendable {
         }
     }
 
+    /// The target of the symlink at `path`, as bytes.
+    public func readLink(_ path: String) throws(SystemCallError) -> [UInt8] {
+        try readLink(at: AT_FDCWD, path, display: path)
+    }
+
     /// Takes an exclusive `flock` on `fd`, waiting for it.
     public func lockExclusive(_ fd: Int32, path: String) throws(SystemCallError) {
         try check(.flock, path)
@@ -382,13 +387,18 @@ public struct SystemCalls: Sendable {
 
     // MARK: Paths
 
+    /// The working directory, as the kernel reports it (no symlinks).
+    public static func currentDirectory() throws(SystemCallError) -> String {
+        guard let pointer = getcwd(nil, 0) else { throw SystemCallError(operation: "getcwd", path: ".", code: errno) }
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
+
     /// `path` made absolute against the working directory (`./x` → `/cwd/x`); unchanged when it
     /// is absolute or the working directory cannot be read.
     public static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
-        guard let pointer = getcwd(nil, 0) else { return path }
-        let cwd = String(cString: pointer)
-        free(pointer)
+        guard let cwd = try? currentDirectory() else { return path }
         let trimmed = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
         return trimmed.isEmpty || trimmed == "." ? cwd : (cwd == "/" ? "/" : cwd + "/") + trimmed
     }
