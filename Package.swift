@@ -68,6 +68,7 @@ let package = Package(
         .target(name: "PFTestSupport", path: "Tests/PFTestSupport"),
         .testTarget(name: "PFModelTests", dependencies: ["PFModel"]),
         .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel", "PFSystem", "PFTestSupport"]),
+        .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit"]),
         .testTarget(
             name: "PFHostTests",
             dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "pfhost"]

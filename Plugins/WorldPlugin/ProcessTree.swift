@@ -5,7 +5,8 @@ import PFSystem
 import Glibc
 #endif
 
-/// Reads a process and its descendants from `/proc`.
+/// Reads a process and its descendants from `/proc`, their command lines redacted (see
+/// ``SecretRedactor/redact(arguments:)``).
 enum ProcessTree {
     static func capture(root: Int32) throws(PluginError) -> [WorldProcess] {
         guard (try? SystemCalls().linkStatus("/proc/\(root)")) != nil else {
@@ -26,9 +27,11 @@ enum ProcessTree {
         return tree.sorted().compactMap { pid in
             // A process that exits while we read it is simply not in the snapshot.
             guard let status = stat(pid) else { return nil }
-            let cmdline = (try? ReadableFile.contents(of: "/proc/\(pid)/cmdline")).map { bytes in
+            let arguments = (try? ReadableFile.contents(of: "/proc/\(pid)/cmdline")).map { bytes in
                 bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             } ?? []
+            // Command lines carry passwords and tokens (`--password=…`, `curl -H 'Authorization: …'`).
+            let cmdline = SecretRedactor.redact(arguments: arguments)
             return WorldProcess(
                 pid: Int(pid), ppid: Int(status.ppid), cmdline: cmdline,
                 cwd: link("/proc/\(pid)/cwd"), exe: link("/proc/\(pid)/exe"), state: status.state)

@@ -8,7 +8,7 @@ import Glibc
 ///
 /// Settings: `root` (required, the agent's directory), `exclude` (comma-separated fnmatch
 /// patterns), `env` (capture the environment; default true), `env_keep` (comma-separated names
-/// never redacted), `pid` (capture that process and its descendants from `/proc`, and take the
+/// never redacted, by name or by value: see ``SecretRedactor``), `pid` (capture that process and its descendants from `/proc`, and take the
 /// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser),
 /// `racy_window_ms` (default 2000: stat data of files changed this recently are not trusted).
 ///
@@ -30,8 +30,6 @@ struct WorldCapture {
     /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem);
     /// `world.racy_window_ms` changes it (raise it for filesystems with coarse timestamps).
     static let defaultRacyWindow: Int64 = 2_000_000_000
-    static let secretMarkers = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION"]
-    static let redacted = "<redacted>"
 
     func run() throws(PluginError) {
         let rootPath = try host.requiredConfig("root", meaning: "the agent's working directory")
@@ -361,7 +359,7 @@ struct WorldCapture {
         return pid
     }
 
-    /// The environment of `pid` (or of pfhost itself), secret-looking values redacted.
+    /// The environment of `pid` (or of pfhost itself), secrets redacted.
     private func environment(pid: Int32?) throws(PluginError) -> [String: String] {
         var variables: [String: String]
         if let pid {
@@ -378,25 +376,14 @@ struct WorldCapture {
             }
             variables = Self.variables(pairs)
         }
+        // Snapshots are meant to be shared: secret-named variables and secret-shaped values are
+        // redacted, except in the variables the operator listed as safe.
         let keep = Set(host.list("env_keep"))
-        for (name, _) in variables where !keep.contains(name) {
-            if Self.looksSecret(name) { variables[name] = Self.redacted }
+        for (name, value) in variables {
+            variables[name] = SecretRedactor.redact(name: name, value: value, keep: keep)
         }
         return variables
     }
-
-    /// Whether a variable's name contains one of ``secretMarkers``, in any case (compared as
-    /// ASCII bytes: names are ASCII in practice, and other bytes never match a marker).
-    static func looksSecret(_ name: String) -> Bool {
-        let upper = name.utf8.map { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) ? $0 - 32 : $0 }
-        return secretMarkerBytes.contains { marker in
-            upper.count >= marker.count && (0...(upper.count - marker.count)).contains { start in
-                upper[start..<(start + marker.count)].elementsEqual(marker)
-            }
-        }
-    }
-
-    private static let secretMarkerBytes = secretMarkers.map { Array($0.utf8) }
 
     /// `NAME=value` pairs as a dictionary (a pair without `=` is skipped).
     static func variables(_ pairs: [String]) -> [String: String] {

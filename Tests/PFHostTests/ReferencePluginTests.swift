@@ -458,6 +458,85 @@ struct ReferencePluginTests {
         #expect(manifest.world.content.env == nil)
     }
 
+    /// Every file under the store, concatenated: what sharing the store would share.
+    func storeBytes(_ store: String) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        let files = try #require(FileManager.default.enumerator(atPath: store))
+        for case let relative as String in files {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: store + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue {
+                bytes += try Array(Data(contentsOf: URL(fileURLWithPath: store + "/" + relative)))
+            }
+        }
+        return bytes
+    }
+
+    @Test("world: secrets in environment values never reach the store; what they were for does")
+    func worldSecretValues() throws {
+        let agent = try Agent()
+        // Built at run time so that the repository holds nothing a secret scanner would flag.
+        let token = { (prefix: String, count: Int) in prefix + String((0..<count).map { Array("aB3dE5gH7jK9mN1pQ2sT4vW6yZ8")[$0 % 27] }) }
+        let jwt = "eyJhbGciOiJIUzI1NiJ9" + "." + "eyJzdWIiOiJhZ2VudC03In0" + "." + token("", 43)
+        let secrets = [
+            "DATABASE_URL": ("postgres://u:pwSecret41@h/db", "pwSecret41", "postgres://u:<redacted>@h/db"),
+            "HTTP_PROXY": ("http://user:proxyPass42@proxy:3128", "proxyPass42", "http://user:<redacted>@proxy:3128"),
+            "GH_PAT": (token("gh" + "p_", 36), token("gh" + "p_", 36), "<redacted>"),
+            "SLACK_WEBHOOK_URL": ("https://hooks.slack.com/services/T0001/B0002/" + token("", 24), "T0001/B0002/" + token("", 24),
+                                  "https://hooks.slack.com/services/<redacted>"),
+            "STRIPE_SK": (token("sk" + "_live_", 24), token("sk" + "_live_", 24), "<redacted>"),
+            "MODEL_ENDPOINT_CONFIG": ("openai " + token("sk" + "-proj-", 48), token("sk" + "-proj-", 48), "openai <redacted>"),
+            "AWS_ID_HINT": ("AK" + "IAQ2W3E4R5T6Y7U8I9", "AK" + "IAQ2W3E4R5T6Y7U8I9", "<redacted>"),
+            "SERVICE_JWT": (jwt, jwt, "<redacted>"),
+            "JDBC_URL": ("jdbc:sqlserver://db:1433;user=app;password=jdbcPass43", "jdbcPass43", "jdbc:sqlserver://db:1433;user=app;password=<redacted>"),
+        ]
+        let (_, manifest) = try agent.manifest(environment: secrets.mapValues(\.0))
+        let env = try #require(manifest.world.content.env)
+        for (name, (_, _, stored)) in secrets {
+            #expect(env[name] == stored, "\(name)")
+        }
+        let stored = try storeBytes(agent.store)
+        // (Booleans first, so that a failure names the secret rather than printing the store.)
+        for (name, (_, secret, _)) in secrets {
+            let leaked = stored.contains(Array(secret.utf8))
+            #expect(!leaked, "\(name)'s secret is in the store")
+        }
+        // What each value was for is still there.
+        for part in ["@h/db", "@proxy:3128", "hooks.slack.com/services/", "jdbc:sqlserver://db:1433;user=app;"] {
+            let kept = stored.contains(Array(part.utf8))
+            #expect(kept, "\(part)")
+        }
+
+        // env_keep: neither rule applies to a listed variable.
+        let (_, kept) = try agent.manifest(["--set", "world.env_keep=DATABASE_URL"], environment: ["DATABASE_URL": "postgres://u:pwSecret41@h/db"])
+        #expect(kept.world.content.env?["DATABASE_URL"] == "postgres://u:pwSecret41@h/db")
+    }
+
+    @Test("world: passwords and keys on a process's command line never reach the store")
+    func worldSecretArguments() throws {
+        let agent = try Agent()
+        let child = Process()
+        // `read` is a shell builtin: the shell itself waits (no exec into another program that
+        // would replace its command line), and ends when the test closes its input.
+        child.executableURL = URL(fileURLWithPath: "/bin/sh")
+        child.arguments = ["-c", "read line", "sh", "--password=hunter2x", "--api-key", "abc123secret", "https://u:urlPass44@h/db"]
+        let input = Pipe()
+        child.standardInput = input
+        try child.run()
+        defer {
+            child.terminate()
+            try? input.fileHandleForWriting.close()
+            child.waitUntilExit()
+        }
+        let (_, manifest) = try agent.manifest(["--set", "world.pid=\(child.processIdentifier)"])
+        let process = try #require(manifest.world.content.processes?.first { $0.pid == Int(child.processIdentifier) })
+        #expect(process.cmdline == ["/bin/sh", "-c", "read line", "sh", "--password=<redacted>", "--api-key", "<redacted>", "https://u:<redacted>@h/db"])
+        let stored = try storeBytes(agent.store)
+        for secret in ["hunter2x", "abc123secret", "urlPass44"] {
+            let leaked = stored.contains(Array(secret.utf8))
+            #expect(!leaked, "\(secret) is in the store")
+        }
+    }
+
     @Test("world: bad settings are refused")
     func worldInputs() throws {
         let agent = try Agent()
