@@ -39,10 +39,11 @@ struct WorldCapture {
         let captureStart = Self.now()
         let parent = host.parentLayer(WorldLayer.self)
         let racyWindow = try racyWindowSetting()
+        let keepPrivateKeys = try host.flag("keep_private_keys", default: false)
 
         // The tree's key: every entry's path and stat data. When it equals the parent's, the tree
         // (index, packs, large files) is the parent's, and nothing under the root is read.
-        var treeKey = Self.treeKey(entries, root: rootPath, captureStart: captureStart, racyWindow: racyWindow)
+        var treeKey = Self.treeKey(entries, root: rootPath, keepPrivateKeys: keepPrivateKeys, captureStart: captureStart, racyWindow: racyWindow)
         var blobs: [Descriptor]
         let tree: WorldTree
         let level: Int
@@ -55,7 +56,7 @@ struct WorldCapture {
         } else {
             let smallFiles = entries.count(where: { $0.kind == .file && $0.size < Self.smallFileLimit })
             level = Self.packLevel(smallFiles: smallFiles, parentLevel: parentLevel)
-            let captured = try captureTree(entries, root: root, parent: parent, level: level,
+            let captured = try captureTree(entries, root: root, parent: parent, level: level, keepPrivateKeys: keepPrivateKeys,
                                            captureStart: captureStart, racyWindow: racyWindow)
             (tree, blobs) = (captured.tree, captured.blobs)
             // A tree that moved under the capture is not what its key describes: never reuse it whole.
@@ -105,9 +106,10 @@ struct WorldCapture {
 
     /// SHA-256 (bare hex) of the root and every entry's path and stat data; nil when an entry
     /// changed within the racy window, so that a write its timestamps cannot show is never missed.
-    static func treeKey(_ entries: WalkedTree, root: String, captureStart: Int64, racyWindow: Int64) -> String? {
+    static func treeKey(_ entries: WalkedTree, root: String, keepPrivateKeys: Bool, captureStart: Int64, racyWindow: Int64) -> String? {
         let hasher = SHA256Hasher()
-        hasher.update(Array("pfhost-world-tree-key-v2\n\(root)\n".utf8))
+        // The settings that decide what is stored of the same files are part of the key.
+        hasher.update(Array("pfhost-world-tree-key-v2\n\(root)\nkeep_private_keys=\(keepPrivateKeys)\n".utf8))
         var record: [UInt8] = []
         record.reserveCapacity(4096)
         for entry in entries {
@@ -147,7 +149,7 @@ struct WorldCapture {
     /// and the index blob. Files are opened beneath `root` following no symlink; a file that is
     /// gone when it is read is left out, and one that changed while read is stored as the prefix of
     /// the size the walk saw and marked `changed`, each with a warning.
-    private func captureTree(_ entries: WalkedTree, root: RootDirectory, parent: WorldLayer?, level: Int,
+    private func captureTree(_ entries: WalkedTree, root: RootDirectory, parent: WorldLayer?, level: Int, keepPrivateKeys: Bool,
                              captureStart: Int64, racyWindow: Int64) throws(PluginError) -> CapturedTree {
         let packBytes = Self.packBytes << level
         let packFiles = UInt32(Self.packFiles << level)
@@ -202,12 +204,15 @@ struct WorldCapture {
                 waiting[record].omitted = true
                 moved = true
                 host.log(.warning, "\(root.display(waiting[record].entry.path)) left out: it was removed or replaced during the capture")
+            case .privateKey:
+                waiting[record].omitted = true
+                host.log(.warning, "\(root.display(waiting[record].entry.path)) left out: it holds a private key (set world.keep_private_keys=true to keep such files)")
             }
         }
 
         func flushPack() throws(PluginError) {
             guard !pending.isEmpty else { return }
-            let key = packKey(pending.map(\.entry), captureStart: captureStart, racyWindow: racyWindow)
+            let key = packKey(pending.map(\.entry), keepPrivateKeys: keepPrivateKeys, captureStart: captureStart, racyWindow: racyWindow)
             if let key, let (known, count) = parentPacks[key], count == pending.count {
                 var offset: Int64 = 0
                 for (entry, record) in pending {
@@ -217,7 +222,7 @@ struct WorldCapture {
                 packs.append(WorldPack(digest: known.digest, key: key, fileCount: pending.count))
                 blobs.append(known)
             } else {
-                let (blob, outcomes) = try writePack(pending.map(\.entry), root: root)
+                let (blob, outcomes) = try writePack(pending.map(\.entry), root: root, keepPrivateKeys: keepPrivateKeys)
                 var offset: Int64 = 0
                 var stored = 0
                 for ((_, record), outcome) in zip(pending, outcomes) {
@@ -296,8 +301,8 @@ struct WorldCapture {
 
     /// The stat key of a pack, or nil when a member's timestamps are too recent to trust: the
     /// SHA-256 of `v2` LF, then per member `path NUL device:inode:size:mtime_ns:ctime_ns LF` (decimal).
-    private func packKey(_ members: [TreeEntry], captureStart: Int64, racyWindow: Int64) -> String? {
-        var text: [UInt8] = Array("v2\n".utf8)
+    private func packKey(_ members: [TreeEntry], keepPrivateKeys: Bool, captureStart: Int64, racyWindow: Int64) -> String? {
+        var text: [UInt8] = Array((keepPrivateKeys ? "v2 keys\n" : "v2\n").utf8)
         text.reserveCapacity(members.count * 96)
         for entry in members {
             if Self.isRacy(entry, captureStart: captureStart, racyWindow: racyWindow) { return nil }
@@ -321,11 +326,13 @@ struct WorldCapture {
         case stored(size: Int64, changed: Bool)
         /// Gone (or replaced by something that is not a regular file reachable without symlinks).
         case vanished
+        /// Left out: its content is a private key (and `keep_private_keys` is off).
+        case privateKey
     }
 
     /// Streams the members' bytes into one pack blob: each read beneath `root` without following a
     /// symlink, at most the size the walk saw.
-    private func writePack(_ members: [TreeEntry], root: RootDirectory) throws(PluginError) -> (Descriptor, [MemberOutcome]) {
+    private func writePack(_ members: [TreeEntry], root: RootDirectory, keepPrivateKeys: Bool) throws(PluginError) -> (Descriptor, [MemberOutcome]) {
         let writer = try host.openBlob(mediaType: "application/vnd.pfhost.world-pack.v1")
         // Members are smaller than smallFileLimit: one buffer holds any of them.
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(Self.smallFileLimit), alignment: 16)
@@ -338,8 +345,13 @@ struct WorldCapture {
                 continue
             }
             let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(entry.size)]))
+            let content = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            if !keepPrivateKeys && SecretRedactor.containsPrivateKey(content) {
+                outcomes.append(.privateKey)
+                continue
+            }
             let changed = Int64(count) != entry.size || !Self.isSame(file.status, entry) || file.changedSinceOpened
-            try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            try writer.write(content)
             outcomes.append(.stored(size: Int64(count), changed: changed))
         }
         return (try writer.commit(), outcomes)
@@ -350,7 +362,9 @@ struct WorldCapture {
         guard let milliseconds = Int64(text), milliseconds >= 0 else {
             throw .invalid("world.racy_window_ms='\(text)' is not a number of milliseconds")
         }
-        return milliseconds * 1_000_000
+        let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow else { throw .invalid("world.racy_window_ms='\(text)' is too large (at most \(Int64.max / 1_000_000))") }
+        return nanoseconds
     }
 
     private func processID() throws(PluginError) -> Int32? {

@@ -239,6 +239,45 @@ struct CaptureSecurityTests {
         }
     }
 
+    // MARK: Private keys
+
+    @Test("world: files holding a private key are left out by default, with a warning naming each; keep_private_keys keeps them")
+    func privateKeys() throws {
+        let agent = try Agent()
+        let workspace = agent.root + "/workspace"
+        // Built at run time, so the repository holds no literal key for scanners to flag.
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + String(repeating: "A", count: 40)
+        let openssh = "-----BEGIN OPENSSH " + "PRIVATE KEY-----\n\(body)\n-----END OPENSSH " + "PRIVATE KEY-----\n"
+        let rsa = "-----BEGIN RSA " + "PRIVATE KEY-----\n\(body)\n-----END RSA " + "PRIVATE KEY-----\n"
+        try FileManager.default.createDirectory(atPath: workspace + "/.ssh", withIntermediateDirectories: true)
+        try Data(openssh.utf8).write(to: URL(fileURLWithPath: workspace + "/.ssh/id_ed25519"))
+        try Data(("config: x\n" + rsa).utf8).write(to: URL(fileURLWithPath: workspace + "/server.pem"))
+        try Data("-----BEGIN PUBLIC KEY-----\nnot secret\n".utf8).write(to: URL(fileURLWithPath: workspace + "/server.pub"))
+        let trust = ["--set", "world.racy_window_ms=0", "--tag", "keys"]
+        // Kept first, so the next snapshot has a parent whose packs hold the keys.
+        let kept = try agent.snapshot(trust + ["--set", "world.keep_private_keys=true"])
+        #expect(kept.status == 0, "\(kept)")
+        let keptID = try Digest(parsing: kept.stdout.trimmingCharacters(in: .newlines))
+        let (keptFiles, _) = try Self.worldFiles(agent, try SnapshotStore(opening: agent.store).snapshot(keptID).manifest)
+        #expect(keptFiles[Array(".ssh/id_ed25519".utf8)] == Array(openssh.utf8))
+
+        let output = try agent.snapshot(trust)
+        #expect(output.status == 0, "\(output)")
+        #expect(output.stderr.contains("\(workspace)/.ssh/id_ed25519 left out: it holds a private key"), "\(output)")
+        #expect(output.stderr.contains("\(workspace)/server.pem left out: it holds a private key"), "\(output)")
+        let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        let store = try SnapshotStore(opening: agent.store)
+        let manifest = try store.snapshot(id).manifest
+        let (files, _) = try Self.worldFiles(agent, manifest)
+        #expect(files[Array(".ssh/id_ed25519".utf8)] == nil && files[Array("server.pem".utf8)] == nil)
+        #expect(files[Array("server.pub".utf8)] != nil)
+        // Not one blob of this snapshot holds the key, even though the parent's packs did.
+        for blob in manifest.world.blobs {
+            let bytes = try store.readBlob(blob.digest)
+            #expect(!String(decoding: bytes, as: UTF8.self).contains(body), "\(blob.digest)")
+        }
+    }
+
     // MARK: Model
 
     @Test("model: a symlink in the model directory is skipped with a warning, never followed")

@@ -544,6 +544,8 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/pfhost.json"]).contains("world.root is not a directory"))
         #expect(try agent.failure(of: .world, ["--set", "world.pid=abc"]).contains("world.pid='abc' is not a process id"))
         #expect(try agent.failure(of: .world, ["--set", "world.env=maybe"]).contains("world.env='maybe' is not a boolean"))
+        #expect(try agent.failure(of: .world, ["--set", "world.racy_window_ms=9223372036854775807"]).contains("world.racy_window_ms='9223372036854775807' is too large"))
+        #expect(try agent.failure(of: .world, ["--set", "world.keep_private_keys=perhaps"]).contains("world.keep_private_keys='perhaps' is not a boolean"))
     }
 
     // MARK: effects
