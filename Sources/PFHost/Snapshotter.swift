@@ -28,8 +28,23 @@ public struct Snapshotter: Sendable {
 
     /// Takes one snapshot.
     ///
-    /// - Throws: ``SnapshotError``; then nothing was committed.
+    /// Before it captures, it removes the temporary files that writers which are gone left in the
+    /// store's `ingest/` (``SnapshotStore/reclaimAbandonedFiles(dryRun:)``); when it fails, it
+    /// removes every temporary file it wrote itself.
+    ///
+    /// - Throws: ``SnapshotError``; then nothing was committed and nothing of it is left in `ingest/`.
     public func snapshot(_ request: SnapshotRequest) throws(SnapshotError) -> SnapshotResult {
+        do {
+            return try takeSnapshot(request)
+        } catch {
+            // A capture that timed out may still be writing: its files go when the process ends
+            // (the next snapshot reclaims them), never from under it.
+            if case .timeout = error {} else { store.discardPending() }
+            throw error
+        }
+    }
+
+    private func takeSnapshot(_ request: SnapshotRequest) throws(SnapshotError) -> SnapshotResult {
         let clock = ContinuousClock()
         var phase = clock.now
         func lap(_ what: String) {
@@ -44,6 +59,14 @@ public struct Snapshotter: Sendable {
             throw .plugins(error)
         }
         lap("loaded the plugins")
+        do {
+            let reclaimed = try store.reclaimAbandonedFiles()
+            if reclaimed.files > 0 {
+                logger.info("removed \(reclaimed.files) temporary files (\(reclaimed.bytes) bytes) that writers which are gone left in \(store.path)/ingest")
+            }
+        } catch {
+            throw .store(error)
+        }
         let createdAt: String
         do { createdAt = try Timestamp.forNewSnapshot(environment: request.environment) } catch {
             throw .configuration(ConfigurationError(file: nil, message: error.description))
@@ -88,13 +111,17 @@ public struct Snapshotter: Sendable {
         lap("captured the five layers")
 
         let agent = request.configuration.agent
-        let manifest = Self.assemble(
+        let assembled = Self.assemble(
             layers, plugins: plugins,
             agent: Agent(kind: agent["kind"] ?? "unknown", version: agent["version"] ?? "0.0.0", fingerprint: agent["fingerprint"] ?? ""),
             createdAt: createdAt, parents: parents)
         lap("assembled the manifest")
         let id: Digest
-        do { id = try store.commitSnapshot(manifest, tag: request.tag) } catch { throw .store(error) }
+        let manifest: Manifest
+        // A snapshot whose parent is its tag's head goes onto the head as it is at commit time, so
+        // concurrent snapshots to one tag form one chain.
+        let onTagHead = request.parents.isEmpty && request.tag != nil
+        do { (id, manifest) = try store.commit(assembled, tag: request.tag, onTagHead: onTagHead) } catch { throw .store(error) }
         lap("committed \(id)")
         let reports = outcomes.map { outcome in
             let summary = manifest.layerSummaries.first { $0.kind == outcome.plugin.kind }!

@@ -31,7 +31,7 @@ public final class BlobWriter {
 
     init(store: SnapshotStore) throws(StoreError) {
         self.store = store
-        temporaryPath = store.ingestPath + "/" + Self.uniqueName()
+        temporaryPath = store.ingestPath + "/" + (try store.owner()).temporaryName("blob")
         let path = temporaryPath
         fd = try store.step("creating a blob in \(store.ingestPath)") { () throws(SystemCallError) in
             try store.system.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o444)
@@ -150,9 +150,4 @@ public final class BlobWriter {
         .io(step: "committing the blob \(path)", SystemCallError(operation: "write", path: path, code: EIO))
     }
 
-    static func uniqueName() -> String {
-        var random = SystemRandomNumberGenerator()
-        let suffix = String(random.next() as UInt64, radix: 16)
-        return "blob-\(getpid())-\(suffix).tmp"
-    }
 }

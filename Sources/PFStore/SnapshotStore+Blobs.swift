@@ -148,7 +148,7 @@ extension SnapshotStore {
     /// install each blob as it is committed). Then saves the stat cache.
     public func flush() throws(StoreError) {
         if durability == .batch { try flushPendingBlobs() }
-        statCache.save()
+        statCache.save(through: (try? owner()).map { ingestPath + "/" + $0.temporaryName("stat-cache") })
     }
 
     /// Up to this many waiting blobs are flushed with one fsync each; more with one syncfs.

@@ -38,9 +38,37 @@ extension SnapshotStore {
     ///   lacks; ``StoreError/io(step:_:)`` naming the step that failed.
     @discardableResult
     public func commitSnapshot(_ manifest: Manifest, tag: String? = nil) throws(StoreError) -> Digest {
+        try commit(manifest, tag: tag, onTagHead: false).id
+    }
+
+    /// Commits a snapshot as ``commitSnapshot(_:tag:)`` does; with `onTagHead`, onto `tag`'s head
+    /// as it is at the commit point.
+    ///
+    /// `onTagHead` is for a snapshot whose first parent is the head `tag` had when its capture
+    /// began. Other processes may have moved the tag since; the head is read again under the index
+    /// lock, and when it moved, the manifest's first parent becomes the new head (its layers are
+    /// unchanged: parents are history, never content) and the snapshot's documents are written
+    /// again, so that concurrent writers to one tag form one chain instead of losing history.
+    ///
+    /// - Returns: the content id and the manifest committed (its parents as committed).
+    public func commit(_ manifest: Manifest, tag: String?, onTagHead: Bool) throws(StoreError) -> (id: Digest, manifest: Manifest) {
         if let tag, !IndexEdit.isValidTag(tag) {
             throw .invalidReference(tag, reason: "a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'")
         }
+        var manifest = manifest
+        while true {
+            let entry = try storeDocuments(of: manifest)
+            let follow = onTagHead ? tag.map { (tag: $0, head: manifest.parents.first) } : nil
+            let moved = try updateIndex({ index in IndexEdit.add(entry, tag: tag, to: &index) }, raw: { $0.add(entry, tag: tag) },
+                                        unlessMoved: follow)
+            guard let head = moved else { return (entry.digest, manifest) }
+            manifest.parents = [head] + manifest.parents.dropFirst().filter { $0 != head }
+        }
+    }
+
+    /// Writes a snapshot's config (the pfhost manifest) and OCI manifest, flushes every blob, and
+    /// returns the index entry that commits it.
+    private func storeDocuments(of manifest: Manifest) throws(StoreError) -> OCIDescriptor {
         var layers: [OCIDescriptor] = []
         var position: [Digest: Int] = [:]
         for summary in manifest.layerSummaries {
@@ -75,11 +103,9 @@ extension SnapshotStore {
         let ociBytes = try! CanonicalJSON.encode(oci)
         let id = try putBlob(ociBytes)
         try flush()
-        let entry = OCIDescriptor(
+        return OCIDescriptor(
             mediaType: MediaType.ociManifest, digest: id.digest, size: id.size,
             artifactType: MediaType.snapshotArtifact, annotations: [AnnotationKey.created: manifest.createdAt])
-        try updateIndex({ index in IndexEdit.add(entry, tag: tag, to: &index) }, raw: { $0.add(entry, tag: tag) })
-        return id.digest
     }
 
     /// Rewrites `index.json` under the store's exclusive lock: read the current index, apply
@@ -90,7 +116,12 @@ extension SnapshotStore {
     /// `raw`, when given, makes the same edit on a ``RawIndex`` and is used whenever the index
     /// is in pfhost's canonical form (and `raw` returns true), so the cost is a copy of the index,
     /// not a decoding of it.
-    func updateIndex(_ edit: (inout OCIIndex) -> Void, raw: ((inout RawIndex) -> Bool)? = nil) throws(StoreError) {
+    ///
+    /// With `unlessMoved`, nothing is written when the tag's head is no longer `head` (and is some
+    /// snapshot): the current head is returned instead, for the caller to rebase onto.
+    @discardableResult
+    func updateIndex(_ edit: (inout OCIIndex) -> Void, raw: ((inout RawIndex) -> Bool)? = nil,
+                     unlessMoved follow: (tag: String, head: Digest?)? = nil) throws(StoreError) -> Digest? {
         let lockPath = ingestPath + "/index.lock"
         let temporary = ingestPath + "/index.json.tmp"
         let sync = durability != .none
@@ -105,6 +136,13 @@ extension SnapshotStore {
         // Closing the descriptor releases the lock.
         defer { try? system.close(lock, path: lockPath) }
         let oldBytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath) }
+        if let follow {
+            let listed: [(Digest, String?)]
+            if let raw = RawIndex(oldBytes) { listed = raw.entries.map { ($0.digest, $0.refName) } } else {
+                listed = try Self.decodeIndex(oldBytes, file: indexPath).manifests.map { ($0.digest, $0.refName) }
+            }
+            if let current = listed.first(where: { $0.1 == follow.tag })?.0, current != follow.head { return current }
+        }
         let newBytes: [UInt8]
         if let raw, var rawIndex = RawIndex(oldBytes), raw(&rawIndex) {
             newBytes = rawIndex.encoded()
@@ -117,7 +155,7 @@ extension SnapshotStore {
             try system.writeFile(temporary, newBytes, sync: sync)
         }
         try step("replacing \(indexPath)") { () throws(SystemCallError) in try system.rename(temporary, indexPath) }
-        guard sync else { return }
+        guard sync else { return nil }
         do {
             try system.fsyncDirectory(path)
         } catch {
@@ -126,6 +164,7 @@ extension SnapshotStore {
             try? system.rename(temporary, indexPath)
             throw .io(step: "flushing \(path) after replacing index.json (the previous index was restored)", error)
         }
+        return nil
     }
 
     /// Resolves a reference to a snapshot's content id.

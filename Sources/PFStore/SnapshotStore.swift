@@ -46,6 +46,9 @@ public final class SnapshotStore: Sendable {
     /// pfhost never deletes one, so a blob seen once stays; this saves a `stat` per blob when a
     /// layer is checked and then committed.
     let present = Mutex<[Digest: Int64]>([:])
+    /// This object's claim on its temporary files in `ingest/` (see ``IngestOwner``), made when it
+    /// first writes one.
+    let ownerClaim = Mutex<IngestOwner?>(nil)
 
     struct PendingBlob: Sendable {
         var ingestPath: String

@@ -93,9 +93,10 @@ final class StatCache: Sendable {
         }
     }
 
-    /// Writes the cache back if it changed, merged with what other processes wrote meanwhile.
-    /// Failures are ignored: the cache is an optimisation.
-    func save() {
+    /// Writes the cache back if it changed, merged with what other processes wrote meanwhile,
+    /// through the temporary file `temporary` (renamed over the cache). Failures are ignored: the
+    /// cache is an optimisation.
+    func save(through temporary: @autoclosure () -> String?) {
         state.withLock { state in
             guard state.dirty, let ours = state.entries else { return }
             var merged = load()
@@ -115,7 +116,7 @@ final class StatCache: Sendable {
             let checksum = Digest.of(bytes).hex
             bytes.append(0x0a)
             bytes.append(contentsOf: checksum.utf8)
-            let temporary = path + ".\(getpid()).tmp"
+            guard let temporary = temporary() else { return }
             do {
                 try system.writeFile(temporary, bytes, sync: false)
                 try system.rename(temporary, path)

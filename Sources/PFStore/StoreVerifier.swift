@@ -41,7 +41,10 @@ public struct StoreVerifier {
             let size = index.manifests.first { $0.digest == id }?.size
             verifySnapshot(id, indexedSize: size)
         }
-        if everyBlob { verifyEveryBlob() }
+        if everyBlob {
+            verifyEveryBlob()
+            verifyIngest()
+        }
         return problems
     }
 
@@ -116,6 +119,19 @@ public struct StoreVerifier {
         case S_IFCHR, S_IFBLK: "a device"
         case S_IFSOCK: "a socket"
         default: "not a file"
+        }
+    }
+
+    /// Temporary files whose writer is gone: not damage to any snapshot, but space nothing else
+    /// will give back until a snapshot (or ``SnapshotStore/reclaimAbandonedFiles(dryRun:)``) runs.
+    private mutating func verifyIngest() {
+        do {
+            let abandoned = try store.reclaimAbandonedFiles(dryRun: true)
+            if abandoned.files > 0 {
+                report(nil, store.path + "/ingest", "\(abandoned.files) temporary file\(abandoned.files == 1 ? "" : "s") (\(abandoned.bytes) bytes) left by writers that are gone; the next snapshot removes them")
+            }
+        } catch {
+            report(nil, store.path + "/ingest", "cannot be listed: \(error)")
         }
     }
 

@@ -132,6 +132,19 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         host->set_error(ctx, "the five captures did not all start within 20 s");
         return PF_ERR_INTERNAL;
     }
+    if (strcmp(mode, "slow-blob") == 0) {
+        /* Streams a blob forever (64 KiB every 5 ms) until cancelled: a capture to kill -9. */
+        static char chunk[65536];
+        pf_blob_writer *writer = NULL;
+        if (host->blob_open(ctx, "application/octet-stream", &writer) != PF_OK) return PF_ERR_IO;
+        while (!host->cancelled(ctx)) {
+            if (host->blob_write(writer, chunk, sizeof chunk) != PF_OK) break;
+            sleep_ms(5);
+        }
+        host->blob_abort(writer);
+        host->set_error(ctx, "stopped on cancellation");
+        return PF_ERR_CANCELLED;
+    }
     if (strcmp(mode, "reuse-parent") == 0) {
         size_t len = 0;
         const char *parent = host->parent_layer(ctx, &len);

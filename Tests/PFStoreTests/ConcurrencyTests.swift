@@ -48,3 +48,23 @@ struct ConcurrencyTests {
     }
 }
 
+
+@Suite("Reclaiming abandoned temporary files")
+struct ReclaimTests {
+    @Test("a live writer's temporary files are never reclaimed; a file with no owner is")
+    func liveWriter() throws {
+        let dir = TemporaryDirectory()
+        let writerStore = try SnapshotStore.openOrCreate(at: dir.path)
+        let other = try SnapshotStore(opening: dir.path)
+        let writer = try writerStore.makeWriter()
+        try writer.write(Array("still being written".utf8))
+        // An old-style file whose writer left no claim.
+        try Data("left over".utf8).write(to: URL(fileURLWithPath: dir.path + "/ingest/blob-12345-abcdef.tmp"))
+        let reclaimed = try other.reclaimAbandonedFiles()
+        #expect(reclaimed == SnapshotStore.Reclaimed(files: 1, bytes: 9))
+        let blob = try writer.commit()
+        try writerStore.flush()
+        #expect(try writerStore.readBlob(blob.digest) == Array("still being written".utf8))
+        #expect(try other.reclaimAbandonedFiles(dryRun: true) == SnapshotStore.Reclaimed())
+    }
+}
