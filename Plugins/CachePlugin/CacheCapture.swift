@@ -19,6 +19,10 @@ struct CacheCapture {
 
     func run() throws(PluginError) {
         let directory = try host.requiredConfig("path", meaning: "a paged KV-cache dump directory")
+        // Its files are opened O_NOFOLLOW; the directory itself must not be a link either.
+        if let info = try? SystemCalls().linkStatus(directory), info.st_mode & S_IFMT == S_IFLNK {
+            throw .invalid("\(directory) is a symlink: pfhost does not follow a symlink at cache.path (an agent could point it anywhere); set the path of the directory itself")
+        }
         let pagesPath = directory + "/pages.bin"
         // The layer is a function of meta.json and sequences.jsonl (pages are identified by their
         // tokens), so when both are byte for byte what the parent captured, so is the layer, but
@@ -28,6 +32,7 @@ struct CacheCapture {
         // else, or a parent without the record, takes the full capture, which checks it all.
         let input = try inputDigest(directory)
         if let parent = host.parentLayer(CacheLayer.self), parent.annotations[Self.inputAnnotation] == input,
+           parent.content.pageCount >= 0, parent.content.tokenCount >= 0, parent.content.sequences.allSatisfy({ $0.tokenCount >= 0 && $0.pageCount >= 0 }),
            let recorded = parent.annotations[Self.pagesAnnotation], let now = Self.pagesStat(path: pagesPath), recorded == now {
             host.log(.debug, "meta.json and sequences.jsonl are the parent's and pages.bin's stat is unchanged: the parent's layer is reused")
             try host.setLayer(CacheLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))

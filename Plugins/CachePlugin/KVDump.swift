@@ -68,9 +68,8 @@ struct KVDump {
         self.pageBytes = pageBytes
 
         let pagesPath = directory + "/pages.bin"
-        guard let size = ReadableFile.size(of: pagesPath) else {
-            throw .io("\(pagesPath): cannot be read")
-        }
+        // Opened (O_NOFOLLOW, regular files only) rather than stat'ed, so the error says why.
+        let size = try ReadableFile(path: pagesPath).size
         let slotCount = try Self.slotCount(of: size, path: pagesPath, pageBytes: pageBytes)
         self.slotCount = slotCount
         let tokensPerPage = self.tokensPerPage

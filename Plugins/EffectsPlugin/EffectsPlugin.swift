@@ -34,14 +34,19 @@ struct EffectsCapture {
         // one; when it starts with the parent's exact bytes, those lines were verified then, and
         // the chain is checked on from the parent's head. Either way the result is what a full
         // read would give.
-        if let parent = host.parentLayer(EffectsLayer.self) {
-            let parentSize = parent.blobs.first { $0.digest == parent.content.ledger }?.size
+        // A parent is a snapshot someone may have crafted (pulled from a registry): its counts are
+        // used only when they are possible for its ledger (no more entries than bytes), so adding
+        // to them can neither overflow nor carry nonsense into this layer.
+        if let parent = host.parentLayer(EffectsLayer.self),
+           let parentSize = parent.blobs.first(where: { $0.digest == parent.content.ledger })?.size,
+           (0...parentSize).contains(Int64(parent.content.entryCount)),
+           (0...parent.content.entryCount).contains(parent.content.pendingCount) {
             switch try AppendOnlyFile.relation(of: path, toParent: parent.content.ledger, size: parentSize) {
             case .unchanged:
                 try host.setLayer(EffectsLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
                 return
             case .appended:
-                try AppendOnlyFile.copyPrefix(parentSize!, from: &reader, to: writer, path: path)
+                try AppendOnlyFile.copyPrefix(parentSize, from: &reader, to: writer, path: path)
                 previous = parent.content.head.flatMap { try? Digest(hex: $0) }
                 entries = parent.content.entryCount
                 pending = parent.content.pendingCount

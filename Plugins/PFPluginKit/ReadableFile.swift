@@ -24,12 +24,14 @@ public final class ReadableFile {
     private var offset: Int64 = 0
     static let system = SystemCalls()
 
-    /// Opens `path` (symlinks followed: the user named it), refusing a missing file ("no such
-    /// file") and anything but a regular file. Opened `O_NONBLOCK`, so a FIFO cannot block it.
+    /// Opens `path`, refusing a missing file ("no such file"), a symlink (the last component is
+    /// opened `O_NOFOLLOW`: a file the agent controls could otherwise be replaced by a link to
+    /// anything pfhost, often root, can read) and anything but a regular file. Opened `O_NONBLOCK`,
+    /// so a FIFO cannot block it.
     public convenience init(path: String) throws(PluginError) {
         let fd: Int32
-        do { fd = try Self.system.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY) } catch {
-            throw .io(error.code == ENOENT ? "\(path): no such file" : "\(path): cannot be read: \(error.reason)")
+        do { fd = try Self.system.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW) } catch {
+            throw .io(Self.describe(error, path))
         }
         try self.init(adopting: fd, path: path)
     }
@@ -101,22 +103,28 @@ public final class ReadableFile {
             || now.st_ctim.tv_nsec != status.st_ctim.tv_nsec
     }
 
-    /// The size of the regular file at `path` (symlinks followed), or nil.
+    /// The size of the regular file at `path` (not a symlink), or nil.
     public static func size(of path: String) -> Int64? {
-        guard let info = try? system.status(path), info.st_mode & S_IFMT == S_IFREG else { return nil }
+        guard let info = try? system.linkStatus(path), info.st_mode & S_IFMT == S_IFREG else { return nil }
         return Int64(info.st_size)
     }
 
     /// The whole file, for files known to be small (configuration, `/proc` entries): at most
     /// `limit` bytes, an error naming the file past that.
     public static func contents(of path: String, limit: Int = 64 << 20) throws(PluginError) -> [UInt8] {
-        do { return try system.readFile(path, limit: limit) } catch {
-            switch error.code {
-            case ENOENT: throw .io("\(path): no such file")
-            case EFBIG: throw .io("\(path): larger than \(limit) bytes")
-            case EINVAL, EISDIR: throw .io("\(path): cannot be read as a file (not a regular file)")
-            default: throw .io("\(path): cannot be read: \(error.reason)")
-            }
+        do { return try system.readFile(path, limit: limit, followSymlinks: false) } catch {
+            if error.code == EFBIG { throw .io("\(path): larger than \(limit) bytes") }
+            throw .io(describe(error, path))
+        }
+    }
+
+    /// What an open or read failure of `path` means, in words.
+    static func describe(_ error: SystemCallError, _ path: String) -> String {
+        switch error.code {
+        case ENOENT: "\(path): no such file"
+        case ELOOP: "\(path) is a symlink: pfhost does not follow a symlink at a file it reads (it could lead anywhere); set the path of the file itself"
+        case EINVAL, EISDIR: "\(path): cannot be read as a file (not a regular file)"
+        default: "\(path): cannot be read: \(error.reason)"
         }
     }
 }

@@ -28,10 +28,12 @@ public final class RootDirectory: @unchecked Sendable {
     /// Opens the directory at `path`; `setting` names the configuration key for messages.
     public init(path: String, setting: String) throws(PluginError) {
         do {
-            fd = try Self.system.open(path, O_RDONLY | O_DIRECTORY)
+            fd = try Self.system.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         } catch {
             switch error.code {
             case ENOENT: throw .io("\(path): no such directory (\(setting))")
+            case ENOTDIR where ((try? Self.system.linkStatus(path)) ?? nil).map({ $0.st_mode & S_IFMT == S_IFLNK }) == true: fallthrough
+            case ELOOP: throw .invalid("\(path) is a symlink: pfhost does not follow a symlink at \(setting) (an agent could point it anywhere); set the path of the directory itself")
             case ENOTDIR: throw .invalid("\(path): \(setting) is not a directory")
             default: throw .io("\(path): cannot be opened: \(error.reason)")
             }

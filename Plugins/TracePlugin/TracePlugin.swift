@@ -36,8 +36,11 @@ struct TraceCapture {
         var lastID: String?
         var open: [String: Int] = [:]
 
-        if let parent = host.parentLayer(TraceLayer.self) {
-            let parentSize = parent.blobs.first { $0.digest == parent.content.messages }?.size
+        // A parent may be crafted: its count is used only when it is possible for its conversation
+        // (no more messages than bytes), so adding to it can neither overflow nor carry nonsense.
+        if let parent = host.parentLayer(TraceLayer.self),
+           let parentSize = parent.blobs.first(where: { $0.digest == parent.content.messages })?.size,
+           (0...parentSize).contains(Int64(parent.content.messageCount)) {
             switch try AppendOnlyFile.relation(of: path, toParent: parent.content.messages, size: parentSize) {
             case .unchanged:
                 try host.setLayer(TraceLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
@@ -46,7 +49,7 @@ struct TraceCapture {
                 if let text = parent.annotations[Self.openCallsAnnotation],
                    case .array(let items)? = try? JSONParser.parse(Array(text.utf8)),
                    case let ids = items.compactMap(\.stringValue), ids.count == items.count {
-                    try AppendOnlyFile.copyPrefix(parentSize!, from: &reader, to: writer, path: path)
+                    try AppendOnlyFile.copyPrefix(parentSize, from: &reader, to: writer, path: path)
                     count = parent.content.messageCount
                     lastID = parent.content.lastMessageId
                     for id in ids { open[id] = 0 }

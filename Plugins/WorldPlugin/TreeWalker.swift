@@ -43,6 +43,8 @@ private struct Directory: Sendable {
     let fd: Int32
     let relative: [UInt8]
     let id: Int
+    /// Directory levels below the root (the root is 0).
+    var depth = 0
 }
 
 /// The state the listing threads share.
@@ -53,6 +55,10 @@ private final class Walk: Sendable {
     let threads: Int
     /// Above this many waiting directories, a thread lists a subdirectory itself.
     static let stackLimit = 64
+    /// Directories deeper than this are recorded but not entered: every path is written out in full
+    /// in the index, so a chain of N nested directories costs N² bytes, and an agent could make a
+    /// snapshot take minutes and gigabytes with a few thousand `mkdir`s.
+    static let maximumDepth = 512
 
     private struct State {
         var stack: [Directory] = []
@@ -199,7 +205,13 @@ private final class Walk: Sendable {
                 throw .io("\(error.path): cannot be opened: \(error.reason)")
             }
             listing.entries.append(entry)
-            let subdirectory = Directory(fd: subdirectoryFD, relative: child, id: newListing())
+            guard directory.depth + 1 < Self.maximumDepth else {
+                close(subdirectoryFD)
+                listing.children.append(nil)
+                host.log(.warning, "\(display(child)): its contents are left out: deeper than \(Self.maximumDepth) directory levels")
+                continue
+            }
+            let subdirectory = Directory(fd: subdirectoryFD, relative: child, id: newListing(), depth: directory.depth + 1)
             listing.children.append(subdirectory.id)
             if !push(subdirectory) { try list(subdirectory) }
         }

@@ -68,7 +68,8 @@ struct WorldCapture {
         let pid = try processID()
         var dom: WorldDOM?
         if let path = host.config("dom") {
-            let blob = try host.putFile(path, mediaType: Self.domMediaType)
+            // Opened here, not by the host: never through a symlink the agent could plant.
+            let (blob, _) = try host.putFile(try ReadableFile(path: path), mediaType: Self.domMediaType)
             blobs.append(blob)
             dom = WorldDOM(path: path, digest: blob.digest, size: blob.size)
         }

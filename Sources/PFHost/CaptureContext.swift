@@ -144,6 +144,7 @@ final class CaptureContext {
     }
 
     func setError(_ message: String) {
+        let message = DisplayText.escaped(message)
         state.withLock { $0.pluginError = message }
     }
 
@@ -154,7 +155,7 @@ final class CaptureContext {
         case Int32(PF_LOG_WARN): .warning
         default: .error
         }
-        logger.log(level: logLevel, "\(message)", metadata: ["plugin": "\(plugin.id)"])
+        logger.log(level: logLevel, "\(DisplayText.escaped(message))", metadata: ["plugin": "\(plugin.id)"])
     }
 
     func progress(done: UInt64, total: UInt64) {
@@ -178,7 +179,8 @@ final class CaptureContext {
         }
         if code != Int32(PF_OK) {
             let name = Self.codeName(code)
-            let reason = state.pluginError ?? state.violation ?? state.lastHostError.map { "(host) \($0)" } ?? "no message"
+            // The host's own finding (a refused layer) is more precise than what the plugin said of it.
+            let reason = state.violation ?? state.pluginError ?? state.lastHostError.map { "(host) \($0)" } ?? "no message"
             return failure("capture returned \(name): \(reason)")
         }
         if let violation = state.violation { return failure(violation) }

@@ -34,7 +34,7 @@ enum LayerValidator {
                 throw LayerValidationError("blobs lists \(blob.digest), which the plugin never wrote to the store")
             }
             guard size == blob.size else {
-                throw LayerValidationError("blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size)")
+                throw LayerValidationError("blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size) (a blob reused from the parent is damaged in the store: run 'pfhost verify --all', and snapshot without a parent to store it again)")
             }
             listed.insert(blob.digest)
         }

@@ -9,10 +9,11 @@ public enum Timestamp {
     /// The creation time for a new snapshot: `SOURCE_DATE_EPOCH` (seconds since 1970) when
     /// set in `environment`, so that identical state gives an identical content id; else now.
     ///
-    /// - Throws: ``TimestampError`` when `SOURCE_DATE_EPOCH` is set but not a whole number.
+    /// - Throws: ``TimestampError`` when `SOURCE_DATE_EPOCH` is set but not a whole number of
+    ///   seconds from 1970 to the end of year 9999 (RFC 3339 has four-digit years).
     public static func forNewSnapshot(environment: [String: String]) throws(TimestampError) -> String {
         if let epoch = environment["SOURCE_DATE_EPOCH"] {
-            guard let seconds = Int64(epoch), seconds >= 0 else { throw TimestampError(value: epoch) }
+            guard let seconds = Int64(epoch), (0...latest).contains(seconds) else { throw TimestampError(value: epoch) }
             return format(secondsSinceEpoch: seconds)
         }
         var now = timespec()
@@ -20,7 +21,10 @@ public enum Timestamp {
         return format(secondsSinceEpoch: Int64(now.tv_sec))
     }
 
-    /// `seconds` since 1970 as RFC 3339 UTC.
+    /// 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+    public static let latest: Int64 = 253_402_300_799
+
+    /// `seconds` since 1970 (0 through ``latest``) as RFC 3339 UTC.
     public static func format(secondsSinceEpoch seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()

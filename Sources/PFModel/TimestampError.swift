@@ -4,6 +4,6 @@ public struct TimestampError: Error, Sendable, CustomStringConvertible {
     public let value: String
 
     public var description: String {
-        "SOURCE_DATE_EPOCH='\(value)' is not a whole number of seconds since 1970; unset it or fix it"
+        "SOURCE_DATE_EPOCH='\(value)' is not a whole number of seconds from 1970 to 9999-12-31 (0 to 253402300799); unset it or fix it"
     }
 }

@@ -134,8 +134,13 @@ extension SnapshotStore {
     private func moveIntoPlace(_ temporaryPath: String, _ blob: BlobRef) throws(SystemCallError) {
         let target = blobPath(blob.digest)
         if try !system.renameNoReplace(temporaryPath, target) {
-            if let existing = try system.linkStatus(target), existing.st_mode & S_IFMT == S_IFREG, Int64(existing.st_size) == blob.size {
+            let existing = try system.linkStatus(target)
+            if let existing, existing.st_mode & S_IFMT == S_IFREG, Int64(existing.st_size) == blob.size {
                 try? system.unlink(temporaryPath)
+            } else if let existing, existing.st_mode & S_IFMT == S_IFDIR {
+                // rename cannot replace a directory, and pfhost removes no tree it did not make.
+                try? system.unlink(temporaryPath)
+                throw SystemCallError(operation: "rename", path: target + " (a directory where a blob belongs: remove it, then run again)", code: EISDIR)
             } else {
                 try system.rename(temporaryPath, target)
             }

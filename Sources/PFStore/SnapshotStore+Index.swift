@@ -11,7 +11,7 @@ extension SnapshotStore {
     ///
     /// - Throws: ``StoreError/corrupt(file:reason:)`` when it is not a valid OCI image index.
     public func readIndex() throws(StoreError) -> OCIIndex {
-        let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath) }
+        let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath, followSymlinks: false) }
         return try Self.decodeIndex(bytes, file: indexPath)
     }
 
@@ -126,8 +126,14 @@ extension SnapshotStore {
         let temporary = ingestPath + "/index.json.tmp"
         let sync = durability != .none
         let lock = try step("locking the index (\(lockPath))") { () throws(SystemCallError) in
-            let fd = try system.open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
-            do throws(SystemCallError) { try system.lockExclusive(fd, path: lockPath) } catch {
+            // Never through a symlink (it could make pfhost create a file anywhere), never a FIFO.
+            let fd = try system.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o644)
+            do throws(SystemCallError) {
+                guard try system.status(fd, path: lockPath).st_mode & S_IFMT == S_IFREG else {
+                    throw SystemCallError(operation: "open", path: lockPath, code: EINVAL)
+                }
+                try system.lockExclusive(fd, path: lockPath)
+            } catch {
                 try? system.close(fd, path: lockPath)
                 throw error
             }
@@ -135,7 +141,7 @@ extension SnapshotStore {
         }
         // Closing the descriptor releases the lock.
         defer { try? system.close(lock, path: lockPath) }
-        let oldBytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath) }
+        let oldBytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath, followSymlinks: false) }
         if let follow {
             let listed: [(Digest, String?)]
             if let raw = RawIndex(oldBytes) { listed = raw.entries.map { ($0.digest, $0.refName) } } else {
@@ -248,7 +254,7 @@ extension SnapshotStore {
     /// The digest and tag of every entry in `index.json`, in order: read out of the raw bytes
     /// when the index is in pfhost's canonical form, else from the decoded index.
     func listedSnapshots() throws(StoreError) -> [(digest: Digest, refName: String?)] {
-        let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath) }
+        let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath, followSymlinks: false) }
         if let raw = RawIndex(bytes) { return raw.entries.map { ($0.digest, $0.refName) } }
         return try Self.decodeIndex(bytes, file: indexPath).manifests.map { ($0.digest, $0.refName) }
     }

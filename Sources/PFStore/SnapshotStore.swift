@@ -124,7 +124,7 @@ public final class SnapshotStore: Sendable {
         let layout = path + "/" + Self.layoutFile
         let bytes: [UInt8]
         do {
-            bytes = try system.readFile(layout, limit: 4096)
+            bytes = try system.readFile(layout, limit: 4096, followSymlinks: false)
         } catch where error.code == ENOENT || error.code == ENOTDIR {
             throw .notAStore(path: path, reason: "\(layout) does not exist")
         } catch {

@@ -128,7 +128,7 @@ final class StatCache: Sendable {
     }
 
     private func load() -> [String: Entry] {
-        guard let bytes = try? system.readFile(path, limit: 256 << 20),
+        guard let bytes = try? system.readFile(path, limit: 256 << 20, followSymlinks: false),
               let newline = bytes.lastIndex(of: 0x0a),
               Digest.of(bytes[..<newline]).hex == String(decoding: bytes[(newline + 1)...], as: UTF8.self),
               let json = try? JSONParser.parse(bytes[..<newline]),

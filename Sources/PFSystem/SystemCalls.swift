@@ -333,8 +333,11 @@ public struct SystemCalls: Sendable {
     /// that). A regular file is read up to the size `fstat` gave when it was opened, so a file that
     /// grows while it is read ends where it ended then; a file of size 0 (`/proc` entries report 0)
     /// is read to its end.
-    public func readFile(_ path: String, limit: Int = 64 << 20) throws(SystemCallError) -> [UInt8] {
-        let fd = try open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
+    ///
+    /// With `followSymlinks` false, a symlink at `path` itself fails with `ELOOP` (for files inside a
+    /// store, and for plugin inputs an agent could replace with a link).
+    public func readFile(_ path: String, limit: Int = 64 << 20, followSymlinks: Bool = true) throws(SystemCallError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (followSymlinks ? 0 : O_NOFOLLOW))
         defer { Glibc.close(fd) }
         return try readFile(fd, path: path, limit: limit)
     }
@@ -363,9 +366,12 @@ public struct SystemCalls: Sendable {
         return bytes
     }
 
-    /// Writes `bytes` to a new or truncated file, optionally fsyncing it, and closes it.
+    /// Writes `bytes` to a new file at `path` (a temporary name the caller owns), optionally fsyncing
+    /// it, and closes it. Whatever is at `path` first is unlinked and the file created with `O_EXCL`,
+    /// so a symlink or a FIFO someone put there is replaced, never written through or waited on.
     public func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, sync: Bool) throws(SystemCallError) {
-        let fd = try open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: mode)
+        try unlink(path)
+        let fd = try open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
         do {
             try withBytes(bytes) { (raw) throws(SystemCallError) in
                 if raw.count > 0 { try write(fd, raw.baseAddress!, count: raw.count, path: path) }

@@ -47,7 +47,7 @@ struct LogCommand: ParsableCommand {
             let manifest = try store.snapshot(id).manifest
             let tagText = tags[id].map { "  (" + $0.sorted().joined(separator: ", ") + ")" } ?? ""
             let merge = manifest.parents.count > 1 ? "  +\(manifest.parents.count - 1) parent\(manifest.parents.count > 2 ? "s" : "")" : ""
-            print("\(Formatting.short(id))  \(manifest.createdAt)  \(manifest.agent.kind) \(manifest.agent.version)\(tagText)\(merge)")
+            print(DisplayText.escaped("\(Formatting.short(id))  \(manifest.createdAt)  \(manifest.agent.kind) \(manifest.agent.version)\(tagText)\(merge)"))
             next = manifest.parents.first
         }
     }

@@ -33,9 +33,11 @@ struct ShowCommand: ParsableCommand {
         }
         let manifest = snapshot.manifest
         print("snapshot \(snapshot.id)")
-        if !tags.isEmpty { print("tags     \(tags.sorted().joined(separator: ", "))") }
-        print("created  \(manifest.createdAt)")
-        print("agent    \(manifest.agent.kind) \(manifest.agent.version)" + (manifest.agent.fingerprint.isEmpty ? "" : " (fingerprint \(manifest.agent.fingerprint))"))
+        // Everything below the id came from a manifest someone made: print it escaped.
+        let agent = manifest.agent
+        if !tags.isEmpty { print("tags     \(DisplayText.escaped(tags.sorted().joined(separator: ", ")))") }
+        print("created  \(DisplayText.escaped(manifest.createdAt))")
+        print(DisplayText.escaped("agent    \(agent.kind) \(agent.version)" + (agent.fingerprint.isEmpty ? "" : " (fingerprint \(agent.fingerprint))")))
         if manifest.parents.isEmpty {
             print("parents  none")
         } else {
@@ -46,7 +48,7 @@ struct ShowCommand: ParsableCommand {
         for summary in manifest.layerSummaries {
             let plugin = summary.plugin.map { "\($0.id) \($0.version)" } ?? "-"
             let blobs = "\(summary.blobs.count) blob\(summary.blobs.count == 1 ? "" : "s")"
-            print("  \(Formatting.pad(summary.kind.rawValue, 8)) \(Formatting.pad(plugin, 40)) \(Formatting.pad(blobs, 10)) \(Formatting.bytes(summary.totalBytes))")
+            print("  \(Formatting.pad(summary.kind.rawValue, 8)) \(Formatting.pad(DisplayText.escaped(plugin), 40)) \(Formatting.pad(blobs, 10)) \(Formatting.bytes(summary.totalBytes))")
             totalBlobs.formUnion(summary.blobs.map(\.digest))
         }
         let totalBytes = snapshot.ociManifest.layers.reduce(Int64(0)) { $0 + $1.size }
