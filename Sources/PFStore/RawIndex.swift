@@ -69,11 +69,15 @@ struct RawIndex {
 /// Finds the entries of the manifests array in canonical JSON: each is an object whose members
 /// are skipped except `digest` and the `org.opencontainers.image.ref.name` annotation. Any byte
 /// canonical JSON would not have (white space, an escape in those two values) ends the scan
-/// with nil.
+/// with nil, and so does nesting deeper than ``JSONParser/maximumDepth`` (counted as the parser
+/// counts, the index object being level 1), so that the decoded path reports it with its offset
+/// instead of the scan recursing until the stack runs out.
 private struct EntryScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     /// Where the manifests array's contents end.
     let end: Int
+    /// The nesting level of each entry object: in the manifests array, in the index object.
+    static let entryDepth = 3
 
     static let digestKey = Array("digest".utf8)
     static let annotationsKey = Array("annotations".utf8)
@@ -98,12 +102,12 @@ private struct EntryScanner {
     private func entry(at start: Int) -> ((Range<Int>, Digest, String?), Int)? {
         var digest: Digest?
         var refName: String?
-        guard let end = members(at: start, { key, value, valueEnd in
+        guard let end = members(at: start, depth: Self.entryDepth, { key, value, valueEnd in
             if key.elementsEqual(Self.digestKey) {
                 guard let text = plainString(value, valueEnd), let parsed = try? Digest(parsing: text) else { return false }
                 digest = parsed
             } else if key.elementsEqual(Self.annotationsKey) {
-                guard members(at: value, { key, value, valueEnd in
+                guard members(at: value, depth: Self.entryDepth + 1, { key, value, valueEnd in
                     if key.elementsEqual(Self.refNameKey) {
                         guard let text = plainString(value, valueEnd) else { return false }
                         refName = text
@@ -116,17 +120,17 @@ private struct EntryScanner {
         return ((start..<end, digest, refName), end)
     }
 
-    /// Walks the object at `start`, calling `body` with each key's bytes and its value's start
-    /// and end; the index after the object, or nil when it is not canonical-looking JSON or
-    /// `body` returns false.
-    private func members(at start: Int, _ body: (UnsafeBufferPointer<UInt8>.SubSequence, Int, Int) -> Bool) -> Int? {
-        guard start < end, bytes[start] == UInt8(ascii: "{") else { return nil }
+    /// Walks the object at `start`, nested `depth` levels deep, calling `body` with each key's
+    /// bytes and its value's start and end; the index after the object, or nil when it is not
+    /// canonical-looking JSON, nests too deeply, or `body` returns false.
+    private func members(at start: Int, depth: Int, _ body: (UnsafeBufferPointer<UInt8>.SubSequence, Int, Int) -> Bool) -> Int? {
+        guard start < end, bytes[start] == UInt8(ascii: "{"), depth <= JSONParser.maximumDepth else { return nil }
         var at = start + 1
         if at < end, bytes[at] == UInt8(ascii: "}") { return at + 1 }
         while true {
             guard let keyEnd = skipString(at) else { return nil }
             let key = bytes[(at + 1)..<(keyEnd - 1)]
-            guard keyEnd < end, bytes[keyEnd] == UInt8(ascii: ":"), let valueEnd = skipValue(keyEnd + 1),
+            guard keyEnd < end, bytes[keyEnd] == UInt8(ascii: ":"), let valueEnd = skipValue(keyEnd + 1, depth: depth + 1),
                   body(key, keyEnd + 1, valueEnd) else { return nil }
             at = valueEnd
             guard at < end else { return nil }
@@ -159,19 +163,21 @@ private struct EntryScanner {
         return nil
     }
 
-    /// The index after the value starting at `start` (any JSON value, without white space).
-    private func skipValue(_ start: Int) -> Int? {
+    /// The index after the value starting at `start` (any JSON value, without white space), an
+    /// array or object there being `depth` levels deep.
+    private func skipValue(_ start: Int, depth: Int) -> Int? {
         guard start < end else { return nil }
         switch bytes[start] {
         case UInt8(ascii: "\""):
             return skipString(start)
         case UInt8(ascii: "{"):
-            return members(at: start) { _, _, _ in true }
+            return members(at: start, depth: depth) { _, _, _ in true }
         case UInt8(ascii: "["):
+            guard depth <= JSONParser.maximumDepth else { return nil }
             var at = start + 1
             if at < end, bytes[at] == UInt8(ascii: "]") { return at + 1 }
             while true {
-                guard let next = skipValue(at), next < end else { return nil }
+                guard let next = skipValue(at, depth: depth + 1), next < end else { return nil }
                 if bytes[next] == UInt8(ascii: "]") { return next + 1 }
                 guard bytes[next] == UInt8(ascii: ",") else { return nil }
                 at = next + 1

@@ -225,6 +225,34 @@ struct IndexEditTests {
         #expect(RawIndex(Array(text.utf8)) == nil)
     }
 
+    /// A canonical-looking index whose one entry holds a member nested `depth` levels deep in all
+    /// (the index object being level 1, its manifests array 2, the entry 3).
+    private func nestedIndex(depth: Int) -> [UInt8] {
+        let inner = depth - 3
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        return Array((#"{"manifests":[{"digest":"\#(digest)","mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"x":"#
+            + String(repeating: "[", count: inner) + String(repeating: "]", count: inner)
+            + #"}],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#).utf8)
+    }
+
+    @Test("RawIndex and the strict parser agree on the nesting limit, and 1,000,000 levels end neither by recursion")
+    func nesting() throws {
+        // Level 512 is read by both; 513 by neither (the scan gives up, the parser says where).
+        #expect(RawIndex(nestedIndex(depth: 512)) != nil)
+        #expect(throws: Never.self) { try JSONParser.parse(nestedIndex(depth: 512)) }
+        #expect(RawIndex(nestedIndex(depth: 513)) == nil)
+        #expect { try JSONParser.parse(nestedIndex(depth: 513)) } throws: { error in
+            "\(error)".hasSuffix("nesting deeper than 512 levels")
+        }
+        let deep = nestedIndex(depth: 1_000_000)
+        #expect(RawIndex(deep) == nil)
+        #expect { try SnapshotStore.decodeIndex(deep, file: "index.json") } throws: { error in
+            // x's first '[' is level 4: its 510th is level 513.
+            let x = deep.indices.first { deep[$0...].starts(with: Array(#""x":["#.utf8)) }! + 4
+            return "\(error)".hasPrefix("index.json is corrupt: invalid JSON at byte \(x + 509): nesting deeper than 512 levels")
+        }
+    }
+
     @Test("tag grammar", arguments: [("main", true), ("v1.2-rc_3", true), ("_x", true), (".x", false), ("-x", false),
                                      ("a/b", false), ("", false), (String(repeating: "t", count: 129), false)])
     func grammar(tag: String, valid: Bool) {
