@@ -68,8 +68,8 @@ struct RawIndex {
 
 /// Finds the entries of the manifests array in canonical JSON: each is an object whose members
 /// are skipped except `digest` and the `org.opencontainers.image.ref.name` annotation. Any byte
-/// canonical JSON would not have (white space, an escape in those two values) ends the scan
-/// with nil, and so does nesting deeper than ``JSONParser/maximumDepth`` (counted as the parser
+/// canonical JSON would not have (white space, an escape it would not write, an escape in those
+/// two values) ends the scan with nil, and so does nesting deeper than ``JSONParser/maximumDepth`` (counted as the parser
 /// counts, the index object being level 1), so that the decoded path reports it with its offset
 /// instead of the scan recursing until the stack runs out.
 private struct EntryScanner {
@@ -140,27 +140,60 @@ private struct EntryScanner {
         }
     }
 
-    /// The text of the string value from `start` to `end` when it has no escapes.
+    /// The text of the string value from `start` to `end` when it has no escapes and is valid
+    /// UTF-8 (never a repaired string the decoded index would not hold).
     private func plainString(_ start: Int, _ end: Int) -> String? {
         guard bytes[start] == UInt8(ascii: "\""), end - start >= 2 else { return nil }
         let inner = bytes[(start + 1)..<(end - 1)]
         guard !inner.contains(UInt8(ascii: "\\")) else { return nil }
-        return String(decoding: inner, as: UTF8.self)
+        return String(validating: inner, as: UTF8.self)
     }
 
-    /// The index after the string starting at `start`.
+    /// The index after the string starting at `start`; nil when it holds an escape canonical
+    /// JSON would not write (`\u0061`, `\/`, `\u0008`), so that raw bytes equal to a key the scan
+    /// looks for are exactly the strings that decode to it: `"ref.n\u0061me"` must not be a tag
+    /// the decoded index sees and the scan does not.
     private func skipString(_ start: Int) -> Int? {
         guard start < end, bytes[start] == UInt8(ascii: "\"") else { return nil }
         var at = start + 1
         while at < end {
             switch bytes[at] {
             case UInt8(ascii: "\""): return at + 1
-            case UInt8(ascii: "\\"): at += 2
+            case UInt8(ascii: "\\"):
+                guard let next = skipCanonicalEscape(at) else { return nil }
+                at = next
             case 0..<0x20: return nil
             default: at += 1
             }
         }
         return nil
+    }
+
+    /// The index after the escape at `start` when it is one ``CanonicalJSON`` writes: `\"`, `\\`,
+    /// `\b \f \n \r \t`, or `\u00xx` (lowercase hex) for any other control character.
+    private func skipCanonicalEscape(_ start: Int) -> Int? {
+        guard start + 1 < end else { return nil }
+        switch bytes[start + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+             UInt8(ascii: "r"), UInt8(ascii: "t"):
+            return start + 2
+        case UInt8(ascii: "u"):
+            guard start + 5 < end, bytes[start + 2] == UInt8(ascii: "0"), bytes[start + 3] == UInt8(ascii: "0") else { return nil }
+            let high = bytes[start + 4], low = bytes[start + 5]
+            guard high == UInt8(ascii: "0") || high == UInt8(ascii: "1") else { return nil }
+            let lowValue: UInt8
+            switch low {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): lowValue = low - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): lowValue = low - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            let value = (high - UInt8(ascii: "0")) << 4 | lowValue
+            // These have short escapes, which canonical JSON uses instead.
+            guard ![0x08, 0x09, 0x0a, 0x0c, 0x0d].contains(value) else { return nil }
+            return start + 6
+        default:
+            return nil
+        }
     }
 
     /// The index after the value starting at `start` (any JSON value, without white space), an
