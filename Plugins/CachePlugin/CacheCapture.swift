@@ -67,7 +67,14 @@ struct CacheCapture {
             } else {
                 blob = try writePack(current.map(\.slot), file: pages, pageBytes: dump.pageBytes)
             }
-            for (index, page) in current.enumerated() { placed[page.key] = (number, index * dump.pageBytes) }
+            for (index, page) in current.enumerated() {
+                // Pages may be as large as meta.json says (up to 2^63 bytes): offsets are checked.
+                let (offset, overflow) = index.multipliedReportingOverflow(by: dump.pageBytes)
+                guard !overflow else {
+                    throw .invalid("\(directory)/meta.json: pages of \(dump.pageBytes) bytes are too large to pack (offsets beyond 64 bits)")
+                }
+                placed[page.key] = (number, offset)
+            }
             packs.append(CachePack(digest: blob.digest, lastKey: last.key.hex, pageCount: current.count))
             blobs.append(blob)
             current = []
@@ -217,19 +224,29 @@ struct CacheCapture {
         return packs
     }
 
-    /// Streams the pages in `slots` from `pages.bin` into one pack blob.
+    /// Streams the pages in `slots` from `pages.bin` into one pack blob, at most 4 MiB at a time:
+    /// a page is as large as meta.json says, and memory must not be.
     private func writePack(_ slots: [Int], file: ReadableFile, pageBytes: Int) throws(PluginError) -> Descriptor {
         let writer = try host.openBlob(mediaType: "application/vnd.pfhost.kv-pack.v1")
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pageBytes, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(pageBytes, Self.copyChunk), alignment: 16)
         defer { buffer.deallocate() }
         for slot in slots {
-            try host.checkCancelled()
             // slot * pageBytes fits: slots are below the page count of a file whose size is an Int64.
-            guard try file.read(into: buffer, at: Int64(slot) * Int64(pageBytes)) == pageBytes else {
-                throw .io("\(file.path): reading page slot \(slot) failed: unexpected end of file")
+            let start = Int64(slot) * Int64(pageBytes)
+            var copied = 0
+            while copied < pageBytes {
+                try host.checkCancelled()
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, pageBytes - copied)])
+                guard try file.read(into: piece, at: start + Int64(copied)) == piece.count else {
+                    throw .io("\(file.path): reading page slot \(slot) failed: unexpected end of file")
+                }
+                try writer.write(UnsafeRawBufferPointer(piece))
+                copied += piece.count
             }
-            try writer.write(UnsafeRawBufferPointer(buffer))
         }
         return try writer.commit()
     }
+
+    /// The most of a page held in memory at once.
+    static let copyChunk = 4 << 20
 }

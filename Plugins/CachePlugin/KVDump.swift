@@ -24,14 +24,39 @@ struct KVDump {
 
     static let dtypeSizes = ["f16": 2, "bf16": 2, "f32": 4, "fp8": 1, "f8_e4m3": 1, "f8_e5m2": 1]
 
+    /// Reads and checks the dump in `directory`: `meta.json`, then the size of `pages.bin`, then
+    /// `sequences.jsonl`, each error naming the file (and line).
     init(directory: String, host: PluginHost) throws(PluginError) {
-        self.directory = directory
         let metaPath = directory + "/meta.json"
         let data: [UInt8]
         do { data = try ReadableFile.contents(of: metaPath) } catch {
             throw .io("\(error.message) (cache.path must be a KV-cache dump directory)")
         }
-        guard let meta = (try? AnyJSON.parse(data))?.objectValue else {
+        let pagesPath = directory + "/pages.bin"
+        try self.init(
+            directory: directory, meta: data,
+            pagesSize: { () throws(PluginError) -> Int64 in
+                // Opened (O_NOFOLLOW, regular files only) rather than stat'ed, so the error says why.
+                let size = try ReadableFile(path: pagesPath).size
+                return size
+            },
+            sequences: { () throws(PluginError) in try LineReader(path: directory + "/sequences.jsonl") },
+            checkCancelled: { () throws(PluginError) in try host.checkCancelled() })
+    }
+
+    /// Checks a dump given as the bytes of `meta.json`, the size of `pages.bin` and a reader of
+    /// `sequences.jsonl` (each asked for only once what comes before it is checked, so errors come
+    /// in the order of the files); errors name the files as in `directory`. For the plugin and for
+    /// fuzzing, which has bytes and no directory.
+    init(directory: String, meta data: [UInt8], pagesSize: () throws(PluginError) -> Int64,
+         sequences openSequences: () throws(PluginError) -> LineReader, checkCancelled: () throws(PluginError) -> Void) throws(PluginError) {
+        self.directory = directory
+        let metaPath = directory + "/meta.json"
+        let parsed: AnyJSON
+        do { parsed = try AnyJSON.parse(data) } catch {
+            throw .invalid("\(metaPath): \(error)")
+        }
+        guard let meta = parsed.objectValue else {
             throw .invalid("\(metaPath): not a JSON object")
         }
         func integer(_ key: String) throws(PluginError) -> Int {
@@ -68,18 +93,16 @@ struct KVDump {
         self.pageBytes = pageBytes
 
         let pagesPath = directory + "/pages.bin"
-        // Opened (O_NOFOLLOW, regular files only) rather than stat'ed, so the error says why.
-        let size = try ReadableFile(path: pagesPath).size
-        let slotCount = try Self.slotCount(of: size, path: pagesPath, pageBytes: pageBytes)
+        let slotCount = try Self.slotCount(of: try pagesSize(), path: pagesPath, pageBytes: pageBytes)
         self.slotCount = slotCount
         let tokensPerPage = self.tokensPerPage
 
         let sequencesPath = directory + "/sequences.jsonl"
-        var reader = try LineReader(path: sequencesPath)
+        var reader = try openSequences()
         var sequences: [Sequence] = []
         var seen: [String: Int] = [:]
         while let line = try reader.next() {
-            try host.checkCancelled()
+            try checkCancelled()
             // Strict JSON: ids are strings and tokens and slots integers, never floating point.
             let object: [String: JSONValue]
             do {
@@ -88,7 +111,8 @@ struct KVDump {
                 }
                 object = parsed
             } catch let error as JSONParseError {
-                throw .invalid("\(sequencesPath): line \(line.number) is not valid JSON: \(error.message) at byte \(error.offset)")
+                // A line holds no newline: the column is the byte offset within it, from 1.
+                throw .invalid("\(sequencesPath): line \(line.number), column \(error.offset + 1): \(error.message)")
             } catch let error as PluginError {
                 throw error
             } catch {

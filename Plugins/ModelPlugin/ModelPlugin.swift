@@ -24,7 +24,8 @@ public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
 /// is checked. Subdirectories holding an `adapter_config.json` (directly or under `adapters/`)
 /// are adapters: PEFT's config (`base_model_name_or_path`, `peft_type`) and their files.
 /// `model.name` names the model (default: `config.json`'s `_name_or_path`, else the directory name;
-/// for one file, its name without `.safetensors`).
+/// for one file, its name without `.safetensors`). A `config.json` is checked like the weights: it
+/// must be a JSON object of at most 16 MiB, else the capture fails naming the line, column and reason.
 ///
 /// Nothing under the model directory is reached through a symlink: files are listed with `lstat`
 /// and opened beneath the directory's descriptor (``RootDirectory``), so `notes.txt -> /etc/shadow`
@@ -47,9 +48,14 @@ struct ModelCapture {
             }
             let adapterDirectories = try adapters(in: root)
             let total = UInt64(topFiles.count + adapterDirectories.count)
+            var config: [String: AnyJSON]?
             for (index, file) in topFiles.enumerated() {
                 try host.checkCancelled()
-                let (record, blob) = try store(try open(file, in: root), as: file)
+                let opened = try open(file, in: root)
+                // The model's configuration is checked like its weights: a file that is not JSON
+                // (or nests 100,000 deep) is refused, naming where and why.
+                if file == "config.json" { config = try Self.jsonObject(opened, limit: Self.configLimit) }
+                let (record, blob) = try store(opened, as: file)
                 modelFiles.append(record)
                 blobs.append(blob)
                 host.progress(done: UInt64(index + 1), total: total)
@@ -70,7 +76,8 @@ struct ModelCapture {
                     name: Self.lastComponent(of: relative), baseModel: config.baseModel, type: config.type, files: adapterFiles))
                 host.progress(done: UInt64(topFiles.count + index + 1), total: total)
             }
-            name = host.config("name") ?? modelName(root: root)
+            let configured = config?["_name_or_path"]?.stringValue
+            name = host.config("name") ?? (configured?.isEmpty == false ? configured! : Self.lastComponent(of: root.path))
         } else {
             guard path.hasSuffix(".safetensors") else {
                 throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
@@ -163,25 +170,34 @@ struct ModelCapture {
     }
 
     private func adapterConfig(_ file: ReadableFile) throws(PluginError) -> (baseModel: String, type: String) {
-        let path = file.path
-        let bytes = try file.read(upTo: Int(clamping: min(file.size, 1 << 20)))
-        guard let object = (try? AnyJSON.parse(bytes))?.objectValue else {
-            throw .invalid("\(path): not a JSON object")
-        }
+        let object = try Self.jsonObject(file, limit: Self.adapterConfigLimit)
         guard let base = object["base_model_name_or_path"]?.stringValue else {
-            throw .invalid("\(path): missing base_model_name_or_path")
+            throw .invalid("\(file.path): missing base_model_name_or_path")
         }
         return (base, object["peft_type"]?.stringValue ?? "LORA")
     }
 
-    /// `config.json`'s `_name_or_path`, else the directory's name.
-    private func modelName(root: RootDirectory) -> String {
-        if let file = (try? root.openFile(Array("config.json".utf8))) ?? nil,
-           let bytes = try? file.read(upTo: Int(clamping: min(file.size, 16 << 20))),
-           let name = (try? AnyJSON.parse(bytes))?["_name_or_path"]?.stringValue, !name.isEmpty {
-            return name
+    /// The largest `config.json` read (Hugging Face's are a few KiB).
+    static let configLimit = 16 << 20
+    /// The largest `adapter_config.json` read.
+    static let adapterConfigLimit = 1 << 20
+
+    /// The JSON object in `file`, of at most `limit` bytes; errors name the file and, for JSON that
+    /// does not parse, the line, column and reason.
+    static func jsonObject(_ file: ReadableFile, limit: Int) throws(PluginError) -> [String: AnyJSON] {
+        guard file.size <= Int64(limit) else {
+            throw .invalid("\(file.path): \(file.size) bytes, more than the \(limit >> 20) MiB a configuration file may have")
         }
-        return Self.lastComponent(of: root.path)
+        let bytes = try file.read(upTo: limit + 1)
+        guard bytes.count <= limit else {
+            throw .invalid("\(file.path): more than the \(limit >> 20) MiB a configuration file may have")
+        }
+        let value: AnyJSON
+        do { value = try AnyJSON.parse(bytes) } catch {
+            throw .invalid("\(file.path): \(error)")
+        }
+        guard let object = value.objectValue else { throw .invalid("\(file.path): not a JSON object") }
+        return object
     }
 
     /// `S_IFREG`, `S_IFDIR`, … of what `path` names (symlinks followed: the user named it), or nil

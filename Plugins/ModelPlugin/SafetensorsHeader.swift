@@ -22,26 +22,48 @@ struct SafetensorsHeader {
     /// Reads and checks the header of `file` from its start; errors name the file and the tensor.
     init(file: ReadableFile) throws(PluginError) {
         let path = file.path
-        let fileSize = UInt64(file.size)
+        let fileSize = UInt64(clamping: file.size)
         guard fileSize >= 8, let prefix = try? file.read(upTo: 8), prefix.count == 8 else {
             throw .invalid("\(path): truncated safetensors file (\(fileSize) bytes, the 8-byte header length is missing)")
         }
+        let length = try Self.headerLength(prefix, fileSize: fileSize, path: path)
+        guard let headerData = try? file.read(upTo: length), headerData.count == length else {
+            throw .io("\(path): the safetensors header cannot be read")
+        }
+        try self.init(header: headerData, dataSize: Int64(fileSize) - 8 - Int64(length), path: path)
+    }
+
+    /// Checks a whole safetensors file held in memory (for tests and fuzzing), as ``init(file:)``
+    /// checks one on disk; errors call it `path`.
+    init(bytes: [UInt8], path: String) throws(PluginError) {
+        let fileSize = UInt64(bytes.count)
+        guard fileSize >= 8 else {
+            throw .invalid("\(path): truncated safetensors file (\(fileSize) bytes, the 8-byte header length is missing)")
+        }
+        let length = try Self.headerLength(Array(bytes[0..<8]), fileSize: fileSize, path: path)
+        try self.init(header: Array(bytes[8..<(8 + length)]), dataSize: Int64(fileSize) - 8 - Int64(length), path: path)
+    }
+
+    /// The header length the 8 bytes of `prefix` give, checked against the limit and `fileSize`.
+    private static func headerLength(_ prefix: [UInt8], fileSize: UInt64, path: String) throws(PluginError) -> Int {
         let length = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard length <= UInt64(Self.maximumHeaderBytes) else {
             throw .invalid("\(path): safetensors header length \(length) exceeds \(Self.maximumHeaderBytes) bytes")
         }
+        // No overflow: length is at most 100 MiB and fileSize at least 8.
         guard 8 + length <= fileSize else {
             throw .invalid("\(path): truncated safetensors file: the header says \(length) bytes but only \(fileSize - 8) follow")
         }
-        guard let headerData = try? file.read(upTo: Int(length)), headerData.count == Int(length) else {
-            throw .io("\(path): the safetensors header cannot be read")
-        }
+        return Int(length)
+    }
+
+    /// Checks the JSON `header` and that its tensors tile the `dataSize` bytes after it.
+    private init(header headerData: [UInt8], dataSize: Int64, path: String) throws(PluginError) {
         let header: JSONValue
         do { header = try JSONParser.parse(headerData) } catch {
             throw .invalid("\(path): the safetensors header is not valid JSON: \(error)")
         }
         guard let entries = header.objectValue else { throw .invalid("\(path): the safetensors header is not a JSON object") }
-        let dataSize = Int64(fileSize - 8 - length)
         var spans: [(begin: Int64, end: Int64, name: String)] = []
         var dtypes = Set<String>()
         for (name, value) in entries where name != "__metadata__" {
@@ -59,8 +81,11 @@ struct SafetensorsHeader {
                 let product = acc.0.multipliedReportingOverflow(by: dim)
                 return (product.partialValue, acc.1 || product.overflow)
             }
-            guard !overflow, elements.multipliedReportingOverflow(by: Int64(size)).partialValue == pair[1] - pair[0] else {
-                throw .invalid("\(path): tensor '\(name)' spans \(pair[1] - pair[0]) bytes but its shape \(dims) of \(dtype) needs \(elements &* Int64(size))")
+            // Shapes come from the file: the product is checked, and a wrapped one never compared.
+            let (bytes, bytesOverflow) = elements.multipliedReportingOverflow(by: Int64(size))
+            guard !overflow, !bytesOverflow, bytes == pair[1] - pair[0] else {
+                let needs = overflow || bytesOverflow ? "more than 2^63" : "\(bytes)"
+                throw .invalid("\(path): tensor '\(name)' spans \(pair[1] - pair[0]) bytes but its shape \(dims) of \(dtype) needs \(needs)")
             }
             spans.append((pair[0], pair[1], name))
             dtypes.insert(dtype)

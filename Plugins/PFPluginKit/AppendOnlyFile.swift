@@ -29,8 +29,8 @@ public enum AppendOnlyFile {
     public static func copyPrefix(_ bytes: Int64, from reader: inout LineReader, to writer: PluginBlobWriter, path: String) throws(PluginError) {
         var copied: Int64 = 0
         while copied < bytes, let line = try reader.next() {
-            try writer.write(line.raw)
-            copied += Int64(line.raw.count)
+            try writer.write(line)
+            copied += Int64(line.size)
         }
         guard copied == bytes else { throw .io("\(path) changed while it was read; retry the snapshot") }
     }

@@ -57,6 +57,13 @@ public final class PluginBlobWriter {
         try bytes.withUnsafeBytes { raw in Result { () throws(PluginError) in try write(raw) } }.get()
     }
 
+    /// Appends `line` exactly as it was in its file: its bytes, then its `\n` if it had one.
+    /// Nothing is copied (``LineReader/Line/raw`` would copy a 100 MiB line to add one byte).
+    public func write(_ line: LineReader.Line) throws(PluginError) {
+        try write(line.bytes)
+        if line.terminated { try write([0x0a]) }
+    }
+
     /// Finishes the blob and returns its descriptor.
     public func commit() throws(PluginError) -> Descriptor {
         guard writer != nil else { preconditionFailure("PluginBlobWriter committed twice") }

@@ -13,14 +13,8 @@ nonisolated(unsafe) private let table = PluginEntry.makeTable(
 @_cdecl("pf_plugin_entry_v1")
 public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
 
-/// Captures the trace layer: reads the conversation once, validating each message while
-/// streaming the exact bytes into one blob.
-///
-/// Each line is one message in the OpenAI chat format: `role` is `system`, `user`, `assistant`
-/// or `tool`; an assistant message may carry `tool_calls` (`id`, `type` "function",
-/// `function` {`name`, `arguments`}); a `tool` message's `tool_call_id` must answer an open call:
-/// one made on an earlier line and not answered yet. A call id may not be reused while its call is
-/// open. An `id` field, when present, names the message.
+/// Captures the trace layer: reads the conversation once, checking each message
+/// (``TraceValidator``) while streaming the exact bytes into one blob.
 ///
 /// The layer keeps the calls still open at the end in the annotation `dev.pfhost.trace.open_tool_calls`
 /// (a JSON array), so the next snapshot of a conversation that only grew checks just the new lines.
@@ -32,9 +26,7 @@ struct TraceCapture {
         let path = try host.requiredConfig("path", meaning: "the agent's conversation, JSON Lines of chat messages")
         var reader = try LineReader(path: path)
         let writer = try host.openBlob(mediaType: "application/x-ndjson")
-        var count = 0
-        var lastID: String?
-        var open: [String: Int] = [:]
+        var validator = TraceValidator(path: path)
 
         // A parent may be crafted: its count is used only when it is possible for its conversation
         // (no more messages than bytes), so adding to it can neither overflow nor carry nonsense.
@@ -50,9 +42,9 @@ struct TraceCapture {
                    case .array(let items)? = try? JSONParser.parse(Array(text.utf8)),
                    case let ids = items.compactMap(\.stringValue), ids.count == items.count {
                     try AppendOnlyFile.copyPrefix(parentSize, from: &reader, to: writer, path: path)
-                    count = parent.content.messageCount
-                    lastID = parent.content.lastMessageId
-                    for id in ids { open[id] = 0 }
+                    validator = TraceValidator(
+                        path: path, count: parent.content.messageCount, lastID: parent.content.lastMessageId,
+                        open: Dictionary(ids.map { ($0, 0) }, uniquingKeysWith: { first, _ in first }))
                 }
             case .different:
                 break
@@ -60,44 +52,15 @@ struct TraceCapture {
         }
         while let line = try reader.next() {
             if line.number % 1024 == 0 { try host.checkCancelled() }
-            let message = try JSONLine.object(line, in: path)
-            let role = try JSONLine.string(message, "role", line: line.number, in: path)
-            switch role {
-            case "system", "user":
-                break
-            case "assistant":
-                if let toolCalls = message["tool_calls"] {
-                    guard let list = toolCalls.arrayValue?.compactMap(\.objectValue), list.count == toolCalls.arrayValue?.count else {
-                        throw .invalid("\(path): line \(line.number): tool_calls is not an array of objects")
-                    }
-                    for call in list {
-                        guard let id = call["id"]?.stringValue, call["type"]?.stringValue == "function",
-                              call["function"]?["name"]?.stringValue != nil
-                        else {
-                            throw .invalid("\(path): line \(line.number): a tool call needs an id, type \"function\" and function.name")
-                        }
-                        if open.updateValue(line.number, forKey: id) != nil {
-                            throw .invalid("\(path): line \(line.number): tool call id '\(id)' is already in use by an unanswered call")
-                        }
-                    }
-                }
-            case "tool":
-                let callID = try JSONLine.string(message, "tool_call_id", line: line.number, in: path)
-                guard open.removeValue(forKey: callID) != nil else {
-                    throw .invalid("\(path): line \(line.number): tool message answers '\(callID)', which is not an open call (none made earlier, or already answered)")
-                }
-            default:
-                throw .invalid("\(path): line \(line.number): unknown role '\(role)' (system, user, assistant or tool)")
-            }
-            count += 1
-            lastID = message["id"]?.stringValue
-            try writer.write(line.raw)
+            try validator.check(line)
+            try writer.write(line)
         }
         let messages = try writer.commit()
+        let count = validator.count
         host.progress(done: UInt64(count), total: UInt64(count))
-        let openIDs = String(decoding: CanonicalJSON.encode(.array(open.keys.sorted().map(JSONValue.string))), as: UTF8.self)
+        let openIDs = String(decoding: CanonicalJSON.encode(.array(validator.open.keys.sorted().map(JSONValue.string))), as: UTF8.self)
         try host.setLayer(TraceLayer(
             blobs: [messages], annotations: [Self.openCallsAnnotation: openIDs],
-            content: TraceContent(messages: messages.digest, messageCount: count, lastMessageId: lastID)))
+            content: TraceContent(messages: messages.digest, messageCount: count, lastMessageId: validator.lastID)))
     }
 }

@@ -55,9 +55,23 @@ struct CaptureRunner {
         }
     }
 
-    private static func nanoseconds(_ duration: Duration) -> Int {
+    /// `duration` in nanoseconds, clamped to 0...Int.max: a request may hold any duration,
+    /// negative or centuries long, and neither may trap.
+    static func nanoseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
-        return Int(min(seconds, Int64(Int.max / 1_000_000_000 - 1))) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        let (whole, overflow) = Int(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, carry) = whole.addingReportingOverflow(Int(attoseconds / 1_000_000_000))
+        return overflow || carry ? Int.max : total
+    }
+
+    /// `duration` in whole milliseconds, saturated at the ends of `Int64`.
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return seconds < 0 ? Int64.min : Int64.max }
+        let (total, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return carry ? (seconds < 0 ? Int64.min : Int64.max) : total
     }
 }
 
@@ -105,7 +119,7 @@ private final class CaptureJob {
         let capture = context.plugin.table.capture!
         returnCode = capture(host, context.opaque)
         let elapsed = clock.now - start
-        milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        milliseconds = CaptureRunner.milliseconds(elapsed)
         done.store(true, ordering: .releasing)
         finished.signal()
     }

@@ -17,7 +17,7 @@ public enum CanonicalJSON {
     /// The canonical bytes of an `Encodable` value.
     ///
     /// - Throws: ``CanonicalJSONError`` when the value encodes to something pfhost's JSON
-    ///   cannot hold (a floating-point number).
+    ///   cannot hold (a floating-point number, an integer beyond `Int64`).
     public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         try encode(jsonValue(of: value))
     }
@@ -28,7 +28,11 @@ public enum CanonicalJSON {
             return try JSONValueEncoder.encode(value)
         } catch let error as EncodingError {
             guard case .invalidValue(_, let context) = error else { throw error }
-            throw CanonicalJSONError(message: "\(Value.self) has no canonical form: \(context.debugDescription)")
+            var path = ""
+            for key in context.codingPath {
+                if let index = key.intValue { path += "[\(index)]" } else { path += (path.isEmpty ? "" : ".") + key.stringValue }
+            }
+            throw CanonicalJSONError(message: "\(Value.self) has no canonical form\(path.isEmpty ? "" : " at " + path): \(context.debugDescription)")
         }
     }
 

@@ -2,12 +2,19 @@
 ///
 /// Stricter than the standard: it refuses duplicate object keys, numbers with a fraction or
 /// exponent, integers beyond 64 bits, invalid UTF-8 and lone surrogate escapes, because any
-/// of these would let two readers see different values in the same bytes.
+/// of these would let two readers see different values in the same bytes. Arrays and objects
+/// may nest at most ``maximumDepth`` levels deep.
 public struct JSONParser {
     private let bytes: [UInt8]
     private var position = 0
     private var depth = 0
-    private static let maximumDepth = 256
+
+    /// How deeply arrays and objects may nest: `[[1]]` is 2 levels. Deeper input is refused
+    /// ("nesting deeper than 512 levels" at the offset of the bracket that goes too deep) instead
+    /// of being parsed by recursion until the stack runs out. pfhost's own documents nest fewer
+    /// than 10 levels; the same limit holds for every JSON reader of pfhost (`RawIndex` and the
+    /// plugin kit's reader of other programs' JSON).
+    public static let maximumDepth = 512
 
     /// Parses `bytes` as one JSON value, with nothing but whitespace around it.
     ///
@@ -60,7 +67,7 @@ public struct JSONParser {
 
     private mutating func enter() throws(JSONParseError) {
         depth += 1
-        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
+        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
     }
 
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {

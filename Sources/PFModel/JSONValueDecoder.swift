@@ -1,34 +1,75 @@
 /// Decodes `Decodable` values straight from a ``JSONValue``, without Foundation's `JSONDecoder`:
 /// the fast path of ``CanonicalJSON``. Errors are the standard `DecodingError`s, with coding paths.
+///
+/// Every integer type decodes from `.int` when the value fits it (an error naming the value and
+/// the type otherwise); `Double` and `Float` decode from an integer they hold exactly. `superDecoder()`
+/// reads the key `super`.
+///
+/// Why it cannot recurse forever: the containers' primitive overloads default (in the standard
+/// library) to the generic `decode<T>`, and every generic entry point first asks
+/// ``primitive(_:from:at:)``, which knows every primitive type, so only a non-primitive type
+/// reaches `init(from:)`, which always goes one level down.
 enum JSONValueDecoder {
     static func decode<Value: Decodable>(_ type: Value.Type, from value: JSONValue) throws -> Value {
         try decodeValue(type, from: value, at: nil)
     }
 }
 
-private struct ValueDecoder: Decoder {
-    let value: JSONValue
-    let path: CodingPathNode?
-    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: CodingPathNode?) throws -> T {
+    if let result = try primitive(type, from: value, at: path) { return result }
+    return try T(from: ValueDecoder(value: value, path: path))
+}
 
-    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        guard case .object(let members) = value else {
-            throw DecodingError.typeMismatch([String: JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected an object, found \(kindName(value))"))
-        }
-        return KeyedDecodingContainer(KeyedValueContainer<Key>(members: members, path: path))
+/// `value` as `T` when `T` is ``JSONValue`` or one of Codable's primitive types, found by comparing
+/// types (this runs for every value of a manifest); nil for any other type.
+@inline(__always)
+private func primitive<T>(_ type: T.Type, from value: JSONValue, at path: CodingPathNode?) throws -> T? {
+    if T.self == JSONValue.self { return unsafeBitCast(value, to: T.self) }
+    if T.self == String.self {
+        guard case .string(let text) = value else { throw mismatch(T.self, value, path) }
+        return unsafeBitCast(text, to: T.self)
     }
+    if T.self == Int.self { return unsafeBitCast(try integer(Int.self, value, path), to: T.self) }
+    if T.self == Int64.self { return unsafeBitCast(try integer(Int64.self, value, path), to: T.self) }
+    if T.self == Bool.self {
+        guard case .bool(let flag) = value else { throw mismatch(T.self, value, path) }
+        return unsafeBitCast(flag, to: T.self)
+    }
+    if T.self == Int32.self { return unsafeBitCast(try integer(Int32.self, value, path), to: T.self) }
+    if T.self == UInt32.self { return unsafeBitCast(try integer(UInt32.self, value, path), to: T.self) }
+    if T.self == Int16.self { return unsafeBitCast(try integer(Int16.self, value, path), to: T.self) }
+    if T.self == UInt16.self { return unsafeBitCast(try integer(UInt16.self, value, path), to: T.self) }
+    if T.self == Int8.self { return unsafeBitCast(try integer(Int8.self, value, path), to: T.self) }
+    if T.self == UInt8.self { return unsafeBitCast(try integer(UInt8.self, value, path), to: T.self) }
+    if T.self == UInt.self { return unsafeBitCast(try integer(UInt.self, value, path), to: T.self) }
+    if T.self == UInt64.self { return unsafeBitCast(try integer(UInt64.self, value, path), to: T.self) }
+    if T.self == Int128.self { return unsafeBitCast(try integer(Int128.self, value, path), to: T.self) }
+    if T.self == UInt128.self { return unsafeBitCast(try integer(UInt128.self, value, path), to: T.self) }
+    if T.self == Double.self { return unsafeBitCast(try floatingPoint(Double.self, value, path), to: T.self) }
+    if T.self == Float.self { return unsafeBitCast(try floatingPoint(Float.self, value, path), to: T.self) }
+    return nil
+}
 
-    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        guard case .array(let items) = value else {
-            throw DecodingError.typeMismatch([JSONValue].self, .init(codingPath: codingPath, debugDescription: "expected an array, found \(kindName(value))"))
-        }
-        return UnkeyedValueContainer(items: items, path: path)
+private func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _ path: CodingPathNode?) throws -> I {
+    guard case .int(let number) = value else { throw mismatch(I.self, value, path) }
+    guard let result = I(exactly: number) else {
+        throw DecodingError.dataCorrupted(.init(codingPath: CodingPathNode.array(path), debugDescription: "\(number) is out of the range of \(I.self)"))
     }
+    return result
+}
 
-    func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        SingleValueContainer(value: value, path: path)
+private func floatingPoint<F: BinaryFloatingPoint>(_ type: F.Type, _ value: JSONValue, _ path: CodingPathNode?) throws -> F {
+    guard case .int(let number) = value else { throw mismatch(F.self, value, path) }
+    guard let result = F(exactly: number) else {
+        throw DecodingError.dataCorrupted(.init(codingPath: CodingPathNode.array(path), debugDescription: "\(number) has no exact \(F.self) value"))
     }
+    return result
+}
+
+/// The error for a value of the wrong kind: `valueNotFound` for null, else `typeMismatch`.
+private func mismatch(_ type: Any.Type, _ value: JSONValue, _ path: CodingPathNode?) -> DecodingError {
+    let context = DecodingError.Context(codingPath: CodingPathNode.array(path), debugDescription: "expected \(type), found \(kindName(value))")
+    return value == .null ? .valueNotFound(type, context) : .typeMismatch(type, context)
 }
 
 private func kindName(_ value: JSONValue) -> String {
@@ -42,52 +83,24 @@ private func kindName(_ value: JSONValue) -> String {
     }
 }
 
-/// Decodes a scalar of type `T` from `value`, or throws a type mismatch at `path`.
-private func scalar<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: [any CodingKey]) throws -> T {
-    func mismatch() -> DecodingError {
-        DecodingError.typeMismatch(T.self, .init(codingPath: path, debugDescription: "expected \(T.self), found \(kindName(value))"))
-    }
-    switch value {
-    case .string(let text):
-        if let result = text as? T { return result }
-    case .bool(let flag):
-        if let result = flag as? T { return result }
-    case .int(let number):
-        switch type {
-        case is Int.Type: if let v = Int(exactly: number) { return v as! T }
-        case is Int64.Type: return number as! T
-        case is Int32.Type: if let v = Int32(exactly: number) { return v as! T }
-        case is Int16.Type: if let v = Int16(exactly: number) { return v as! T }
-        case is Int8.Type: if let v = Int8(exactly: number) { return v as! T }
-        case is UInt.Type: if let v = UInt(exactly: number) { return v as! T }
-        case is UInt64.Type: if let v = UInt64(exactly: number) { return v as! T }
-        case is UInt32.Type: if let v = UInt32(exactly: number) { return v as! T }
-        case is UInt16.Type: if let v = UInt16(exactly: number) { return v as! T }
-        case is UInt8.Type: if let v = UInt8(exactly: number) { return v as! T }
-        case is Double.Type: return Double(number) as! T
-        default: break
-        }
-    case .null:
-        throw DecodingError.valueNotFound(T.self, .init(codingPath: path, debugDescription: "found null"))
-    default:
-        break
-    }
-    throw mismatch()
-}
+private struct ValueDecoder: Decoder {
+    let value: JSONValue
+    let path: CodingPathNode?
+    var codingPath: [any CodingKey] { CodingPathNode.array(path) }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: CodingPathNode?) throws -> T {
-    // Type comparisons instead of dynamic casts: this runs for every value of a manifest.
-    if T.self == JSONValue.self { return unsafeBitCast(value, to: T.self) }
-    if T.self == String.self, case .string(let text) = value { return unsafeBitCast(text, to: T.self) }
-    if T.self == Int.self, case .int(let number) = value, let result = Int(exactly: number) { return unsafeBitCast(result, to: T.self) }
-    if T.self == Int64.self, case .int(let number) = value { return unsafeBitCast(number, to: T.self) }
-    if T.self == Bool.self, case .bool(let flag) = value { return unsafeBitCast(flag, to: T.self) }
-    switch type {
-    case is String.Type, is Bool.Type, is Int.Type, is Int64.Type, is Int32.Type, is Int16.Type, is Int8.Type,
-         is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type, is Double.Type:
-        return try scalar(type, from: value, at: CodingPathNode.array(path))
-    default:
-        return try T(from: ValueDecoder(value: value, path: path))
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else { throw mismatch([String: JSONValue].self, value, path) }
+        return KeyedDecodingContainer(KeyedValueContainer<Key>(members: members, path: path))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let items) = value else { throw mismatch([JSONValue].self, value, path) }
+        return UnkeyedValueContainer(items: items, path: path)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleValueContainer(value: value, path: path)
     }
 }
 
@@ -96,7 +109,7 @@ private struct KeyedValueContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     let path: CodingPathNode?
     var codingPath: [any CodingKey] { CodingPathNode.array(path) }
 
-    private func path(_ key: Key) -> CodingPathNode { CodingPathNode(parent: path, key: key) }
+    private func path(_ key: any CodingKey) -> CodingPathNode { CodingPathNode(parent: path, key: key) }
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
@@ -115,6 +128,14 @@ private struct KeyedValueContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
         try decodeValue(type, from: value(key), at: path(key))
     }
 
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 {
+        try decodeValue(type, from: value(key), at: path(key))
+    }
+
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 {
+        try decodeValue(type, from: value(key), at: path(key))
+    }
+
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         try ValueDecoder(value: value(key), path: path(key)).container(keyedBy: type)
     }
@@ -123,8 +144,9 @@ private struct KeyedValueContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
         try ValueDecoder(value: value(key), path: path(key)).unkeyedContainer()
     }
 
+    /// Reads the key `super` (null when absent, as Foundation does), which `Key` need not have a case for.
     func superDecoder() throws -> any Decoder {
-        ValueDecoder(value: members["super"] ?? .null, path: path)
+        ValueDecoder(value: members["super"] ?? .null, path: path(AnyKey("super")))
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
@@ -167,6 +189,16 @@ private struct UnkeyedValueContainer: UnkeyedDecodingContainer {
         return try decodeValue(type, from: next(), at: here)
     }
 
+    mutating func decode(_ type: Int128.Type) throws -> Int128 {
+        let here = indexPath
+        return try decodeValue(type, from: next(), at: here)
+    }
+
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 {
+        let here = indexPath
+        return try decodeValue(type, from: next(), at: here)
+    }
+
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let here = indexPath
         return try ValueDecoder(value: next(), path: here).container(keyedBy: type)
@@ -191,6 +223,14 @@ private struct SingleValueContainer: SingleValueDecodingContainer {
     func decodeNil() -> Bool { value == .null }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try decodeValue(type, from: value, at: path)
+    }
+
+    func decode(_ type: Int128.Type) throws -> Int128 {
+        try decodeValue(type, from: value, at: path)
+    }
+
+    func decode(_ type: UInt128.Type) throws -> UInt128 {
         try decodeValue(type, from: value, at: path)
     }
 }

@@ -1,21 +1,59 @@
 /// Encodes `Encodable` values straight into ``JSONValue``, without Foundation's `JSONEncoder`
 /// and a re-parse: the fast path of ``CanonicalJSON``.
 ///
-/// Integers become `.int`; floating-point values and integers beyond `Int64` are errors, since
-/// pfhost's JSON has no canonical form for them.
+/// Every integer type becomes `.int` when its value fits `Int64` and is an error otherwise;
+/// `Double`, `Float` (and `Float16`, which encodes as `Float`) are errors, since pfhost's JSON has
+/// no canonical form for floating point. `superEncoder()` writes under the key `super`.
+///
+/// Why it cannot recurse forever: the containers' primitive overloads that are not written out
+/// here default (in the standard library) to the generic `encode<T>`, and every generic entry
+/// point first asks ``primitiveJSON(_:at:)``, which knows every primitive type. Only a
+/// non-primitive type reaches `encode(to:)`, and that always goes one level down.
 enum JSONValueEncoder {
     static func encode<Value: Encodable>(_ value: Value) throws -> JSONValue {
-        if let json = asJSONValue(value) { return json }
+        if let json = try primitiveJSON(value, at: nil) { return json }
         let node = Node()
         try value.encode(to: NodeEncoder(node: node, path: nil))
         return node.value
     }
 }
 
-/// `value` itself when it is a ``JSONValue``, found by comparing types (cheaper than a dynamic cast).
+/// The JSON of `value` when its type is ``JSONValue`` or one of Codable's primitive types, found
+/// by comparing types (cheaper than dynamic casts, and this runs for every value of a manifest);
+/// nil for any other type. Throws for what pfhost's JSON cannot hold.
 @inline(__always)
-private func asJSONValue<T>(_ value: T) -> JSONValue? {
-    T.self == JSONValue.self ? unsafeBitCast(value, to: JSONValue.self) : nil
+private func primitiveJSON<T>(_ value: T, at path: CodingPathNode?) throws -> JSONValue? {
+    if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
+    if T.self == Int.self { return .int(Int64(unsafeBitCast(value, to: Int.self))) }
+    if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
+    if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
+    if T.self == JSONValue.self { return unsafeBitCast(value, to: JSONValue.self) }
+    if T.self == Int32.self { return .int(Int64(unsafeBitCast(value, to: Int32.self))) }
+    if T.self == UInt32.self { return .int(Int64(unsafeBitCast(value, to: UInt32.self))) }
+    if T.self == Int16.self { return .int(Int64(unsafeBitCast(value, to: Int16.self))) }
+    if T.self == UInt16.self { return .int(Int64(unsafeBitCast(value, to: UInt16.self))) }
+    if T.self == Int8.self { return .int(Int64(unsafeBitCast(value, to: Int8.self))) }
+    if T.self == UInt8.self { return .int(Int64(unsafeBitCast(value, to: UInt8.self))) }
+    if T.self == UInt.self { return try exactInt64(unsafeBitCast(value, to: UInt.self), at: path) }
+    if T.self == UInt64.self { return try exactInt64(unsafeBitCast(value, to: UInt64.self), at: path) }
+    if T.self == Int128.self { return try exactInt64(unsafeBitCast(value, to: Int128.self), at: path) }
+    if T.self == UInt128.self { return try exactInt64(unsafeBitCast(value, to: UInt128.self), at: path) }
+    if T.self == Double.self || T.self == Float.self {
+        throw EncodingError.invalidValue(value, EncodingError.Context(
+            codingPath: CodingPathNode.array(path),
+            debugDescription: "\(T.self) value \(value) is floating point, which has no canonical JSON form (use an integer or a string)"))
+    }
+    return nil
+}
+
+/// `.int(value)` when `value` fits `Int64`, else an error naming it.
+private func exactInt64<I: BinaryInteger>(_ value: I, at path: CodingPathNode?) throws -> JSONValue {
+    guard let number = Int64(exactly: value) else {
+        throw EncodingError.invalidValue(value, EncodingError.Context(
+            codingPath: CodingPathNode.array(path),
+            debugDescription: "\(I.self) value \(value) is beyond Int64, which canonical JSON integers are"))
+    }
+    return .int(number)
 }
 
 /// A value under construction; containers share nodes so that a type may ask for the same
@@ -39,15 +77,25 @@ private final class Node {
         }
     }
 
-    func child<Value: Encodable>(encoding value: Value, at path: CodingPathNode) throws -> Node {
+    /// A node holding `value` encoded at `path`.
+    static func encoding<Value: Encodable>(_ value: Value, at path: CodingPathNode) throws -> Node {
         let node = Node()
-        if let json = asJSONValue(value) {
-            node.content = .value(json)
-        } else if let scalar = fastScalar(value) {
-            node.content = .value(scalar)
+        try node.set(value, at: path)
+        return node
+    }
+
+    /// Makes this node `value`, encoded at `path`.
+    func set<Value: Encodable>(_ value: Value, at path: CodingPathNode?) throws {
+        if let json = try primitiveJSON(value, at: path) {
+            content = .value(json)
         } else {
-            try value.encode(to: NodeEncoder(node: node, path: path))
+            try value.encode(to: NodeEncoder(node: self, path: path))
         }
+    }
+
+    static func leaf(_ value: JSONValue) -> Node {
+        let node = Node()
+        node.content = .value(value)
         return node
     }
 }
@@ -73,99 +121,58 @@ private struct NodeEncoder: Encoder {
     }
 }
 
-/// The JSON of the integer, string and boolean types, found by comparing types; nil for any
-/// other type (which then encodes itself, floating point failing in `scalar`).
-@inline(__always)
-private func fastScalar<T>(_ value: T) -> JSONValue? {
-    if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
-    if T.self == Int.self { return .int(Int64(unsafeBitCast(value, to: Int.self))) }
-    if T.self == Int64.self { return .int(unsafeBitCast(value, to: Int64.self)) }
-    if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
-    if T.self == Int32.self { return .int(Int64(unsafeBitCast(value, to: Int32.self))) }
-    if T.self == UInt32.self { return .int(Int64(unsafeBitCast(value, to: UInt32.self))) }
-    return nil
-}
-
-/// Turns a Swift scalar into a JSON value, refusing what pfhost's JSON cannot hold.
-private func scalar<T>(_ value: T, at path: [any CodingKey]) throws -> JSONValue {
-    switch value {
-    case let v as Bool: return .bool(v)
-    case let v as String: return .string(v)
-    case let v as Int: return .int(Int64(v))
-    case let v as Int8: return .int(Int64(v))
-    case let v as Int16: return .int(Int64(v))
-    case let v as Int32: return .int(Int64(v))
-    case let v as Int64: return .int(v)
-    case let v as UInt8: return .int(Int64(v))
-    case let v as UInt16: return .int(Int64(v))
-    case let v as UInt32: return .int(Int64(v))
-    case let v as UInt: if let i = Int64(exactly: v) { return .int(i) }
-    case let v as UInt64: if let i = Int64(exactly: v) { return .int(i) }
-    default: break
-    }
-    throw EncodingError.invalidValue(value, EncodingError.Context(
-        codingPath: path, debugDescription: "\(T.self) value \(value) has no canonical JSON form (floating point or beyond Int64)"))
-}
-
+/// The primitive overloads written out are the common ones, for speed; the others default to
+/// the generic `encode(_:forKey:)`, which handles them.
 private struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: Node
     let path: CodingPathNode?
     var codingPath: [any CodingKey] { CodingPathNode.array(path) }
 
-    private func path(_ key: Key) -> CodingPathNode { CodingPathNode(parent: path, key: key) }
+    private func path(_ key: any CodingKey) -> CodingPathNode { CodingPathNode(parent: path, key: key) }
 
-    private func set(_ child: Node, for key: Key) {
+    private func set(_ child: Node, for key: String) {
         guard case .object(var members) = node.content else { return }
         node.content = .empty  // release the dictionary so the mutation below does not copy it
-        members[key.stringValue] = child
+        members[key] = child
         node.content = .object(members)
     }
 
-    private func leaf(_ value: JSONValue) -> Node {
-        let child = Node()
-        child.content = .value(value)
-        return child
-    }
-
-    mutating func encodeNil(forKey key: Key) throws { set(leaf(.null), for: key) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { set(leaf(.bool(value)), for: key) }
-    mutating func encode(_ value: String, forKey key: Key) throws { set(leaf(.string(value)), for: key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { set(leaf(.int(value)), for: key) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(leaf(.int(Int64(value))), for: key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(leaf(try scalar(value, at: CodingPathNode.array(path(key)))), for: key) }
+    mutating func encodeNil(forKey key: Key) throws { set(.leaf(.null), for: key.stringValue) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { set(.leaf(.bool(value)), for: key.stringValue) }
+    mutating func encode(_ value: String, forKey key: Key) throws { set(.leaf(.string(value)), for: key.stringValue) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(.leaf(.int(Int64(value))), for: key.stringValue) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(.leaf(.int(value)), for: key.stringValue) }
+    mutating func encode(_ value: Int128, forKey key: Key) throws { set(try .encoding(value, at: path(key)), for: key.stringValue) }
+    mutating func encode(_ value: UInt128, forKey key: Key) throws { set(try .encoding(value, at: path(key)), for: key.stringValue) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        set(try node.child(encoding: value, at: path(key)), for: key)
+        set(try .encoding(value, at: path(key)), for: key.stringValue)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let child = Node()
-        set(child, for: key)
+        set(child, for: key.stringValue)
         return NodeEncoder(node: child, path: path(key)).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let child = Node()
-        set(child, for: key)
+        set(child, for: key.stringValue)
         return NodeEncoder(node: child, path: path(key)).unkeyedContainer()
     }
 
+    /// Encodes under the key `super`, which `Key` need not have a case for.
     mutating func superEncoder() -> any Encoder {
-        superEncoder(forKey: Key(stringValue: "super")!)
+        superEncoder(named: AnyKey("super"))
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
+        superEncoder(named: key)
+    }
+
+    private func superEncoder(named key: any CodingKey) -> any Encoder {
         let child = Node()
-        set(child, for: key)
+        set(child, for: key.stringValue)
         return NodeEncoder(node: child, path: path(key))
     }
 }
@@ -189,34 +196,37 @@ private struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
 
     private var indexPath: CodingPathNode { CodingPathNode(parent: path, key: AnyKey(index: count)) }
 
-    mutating func encodeNil() throws { try encode(JSONValue.null) }
-    mutating func encode(_ value: Bool) throws { try encode(JSONValue.bool(value)) }
-    mutating func encode(_ value: String) throws { try encode(JSONValue.string(value)) }
-    mutating func encode(_ value: Int) throws { try encode(JSONValue.int(Int64(value))) }
-    mutating func encode(_ value: Int64) throws { try encode(JSONValue.int(value)) }
-    mutating func encode(_ value: Double) throws { try encode(scalar(value, at: CodingPathNode.array(indexPath))) }
-    mutating func encode(_ value: Float) throws { try encode(scalar(value, at: CodingPathNode.array(indexPath))) }
+    mutating func encodeNil() throws { append(.leaf(.null)) }
+    mutating func encode(_ value: Bool) throws { append(.leaf(.bool(value))) }
+    mutating func encode(_ value: String) throws { append(.leaf(.string(value))) }
+    mutating func encode(_ value: Int) throws { append(.leaf(.int(Int64(value)))) }
+    mutating func encode(_ value: Int64) throws { append(.leaf(.int(value))) }
+    mutating func encode(_ value: Int128) throws { append(try .encoding(value, at: indexPath)) }
+    mutating func encode(_ value: UInt128) throws { append(try .encoding(value, at: indexPath)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        append(try node.child(encoding: value, at: indexPath))
+        append(try .encoding(value, at: indexPath))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let here = indexPath
         let child = Node()
         append(child)
-        return NodeEncoder(node: child, path: indexPath).container(keyedBy: keyType)
+        return NodeEncoder(node: child, path: here).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let here = indexPath
         let child = Node()
         append(child)
-        return NodeEncoder(node: child, path: indexPath).unkeyedContainer()
+        return NodeEncoder(node: child, path: here).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
+        let here = indexPath
         let child = Node()
         append(child)
-        return NodeEncoder(node: child, path: indexPath)
+        return NodeEncoder(node: child, path: here)
     }
 }
 
@@ -228,18 +238,12 @@ private struct SingleNodeContainer: SingleValueEncodingContainer {
     mutating func encodeNil() throws { node.content = .value(.null) }
     mutating func encode(_ value: Bool) throws { node.content = .value(.bool(value)) }
     mutating func encode(_ value: String) throws { node.content = .value(.string(value)) }
-    mutating func encode(_ value: Double) throws { node.content = .value(try scalar(value, at: codingPath)) }
-    mutating func encode(_ value: Float) throws { node.content = .value(try scalar(value, at: codingPath)) }
     mutating func encode(_ value: Int) throws { node.content = .value(.int(Int64(value))) }
     mutating func encode(_ value: Int64) throws { node.content = .value(.int(value)) }
+    mutating func encode(_ value: Int128) throws { try node.set(value, at: path) }
+    mutating func encode(_ value: UInt128) throws { try node.set(value, at: path) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        if let json = asJSONValue(value) {
-            node.content = .value(json)
-        } else if let scalarValue = fastScalar(value) {
-            node.content = .value(scalarValue)
-        } else {
-            try value.encode(to: NodeEncoder(node: node, path: path))
-        }
+        try node.set(value, at: path)
     }
 }

@@ -68,12 +68,16 @@ struct RawIndex {
 
 /// Finds the entries of the manifests array in canonical JSON: each is an object whose members
 /// are skipped except `digest` and the `org.opencontainers.image.ref.name` annotation. Any byte
-/// canonical JSON would not have (white space, an escape in those two values) ends the scan
-/// with nil.
+/// canonical JSON would not have (white space, an escape it would not write, an escape in those
+/// two values) ends the scan with nil, and so does nesting deeper than ``JSONParser/maximumDepth`` (counted as the parser
+/// counts, the index object being level 1), so that the decoded path reports it with its offset
+/// instead of the scan recursing until the stack runs out.
 private struct EntryScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     /// Where the manifests array's contents end.
     let end: Int
+    /// The nesting level of each entry object: in the manifests array, in the index object.
+    static let entryDepth = 3
 
     static let digestKey = Array("digest".utf8)
     static let annotationsKey = Array("annotations".utf8)
@@ -98,12 +102,12 @@ private struct EntryScanner {
     private func entry(at start: Int) -> ((Range<Int>, Digest, String?), Int)? {
         var digest: Digest?
         var refName: String?
-        guard let end = members(at: start, { key, value, valueEnd in
+        guard let end = members(at: start, depth: Self.entryDepth, { key, value, valueEnd in
             if key.elementsEqual(Self.digestKey) {
                 guard let text = plainString(value, valueEnd), let parsed = try? Digest(parsing: text) else { return false }
                 digest = parsed
             } else if key.elementsEqual(Self.annotationsKey) {
-                guard members(at: value, { key, value, valueEnd in
+                guard members(at: value, depth: Self.entryDepth + 1, { key, value, valueEnd in
                     if key.elementsEqual(Self.refNameKey) {
                         guard let text = plainString(value, valueEnd) else { return false }
                         refName = text
@@ -116,17 +120,17 @@ private struct EntryScanner {
         return ((start..<end, digest, refName), end)
     }
 
-    /// Walks the object at `start`, calling `body` with each key's bytes and its value's start
-    /// and end; the index after the object, or nil when it is not canonical-looking JSON or
-    /// `body` returns false.
-    private func members(at start: Int, _ body: (UnsafeBufferPointer<UInt8>.SubSequence, Int, Int) -> Bool) -> Int? {
-        guard start < end, bytes[start] == UInt8(ascii: "{") else { return nil }
+    /// Walks the object at `start`, nested `depth` levels deep, calling `body` with each key's
+    /// bytes and its value's start and end; the index after the object, or nil when it is not
+    /// canonical-looking JSON, nests too deeply, or `body` returns false.
+    private func members(at start: Int, depth: Int, _ body: (UnsafeBufferPointer<UInt8>.SubSequence, Int, Int) -> Bool) -> Int? {
+        guard start < end, bytes[start] == UInt8(ascii: "{"), depth <= JSONParser.maximumDepth else { return nil }
         var at = start + 1
         if at < end, bytes[at] == UInt8(ascii: "}") { return at + 1 }
         while true {
             guard let keyEnd = skipString(at) else { return nil }
             let key = bytes[(at + 1)..<(keyEnd - 1)]
-            guard keyEnd < end, bytes[keyEnd] == UInt8(ascii: ":"), let valueEnd = skipValue(keyEnd + 1),
+            guard keyEnd < end, bytes[keyEnd] == UInt8(ascii: ":"), let valueEnd = skipValue(keyEnd + 1, depth: depth + 1),
                   body(key, keyEnd + 1, valueEnd) else { return nil }
             at = valueEnd
             guard at < end else { return nil }
@@ -136,22 +140,28 @@ private struct EntryScanner {
         }
     }
 
-    /// The text of the string value from `start` to `end` when it has no escapes.
+    /// The text of the string value from `start` to `end` when it has no escapes and is valid
+    /// UTF-8 (never a repaired string the decoded index would not hold).
     private func plainString(_ start: Int, _ end: Int) -> String? {
         guard bytes[start] == UInt8(ascii: "\""), end - start >= 2 else { return nil }
         let inner = bytes[(start + 1)..<(end - 1)]
         guard !inner.contains(UInt8(ascii: "\\")) else { return nil }
-        return String(decoding: inner, as: UTF8.self)
+        return String(validating: inner, as: UTF8.self)
     }
 
-    /// The index after the string starting at `start`.
+    /// The index after the string starting at `start`; nil when it holds an escape canonical
+    /// JSON would not write (`\u0061`, `\/`, `\u0008`), so that raw bytes equal to a key the scan
+    /// looks for are exactly the strings that decode to it: `"ref.n\u0061me"` must not be a tag
+    /// the decoded index sees and the scan does not.
     private func skipString(_ start: Int) -> Int? {
         guard start < end, bytes[start] == UInt8(ascii: "\"") else { return nil }
         var at = start + 1
         while at < end {
             switch bytes[at] {
             case UInt8(ascii: "\""): return at + 1
-            case UInt8(ascii: "\\"): at += 2
+            case UInt8(ascii: "\\"):
+                guard let next = skipCanonicalEscape(at) else { return nil }
+                at = next
             case 0..<0x20: return nil
             default: at += 1
             }
@@ -159,19 +169,48 @@ private struct EntryScanner {
         return nil
     }
 
-    /// The index after the value starting at `start` (any JSON value, without white space).
-    private func skipValue(_ start: Int) -> Int? {
+    /// The index after the escape at `start` when it is one ``CanonicalJSON`` writes: `\"`, `\\`,
+    /// `\b \f \n \r \t`, or `\u00xx` (lowercase hex) for any other control character.
+    private func skipCanonicalEscape(_ start: Int) -> Int? {
+        guard start + 1 < end else { return nil }
+        switch bytes[start + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+             UInt8(ascii: "r"), UInt8(ascii: "t"):
+            return start + 2
+        case UInt8(ascii: "u"):
+            guard start + 5 < end, bytes[start + 2] == UInt8(ascii: "0"), bytes[start + 3] == UInt8(ascii: "0") else { return nil }
+            let high = bytes[start + 4], low = bytes[start + 5]
+            guard high == UInt8(ascii: "0") || high == UInt8(ascii: "1") else { return nil }
+            let lowValue: UInt8
+            switch low {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): lowValue = low - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): lowValue = low - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            let value = (high - UInt8(ascii: "0")) << 4 | lowValue
+            // These have short escapes, which canonical JSON uses instead.
+            guard ![0x08, 0x09, 0x0a, 0x0c, 0x0d].contains(value) else { return nil }
+            return start + 6
+        default:
+            return nil
+        }
+    }
+
+    /// The index after the value starting at `start` (any JSON value, without white space), an
+    /// array or object there being `depth` levels deep.
+    private func skipValue(_ start: Int, depth: Int) -> Int? {
         guard start < end else { return nil }
         switch bytes[start] {
         case UInt8(ascii: "\""):
             return skipString(start)
         case UInt8(ascii: "{"):
-            return members(at: start) { _, _, _ in true }
+            return members(at: start, depth: depth) { _, _, _ in true }
         case UInt8(ascii: "["):
+            guard depth <= JSONParser.maximumDepth else { return nil }
             var at = start + 1
             if at < end, bytes[at] == UInt8(ascii: "]") { return at + 1 }
             while true {
-                guard let next = skipValue(at), next < end else { return nil }
+                guard let next = skipValue(at, depth: depth + 1), next < end else { return nil }
                 if bytes[next] == UInt8(ascii: "]") { return next + 1 }
                 guard bytes[next] == UInt8(ascii: ",") else { return nil }
                 at = next + 1

@@ -68,7 +68,7 @@ extension SnapshotStore {
         try writer.copy(from: fd, limit: wanted, path: display)
         let blob = try writer.commit()
         let after = try? system.status(fd, path: display)
-        let unchanged = after.map { StatCache.Key($0) == StatCache.Key(before) } ?? false
+        let unchanged = after.map { StatCache.same($0, before) } ?? false
         let changed = blob.size != wanted || wanted != statedSize || !unchanged
         if !changed, let after {
             statCache.remember(key, before: before, after: after, digest: blob.digest)

@@ -17,6 +17,8 @@ import Darwin
 /// - a file whose mtime or ctime is within 2 s of the moment it was hashed is not remembered (a
 ///   write in the same timestamp tick would not change its stat: git's "racy clean" problem);
 /// - a file that changed while it was read is not remembered;
+/// - a file whose mtime or ctime does not fit 64-bit nanoseconds (before 1678 or after 2262: any
+///   file system lets a user set such a time) has no key and is never remembered;
 /// - a cache file that is missing, unreadable, or fails its checksum is treated as empty.
 final class StatCache: Sendable {
     struct Key: Hashable, Sendable {
@@ -26,13 +28,38 @@ final class StatCache: Sendable {
         var mtime: Int64
         var ctime: Int64
 
-        init(_ info: stat) {
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-            size = Int64(info.st_size)
-            mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            ctime = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        init(device: UInt64, inode: UInt64, size: Int64, mtime: Int64, ctime: Int64) {
+            self.device = device
+            self.inode = inode
+            self.size = size
+            self.mtime = mtime
+            self.ctime = ctime
         }
+
+        /// The key of what `stat` said; nil when a timestamp does not fit 64-bit nanoseconds.
+        /// Times come from the file system, which lets a user set any 64-bit `tv_sec`: the
+        /// conversion is checked, never trapping.
+        init?(_ info: stat) {
+            guard let mtime = Self.nanoseconds(info.st_mtim), let ctime = Self.nanoseconds(info.st_ctim) else { return nil }
+            self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size), mtime: mtime, ctime: ctime)
+        }
+
+        /// `time` in nanoseconds since 1970, or nil when that does not fit an `Int64`.
+        static func nanoseconds(_ time: timespec) -> Int64? {
+            let (seconds, overflow) = Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+            guard !overflow else { return nil }
+            let (total, carry) = seconds.addingReportingOverflow(Int64(time.tv_nsec))
+            return carry ? nil : total
+        }
+    }
+
+    /// Whether two `stat`s of one file describe the same contents as far as the cache can tell:
+    /// device, inode, size, mtime and ctime equal, compared as the kernel gave them (so also for
+    /// times that have no ``Key``).
+    static func same(_ a: stat, _ b: stat) -> Bool {
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size
+            && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec
+            && a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec
     }
 
     struct Entry: Sendable {
@@ -62,7 +89,7 @@ final class StatCache: Sendable {
 
     /// The remembered digest of the file at `file` whose stat is `info`, if it still applies.
     func digest(for file: String, info: stat) -> Digest? {
-        let key = Key(info)
+        guard let key = Key(info) else { return nil }
         return state.withLock { state in
             if state.entries == nil { state.entries = load() }
             guard var entry = state.entries?[file], entry.key == key else { return nil }
@@ -76,9 +103,13 @@ final class StatCache: Sendable {
     /// Remembers that `file`, seen as `before` when its read began and `after` when it ended,
     /// has `digest`, unless it changed during the read or too recently to be trusted.
     func remember(_ file: String, before: stat, after: stat, digest: Digest) {
-        let key = Key(before)
+        guard let key = Key(before), Self.same(before, after) else { return }
         let now = Self.now()
-        guard key == Key(after), now - max(key.mtime, key.ctime) >= racyWindow else { return }
+        // Times from the far past or future make the difference overflow: then it is beyond any
+        // window, and its sign is the comparison's.
+        let changed = max(key.mtime, key.ctime)
+        let (age, overflow) = now.subtractingReportingOverflow(changed)
+        guard overflow ? now > changed : age >= racyWindow else { return }
         state.withLock { state in
             if state.entries == nil { state.entries = load() }
             state.entries?[file] = Entry(key: key, digest: digest, used: now / 1_000_000_000)
@@ -141,20 +172,16 @@ final class StatCache: Sendable {
                   case .int(let mtime) = fields[3], case .int(let ctime) = fields[4],
                   case .string(let hex) = fields[5], let digest = try? Digest(hex: hex), case .int(let used) = fields[6]
             else { continue }
-            var key = Key(stat())
-            key.device = UInt64(bitPattern: device)
-            key.inode = UInt64(bitPattern: inode)
-            key.size = size
-            key.mtime = mtime
-            key.ctime = ctime
+            let key = Key(device: UInt64(bitPattern: device), inode: UInt64(bitPattern: inode), size: size, mtime: mtime, ctime: ctime)
             entries[file] = Entry(key: key, digest: digest, used: used)
         }
         return entries
     }
 
+    /// The time now in nanoseconds since 1970 (saturated: a clock set past 2262 is not a crash).
     static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+        return Key.nanoseconds(time) ?? (time.tv_sec < 0 ? Int64.min : Int64.max)
     }
 }

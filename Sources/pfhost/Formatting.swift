@@ -16,6 +16,16 @@ enum Formatting {
         return "\(tenths / 10).\(tenths % 10) \(units[unit])"
     }
 
+    /// The sum of `sizes`, saturated at the ends of `Int64` (sizes read from a store may say anything).
+    static func total(_ sizes: some Sequence<Int64>) -> Int64 {
+        var total: Int64 = 0
+        for size in sizes {
+            let (sum, overflow) = total.addingReportingOverflow(size)
+            total = overflow ? (size < 0 ? Int64.min : Int64.max) : sum
+        }
+        return total
+    }
+
     /// The first 12 hex digits of a content id, as `log` prints it.
     static func short(_ digest: Digest) -> String {
         String(digest.hex.prefix(12))

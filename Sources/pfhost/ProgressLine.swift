@@ -22,12 +22,19 @@ final class ProgressLine: Sendable {
                 guard now - state.lastDraw >= .milliseconds(100) else { return }
                 state.lastDraw = now
                 let parts = state.latest.sorted { $0.key < $1.key }.map { kind, value in
-                    value.1 > 0 ? "\(kind) \(value.0 * 100 / max(value.1, 1))%" : "\(kind) \(value.0)"
+                    value.1 > 0 ? "\(kind) \(Self.percent(value.0, of: value.1))%" : "\(kind) \(value.0)"
                 }
                 var standardError = StandardError()
                 print("\r\u{1B}[K" + parts.joined(separator: "  "), terminator: "", to: &standardError)
             }
         }
+    }
+
+    /// `done` as a whole percentage of `total` (which is not 0), at most 100. Both come from a
+    /// plugin and may be anything up to 2^64 - 1: the product is computed in 128 bits, and a
+    /// plugin that reports more done than its total shows 100%.
+    static func percent(_ done: UInt64, of total: UInt64) -> UInt64 {
+        total.dividingFullWidth(min(done, total).multipliedFullWidth(by: 100)).quotient
     }
 
     func clear() {

@@ -51,7 +51,7 @@ struct ShowCommand: ParsableCommand {
             print("  \(Formatting.pad(summary.kind.rawValue, 8)) \(Formatting.pad(DisplayText.escaped(plugin), 40)) \(Formatting.pad(blobs, 10)) \(Formatting.bytes(summary.totalBytes))")
             totalBlobs.formUnion(summary.blobs.map(\.digest))
         }
-        let totalBytes = snapshot.ociManifest.layers.reduce(Int64(0)) { $0 + $1.size }
+        let totalBytes = Formatting.total(snapshot.ociManifest.layers.map(\.size))
         print("total    \(totalBlobs.count) distinct blobs, \(Formatting.bytes(totalBytes))")
     }
 }

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -224,6 +225,16 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     if (strcmp(mode, "leak-writer") == 0) {
         pf_blob_writer *writer = NULL;
         if (host->blob_open(ctx, "application/octet-stream", &writer) == PF_OK) host->blob_write(writer, "x", 1);
+    }
+    if (strcmp(mode, "huge-progress") == 0) {
+        /* Progress figures near 2^64, more done than the total, and a zero total: the host's
+         * progress line (drawn at most every 100 ms) must show them, not overflow on them. */
+        host->progress(ctx, UINT64_MAX, 3);
+        sleep_ms(150);
+        host->progress(ctx, UINT64_MAX - 1, UINT64_MAX);
+        sleep_ms(150);
+        host->progress(ctx, UINT64_MAX, 0);
+        sleep_ms(150);
     }
     host->progress(ctx, 1, 1);
 

@@ -145,6 +145,8 @@ struct ReferencePluginTests {
         #expect(unset.status == 78, "\(unset)")
         let adapterConfig = "model/adapters/lora-tools/adapter_config.json"
         try agent.write(adapterConfig, "{not json")
+        #expect(try agent.failure(of: .model).contains("\(adapterConfig): line 1, column 2: unexpected character 'n', expected a string key"))
+        try agent.write(adapterConfig, "[]")
         #expect(try agent.failure(of: .model).contains("\(adapterConfig): not a JSON object"))
         try agent.write(adapterConfig, #"{"peft_type": "LORA", "r": 8, "lora_alpha": 16.0}"#)
         #expect(try agent.failure(of: .model).contains("\(adapterConfig): missing base_model_name_or_path"))
@@ -591,7 +593,7 @@ struct ReferencePluginTests {
         try agent.write("effects/ledger.jsonl", original.replacingOccurrences(of: "\"pending\"", with: "\"maybe\""))
         #expect(try agent.failure(of: .effects).contains("line 4: status 'maybe' is not pending, committed or compensated"))
         try agent.write("effects/ledger.jsonl", original + "{oops\n")
-        #expect(try agent.failure(of: .effects).contains("effects/ledger.jsonl: line 5 is not valid JSON"))
+        #expect(try agent.failure(of: .effects).contains("effects/ledger.jsonl: line 5, column 2: unexpected character 'o', expected a string key"))
         try FileManager.default.removeItem(atPath: agent.root + "/effects/ledger.jsonl")
         #expect(try agent.failure(of: .effects).contains("effects/ledger.jsonl: no such file"))
     }

@@ -225,6 +225,60 @@ struct IndexEditTests {
         #expect(RawIndex(Array(text.utf8)) == nil)
     }
 
+    /// A canonical-looking index whose one entry holds a member nested `depth` levels deep in all
+    /// (the index object being level 1, its manifests array 2, the entry 3).
+    private func nestedIndex(depth: Int) -> [UInt8] {
+        let inner = depth - 3
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        return Array((#"{"manifests":[{"digest":"\#(digest)","mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"x":"#
+            + String(repeating: "[", count: inner) + String(repeating: "]", count: inner)
+            + #"}],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#).utf8)
+    }
+
+    @Test("an escape canonical JSON would not write makes the index not raw-editable, so both readings agree (fuzzing found a tag the scan missed)", arguments: [
+        #"{"org.opencontainers.image.ref.n\u0061me":"main"}"#, #"{"org.opencontainers.image.ref.name":"ma\u0069n"}"#,
+        #"{"x":"a\/b","org.opencontainers.image.ref.name":"main"}"#, #"{"x":"\u0008","org.opencontainers.image.ref.name":"main"}"#,
+        #"{"x":"\u001F","org.opencontainers.image.ref.name":"main"}"#,
+    ])
+    func nonCanonicalEscapes(annotations: String) throws {
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        let text = #"{"manifests":[{"annotations":"# + annotations + #","digest":""# + digest
+            + #"","mediaType":"application/vnd.oci.image.manifest.v1+json","size":1}],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#
+        #expect(RawIndex(Array(text.utf8)) == nil)
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file("index.json")))
+        // resolve and show read the scan when they can; log reads the decoded index: one answer.
+        #expect(try store.snapshotID(tagged: "main") == store.readIndex().manifests.first { $0.refName == "main" }?.digest)
+        #expect(try store.snapshotID(tagged: "main")?.description == digest)
+    }
+
+    @Test("the escapes canonical JSON writes leave an index raw-editable")
+    func canonicalEscapes() throws {
+        let value = CanonicalJSON.encode(.string("q\"b\\\u{8}\u{C}\n\r\t\u{1}\u{1F}é"))
+        let text = #"{"manifests":[{"annotations":{"x":"# + String(decoding: value, as: UTF8.self) + #","org.opencontainers.image.ref.name":"main"},"digest":"sha256:"#
+            + String(repeating: "b", count: 64) + #"","mediaType":"m","size":1}],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#
+        #expect(RawIndex(Array(text.utf8))?.entries.first?.refName == "main")
+    }
+
+    @Test("RawIndex and the strict parser agree on the nesting limit, and 1,000,000 levels end neither by recursion")
+    func nesting() throws {
+        // Level 512 is read by both; 513 by neither (the scan gives up, the parser says where).
+        #expect(RawIndex(nestedIndex(depth: 512)) != nil)
+        #expect(throws: Never.self) { try JSONParser.parse(nestedIndex(depth: 512)) }
+        #expect(RawIndex(nestedIndex(depth: 513)) == nil)
+        #expect { try JSONParser.parse(nestedIndex(depth: 513)) } throws: { error in
+            "\(error)".hasSuffix("nesting deeper than 512 levels")
+        }
+        let deep = nestedIndex(depth: 1_000_000)
+        #expect(RawIndex(deep) == nil)
+        #expect { try SnapshotStore.decodeIndex(deep, file: "index.json") } throws: { error in
+            // x's first '[' is level 4: its 510th is level 513.
+            let x = deep.indices.first { deep[$0...].starts(with: Array(#""x":["#.utf8)) }! + 4
+            return "\(error)".hasPrefix("index.json is corrupt: invalid JSON at byte \(x + 509): nesting deeper than 512 levels")
+        }
+    }
+
     @Test("tag grammar", arguments: [("main", true), ("v1.2-rc_3", true), ("_x", true), (".x", false), ("-x", false),
                                      ("a/b", false), ("", false), (String(repeating: "t", count: 129), false)])
     func grammar(tag: String, valid: Bool) {

@@ -98,4 +98,32 @@ struct StatCacheTests {
         try fourth.flush()
         #expect(FileManager.default.fileExists(atPath: fourth.blobPath(blob.digest)))
     }
+
+    @Test("a file whose mtime does not fit 64-bit nanoseconds (year 2300) is stored, never cached, never a crash")
+    func farFutureTime() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.directory("in") + "/future"
+        try write(input, "from the future")
+        // 2300-01-01: 10,413,792,000 s, beyond Int64 nanoseconds (which end in 2262). utimensat
+        // sets it on ext4, xfs, btrfs and tmpfs alike.
+        var times = [timespec(tv_sec: 10_413_792_000, tv_nsec: 0), timespec(tv_sec: 10_413_792_000, tv_nsec: 0)]
+        try #require(utimensat(AT_FDCWD, input, &times, 0) == 0, "cannot set a year-2300 mtime here")
+        let counter = ReadCounter(dir.file("in"))
+        let store = try store(dir, counter)
+        let blob = try store.putFile(at: input)
+        #expect(blob.digest == Digest.of(Array("from the future".utf8)))
+        let reads = counter.count
+        #expect(try store.putFile(at: input) == blob)
+        #expect(counter.count > reads, "a key that cannot be represented is not cached")
+        try store.flush()
+        #expect(try self.store(dir, counter).putFile(at: input) == blob)
+        // The conversion is checked at both ends of the 64-bit range, and exact inside it.
+        var info = stat()
+        info.st_mtim = timespec(tv_sec: Int.max, tv_nsec: 999_999_999)
+        #expect(StatCache.Key(info) == nil)
+        info.st_mtim = timespec(tv_sec: Int.min, tv_nsec: 0)
+        #expect(StatCache.Key(info) == nil)
+        info.st_mtim = timespec(tv_sec: 9_223_372_036, tv_nsec: 854_775_807)
+        #expect(StatCache.Key(info)?.mtime == Int64.max)
+    }
 }
