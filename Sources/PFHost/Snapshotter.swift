@@ -63,28 +63,26 @@ public struct Snapshotter: Sendable {
         }
 
         lap("read the parent")
-        let contexts = LayerKind.allCases.map { kind in
+        let tasks: [any CaptureTask] = LayerKind.allCases.map { kind in
             let plugin = plugins[kind]!
-            return CaptureContext(
+            return InProcessCapture(context: CaptureContext(
                 plugin: plugin, store: store, config: request.configuration.layers[kind] ?? [:],
                 parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
-                logger: logger, onProgress: onProgress)
+                logger: logger, onProgress: onProgress))
         }
-        let outcomes: [CaptureRunner.Outcome]
+        let run: CaptureRunner.Report
         do {
-            outcomes = try CaptureRunner(timeout: request.timeout, grace: request.grace).run(contexts)
+            run = try CaptureRunner(timeout: request.timeout, grace: request.grace).run(tasks)
         } catch {
             throw .timeout(error)
         }
-        var failures: [CaptureFailure] = []
+        // The failure that cancelled the others comes first.
+        guard run.failures.isEmpty else { throw .captures(run.failures) }
+        let outcomes = run.outcomes
         var layers: [LayerKind: CapturedLayer] = [:]
         for outcome in outcomes {
-            switch outcome.result {
-            case .success(let layer): layers[outcome.plugin.kind] = layer
-            case .failure(let failure): failures.append(failure)
-            }
+            if case .success(let layer) = outcome.result { layers[outcome.plugin.kind] = layer }
         }
-        guard failures.isEmpty else { throw .captures(failures) }
         lap("captured the five layers")
 
         let agent = request.configuration.agent
