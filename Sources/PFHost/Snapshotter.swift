@@ -2,8 +2,9 @@ import Logging
 import PFModel
 import PFStore
 
-/// Takes snapshots: loads the plugins, runs their captures in parallel, checks and assembles
-/// the layers into a manifest, and commits it.
+/// Takes snapshots: loads the plugins, runs their captures in parallel (in this process, or each
+/// in a process of its own: ``SnapshotRequest/isolation``), checks and assembles the layers into
+/// a manifest, and commits it.
 ///
 /// ```swift
 /// let store = try SnapshotStore.openOrCreate(at: ".pfstore")
@@ -37,12 +38,14 @@ public struct Snapshotter: Sendable {
             logger.debug("\(what) in \(now - phase)")
             phase = now
         }
-        let plugins: [LayerKind: LoadedPlugin]
+        let pluginSet: PluginSet
         do {
-            plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins)
+            pluginSet = try PluginSet.load(request, store: store, logger: logger)
         } catch {
             throw .plugins(error)
         }
+        defer { pluginSet.close() }
+        let plugins = pluginSet.plugins
         lap("loaded the plugins")
         let createdAt: String
         do { createdAt = try Timestamp.forNewSnapshot(environment: request.environment) } catch {
@@ -63,12 +66,10 @@ public struct Snapshotter: Sendable {
         }
 
         lap("read the parent")
-        let tasks: [any CaptureTask] = LayerKind.allCases.map { kind in
-            let plugin = plugins[kind]!
-            return InProcessCapture(context: CaptureContext(
-                plugin: plugin, store: store, config: request.configuration.layers[kind] ?? [:],
-                parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
-                logger: logger, onProgress: onProgress))
+        let tasks = LayerKind.allCases.map { kind in
+            pluginSet.task(for: kind, config: request.configuration.layers[kind] ?? [:],
+                           parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
+                           logger: logger, onProgress: onProgress)
         }
         let run: CaptureRunner.Report
         do {
