@@ -173,6 +173,11 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
 
     const char *delay = host->config(ctx, "delay_ms");
     if (delay != NULL) sleep_ms(atol(delay));
+    if (host->config(ctx, "open_writer") != NULL) {
+        /* A blob half written when whatever the mode does next happens (a temporary file in ingest/). */
+        pf_blob_writer *writer = NULL;
+        if (host->blob_open(ctx, "application/octet-stream", &writer) == PF_OK) host->blob_write(writer, "partial", 7);
+    }
 
     if (strcmp(mode, "fail") == 0) {
         host->set_error(ctx, "simulated failure: the input could not be read");
