@@ -53,10 +53,10 @@ struct CaptureRunner {
             }
         }
 
-        let timeoutDeadline = DispatchTime.now() + .nanoseconds(Self.nanoseconds(timeout))
+        let timeoutDeadline = DispatchTime.now() + timeout.dispatchInterval
         var remaining = tasks.count
         while remaining > 0 {
-            let deadline = state.cancellation.map { $0.at + .nanoseconds(Self.nanoseconds(grace)) } ?? timeoutDeadline
+            let deadline = state.cancellation.map { $0.at + grace.dispatchInterval } ?? timeoutDeadline
             if finished.wait(timeout: deadline) == .success {
                 remaining -= 1
                 continue
@@ -75,7 +75,7 @@ struct CaptureRunner {
                 if let how = task.abandon() { stopped[index] = how } else { unstoppable = true }
             }
             if !unstoppable {
-                let limit = DispatchTime.now() + .nanoseconds(Self.nanoseconds(Self.killWait))
+                let limit = DispatchTime.now() + Self.killWait.dispatchInterval
                 while remaining > 0, finished.wait(timeout: limit) == .success { remaining -= 1 }
             }
         }
@@ -116,10 +116,5 @@ struct CaptureRunner {
             failures.insert(failures.remove(at: position), at: 0)
         }
         return Report(outcomes: outcomes, failures: failures.map(\.failure))
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(min(seconds, Int64(Int.max / 1_000_000_000 - 1))) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
     }
 }

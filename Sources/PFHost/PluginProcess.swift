@@ -44,8 +44,9 @@ final class PluginProcess: CaptureTask {
         /// The request, until ``start(whenFinished:)``.
         var prepared: [UInt8] = []
         var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
-        /// Request bytes not yet written.
+        /// The request being written, and how much of it is.
         var request: [UInt8] = []
+        var requestWritten = 0
         var requestOpen = true
         var started = false
         var startedAt: ContinuousClock.Instant?
@@ -139,9 +140,9 @@ final class PluginProcess: CaptureTask {
     func dismiss(grace: Duration) {
         state.withLock { $0.dismissed = true }
         wakeWatcher()
-        if ended.wait(timeout: .now() + .nanoseconds(Int(grace.components.seconds) * 1_000_000_000)) == .timedOut {
+        if ended.wait(timeout: .now() + grace.dispatchInterval) == .timedOut {
             kill()
-            _ = ended.wait(timeout: .now() + .seconds(Int(CaptureRunner.killWait.components.seconds)))
+            _ = ended.wait(timeout: .now() + CaptureRunner.killWait.dispatchInterval)
         }
         ended.signal()
     }
@@ -194,7 +195,7 @@ final class PluginProcess: CaptureTask {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         var open = true
         while open {
-            let writing = state.withLock { $0.requestOpen && !$0.request.isEmpty }
+            let writing = state.withLock { $0.requestOpen && $0.requestWritten < $0.request.count }
             var fds = [pollfd(fd: messagesFD, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             if writing { fds.append(pollfd(fd: requestFD, events: Int16(POLLOUT), revents: 0)) }
             let ready = poll(&fds, nfds_t(fds.count), 250)
@@ -219,20 +220,21 @@ final class PluginProcess: CaptureTask {
     private func feedRequest() {
         state.withLock { state in
             guard state.requestOpen else { return }
-            while !state.request.isEmpty {
-                let written = state.request.withUnsafeBytes { write(requestFD, $0.baseAddress, $0.count) }
+            while state.requestWritten < state.request.count {
+                let offset = state.requestWritten
+                let written = state.request.withUnsafeBytes { write(requestFD, $0.baseAddress! + offset, $0.count - offset) }
                 if written > 0 {
-                    state.request.removeFirst(written)
+                    state.requestWritten += written
                 } else if written < 0 && errno == EINTR {
                     continue
                 } else if written < 0 && errno == EAGAIN {
                     return
                 } else {
-                    state.request = [] // it closed its stdin, or has ended: the end tells what happened
-                    break
+                    // It closed its stdin, or has ended: how it ended tells what happened.
+                    state.requestWritten = state.request.count
                 }
             }
-            if (state.cancelled && state.started) || state.dismissed || state.request.isEmpty && state.killed {
+            if (state.cancelled && state.started) || state.dismissed || state.killed {
                 close(requestFD)
                 state.requestOpen = false
             }

@@ -60,7 +60,7 @@ final class PluginSet {
             }
             started.append((listing.file, process))
         }
-        let deadline = DispatchTime.now() + .seconds(Int(min(request.timeout.components.seconds, Int64(Int32.max))))
+        let deadline = DispatchTime.now() + request.timeout.dispatchInterval
         let candidates = started.map { file, process in
             PluginLoader.Candidate(file: file, result: process.flatMap { $0.waitUntilLoaded(deadline: deadline, timeout: request.timeout) })
         }
