@@ -58,6 +58,8 @@ final class PluginProcess: CaptureTask {
         var protocolError: String?
         var killed = false
         var reaped = false
+        /// The wake pipe is closed: its descriptor numbers may belong to another file by now.
+        var wakeClosed = false
         var outcome: (result: Result<CapturedLayer, CaptureFailure>, milliseconds: Int64)?
     }
 
@@ -181,9 +183,13 @@ final class PluginProcess: CaptureTask {
         }
     }
 
+    /// Wakes the watcher from its `poll`, unless it has finished (a cancel often comes after).
     private func wakeWatcher() {
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        state.withLock { state in
+            guard !state.wakeClosed else { return }
+            var byte: UInt8 = 1
+            _ = write(wakeWrite, &byte, 1)
+        }
     }
 
     // MARK: The watcher
@@ -328,10 +334,11 @@ final class PluginProcess: CaptureTask {
         }
         let whenFinished = state.withLock { state in
             state.outcome = outcome
+            state.wakeClosed = true
+            close(wakeRead)
+            close(wakeWrite)
             return state.outcome != nil && state.started ? state.whenFinished : nil
         }
-        close(wakeRead)
-        close(wakeWrite)
         ended.signal()
         whenFinished?()
     }
