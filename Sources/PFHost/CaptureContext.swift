@@ -10,9 +10,11 @@ import Glibc
 /// What stands behind one `pf_ctx *`: the state of one plugin's capture.
 ///
 /// Host services reach it from any thread the plugin uses, so everything mutable is behind a
-/// mutex or atomic. Strings handed to the plugin (config values, the parent layer) are
-/// allocated once here and stay valid until the context is released after capture returns.
-final class CaptureContext {
+/// mutex or atomic (hence `@unchecked Sendable`: the C strings below are written once, in `init`).
+/// Strings handed to the plugin (config values, the parent layer) are allocated once here and stay
+/// valid until the context is released after capture returns. The plugin never holds this object's
+/// address: its `pf_ctx *` is a handle from ``HostHandles/contexts``, retired when capture returns.
+final class CaptureContext: @unchecked Sendable {
     let plugin: LoadedPlugin
     let store: SnapshotStore
     let logger: Logger
@@ -26,13 +28,18 @@ final class CaptureContext {
 
     struct State {
         var layer: CapturedLayer?
+        /// The bytes of the accepted layer, as the plugin passed them.
+        var layerJSON: [UInt8]?
         var setLayerCalls = 0
         /// A breach of the protocol that fails the capture whatever it returns.
         var violation: String?
         var pluginError: String?
         var lastHostError: String?
-        var openWriters: [ObjectIdentifier: BlobWriterBox] = [:]
+        /// Writers not yet committed or aborted, by their handle's bits.
+        var openWriters: [UInt: BlobWriterBox] = [:]
         var blobsWritten = 0
+        /// Set by ``finish(returnCode:)``: no writer may be opened after it.
+        var finished = false
     }
 
     init(plugin: LoadedPlugin, store: SnapshotStore, config: [String: String], parentLayer: [UInt8]?,
@@ -57,14 +64,6 @@ final class CaptureContext {
     deinit {
         for value in configValues.values { free(value) }
         parentLayer?.deallocate()
-    }
-
-    /// The `pf_ctx *` the plugin sees.
-    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
-
-    static func from(_ context: OpaquePointer?) -> CaptureContext? {
-        guard let context else { return nil }
-        return Unmanaged<CaptureContext>.fromOpaque(UnsafeRawPointer(context)).takeUnretainedValue()
     }
 
     // MARK: Services
@@ -107,16 +106,27 @@ final class CaptureContext {
         text.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: text.count) }
     }
 
-    func openWriter() -> Result<BlobWriterBox, StoreError> {
-        Result { () throws(StoreError) in
-            let box = BlobWriterBox(writer: try store.makeWriter(), context: self)
-            state.withLock { $0.openWriters[ObjectIdentifier(box)] = box }
-            return box
+    /// A new writer and its `pf_blob_writer *` handle; nil once the capture has finished.
+    func openWriter() -> Result<OpaquePointer, StoreError>? {
+        let writer: BlobWriter
+        do { writer = try store.makeWriter() } catch { return .failure(error) }
+        let box = BlobWriterBox(writer: writer, context: self)
+        let handle = state.withLock { state -> OpaquePointer? in
+            guard !state.finished else { return nil }
+            let handle = HostHandles.writers.register(box)
+            state.openWriters[UInt(bitPattern: handle)] = box
+            return handle
         }
+        guard let handle else {
+            box.abort()
+            return nil
+        }
+        return .success(handle)
     }
 
-    func closeWriter(_ box: BlobWriterBox) {
-        state.withLock { _ = $0.openWriters.removeValue(forKey: ObjectIdentifier(box)) }
+    /// Forgets the writer behind `handle` (committed or aborted by the plugin).
+    func closeWriter(_ handle: OpaquePointer) {
+        state.withLock { _ = $0.openWriters.removeValue(forKey: UInt(bitPattern: handle)) }
     }
 
     func recordStoreError(_ message: String) {
@@ -135,7 +145,10 @@ final class CaptureContext {
         }
         do {
             let layer = try LayerValidator.validate(bytes, kind: plugin.kind, store: store)
-            state.withLock { $0.layer = layer }
+            state.withLock { state in
+                state.layer = layer
+                state.layerJSON = bytes
+            }
             return Int32(PF_OK)
         } catch {
             state.withLock { $0.violation = error.description }
@@ -164,15 +177,22 @@ final class CaptureContext {
 
     // MARK: Outcome
 
-    /// What the capture produced, once `capture` has returned `code`. Aborts writers the
-    /// plugin left open.
+    /// The layer JSON the plugin passed to a successful `set_layer`, byte for byte.
+    var layerJSON: [UInt8]? { state.withLock { $0.layerJSON } }
+
+    /// What the capture produced, once `capture` has returned `code` (and its `pf_ctx *` was
+    /// retired). Retires and aborts the writers the plugin left open; no writer opens after this.
     func finish(returnCode code: Int32) -> Result<CapturedLayer, CaptureFailure> {
         let final = state.withLock { state in
-            let writers = Array(state.openWriters.values)
+            state.finished = true
+            let writers = state.openWriters
             state.openWriters = [:]
             return (state, writers)
         }
-        for box in final.1 { box.writer.abort() }
+        for (bits, box) in final.1 {
+            HostHandles.writers.retire(OpaquePointer(bitPattern: bits)!, owner: plugin.label, logger: logger)
+            box.abort()
+        }
         let state = final.0
         func failure(_ message: String) -> Result<CapturedLayer, CaptureFailure> {
             .failure(CaptureFailure(plugin: plugin, message: message))
@@ -180,7 +200,11 @@ final class CaptureContext {
         if code != Int32(PF_OK) {
             let name = Self.codeName(code)
             // The host's own finding (a refused layer) is more precise than what the plugin said of it.
-            let reason = state.violation ?? state.pluginError ?? state.lastHostError.map { "(host) \($0)" } ?? "no message"
+            guard let reason = state.violation ?? state.pluginError ?? state.lastHostError.map({ "(host) \($0)" }) else {
+                // Cancelled, and saying no more: the reason is the cancellation's.
+                if code == Int32(PF_ERR_CANCELLED) && isCancelled { return failure("capture returned \(name)") }
+                return failure("capture returned \(name): no message")
+            }
             return failure("capture returned \(name): \(reason)")
         }
         if let violation = state.violation { return failure(violation) }

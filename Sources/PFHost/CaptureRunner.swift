@@ -1,18 +1,16 @@
-import CPFPluginABI
 import Dispatch
 import PFModel
-import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Runs plugin captures, one pthread per plugin, all started together.
+/// Runs plugin captures, all started together: threads of this process or child processes.
 ///
-/// The wall time of a run is the slowest capture, not the sum. At the deadline every
-/// context is cancelled (`cancelled()` turns non-zero, blob writes fail); a capture that has
-/// still not returned after the grace period fails the run. Its thread cannot be killed, so
-/// the caller must not commit and should exit: the runner never frees what a running
-/// capture may still use.
+/// The wall time of a run is the slowest capture, not the sum. The first capture to fail (a
+/// non-OK return, or OK without a valid layer, or a crashed capture process) cancels all the
+/// others at once, so a snapshot that cannot succeed fails promptly; so does the deadline. A
+/// cancelled capture sees `cancelled()` turn non-zero and its blob writes fail with
+/// `PF_ERR_CANCELLED`, and gets the grace period to return. One that still has not returned is
+/// abandoned: a capture process is killed and the run carries on to report it; a thread cannot be
+/// killed, so the run throws ``CaptureTimeout``, and the caller must not commit and should exit:
+/// the runner never frees what a running capture may still use.
 struct CaptureRunner {
     /// How long captures may run.
     var timeout: Duration
@@ -26,101 +24,97 @@ struct CaptureRunner {
         let milliseconds: Int64
     }
 
-    /// Runs `contexts` in parallel and returns their outcomes in the same order.
+    /// What a run produced.
+    struct Report {
+        /// Every capture's outcome, in the order of the tasks.
+        let outcomes: [Outcome]
+        /// The failures: first the one that cancelled the run, if a failure did, then the others in
+        /// the order of the tasks, each marked when it came after the run was cancelled.
+        let failures: [CaptureFailure]
+    }
+
+    /// How long a killed capture process may take to be gone before the run gives up on it.
+    static let killWait = Duration.seconds(10)
+
+    /// Runs `tasks` in parallel.
     ///
-    /// - Throws: ``CaptureTimeout`` naming the plugins still running after the grace period.
-    func run(_ contexts: [CaptureContext]) throws(CaptureTimeout) -> [Outcome] {
-        let host = HostServices.makeTable()
+    /// - Throws: ``CaptureTimeout`` naming the captures still running after the grace period that
+    ///   could not be stopped, and the failures before them.
+    func run(_ tasks: [any CaptureTask]) throws(CaptureTimeout) -> Report {
+        let state = CaptureRunState(count: tasks.count)
         let finished = DispatchSemaphore(value: 0)
-        let jobs = contexts.map { CaptureJob(context: $0, host: host, finished: finished) }
-        for job in jobs { job.start() }
+        for (index, task) in tasks.enumerated() {
+            task.start {
+                let failed = if case .failure? = task.outcome?.result { true } else { false }
+                if state.finished(index, plugin: task.plugin, failed: failed) {
+                    for (other, task) in tasks.enumerated() where other != index { task.cancel() }
+                }
+                finished.signal()
+            }
+        }
 
-        let deadline = DispatchTime.now() + .nanoseconds(Self.nanoseconds(timeout))
-        var remaining = jobs.count
-        while remaining > 0, finished.wait(timeout: deadline) == .success { remaining -= 1 }
+        let timeoutDeadline = DispatchTime.now() + timeout.dispatchInterval
+        var remaining = tasks.count
+        while remaining > 0 {
+            let deadline = state.cancellation.map { $0.at + grace.dispatchInterval } ?? timeoutDeadline
+            if finished.wait(timeout: deadline) == .success {
+                remaining -= 1
+                continue
+            }
+            guard state.cancellation == nil else { break }
+            if state.cancelAtDeadline() {
+                for task in tasks { task.cancel() }
+            }
+        }
+
+        // Captures that ignored cancellation for the whole grace period.
+        var stopped: [Int: String] = [:]
         if remaining > 0 {
-            for context in contexts { context.cancel() }
-            let graceDeadline = DispatchTime.now() + .nanoseconds(Self.nanoseconds(grace))
-            while remaining > 0, finished.wait(timeout: graceDeadline) == .success { remaining -= 1 }
+            var unstoppable = false
+            for (index, task) in tasks.enumerated() where !state.hasFinished(index) {
+                if let how = task.abandon() { stopped[index] = how } else { unstoppable = true }
+            }
+            if !unstoppable {
+                let limit = DispatchTime.now() + Self.killWait.dispatchInterval
+                while remaining > 0, finished.wait(timeout: limit) == .success { remaining -= 1 }
+            }
         }
+        let cause = state.cancellation?.cause ?? .deadline
+        let report = Self.report(tasks, state: state, cause: cause, stopped: stopped, timeout: timeout, grace: grace)
         if remaining > 0 {
-            // Leak the table and the contexts on purpose: hung captures may still use them.
-            let hung = jobs.filter { !$0.isFinished }.map(\.context.plugin)
-            throw CaptureTimeout(plugins: hung, timeout: timeout)
+            let running = tasks.indices.filter { !state.hasFinished($0) }.map { tasks[$0].plugin }
+            let cancelledBecause: LoadedPlugin? = if case .failure(_, let plugin) = cause { plugin } else { nil }
+            throw CaptureTimeout(plugins: running, timeout: timeout, grace: grace, cancelledBecause: cancelledBecause,
+                                 failures: report.failures)
         }
-        host.deallocate()
-        return jobs.map { job in
-            Outcome(plugin: job.context.plugin, result: job.context.finish(returnCode: job.returnCode),
-                    milliseconds: job.milliseconds)
+        return report
+    }
+
+    /// The outcomes of the finished tasks, failures marked and ordered.
+    private static func report(_ tasks: [any CaptureTask], state: CaptureRunState, cause: CaptureCancellation,
+                               stopped: [Int: String], timeout: Duration, grace: Duration) -> Report {
+        var outcomes: [Outcome] = []
+        var failures: [(index: Int, failure: CaptureFailure)] = []
+        for (index, task) in tasks.enumerated() where state.hasFinished(index) {
+            guard let outcome = task.outcome else { continue }
+            var result = outcome.result
+            if let how = stopped[index] {
+                let message = switch cause {
+                case .deadline:
+                    "did not finish within the \(timeout.shortDescription) timeout and ignored cancellation for \(grace.shortDescription); \(how)"
+                case .failure(_, let plugin):
+                    "ignored cancellation for \(grace.shortDescription) after plugin \(plugin.label) failed; \(how)"
+                }
+                result = .failure(CaptureFailure(plugin: task.plugin, message: message))
+            } else if case .failure(let failure) = result, state.finishedCancelled(index) {
+                result = .failure(CaptureFailure(plugin: failure.plugin, message: "\(failure.message) (\(cause.mark(timeout: timeout)))"))
+            }
+            if case .failure(let failure) = result { failures.append((index, failure)) }
+            outcomes.append(Outcome(plugin: task.plugin, result: result, milliseconds: outcome.milliseconds))
         }
-    }
-
-    /// `duration` in nanoseconds, clamped to 0...Int.max: a request may hold any duration,
-    /// negative or centuries long, and neither may trap.
-    static func nanoseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0, attoseconds >= 0 else { return 0 }
-        let (whole, overflow) = Int(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        let (total, carry) = whole.addingReportingOverflow(Int(attoseconds / 1_000_000_000))
-        return overflow || carry ? Int.max : total
-    }
-
-    /// `duration` in whole milliseconds, saturated at the ends of `Int64`.
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return seconds < 0 ? Int64.min : Int64.max }
-        let (total, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
-        return carry ? (seconds < 0 ? Int64.min : Int64.max) : total
-    }
-}
-
-/// One capture on its own pthread.
-private final class CaptureJob {
-    let context: CaptureContext
-    let host: UnsafePointer<pf_host>
-    let finished: DispatchSemaphore
-    // Written by the capture thread before it signals `finished`, read after the wait.
-    private(set) var returnCode: Int32 = Int32(PF_ERR_INTERNAL)
-    private(set) var milliseconds: Int64 = 0
-    private let done = Atomic<Bool>(false)
-
-    init(context: CaptureContext, host: UnsafeMutablePointer<pf_host>, finished: DispatchSemaphore) {
-        self.context = context
-        self.host = UnsafePointer(host)
-        self.finished = finished
-    }
-
-    /// Whether the capture has returned.
-    var isFinished: Bool { done.load(ordering: .acquiring) }
-
-    func start() {
-        var thread = pthread_t()
-        let argument = Unmanaged.passRetained(self).toOpaque()
-        let status = pthread_create(&thread, nil, { argument in
-            let job = Unmanaged<CaptureJob>.fromOpaque(argument!).takeRetainedValue()
-            job.runOnThisThread()
-            return nil
-        }, argument)
-        if status != 0 {
-            Unmanaged<CaptureJob>.fromOpaque(argument).release()
-            context.setError("the host could not start a thread: \(String(cString: strerror(status)))")
-            returnCode = Int32(PF_ERR_INTERNAL)
-            done.store(true, ordering: .releasing)
-            finished.signal()
-            return
+        if case .failure(let first, _) = cause, let position = failures.firstIndex(where: { $0.index == first }) {
+            failures.insert(failures.remove(at: position), at: 0)
         }
-        pthread_detach(thread)
-    }
-
-    private func runOnThisThread() {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let capture = context.plugin.table.capture!
-        returnCode = capture(host, context.opaque)
-        let elapsed = clock.now - start
-        milliseconds = CaptureRunner.milliseconds(elapsed)
-        done.store(true, ordering: .releasing)
-        finished.signal()
+        return Report(outcomes: outcomes, failures: failures.map(\.failure))
     }
 }

@@ -1,107 +1,123 @@
 import CPFPluginABI
+import Logging
 import PFModel
 import PFStore
+import Synchronization
 
 /// The `pf_host` table handed to plugins: C entry points that find their ``CaptureContext``
 /// through the `pf_ctx *` and do the work there. Every function is thread-safe.
+///
+/// The pointers a plugin holds are handles, checked against ``HostHandles`` on every call: a call
+/// through a `pf_ctx *` whose capture has returned, a `pf_blob_writer *` already committed or
+/// aborted, or a pointer the host never handed out, returns `PF_ERR_INVALID` (NULL, or nothing,
+/// for the functions that return a pointer or nothing; `cancelled` returns `PF_ERR_INVALID`, which
+/// is non-zero: stop) and logs a warning naming the plugin when it is known. Nothing is ever
+/// dereferenced through such a pointer. The table itself is allocated once and never freed, so a
+/// thread a plugin left running can still read it.
 enum HostServices {
-    /// A newly allocated table; the caller deallocates it once no capture can still use it.
-    static func makeTable() -> UnsafeMutablePointer<pf_host> {
+    /// The one table, for every capture of the process.
+    nonisolated(unsafe) static let table: UnsafePointer<pf_host> = UnsafePointer(makeTable())
+
+    private static func makeTable() -> UnsafeMutablePointer<pf_host> {
         let table = UnsafeMutablePointer<pf_host>.allocate(capacity: 1)
         table.initialize(to: pf_host(
             struct_size: UInt32(MemoryLayout<pf_host>.size),
             abi_major: PluginABI.major,
             abi_minor: PluginABI.minor,
             reserved: 0,
-            config: { context, key in
-                guard let context = CaptureContext.from(context), let key else { return nil }
+            config: { handle, key in
+                guard let context = context(handle, "config"), let key else { return nil }
                 return context.config(String(cString: key))
             },
-            put_blob: { context, mediaType, data, length, digestOut in
-                guard let context = CaptureContext.from(context), mediaType != nil, digestOut != nil,
+            put_blob: { handle, mediaType, data, length, digestOut in
+                guard let context = context(handle, "put_blob"), mediaType != nil, digestOut != nil,
                       data != nil || length == 0 else { return Int32(PF_ERR_INVALID) }
                 return context.storing("put_blob", { () throws(StoreError) in
                     try context.store.putBlob(UnsafeRawBufferPointer(start: data, count: length))
                 }, into: digestOut)
             },
-            put_file: { context, path, mediaType, digestOut, sizeOut in
-                guard let context = CaptureContext.from(context), let path, mediaType != nil, digestOut != nil else {
+            put_file: { handle, path, mediaType, digestOut, sizeOut in
+                guard let context = context(handle, "put_file"), let path, mediaType != nil, digestOut != nil else {
                     return Int32(PF_ERR_INVALID)
                 }
                 let file = String(cString: path)
                 return context.storing("put_file", { () throws(StoreError) in try context.store.putFile(at: file) },
                                        into: digestOut, size: sizeOut)
             },
-            blob_open: { context, mediaType, writerOut in
-                guard let context = CaptureContext.from(context), mediaType != nil, let writerOut else {
+            blob_open: { handle, mediaType, writerOut in
+                guard let context = context(handle, "blob_open"), mediaType != nil, let writerOut else {
                     return Int32(PF_ERR_INVALID)
                 }
                 guard !context.isCancelled else { return Int32(PF_ERR_CANCELLED) }
                 switch context.openWriter() {
-                case .success(let box):
-                    writerOut.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
+                case .success(let writer)?:
+                    writerOut.pointee = writer
                     return Int32(PF_OK)
-                case .failure(let error):
+                case .failure(let error)?:
                     context.recordStoreError("blob_open: \(error)")
                     return Int32(PF_ERR_IO)
+                case nil:
+                    // The capture returned while this call was on its way.
+                    return Int32(PF_ERR_INVALID)
                 }
             },
-            blob_write: { writer, data, length in
-                guard let box = writerBox(writer), data != nil || length == 0 else { return Int32(PF_ERR_INVALID) }
+            blob_write: { handle, data, length in
+                guard let box = writer(handle, "blob_write"), data != nil || length == 0 else { return Int32(PF_ERR_INVALID) }
                 guard !box.context.isCancelled else { return Int32(PF_ERR_CANCELLED) }
-                do {
-                    try box.writer.write(UnsafeRawBufferPointer(start: data, count: length))
-                    return Int32(PF_OK)
-                } catch {
+                switch box.write(UnsafeRawBufferPointer(start: data, count: length)) {
+                case .success?: return Int32(PF_OK)
+                case .failure(let error)?:
                     box.context.recordStoreError("blob_write: \(error)")
                     return Int32(PF_ERR_IO)
+                case nil: return Int32(PF_ERR_INVALID)
                 }
             },
-            blob_commit: { writer, digestOut in
-                guard let writer, let box = writerBox(writer) else { return Int32(PF_ERR_INVALID) }
+            blob_commit: { handle, digestOut in
                 // The writer is released whatever happens.
-                defer { release(writer) }
-                box.context.closeWriter(box)
+                guard let handle, let box = retireWriter(handle, "blob_commit") else { return Int32(PF_ERR_INVALID) }
+                box.context.closeWriter(handle)
                 guard !box.context.isCancelled else {
-                    box.writer.abort()
+                    box.abort()
                     return Int32(PF_ERR_CANCELLED)
                 }
-                return box.context.storing("blob_commit", { () throws(StoreError) in try box.writer.commit() }, into: digestOut)
+                // nil: the host aborted it as the capture returned, just now.
+                guard let result = box.commit() else { return Int32(PF_ERR_INVALID) }
+                return box.context.storing("blob_commit", { () throws(StoreError) in try result.get() }, into: digestOut)
             },
-            blob_abort: { writer in
-                guard let writer, let box = writerBox(writer) else { return }
-                box.context.closeWriter(box)
-                box.writer.abort()
-                release(writer)
+            blob_abort: { handle in
+                guard let handle, let box = retireWriter(handle, "blob_abort") else { return }
+                box.context.closeWriter(handle)
+                box.abort()
             },
-            parent_layer: { context, lengthOut in
-                guard let context = CaptureContext.from(context) else {
+            parent_layer: { handle, lengthOut in
+                guard let context = context(handle, "parent_layer") else {
                     lengthOut?.pointee = 0
                     return nil
                 }
                 return context.parent(length: lengthOut)
             },
-            set_layer: { context, json, length in
-                guard let context = CaptureContext.from(context), let json else { return Int32(PF_ERR_INVALID) }
+            set_layer: { handle, json, length in
+                guard let context = context(handle, "set_layer"), let json else { return Int32(PF_ERR_INVALID) }
                 let bytes = Array(UnsafeRawBufferPointer(start: json, count: length))
                 return context.setLayer(bytes)
             },
-            set_error: { context, message in
-                guard let context = CaptureContext.from(context), let message else { return }
+            set_error: { handle, message in
+                guard let context = context(handle, "set_error"), let message else { return }
                 context.setError(String(cString: message))
             },
-            log: { context, level, message in
-                guard let context = CaptureContext.from(context), let message else { return }
+            log: { handle, level, message in
+                guard let context = context(handle, "log"), let message else { return }
                 context.log(level: level, String(cString: message))
             },
-            progress: { context, done, total in
-                CaptureContext.from(context)?.progress(done: done, total: total)
+            progress: { handle, done, total in
+                context(handle, "progress")?.progress(done: done, total: total)
             },
-            cancelled: { context in
-                (CaptureContext.from(context)?.isCancelled ?? true) ? 1 : 0
+            cancelled: { handle in
+                guard let context = context(handle, "cancelled") else { return Int32(PF_ERR_INVALID) }
+                return context.isCancelled ? 1 : 0
             },
-            put_fd: { context, fd, size, mediaType, digestOut, sizeOut, flagsOut in
-                guard let context = CaptureContext.from(context), fd >= 0, mediaType != nil, digestOut != nil, sizeOut != nil,
+            put_fd: { handle, fd, size, mediaType, digestOut, sizeOut, flagsOut in
+                guard let context = context(handle, "put_fd"), fd >= 0, mediaType != nil, digestOut != nil, sizeOut != nil,
                       size == PF_SIZE_FSTAT || size <= UInt64(Int64.max) else { return Int32(PF_ERR_INVALID) }
                 let limit = size == PF_SIZE_FSTAT ? nil : Int64(size)
                 var changed = false
@@ -118,13 +134,55 @@ enum HostServices {
     }
 }
 
-/// The box behind a `pf_blob_writer *`. (File-level: a C function pointer cannot capture.)
-private func writerBox(_ writer: OpaquePointer?) -> BlobWriterBox? {
-    guard let writer else { return nil }
-    return Unmanaged<BlobWriterBox>.fromOpaque(UnsafeRawPointer(writer)).takeUnretainedValue()
+// File-level: a C function pointer cannot capture, so the table's closures call these.
+
+/// The context behind a `pf_ctx *`, or nil (with a warning) for a stale or unknown one.
+private func context(_ handle: OpaquePointer?, _ function: String) -> CaptureContext? {
+    switch HostHandles.contexts.lookup(handle) {
+    case .live(let context):
+        return context
+    case .retired(let owner, let logger, let firstTime):
+        if firstTime {
+            logger.warning("plugin \(owner) called \(function)() with its pf_ctx after its capture had returned (from a thread it left running?); refused with PF_ERR_INVALID, as every later call through it will be")
+        }
+        return nil
+    case .unknown:
+        warnUnknown(handle, kind: "pf_ctx", function)
+        return nil
+    }
 }
 
-/// Drops the reference `blob_open` handed out.
-private func release(_ writer: OpaquePointer) {
-    Unmanaged<BlobWriterBox>.fromOpaque(UnsafeRawPointer(writer)).release()
+/// The writer behind a `pf_blob_writer *`, or nil (with a warning) for a stale or unknown one.
+private func writer(_ handle: OpaquePointer?, _ function: String) -> BlobWriterBox? {
+    switch HostHandles.writers.lookup(handle) {
+    case .live(let box):
+        return box
+    case .retired(let owner, let logger, let firstTime):
+        if firstTime {
+            logger.warning("plugin \(owner) called \(function)() with a pf_blob_writer already committed or aborted (or aborted when its capture returned); refused")
+        }
+        return nil
+    case .unknown:
+        warnUnknown(handle, kind: "pf_blob_writer", function)
+        return nil
+    }
+}
+
+/// Ends the writer behind `handle` for `blob_commit` and `blob_abort`: only one caller gets it.
+private func retireWriter(_ handle: OpaquePointer, _ function: String) -> BlobWriterBox? {
+    guard let box = writer(handle, function) else { return nil }
+    return HostHandles.writers.retire(handle, owner: box.context.plugin.label, logger: box.context.logger)
+}
+
+/// How many warnings about unknown handles have been logged; after ``unknownWarningLimit`` they stop.
+private let unknownWarnings = Atomic<Int>(0)
+private let unknownWarningLimit = 10
+
+private func warnUnknown(_ handle: OpaquePointer?, kind: String, _ function: String) {
+    guard let handle else { return }
+    let count = unknownWarnings.add(1, ordering: .relaxed).newValue
+    guard count <= unknownWarningLimit else { return }
+    let address = "0x" + String(UInt(bitPattern: handle), radix: 16)
+    let more = count == unknownWarningLimit ? " (further such warnings are not shown)" : ""
+    Logger(label: "pfhost").warning("a plugin called \(function)() with \(address), which is not a \(kind) the host handed out (or one long since retired); refused\(more)")
 }

@@ -31,6 +31,13 @@ public enum PluginLoader {
         public let result: Result<LoadedPlugin, PluginRefusal>
     }
 
+    /// One `.so` in a directory before it is loaded: the path to `dlopen` (after the trust check,
+    /// the symlink-free path the check ended at), or why it is refused unopened.
+    struct Listing {
+        let file: String
+        let path: Result<String, PluginRefusal>
+    }
+
     /// Loads every `.so` in `directory` and reports each one.
     ///
     /// - Parameter allowInsecurePlugins: skip ``PluginTrust``'s checks and open whatever is there
@@ -38,6 +45,17 @@ public enum PluginLoader {
     /// - Throws: ``PluginSetError/unreadableDirectory(_:reason:)`` when the directory cannot be
     ///   listed, ``PluginSetError/untrustedDirectory(_:problem:files:)`` when it may not be trusted.
     public static func candidates(in directory: String, allowInsecurePlugins: Bool = false) throws(PluginSetError) -> [Candidate] {
+        try list(in: directory, allowInsecurePlugins: allowInsecurePlugins).map { listing in
+            Candidate(file: listing.file, result: listing.path.flatMap { path in
+                Result { () throws(PluginRefusal) in try loadTable(path, as: listing.file) }
+            })
+        }
+    }
+
+    /// The `.so` files of `directory`, sorted by name, each checked by ``PluginTrust`` (unless
+    /// `allowInsecurePlugins`) but none opened: what ``candidates(in:allowInsecurePlugins:)``
+    /// loads here and `--isolate` loads in capture processes.
+    static func list(in directory: String, allowInsecurePlugins: Bool) throws(PluginSetError) -> [Listing] {
         var names: [String]
         do { names = try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
             throw .unreadableDirectory(directory, reason: error.reason)
@@ -51,7 +69,7 @@ public enum PluginLoader {
             }
         }
         var seen = Set<FileIdentity>()
-        var candidates: [Candidate] = []
+        var listings: [Listing] = []
         for name in names {
             let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             // What to dlopen: with the check, the path it ended at (no symlinks, every step
@@ -60,7 +78,7 @@ public enum PluginLoader {
             if let checkedDirectory {
                 let checked: PluginTrust.Checked
                 do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
-                    candidates.append(Candidate(file: file, result: .failure(.untrusted(file: file, problem: error))))
+                    listings.append(Listing(file: file, path: .failure(.untrusted(file: file, problem: error))))
                     continue
                 }
                 guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
@@ -71,9 +89,9 @@ public enum PluginLoader {
                 }
                 path = file
             }
-            candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in try loadTable(path, as: file) }))
+            listings.append(Listing(file: file, path: .success(path)))
         }
-        return candidates
+        return listings
     }
 
     /// Loads the directory's plugins and checks they form a set: one plugin per layer kind,
@@ -110,9 +128,15 @@ public enum PluginLoader {
     ///
     /// - Parameter allowInsecurePlugins: skip the trust check (for development).
     public static func load(_ file: String, allowInsecurePlugins: Bool = false) throws(PluginRefusal) -> LoadedPlugin {
-        guard !allowInsecurePlugins else { return try loadTable(file, as: file) }
+        try load(file, as: file, allowInsecurePlugins: allowInsecurePlugins)
+    }
+
+    /// ``load(_:allowInsecurePlugins:)`` of `path`, with refusals and the plugin naming it `file`
+    /// (a capture process loads the checked path its parent listed under the name the user knows).
+    static func load(_ path: String, as file: String, allowInsecurePlugins: Bool) throws(PluginRefusal) -> LoadedPlugin {
+        guard !allowInsecurePlugins else { return try loadTable(path, as: file) }
         let checked: PluginTrust.Checked
-        do { checked = try PluginTrust().checkFile(file) } catch { throw .untrusted(file: file, problem: error) }
+        do { checked = try PluginTrust().checkFile(path) } catch { throw .untrusted(file: file, problem: error) }
         return try loadTable(checked.path, as: file)
     }
 

@@ -13,13 +13,16 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case structTooSmall(file: String, size: UInt32)
     case unknownKind(file: String, kind: UInt32)
     case missingField(file: String, field: String)
+    /// Refused by the capture process that loaded it (`--isolate`), or that process ended before
+    /// it could say: `reason` as it was worded there.
+    case reported(file: String, reason: String)
 
     /// The file refused.
     public var file: String {
         switch self {
         case .untrusted(let file, _), .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
              .abiMajorMismatch(let file, _, _), .abiMinorTooNew(let file, _), .structTooSmall(let file, _),
-             .unknownKind(let file, _), .missingField(let file, _):
+             .unknownKind(let file, _), .missingField(let file, _), .reported(let file, _):
             file
         }
     }
@@ -46,6 +49,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
             return "declares unknown layer kind \(kind) (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"
         case .missingField(_, let field):
             return "pf_plugin.\(field) is NULL or empty"
+        case .reported(_, let reason):
+            return reason
         }
     }
 

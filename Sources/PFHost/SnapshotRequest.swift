@@ -19,12 +19,15 @@ public struct SnapshotRequest: Sendable {
     public var environment: [String: String]
     /// Load plugins without ``PluginTrust``'s checks, for development only.
     public var allowInsecurePlugins: Bool
+    /// Where the plugins run: in this process (the default) or each in a process of its own.
+    public var isolation: CaptureIsolation
 
     /// A request with defaults: no parents, no tag, a 600 s timeout, a 2 s grace period, and
-    /// plugins checked before they are loaded.
+    /// plugins checked before they are loaded, into this process.
     public init(pluginsDirectory: String, configuration: SnapshotConfiguration = SnapshotConfiguration(),
                 parents: [String] = [], tag: String? = nil, timeout: Duration = .seconds(600),
-                grace: Duration = .seconds(2), environment: [String: String] = [:], allowInsecurePlugins: Bool = false) {
+                grace: Duration = .seconds(2), environment: [String: String] = [:], allowInsecurePlugins: Bool = false,
+                isolation: CaptureIsolation = .inProcess) {
         self.pluginsDirectory = pluginsDirectory
         self.configuration = configuration
         self.parents = parents
@@ -33,5 +36,6 @@ public struct SnapshotRequest: Sendable {
         self.grace = grace
         self.environment = environment
         self.allowInsecurePlugins = allowInsecurePlugins
+        self.isolation = isolation
     }
 }

@@ -2,8 +2,9 @@ import Logging
 import PFModel
 import PFStore
 
-/// Takes snapshots: loads the plugins, runs their captures in parallel, checks and assembles
-/// the layers into a manifest, and commits it.
+/// Takes snapshots: loads the plugins, runs their captures in parallel (in this process, or each
+/// in a process of its own: ``SnapshotRequest/isolation``), checks and assembles the layers into
+/// a manifest, and commits it.
 ///
 /// ```swift
 /// let store = try SnapshotStore.openOrCreate(at: ".pfstore")
@@ -52,12 +53,14 @@ public struct Snapshotter: Sendable {
             logger.debug("\(what) in \(now - phase)")
             phase = now
         }
-        let plugins: [LayerKind: LoadedPlugin]
+        let pluginSet: PluginSet
         do {
-            plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins)
+            pluginSet = try PluginSet.load(request, store: store, logger: logger)
         } catch {
             throw .plugins(error)
         }
+        defer { pluginSet.close() }
+        let plugins = pluginSet.plugins
         lap("loaded the plugins")
         do {
             let reclaimed = try store.reclaimAbandonedFiles()
@@ -86,28 +89,24 @@ public struct Snapshotter: Sendable {
         }
 
         lap("read the parent")
-        let contexts = LayerKind.allCases.map { kind in
-            let plugin = plugins[kind]!
-            return CaptureContext(
-                plugin: plugin, store: store, config: request.configuration.layers[kind] ?? [:],
-                parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
-                logger: logger, onProgress: onProgress)
+        let tasks = LayerKind.allCases.map { kind in
+            pluginSet.task(for: kind, config: request.configuration.layers[kind] ?? [:],
+                           parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
+                           logger: logger, onProgress: onProgress)
         }
-        let outcomes: [CaptureRunner.Outcome]
+        let run: CaptureRunner.Report
         do {
-            outcomes = try CaptureRunner(timeout: request.timeout, grace: request.grace).run(contexts)
+            run = try CaptureRunner(timeout: request.timeout, grace: request.grace).run(tasks)
         } catch {
             throw .timeout(error)
         }
-        var failures: [CaptureFailure] = []
+        // The failure that cancelled the others comes first.
+        guard run.failures.isEmpty else { throw .captures(run.failures) }
+        let outcomes = run.outcomes
         var layers: [LayerKind: CapturedLayer] = [:]
         for outcome in outcomes {
-            switch outcome.result {
-            case .success(let layer): layers[outcome.plugin.kind] = layer
-            case .failure(let failure): failures.append(failure)
-            }
+            if case .success(let layer) = outcome.result { layers[outcome.plugin.kind] = layer }
         }
-        guard failures.isEmpty else { throw .captures(failures) }
         lap("captured the five layers")
 
         let agent = request.configuration.agent

@@ -15,7 +15,7 @@ struct PFHostCommand: ParsableCommand {
         version: version,
         subcommands: [
             SnapshotCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
-            VerifyCommand.self, InitCommand.self,
+            VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
         ]
     )
 }

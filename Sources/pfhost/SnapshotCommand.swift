@@ -50,6 +50,11 @@ struct SnapshotCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds the captures may take before they are cancelled.", valueName: "seconds"))
     var timeout: Int = 600
 
+    @Flag(help: ArgumentHelp(
+        "Run each plugin in a process of its own: a plugin that crashes, exits or hangs fails the snapshot, naming it, instead of taking pfhost down.",
+        discussion: "For third-party plugins and plugins in development; costs a process start per plugin."))
+    var isolate = false
+
     @Flag(help: "Print the id and per-layer plugin, blob count, bytes and capture time as JSON.")
     var json = false
 
@@ -88,7 +93,8 @@ struct SnapshotCommand: ParsableCommand {
         let snapshotter = Snapshotter(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
         let request = SnapshotRequest(
             pluginsDirectory: pluginsDirectory, configuration: configuration, parents: parents, tag: tag,
-            timeout: .seconds(timeout), environment: environment, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins)
+            timeout: .seconds(timeout), environment: environment, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins,
+            isolation: isolate ? .processes(executable: "/proc/self/exe") : .inProcess)
         let result: SnapshotResult
         do {
             result = try snapshotter.snapshot(request)

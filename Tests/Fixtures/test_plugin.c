@@ -6,7 +6,9 @@
  * TEST_STRUCT_SIZE, TEST_KIND, TEST_NO_ID, TEST_NO_VERSION, TEST_NULL_ENTRY, TEST_NO_ENTRY).
  * PF_TEST_CONSTRUCTOR_MARKER="\"/path\"" makes loading the library create that file, so a test can tell
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
- * At run time the config key `mode` chooses a behaviour (see capture() below).
+ * At run time the config key `mode` chooses a behaviour (see capture() below): among them `fail`,
+ * `segv`, `hang`, `cooperative-hang`, `exit` (calls exit(0)), `scribble` (memset over its own stack),
+ * and `late` (leaves a thread calling host services after capture returned; see late_calls).
  */
 #include "pf_plugin.h"
 
@@ -105,6 +107,63 @@ static void *put_from_thread(void *arg) {
     return NULL;
 }
 
+/* What a thread the plugin leaves running calls once capture has returned (mode `late`). */
+struct late_job {
+    const pf_host *host;
+    pf_ctx *ctx;
+    pf_blob_writer *writer;
+    char *file;
+    long ms;
+};
+
+/* The host is told of the end of a capture by its return, so every call below comes through a
+ * pf_ctx (or writer) that is no longer valid, or through pointers the host never handed out. Each
+ * must fail without touching freed memory; the return codes go to `job->file`. */
+static void *late_calls(void *arg) {
+    struct late_job *job = arg;
+    sleep_ms(job->ms);
+    const pf_host *h = job->host;
+    char digest[PF_DIGEST_STRLEN] = "";
+    uint64_t size = 0;
+    size_t len = 99;
+    pf_blob_writer *writer = NULL;
+    int32_t put_blob = h->put_blob(job->ctx, "application/octet-stream", "late", 4, digest);
+    int32_t put_file = h->put_file(job->ctx, "/etc/hostname", "application/octet-stream", digest, &size);
+    int32_t blob_open = h->blob_open(job->ctx, "application/octet-stream", &writer);
+    int32_t blob_write = h->blob_write(job->writer, "x", 1);
+    int32_t blob_commit = h->blob_commit(job->writer, digest);
+    const char *config = h->config(job->ctx, "mode");
+    const char *parent = h->parent_layer(job->ctx, &len);
+    int32_t set_layer = h->set_layer(job->ctx, "{}", 2);
+    int32_t cancelled = h->cancelled(job->ctx);
+    h->log(job->ctx, PF_LOG_ERROR, "a late log message");
+    h->set_error(job->ctx, "a late error");
+    h->progress(job->ctx, 1, 2);
+    h->blob_abort(job->writer);
+    /* Pointers the host never handed out: made up, a heap address, a writer passed as a ctx. */
+    int32_t made_up = h->put_blob((pf_ctx *)(uintptr_t)0x00007f00deadbee0ull, "application/octet-stream", "x", 1, digest);
+    int32_t heap = h->put_blob((pf_ctx *)job, "application/octet-stream", "x", 1, digest);
+    int32_t writer_as_ctx = h->put_blob((pf_ctx *)job->writer, "application/octet-stream", "x", 1, digest);
+    int32_t heap_writer = h->blob_write((pf_blob_writer *)job, "x", 1);
+    char temporary[4200];
+    snprintf(temporary, sizeof temporary, "%s.tmp", job->file);
+    FILE *out = fopen(temporary, "w");
+    if (out != NULL) {
+        fprintf(out, "put_blob=%d put_file=%d blob_open=%d blob_write=%d blob_commit=%d config=%s parent=%s len=%zu "
+                "set_layer=%d cancelled=%d made_up=%d heap=%d writer_as_ctx=%d heap_writer=%d\n",
+                put_blob, put_file, blob_open, blob_write, blob_commit, config ? "set" : "null", parent ? "set" : "null", len,
+                set_layer, cancelled, made_up, heap, writer_as_ctx, heap_writer);
+        fclose(out);
+        rename(temporary, job->file);
+    }
+    free(job->file);
+    free(job);
+    return NULL;
+}
+
+/* Where mode `scribble` starts writing garbage; volatile, so the compiler cannot see the bounds. */
+static char *volatile scribble_at;
+
 static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     const char *mode = host->config(ctx, "mode");
     if (mode == NULL) mode = "ok";
@@ -112,6 +171,14 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     const char *configured = host->config(ctx, "content");
     snprintf(content, sizeof content, "%s", configured ? configured : "");
     if (content[0] == 0) snprintf(content, sizeof content, "test content of the %s layer", KIND_NAME);
+
+    const char *delay = host->config(ctx, "delay_ms");
+    if (delay != NULL) sleep_ms(atol(delay));
+    if (host->config(ctx, "open_writer") != NULL) {
+        /* A blob half written when whatever the mode does next happens (a temporary file in ingest/). */
+        pf_blob_writer *writer = NULL;
+        if (host->blob_open(ctx, "application/octet-stream", &writer) == PF_OK) host->blob_write(writer, "partial", 7);
+    }
 
     if (strcmp(mode, "fail") == 0) {
         host->set_error(ctx, "simulated failure: the input could not be read");
@@ -123,6 +190,18 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     }
     if (strcmp(mode, "hang") == 0) {
         for (;;) pause();
+    }
+    if (strcmp(mode, "exit") == 0) {
+        exit(0);
+    }
+    if (strcmp(mode, "scribble") == 0) {
+        /* Garbage over this thread's stack, from this frame up through the host's frames above
+         * it and on past the top of the stack (`scribble_bytes`, 16 MiB by default). */
+        char here[64];
+        const char *bytes = host->config(ctx, "scribble_bytes");
+        scribble_at = here;
+        memset(scribble_at, 0x5a, bytes ? strtoull(bytes, NULL, 10) : 16u << 20);
+        return PF_OK;
     }
     if (strcmp(mode, "cooperative-hang") == 0) {
         while (!host->cancelled(ctx)) sleep_ms(5);
@@ -222,6 +301,24 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         rc = host->put_blob(ctx, "application/octet-stream", content, size, digest);
     }
     if (rc != PF_OK) return rc;
+    if (strcmp(mode, "late") == 0) {
+        /* A thread that outlives capture, calling through ctx and a writer left open. */
+        struct late_job *job = calloc(1, sizeof *job);
+        const char *file = host->config(ctx, "late_file");
+        const char *ms = host->config(ctx, "late_ms");
+        if (job == NULL || file == NULL) {
+            host->set_error(ctx, "mode late needs late_file");
+            return PF_ERR_INVALID;
+        }
+        job->host = host;
+        job->ctx = ctx;
+        job->file = strdup(file);
+        job->ms = ms ? atol(ms) : 300;
+        if (host->blob_open(ctx, "application/octet-stream", &job->writer) == PF_OK) host->blob_write(job->writer, "x", 1);
+        pthread_t thread;
+        pthread_create(&thread, NULL, late_calls, job);
+        pthread_detach(thread);
+    }
     if (strcmp(mode, "leak-writer") == 0) {
         pf_blob_writer *writer = NULL;
         if (host->blob_open(ctx, "application/octet-stream", &writer) == PF_OK) host->blob_write(writer, "x", 1);

@@ -29,7 +29,8 @@
  *    plugin, all plugins concurrently). It never calls the same plugin's `capture` twice at once.
  *  - [thread-safe] Every host service below may be called from any thread, including threads
  *    the plugin starts itself, but only while `capture` (or `restore`) has not yet returned:
- *    the ctx pointer is invalid afterwards.
+ *    the ctx pointer is invalid afterwards. (pfhost checks ctx and writer pointers on every call:
+ *    an invalid one gets PF_ERR_INVALID, or NULL, and a warning; strings it returned are freed.)
  *
  * This file is C99 and C++ compatible and has no dependency but <stddef.h> and <stdint.h>.
  */

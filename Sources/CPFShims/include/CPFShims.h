@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "CPFProcess.h"
+
 /** An incremental SHA-256 state (an EVP_MD_CTX underneath). */
 typedef struct pf_sha256 pf_sha256;
 

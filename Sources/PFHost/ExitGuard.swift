@@ -1,0 +1,91 @@
+import PFModel
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns an `exit()` a plugin calls during its capture into a failure that names the plugin.
+///
+/// `exit()` from plugin code would otherwise end pfhost with the plugin's status (0 for
+/// `exit(0)`), printing nothing and committing nothing. The guard registers an `atexit` handler
+/// the first time a capture starts, and knows which captures are in flight and on which threads;
+/// when `exit` runs while one is, the handler prints
+/// `pfhost: error: plugin FILE (id, kind layer) called exit() during capture; nothing was committed`
+/// (naming every capture in flight when the caller is not a capture thread) and ends the process
+/// with `_exit(2)`, before any other handler runs. It cannot catch `_exit()` or `abort()`.
+///
+/// Captures abandoned after a timeout no longer count: the host itself exits then.
+final class ExitGuard: Sendable {
+    /// The one guard of the process.
+    static let shared = ExitGuard()
+
+    private struct Capture {
+        var thread: pthread_t
+        var label: String
+    }
+
+    private struct State {
+        var captures: [Int: Capture] = [:]
+        var next = 0
+        var installed = false
+        var reporter: Reporter?
+    }
+
+    private let state = Mutex(State())
+
+    /// Takes the message instead of stderr, and whether `exit` was called on a capture thread.
+    typealias Reporter = @Sendable (_ onCaptureThread: Bool, _ message: String) -> Void
+
+    /// Records that the calling thread is about to run `plugin`'s capture; pass the token to
+    /// ``leave(_:)`` when it returns.
+    func enter(_ plugin: LoadedPlugin) -> Int {
+        state.withLock { state in
+            if !state.installed {
+                // Handlers run in the reverse order of registration, and this one must run first,
+                // while the other captures' threads still run: libcrypto's cleanup, registered when
+                // it is first used, would pull its locks from under their hashing. So use it first.
+                _ = Digest.of([])
+                atexit { ExitGuard.shared.processIsExiting() }
+                state.installed = true
+            }
+            state.next += 1
+            state.captures[state.next] = Capture(thread: pthread_self(), label: plugin.label)
+            return state.next
+        }
+    }
+
+    /// The capture of `token` has returned, or has been abandoned.
+    func leave(_ token: Int) {
+        state.withLock { _ = $0.captures.removeValue(forKey: token) }
+    }
+
+    /// Sends the message to `reporter` instead of stderr (a capture process hands it to its parent).
+    func report(to reporter: @escaping Reporter) {
+        state.withLock { $0.reporter = reporter }
+    }
+
+    /// What `exit` is about to do, while captures are in flight: nil when none is.
+    private func message() -> (onCaptureThread: Bool, text: String, reporter: Reporter?)? {
+        let me = pthread_self()
+        return state.withLock { state -> (Bool, String, Reporter?)? in
+            guard !state.captures.isEmpty else { return nil }
+            if let capture = state.captures.values.first(where: { pthread_equal($0.thread, me) != 0 }) {
+                return (true, "plugin \(capture.label) called exit() during capture; nothing was committed", state.reporter)
+            }
+            let labels = state.captures.sorted { $0.key < $1.key }.map { "plugin \($0.value.label)" }
+            return (false, "exit() was called during the capture of \(labels.joined(separator: ", ")), from a thread that is not a capture thread (one a plugin started?); nothing was committed", state.reporter)
+        }
+    }
+
+    /// The `atexit` handler.
+    private func processIsExiting() {
+        guard let (onCaptureThread, message, reporter) = message() else { return }
+        if let reporter {
+            reporter(onCaptureThread, message)
+        } else {
+            var text = Array("pfhost: error: \(message)\n".utf8)
+            _ = text.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        }
+        _exit(2)
+    }
+}
