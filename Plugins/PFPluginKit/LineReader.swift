@@ -25,6 +25,11 @@ public struct LineReader {
         file = try ReadableFile(path: path)
     }
 
+    /// Reads `file` (a blob a restore opened, say) from its start.
+    public init(file: ReadableFile) {
+        self.file = file
+    }
+
     /// The next line, or nil at the end of the file.
     public mutating func next() throws(PluginError) -> Line? {
         while true {

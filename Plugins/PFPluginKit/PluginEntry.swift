@@ -18,9 +18,14 @@ public enum PluginEntry {
     /// The capture function's C type.
     public typealias CaptureFunction = @convention(c) (UnsafePointer<pf_host>?, OpaquePointer?) -> Int32
 
-    /// A table in static storage (allocated once, never freed) for the host to read.
+    /// The restore function's C type.
+    public typealias RestoreFunction = @convention(c) (UnsafePointer<pf_host>?, OpaquePointer?, UnsafePointer<CChar>?, Int) -> Int32
+
+    /// A table in static storage (allocated once, never freed) for the host to read. Without
+    /// `restore`, the plugin cannot restore (`pfhost plugins` says so).
     public static func makeTable(kind: LayerKind, id: StaticString, version: StaticString,
-                                 description: StaticString, capture: CaptureFunction) -> UnsafePointer<pf_plugin> {
+                                 description: StaticString, capture: CaptureFunction,
+                                 restore: RestoreFunction? = nil) -> UnsafePointer<pf_plugin> {
         let table = UnsafeMutablePointer<pf_plugin>.allocate(capacity: 1)
         table.initialize(to: pf_plugin(
             struct_size: UInt32(MemoryLayout<pf_plugin>.size),
@@ -31,7 +36,7 @@ public enum PluginEntry {
             version: cString(version),
             description: cString(description),
             capture: capture,
-            restore: nil))
+            restore: restore))
         return UnsafePointer(table)
     }
 
@@ -44,6 +49,36 @@ public enum PluginEntry {
             return Int32(PF_ERR_UNSUPPORTED)
         }
         let host = PluginHost(table: table, context: context, kind: kind)
+        do {
+            try body(host)
+            return Int32(PF_OK)
+        } catch {
+            table.pointee.set_error(context, error.message)
+            return error.code
+        }
+    }
+
+    /// Runs a restore's `body` with a ``RestoreHost`` for the layer JSON the host passed; a thrown
+    /// ``PluginError`` becomes `set_error` and its code.
+    ///
+    /// ```swift
+    /// PluginEntry.makeTable(kind: .trace, …, capture: { … }, restore: { host, context, json, length in
+    ///     PluginEntry.restore(host, context, json, length, kind: .trace) { host throws(PluginError) in
+    ///         let layer = try host.layer(TraceLayer.self)
+    ///         try host.restoreFile(Array("conversation.jsonl".utf8), from: layer.content.messages, mode: 0o644, mtime: 0)
+    ///         try host.setRestoredConfig("path", "conversation.jsonl", isPath: true)
+    ///     }
+    /// })
+    /// ```
+    public static func restore(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, _ json: UnsafePointer<CChar>?, _ length: Int,
+                               kind: LayerKind, _ body: (RestoreHost) throws(PluginError) -> Void) -> Int32 {
+        guard let table, let context, let json else { return Int32(PF_ERR_INVALID) }
+        // The restore services are the end of the 1.1 table: a host whose table stops short has none.
+        guard table.pointee.struct_size >= UInt32(MemoryLayout<pf_host>.size), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
+            return Int32(PF_ERR_UNSUPPORTED)
+        }
+        let layer = Array(UnsafeRawBufferPointer(start: json, count: length))
+        let host = RestoreHost(table: table, context: context, kind: kind, layerJSON: layer)
         do {
             try body(host)
             return Int32(PF_OK)
