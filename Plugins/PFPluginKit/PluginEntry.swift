@@ -44,8 +44,9 @@ public enum PluginEntry {
     public static func run(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, kind: LayerKind,
                            _ body: (PluginHost) throws(PluginError) -> Void) -> Int32 {
         guard let table, let context else { return Int32(PF_ERR_INVALID) }
-        // A host of ABI 1.x has at least 1.0's table; refuse anything smaller.
-        guard table.pointee.struct_size >= UInt32(MemoryLayout<pf_host>.size), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
+        // A host of ABI 1.x has at least 1.0's table; refuse anything smaller. (Later services are
+        // checked where they are used: PluginHost.putFile checks for put_fd.)
+        guard Int(table.pointee.struct_size) >= end(of: \pf_host.cancelled), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
             return Int32(PF_ERR_UNSUPPORTED)
         }
         let host = PluginHost(table: table, context: context, kind: kind)
@@ -73,8 +74,10 @@ public enum PluginEntry {
     public static func restore(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, _ json: UnsafePointer<CChar>?, _ length: Int,
                                kind: LayerKind, _ body: (RestoreHost) throws(PluginError) -> Void) -> Int32 {
         guard let table, let context, let json else { return Int32(PF_ERR_INVALID) }
-        // The restore services are the end of the 1.1 table: a host whose table stops short has none.
-        guard table.pointee.struct_size >= UInt32(MemoryLayout<pf_host>.size), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
+        // The restore services end the 1.1 table: a host whose table stops before them (a 1.1 host
+        // from before they were appended) has none.
+        guard Int(table.pointee.struct_size) >= end(of: \pf_host.report), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
+            table.pointee.set_error(context, "this host has no restore services (plugin ABI 1.1 with open_blob … report); upgrade pfhost")
             return Int32(PF_ERR_UNSUPPORTED)
         }
         let layer = Array(UnsafeRawBufferPointer(start: json, count: length))
@@ -86,6 +89,12 @@ public enum PluginEntry {
             table.pointee.set_error(context, error.message)
             return error.code
         }
+    }
+
+    /// The offset just past the field at `field` of `pf_host`: a host's table has the field when
+    /// its `struct_size` reaches this.
+    private static func end<Field>(of field: KeyPath<pf_host, Field>) -> Int {
+        MemoryLayout<pf_host>.offset(of: field)! + MemoryLayout<Field>.size
     }
 
     private static func cString(_ text: StaticString) -> UnsafePointer<CChar> {
