@@ -9,7 +9,7 @@ extension LoadedPlugin {
     /// such a function was written against a host that could not give it a blob or a file.
     public var restoreRefusal: String? {
         if abiMinor < 1 { return "built for plugin ABI \(abiMajor).\(abiMinor), which has no restore services (1.1 added them)" }
-        if table.restore == nil { return "has no restore entry (pf_plugin.restore is NULL)" }
+        if table.restore == nil { return "no restore entry (pf_plugin.restore is NULL)" }
         return nil
     }
 

@@ -153,7 +153,7 @@ public struct Restorer: Sendable {
             let plugin = byKind[kind]!
             let captured = manifest.layerSummaries.first { $0.kind == kind }!.plugin
             if let refusal = plugin.restoreRefusal {
-                problems.append("plugin \(plugin.label) cannot restore: it \(refusal); restore the other layers with --only")
+                problems.append("plugin \(plugin.label) cannot restore: \(refusal); restore the other layers with --only")
             } else if let captured, captured.id != plugin.id {
                 problems.append("plugin \(plugin.label) cannot restore the \(kind) layer: \(captured.id) \(captured.version) captured it, and a plugin restores only what it captured (put \(captured.id) in --plugins, or leave the layer out with --only)")
             }

@@ -17,21 +17,37 @@ struct PluginABITests {
         return include
     }
 
-    @Test("a plugin built against the frozen 1.0 header loads, is reported as ABI 1.0, and captures")
+    @Test("a plugin built against the frozen 1.0 header loads, is reported as ABI 1.0, captures, and is reported as unable to restore")
     func abi10Plugin() throws {
         let dir = TemporaryDirectory()
         let old = try PluginBuilder.build(kind: .world, header: try Self.frozenHeader(in: dir), into: dir.path, name: "world-1.0.so")
         let plugin = try PluginLoader.load(old)
         #expect(plugin.abiMajor == 1 && plugin.abiMinor == 0)
+        // Its table has a restore function, but ABI 1.0 has no restore services: never called.
+        #expect(!plugin.canRestore && plugin.restoreRefusal == "built for plugin ABI 1.0, which has no restore services (1.1 added them)")
         let setup = SnapshotCommandTests.Setup(replacing: [.world: old])
         let listed = try pfhost("plugins", "--plugins", setup.plugins, "--json")
         #expect(listed.status == 0 && listed.stdout.contains(#""abi":"1.0""#), "\(listed)")
+        #expect(listed.stdout.contains(#""restore":"no: built for plugin ABI 1.0, which has no restore services (1.1 added them)""#), "\(listed)")
+        let table = try pfhost("plugins", "--plugins", setup.plugins)
+        #expect(table.stdout.contains("cannot restore: \(setup.plugins)/world.so built for plugin ABI 1.0"), "\(table)")
         let output = try setup.snapshot(["--set", "world.content=written by a 1.0 plugin"])
         #expect(output.status == 0, "\(output)")
         let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
         let store = try SnapshotStore(opening: setup.store)
         let world = try store.snapshot(id).manifest.world
         #expect(try store.readBlob(world.blobs[0].digest) == Array("written by a 1.0 plugin".utf8))
+
+        let target = setup.dir.file("restored")
+        func restore(_ extra: [String]) throws -> ProcessOutput {
+            try run(productsDirectory + "/pfhost", ["restore", id.description, "--plugins", setup.plugins, "--store", setup.store, "--to", target] + extra)
+        }
+        let refused = try restore([])
+        #expect(refused.status == 2, "\(refused)")
+        #expect(refused.stderr.contains("plugin \(setup.plugins)/world.so (org.pfhost.test.plugin, world layer) cannot restore: built for plugin ABI 1.0, which has no restore services (1.1 added them); restore the other layers with --only"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let others = try restore(["--only", "model,cache,effects,trace"])
+        #expect(others.status == 0, "\(others)")
     }
 
     @Test("the ABI 1.0 struct sizes are written-down numbers, equal to the frozen header's sizeof")
