@@ -22,8 +22,11 @@ struct EffectsRestore {
         var reader = LineReader(file: try host.openBlob(layer.content.ledger))
         var pending: [String] = []
         var count = 0
+        let marker = Array("pending".utf8)
         while let line = try reader.next() {
             if line.number % 1024 == 0 { try host.checkCancelled() }
+            // Most entries are settled: parse only the lines that can be pending.
+            guard Self.contains(line.bytes, marker) else { continue }
             let entry = try JSONLine.object(line, in: "effects/\(Self.file)")
             guard entry["status"]?.stringValue == "pending" else { continue }
             count += 1
@@ -31,5 +34,16 @@ struct EffectsRestore {
         }
         let more = count > pending.count ? " and \(count - pending.count) more (status pending in effects/\(Self.file))" : ""
         host.report("pending_effects", pending.joined(separator: ",") + more)
+    }
+
+    /// Whether `bytes` contains `needle`.
+    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard bytes.count >= needle.count else { return false }
+        var start = 0
+        while let first = bytes[start...].firstIndex(of: needle[0]), first + needle.count <= bytes.count {
+            if bytes[first..<(first + needle.count)].elementsEqual(needle) { return true }
+            start = first + 1
+        }
+        return false
     }
 }

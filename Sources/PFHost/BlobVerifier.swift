@@ -9,11 +9,13 @@ import Glibc
 ///
 /// A restore writes what a copy writes; what it adds is hashing every byte it reads. Done where the
 /// plugin opens a blob, the hash and the write would follow each other; here a background thread
-/// walks the blobs in the order the layers list them (one layer after another in turn) and hashes
-/// them while the plugins write earlier ones, at most ``lookahead`` bytes ahead of what they opened,
-/// so a restore larger than memory does not hash what the page cache will have dropped by the time
-/// it is written. A plugin that opens a blob the thread has not reached hashes it itself; one that
-/// opens a blob being hashed waits for that hash.
+/// hashes the layers' blobs while the plugins write others, at most ``lookahead`` bytes ahead of what
+/// they opened, so a restore larger than memory does not hash what the page cache will have dropped
+/// by the time it is written. It takes the largest blobs first: a blob's copy can only start once its
+/// hash is done, so the largest are the restore's critical path (1 GiB of weights), while small ones
+/// are cheap to hash where they are opened. A plugin that opens a blob the thread has not reached
+/// hashes it itself (so with several plugins every core hashes); one that opens a blob being hashed
+/// waits for that hash.
 ///
 /// A verified blob is recognised when it is opened again by its file's identity (device, inode,
 /// size, mtime, ctime): a blob file changed in place since it was hashed is hashed again.
@@ -38,16 +40,16 @@ final class BlobVerifier: Sendable {
     /// A verifier for restores of layers listing `layers` blobs (per layer, in the layer's order).
     init(store: SnapshotStore, layers: [[BlobRef]]) {
         self.store = store
-        // One blob of each layer in turn, so that every plugin finds its next blobs hashed.
-        var plan: [BlobRef] = []
+        // Largest first; among equals, one blob of each layer in turn, in the order layers list them.
+        var plan: [(blob: BlobRef, order: Int)] = []
         var seen = Set<Digest>()
         let longest = layers.map(\.count).max() ?? 0
         for position in 0..<longest {
             for layer in layers where position < layer.count && seen.insert(layer[position].digest).inserted {
-                plan.append(layer[position])
+                plan.append((layer[position], plan.count))
             }
         }
-        self.plan = plan
+        self.plan = plan.sorted { $0.blob.size != $1.blob.size ? $0.blob.size > $1.blob.size : $0.order < $1.order }.map(\.blob)
     }
 
     /// Starts hashing ahead on a thread of its own.
