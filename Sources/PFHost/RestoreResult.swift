@@ -15,22 +15,28 @@ public struct RestoreResult: Sendable {
 
     /// One layer's restore.
     public struct LayerReport: Sendable {
+        /// The layer.
         public let kind: LayerKind
+        /// The plugin that restored it.
         public let plugin: PluginRef
+        /// The plugin's `.so` file.
         public let file: String
         /// Its section of `pfhost.json`.
         public let configuration: [String: String]
         /// What the plugin reported for the user, in order (`pending_effects`, `not_recreated`, …).
         public let reports: [Report]
-        /// Blobs read, and their bytes.
+        /// Blobs the plugin opened (each checked against its digest), and their bytes.
         public let blobCount: Int
         public let bytes: Int64
+        /// How long its restore took.
         public let milliseconds: Int64
     }
 
     /// One fact a plugin reported.
     public struct Report: Sendable, Hashable {
+        /// What it is about, e.g. `pending_effects`.
         public let key: String
+        /// The fact, e.g. `fx-2,fx-7`.
         public let value: String
     }
 }

@@ -29,9 +29,12 @@ public struct BlobFile: Sendable {
     /// holds the same bytes (blobs are immutable, mode 0444, and any write moves the ctime, which
     /// cannot be set back).
     public struct Identity: Hashable, Sendable {
+        /// `st_dev` and `st_ino`.
         public let device: UInt64
         public let inode: UInt64
+        /// `st_size`.
         public let size: Int64
+        /// `st_mtim` and `st_ctim` in ns since 1970.
         public let mtime: Int64
         public let ctime: Int64
 

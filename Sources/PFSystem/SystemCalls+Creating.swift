@@ -176,14 +176,6 @@ extension SystemCalls {
         if pf_rename_exchange(AT_FDCWD, from, AT_FDCWD, to) != 0 { throw fail(.rename, to) }
     }
 
-    /// Removes a directory (if empty), a file or a symlink at `path`; a missing one is success.
-    public func removeEntry(_ path: String) throws(SystemCallError) {
-        try check(.unlink, path)
-        if Glibc.unlink(path) == 0 || errno == ENOENT { return }
-        if errno == EISDIR || errno == EPERM, rmdir(path) == 0 { return }
-        throw fail(.unlink, path)
-    }
-
     /// Removes `path` and, if it is a directory, everything beneath it, following no symlink (a
     /// link is removed, never what it points to). Directories without write or search permission
     /// for their owner are given it first. A missing `path` is success.

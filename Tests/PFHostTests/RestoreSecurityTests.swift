@@ -49,6 +49,7 @@ struct RestoreSecurityTests {
         ("/etc/pfhost-restore-hostile", [fileEntry("/etc/pfhost-restore-hostile")]),
         ("", [fileEntry("")]),
         ("link/passwd", [#"{"mode":511,"mtime_ns":0,"path":"link","target":"OUTSIDE","type":"symlink"}"#, fileEntry("link/passwd")]),
+        ("etc/pfhost-restore-hostile", [#"{"mode":511,"mtime_ns":0,"path":"etc","target":"/etc","type":"symlink"}"#, fileEntry("etc/pfhost-restore-hostile")]),
         ("link/sub", [#"{"mode":511,"mtime_ns":0,"path":"link","target":"OUTSIDE","type":"symlink"}"#, #"{"mode":493,"mtime_ns":0,"path":"link/sub","type":"directory"}"#]),
         ("dev/sda", [#"{"mode":493,"mtime_ns":0,"path":"dev","type":"directory"}"#, #"{"mode":432,"mtime_ns":0,"path":"dev/sda","type":"other"}"#]),
         ("dev/null", [#"{"mode":493,"mtime_ns":0,"path":"dev","type":"directory"}"#, #"{"mode":438,"mtime_ns":0,"path":"dev/null","type":"chardev"}"#]),
