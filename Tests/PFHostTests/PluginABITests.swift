@@ -1,3 +1,4 @@
+import CPFPluginABI
 import Foundation
 import Testing
 import PFModel
@@ -72,6 +73,19 @@ struct PluginABITests {
         #expect(try run(dir.file("sizes"), []).stdout == expected)
         #expect(try run(dir.file("current"), []).stdout == expected)
         #expect(PluginABI.pluginTableSize10 == 56 && PluginABI.hostTableSize10 == 120)
+    }
+
+    @Test("the restore services are appended after put_fd, in the order the header gives, and nothing moved")
+    func restoreServicesAppended() {
+        let pointer = MemoryLayout<UnsafeRawPointer>.size
+        #expect(MemoryLayout<pf_host>.offset(of: \pf_host.put_fd) == Int(PluginABI.hostTableSize10))
+        let appended: [PartialKeyPath<pf_host>] = [\pf_host.open_blob, \pf_host.make_directory, \pf_host.create_file,
+                                                   \pf_host.make_symlink, \pf_host.set_attributes, \pf_host.set_restored_config, \pf_host.report]
+        for (number, field) in appended.enumerated() {
+            #expect(MemoryLayout<pf_host>.offset(of: field) == Int(PluginABI.hostTableSize10) + (number + 1) * pointer)
+        }
+        #expect(MemoryLayout<pf_host>.size == Int(PluginABI.hostTableSize10) + 8 * pointer)
+        #expect(MemoryLayout<pf_plugin>.size == Int(PluginABI.pluginTableSize10), "pf_plugin did not grow: restore was in 1.0")
     }
 
     @Test("put_fd stores the size asked from the plugin's own descriptor, and says when that is not the file")
