@@ -13,12 +13,23 @@ import Glibc
 /// digit is `0` (one page in 16 on average), after 64 pages, or at the end of a sequence. So an
 /// unchanged run of pages forms the same pack in the next snapshot, and a pack the parent
 /// snapshot already holds (same last key and page count) is referenced without reading a byte.
+///
+/// An agent whose KV cache lives with a hosted model's provider sets `cache.hosted=true` instead of
+/// `cache.path` (and optionally `cache.model_fingerprint`): the layer says so and stores nothing.
 struct CacheCapture {
     let host: PluginHost
     static let maximumPackPages = 64
 
     func run() throws(PluginError) {
-        let directory = try host.requiredConfig("path", meaning: "a paged KV-cache dump directory")
+        if try host.flag("hosted", default: false) {
+            guard host.config("path") == nil else {
+                throw .invalid("cache.path and cache.hosted=true are both set: set path for a KV-cache dump, or hosted=true when the provider keeps the cache")
+            }
+            let fingerprint = host.config("model_fingerprint").flatMap { $0.isEmpty ? nil : $0 } ?? "hosted"
+            try host.setLayer(CacheLayer(blobs: [], content: .hosted(modelFingerprint: fingerprint)))
+            return
+        }
+        let directory = try host.requiredConfig("path", meaning: "a paged KV-cache dump directory; or set hosted=true when the model's provider keeps the cache")
         // Its files are opened O_NOFOLLOW; the directory itself must not be a link either.
         if let info = try? SystemCalls().linkStatus(directory), info.st_mode & S_IFMT == S_IFLNK {
             throw .invalid("\(directory) is a symlink: pfhost does not follow a symlink at cache.path (an agent could point it anywhere); set the path of the directory itself")

@@ -4,10 +4,14 @@ import PFPluginKit
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .cache, id: "dev.pfhost.cache.paged-kv", version: "1.0.0",
-    description: "Packs a paged KV-cache dump by prefix-chained page keys, reusing the parent's packs"
-) { host, context in
-    PluginEntry.run(host, context, kind: .cache) { host throws(PluginError) in try CacheCapture(host: host).run() }
-}
+    description: "Packs a paged KV-cache dump by prefix-chained page keys, reusing the parent's packs; or records a hosted cache",
+    capture: { host, context in
+        PluginEntry.run(host, context, kind: .cache) { host throws(PluginError) in try CacheCapture(host: host).run() }
+    },
+    restore: { host, context, json, length in
+        PluginEntry.restore(host, context, json, length, kind: .cache) { host throws(PluginError) in try CacheRestore(host: host).run() }
+    }
+)
 
 /// The plugin's one exported symbol.
 @_cdecl("pf_plugin_entry_v1")

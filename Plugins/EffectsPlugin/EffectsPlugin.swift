@@ -4,10 +4,14 @@ import PFPluginKit
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .effects, id: "dev.pfhost.effects.ledger", version: "1.0.0",
-    description: "Verifies and stores the agent's hash-chained side-effect ledger (JSON Lines)"
-) { host, context in
-    PluginEntry.run(host, context, kind: .effects) { host throws(PluginError) in try EffectsCapture(host: host).run() }
-}
+    description: "Verifies and stores the agent's hash-chained side-effect ledger (JSON Lines)",
+    capture: { host, context in
+        PluginEntry.run(host, context, kind: .effects) { host throws(PluginError) in try EffectsCapture(host: host).run() }
+    },
+    restore: { host, context, json, length in
+        PluginEntry.restore(host, context, json, length, kind: .effects) { host throws(PluginError) in try EffectsRestore(host: host).run() }
+    }
+)
 
 /// The plugin's one exported symbol.
 @_cdecl("pf_plugin_entry_v1")

@@ -8,10 +8,14 @@ import PFSystem
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .model, id: "dev.pfhost.model.safetensors", version: "1.0.0",
-    description: "Stores a safetensors model directory and its LoRA adapters, checking every header"
-) { host, context in
-    PluginEntry.run(host, context, kind: .model) { host throws(PluginError) in try ModelCapture(host: host).run() }
-}
+    description: "Stores a safetensors model directory and its LoRA adapters, checking every header; or records a hosted model",
+    capture: { host, context in
+        PluginEntry.run(host, context, kind: .model) { host throws(PluginError) in try ModelCapture(host: host).run() }
+    },
+    restore: { host, context, json, length in
+        PluginEntry.restore(host, context, json, length, kind: .model) { host throws(PluginError) in try ModelRestore(host: host).run() }
+    }
+)
 
 /// The plugin's one exported symbol.
 @_cdecl("pf_plugin_entry_v1")
@@ -30,11 +34,16 @@ public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
 /// Nothing under the model directory is reached through a symlink: files are listed with `lstat`
 /// and opened beneath the directory's descriptor (``RootDirectory``), so `notes.txt -> /etc/shadow`
 /// is skipped with a warning, never stored.
+///
+/// An agent that calls a hosted model sets `model.provider` and `model.name` (and optionally
+/// `model.revision` and `model.base_url`) instead of `model.path`: the layer then records the model
+/// (format `hosted`) and stores no blob.
 struct ModelCapture {
     let host: PluginHost
 
     func run() throws(PluginError) {
-        let path = try host.requiredConfig("path", meaning: "a model directory or a .safetensors file")
+        if let provider = host.config("provider") { return try captureHosted(provider: provider) }
+        let path = try host.requiredConfig("path", meaning: "a model directory or a .safetensors file; or set provider and name for a hosted model")
         guard let kind = Self.kind(of: path) else { throw .io("\(path): no such file or directory") }
         var blobs: [Descriptor] = []
         var modelFiles: [ModelFile] = []
@@ -91,6 +100,20 @@ struct ModelCapture {
         try host.setLayer(ModelLayer(
             blobs: blobs,
             content: ModelContent(name: name, format: "safetensors", files: modelFiles, adapters: adapterRecords)))
+    }
+
+    /// Records the hosted model: the provider, its name there, and the pinned revision and
+    /// endpoint when set (a credential in the endpoint's URL is redacted, as in the world layer).
+    private func captureHosted(provider: String) throws(PluginError) {
+        guard host.config("path") == nil else {
+            throw .invalid("model.path and model.provider are both set: set path for local weights, or provider and name for a hosted model")
+        }
+        guard !provider.isEmpty else { throw .invalid("model.provider is empty (the provider serving the model, e.g. openai)") }
+        let name = try host.requiredConfig("name", meaning: "the model's name at the provider, e.g. gpt-4.1")
+        func optional(_ key: String) -> String? { host.config(key).flatMap { $0.isEmpty ? nil : $0 } }
+        try host.setLayer(ModelLayer(blobs: [], content: ModelContent(
+            name: name, format: ModelContent.hostedFormat, files: [], adapters: [], provider: provider,
+            revision: optional("revision"), baseURL: optional("base_url").map { SecretRedactor.redact(value: $0) })))
     }
 
     /// Stores one open file as `relative`; a `.safetensors` file's header is checked first.

@@ -73,6 +73,11 @@ public struct LineReader {
         window = [UInt8](repeating: 0, count: Self.windowSize)
     }
 
+    /// Reads `file` (a blob a restore opened, say) from its start.
+    public init(file: ReadableFile) {
+        self.init(source: .file(file), name: file.path)
+    }
+
     /// The next line, or nil at the end of the file.
     public mutating func next() throws(PluginError) -> Line? {
         while true {

@@ -18,9 +18,14 @@ public enum PluginEntry {
     /// The capture function's C type.
     public typealias CaptureFunction = @convention(c) (UnsafePointer<pf_host>?, OpaquePointer?) -> Int32
 
-    /// A table in static storage (allocated once, never freed) for the host to read.
+    /// The restore function's C type.
+    public typealias RestoreFunction = @convention(c) (UnsafePointer<pf_host>?, OpaquePointer?, UnsafePointer<CChar>?, Int) -> Int32
+
+    /// A table in static storage (allocated once, never freed) for the host to read. Without
+    /// `restore`, the plugin cannot restore (`pfhost plugins` says so).
     public static func makeTable(kind: LayerKind, id: StaticString, version: StaticString,
-                                 description: StaticString, capture: CaptureFunction) -> UnsafePointer<pf_plugin> {
+                                 description: StaticString, capture: CaptureFunction,
+                                 restore: RestoreFunction? = nil) -> UnsafePointer<pf_plugin> {
         let table = UnsafeMutablePointer<pf_plugin>.allocate(capacity: 1)
         table.initialize(to: pf_plugin(
             struct_size: UInt32(MemoryLayout<pf_plugin>.size),
@@ -31,7 +36,7 @@ public enum PluginEntry {
             version: cString(version),
             description: cString(description),
             capture: capture,
-            restore: nil))
+            restore: restore))
         return UnsafePointer(table)
     }
 
@@ -39,8 +44,9 @@ public enum PluginEntry {
     public static func run(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, kind: LayerKind,
                            _ body: (PluginHost) throws(PluginError) -> Void) -> Int32 {
         guard let table, let context else { return Int32(PF_ERR_INVALID) }
-        // A host of ABI 1.x has at least 1.0's table; refuse anything smaller.
-        guard table.pointee.struct_size >= UInt32(MemoryLayout<pf_host>.size), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
+        // A host of ABI 1.x has at least 1.0's table; refuse anything smaller. (Later services are
+        // checked where they are used: PluginHost.putFile checks for put_fd.)
+        guard Int(table.pointee.struct_size) >= end(of: \pf_host.cancelled), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
             return Int32(PF_ERR_UNSUPPORTED)
         }
         let host = PluginHost(table: table, context: context, kind: kind)
@@ -51,6 +57,44 @@ public enum PluginEntry {
             table.pointee.set_error(context, error.message)
             return error.code
         }
+    }
+
+    /// Runs a restore's `body` with a ``RestoreHost`` for the layer JSON the host passed; a thrown
+    /// ``PluginError`` becomes `set_error` and its code.
+    ///
+    /// ```swift
+    /// PluginEntry.makeTable(kind: .trace, …, capture: { … }, restore: { host, context, json, length in
+    ///     PluginEntry.restore(host, context, json, length, kind: .trace) { host throws(PluginError) in
+    ///         let layer = try host.layer(TraceLayer.self)
+    ///         try host.restoreFile(Array("conversation.jsonl".utf8), from: layer.content.messages, mode: 0o644, mtime: 0)
+    ///         try host.setRestoredConfig("path", "conversation.jsonl", isPath: true)
+    ///     }
+    /// })
+    /// ```
+    public static func restore(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, _ json: UnsafePointer<CChar>?, _ length: Int,
+                               kind: LayerKind, _ body: (RestoreHost) throws(PluginError) -> Void) -> Int32 {
+        guard let table, let context, let json else { return Int32(PF_ERR_INVALID) }
+        // The restore services end the 1.1 table: a host whose table stops before them (a 1.1 host
+        // from before they were appended) has none.
+        guard Int(table.pointee.struct_size) >= end(of: \pf_host.report), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
+            table.pointee.set_error(context, "this host has no restore services (plugin ABI 1.1 with open_blob … report); upgrade pfhost")
+            return Int32(PF_ERR_UNSUPPORTED)
+        }
+        let layer = Array(UnsafeRawBufferPointer(start: json, count: length))
+        let host = RestoreHost(table: table, context: context, kind: kind, layerJSON: layer)
+        do {
+            try body(host)
+            return Int32(PF_OK)
+        } catch {
+            table.pointee.set_error(context, error.message)
+            return error.code
+        }
+    }
+
+    /// The offset just past the field at `field` of `pf_host`: a host's table has the field when
+    /// its `struct_size` reaches this.
+    private static func end<Field>(of field: KeyPath<pf_host, Field>) -> Int {
+        MemoryLayout<pf_host>.offset(of: field)! + MemoryLayout<Field>.size
     }
 
     private static func cString(_ text: StaticString) -> UnsafePointer<CChar> {

@@ -4,10 +4,14 @@ import PFPluginKit
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .trace, id: "dev.pfhost.trace.chat", version: "1.0.0",
-    description: "Validates and stores the agent's conversation (OpenAI chat messages, JSON Lines)"
-) { host, context in
-    PluginEntry.run(host, context, kind: .trace) { host throws(PluginError) in try TraceCapture(host: host).run() }
-}
+    description: "Validates and stores the agent's conversation (OpenAI chat messages, JSON Lines)",
+    capture: { host, context in
+        PluginEntry.run(host, context, kind: .trace) { host throws(PluginError) in try TraceCapture(host: host).run() }
+    },
+    restore: { host, context, json, length in
+        PluginEntry.restore(host, context, json, length, kind: .trace) { host throws(PluginError) in try TraceRestore(host: host).run() }
+    }
+)
 
 /// The plugin's one exported symbol.
 @_cdecl("pf_plugin_entry_v1")

@@ -64,6 +64,10 @@ struct WorldCapture {
         }
         var annotations = [Self.packLevelAnnotation: String(level)]
         annotations[Self.treeKeyAnnotation] = treeKey
+        // What decided which files are in the tree, so a restore can hand it on to the restored
+        // agent's config: a capture of the restored tree then stores the same files.
+        if !excludes.isEmpty { annotations[Self.excludeAnnotation] = excludes.joined(separator: ",") }
+        if keepPrivateKeys { annotations[Self.keepPrivateKeysAnnotation] = "true" }
 
         let pid = try processID()
         var dom: WorldDOM?
@@ -85,6 +89,8 @@ struct WorldCapture {
     }
 
     static let treeKeyAnnotation = "dev.pfhost.world.tree_key"
+    static let excludeAnnotation = "dev.pfhost.world.exclude"
+    static let keepPrivateKeysAnnotation = "dev.pfhost.world.keep_private_keys"
     static let packLevelAnnotation = "dev.pfhost.world.pack_level"
     static let domMediaType = "text/html"
 

@@ -58,3 +58,10 @@ int pf_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsign
 int pf_rename_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
 }
+
+_Static_assert(PF_O_PATH == O_PATH, "PF_O_PATH is O_PATH");
+
+ssize_t pf_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t len) {
+    off64_t in = offset_in, out = offset_out;
+    return copy_file_range(fd_in, &in, fd_out, &out, len, 0);
+}

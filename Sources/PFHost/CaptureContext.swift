@@ -212,6 +212,9 @@ final class CaptureContext: @unchecked Sendable {
         return .success(layer)
     }
 
+    /// The message the plugin gave with `set_error`, if any.
+    var pluginError: String? { state.withLock { $0.pluginError } }
+
     static func codeName(_ code: Int32) -> String {
         switch code {
         case Int32(PF_OK): "PF_OK"

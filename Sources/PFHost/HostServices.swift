@@ -128,7 +128,14 @@ enum HostServices {
                 }, into: digestOut, size: sizeOut)
                 flagsOut?.pointee = code == Int32(PF_OK) && changed ? UInt32(PF_PUT_CHANGED) : 0
                 return code
-            }
+            },
+            open_blob: RestoreServices.openBlob,
+            make_directory: RestoreServices.makeDirectory,
+            create_file: RestoreServices.createFile,
+            make_symlink: RestoreServices.makeSymlink,
+            set_attributes: RestoreServices.setAttributes,
+            set_restored_config: RestoreServices.setRestoredConfig,
+            report: RestoreServices.report
         ))
         return table
     }

@@ -23,6 +23,7 @@ public struct SystemCalls: Sendable {
     /// The calls a fault hook can fail.
     public enum Operation: String, Sendable, CaseIterable {
         case open, read, write, fsync, syncfs, close, rename, unlink, mkdir, stat, flock, readdir, readlink
+        case symlink, chmod, utimes
     }
 
     /// Returns an errno to fail the call with, or nil to let it run.
@@ -35,14 +36,14 @@ public struct SystemCalls: Sendable {
         self.faultHook = faultHook
     }
 
-    private func check(_ operation: Operation, _ path: @autoclosure () -> String) throws(SystemCallError) {
+    func check(_ operation: Operation, _ path: @autoclosure () -> String) throws(SystemCallError) {
         if let hook = faultHook {
             let path = path()
             if let code = hook(operation, path) { throw SystemCallError(operation: operation.rawValue, path: path, code: code) }
         }
     }
 
-    private func fail(_ operation: Operation, _ path: String, code: Int32 = errno) -> SystemCallError {
+    func fail(_ operation: Operation, _ path: String, code: Int32 = errno) -> SystemCallError {
         SystemCallError(operation: operation.rawValue, path: path, code: code)
     }
 

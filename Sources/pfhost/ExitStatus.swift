@@ -8,6 +8,7 @@ enum ExitStatus {
     static let pluginFailure = ExitCode(2)
     static let storeFailure = ExitCode(3)
     static let notFound = ExitCode(4)
+    static let cannotCreate = ExitCode(73)
     static let configuration = ExitCode(78)
 
     /// The status for a store error.
@@ -24,6 +25,19 @@ enum ExitStatus {
         case .plugins, .captures, .timeout: pluginFailure
         case .configuration: configuration
         case .store(let store): of(store)
+        }
+    }
+}
+
+extension ExitStatus {
+    /// The status for a restore error.
+    static func of(_ error: RestoreError) -> ExitCode {
+        if error.isStoreFailure, case .restores = error { return storeFailure }
+        switch error {
+        case .plugins, .missingPlugins, .cannotRestore, .restores, .timeout: return pluginFailure
+        case .configuration: return configuration
+        case .store(let store): return of(store)
+        case .target: return cannotCreate
         }
     }
 }

@@ -9,12 +9,13 @@ struct PFHostCommand: ParsableCommand {
         commandName: "pfhost",
         abstract: "Snapshot an AI agent's model, cache, world, effects and trace into a content-addressed OCI store.",
         discussion: """
-            Exit status: 0 success; 1 verify found problems; 2 a plugin was refused or failed; \
-            3 the store is missing, corrupt or failed; 4 no such snapshot; 64 bad usage; 78 bad configuration.
+            Exit status: 0 success; 1 verify found problems; 2 a plugin was refused, failed, or cannot restore; \
+            3 the store is missing, corrupt or failed; 4 no such snapshot; 64 bad usage; \
+            73 restore: TARGET is not empty or cannot be created; 78 bad configuration.
             """,
         version: version,
         subcommands: [
-            SnapshotCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
+            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
             VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
         ]
     )

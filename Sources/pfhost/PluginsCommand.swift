@@ -6,7 +6,7 @@ import PFModel
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "List the plugins in a directory and whether each would be used or refused, and why.",
+        abstract: "List the plugins in a directory, whether each would be used or refused and why, and whether it can restore.",
         discussion: "Exits 2 when any file would be refused or the directory does not hold exactly one plugin per layer.")
 
     @OptionGroup var pluginsOptions: PluginsOptions
@@ -33,6 +33,7 @@ struct PluginsCommand: ParsableCommand {
                     return .object([
                         "file": .string(plugin.file), "id": .string(plugin.id), "version": .string(plugin.version),
                         "kind": .string(plugin.kind.rawValue), "abi": .string("\(plugin.abiMajor).\(plugin.abiMinor)"),
+                        "restore": plugin.restoreRefusal.map { .string("no: \($0)") } ?? .string("yes"),
                         "status": .string("ok"),
                     ])
                 case .failure(let refusal):
@@ -43,14 +44,15 @@ struct PluginsCommand: ParsableCommand {
             output["problem"] = setProblem.map { .string($0) } ?? .null
             print(String(decoding: CanonicalJSON.encode(.object(output)), as: UTF8.self))
         } else {
-            let header = ["FILE", "ID", "VERSION", "KIND", "ABI", "STATUS"]
+            let header = ["FILE", "ID", "VERSION", "KIND", "ABI", "RESTORE", "STATUS"]
             var rows = [header]
             for candidate in candidates {
                 switch candidate.result {
                 case .success(let plugin):
-                    rows.append([plugin.file, plugin.id, plugin.version, plugin.kind.rawValue, "\(plugin.abiMajor).\(plugin.abiMinor)", "ok"])
+                    rows.append([plugin.file, plugin.id, plugin.version, plugin.kind.rawValue, "\(plugin.abiMajor).\(plugin.abiMinor)",
+                                 plugin.canRestore ? "yes" : "no", "ok"])
                 case .failure(let refusal):
-                    rows.append([candidate.file, "-", "-", "-", "-", "refused: " + refusal.reason])
+                    rows.append([candidate.file, "-", "-", "-", "-", "-", "refused: " + refusal.reason])
                 }
             }
             let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max()! }
@@ -59,6 +61,9 @@ struct PluginsCommand: ParsableCommand {
                     .joined(separator: "  "))
             }
             if let setProblem { print("problem: \(setProblem)") }
+            for case .success(let plugin) in candidates.map(\.result) {
+                if let refusal = plugin.restoreRefusal { print("cannot restore: \(plugin.file) \(refusal)") }
+            }
         }
         let refused = candidates.contains { if case .failure = $0.result { true } else { false } }
         if refused || setProblem != nil { throw ExitStatus.pluginFailure }

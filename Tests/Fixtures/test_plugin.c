@@ -8,7 +8,8 @@
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
  * At run time the config key `mode` chooses a behaviour (see capture() below): among them `fail`,
  * `segv`, `hang`, `cooperative-hang`, `exit` (calls exit(0)), `scribble` (memset over its own stack),
- * and `late` (leaves a thread calling host services after capture returned; see late_calls).
+ * and `late` (leaves a thread calling host services after capture returned; see late_calls); during
+ * a restore `restore_mode` (pfhost restore --set KIND.restore_mode=…) chooses one (see restore() below).
  */
 #include "pf_plugin.h"
 
@@ -337,6 +338,20 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
 
     if (strcmp(mode, "no-layer") == 0) return PF_OK;
 
+    char annotations[512] = "{}";
+#if PF_ABI_MINOR >= 1
+    if (strcmp(mode, "restore-services") == 0) {
+        /* The restore services during a capture: each must say PF_ERR_UNSUPPORTED. */
+        int fd = -1;
+        uint64_t blob_size = 0;
+        host->report(ctx, "key", "value");
+        snprintf(annotations, sizeof annotations, "{\"restore_services\":\"%d %d %d %d %d %d\"}",
+                 host->open_blob(ctx, digest, &fd, &blob_size), host->make_directory(ctx, "d", 0755),
+                 host->create_file(ctx, "f", 0644, &fd), host->make_symlink(ctx, "t", "l"),
+                 host->set_attributes(ctx, "f", PF_KEEP_MODE, 0), host->set_restored_config(ctx, "path", ".", 1));
+    }
+#endif
+
     char json[4096];
     const char *kind = KIND_NAME;
     if (strcmp(mode, "wrong-kind") == 0) kind = PF_KIND == PF_LAYER_TRACE ? "model" : "trace";
@@ -345,12 +360,119 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     else if (strcmp(mode, "unlisted") == 0) layer_json(json, sizeof json, kind, digest, size, "{\"see\":\"" GHOST "\"}");
     else if (strcmp(mode, "invalid-json") == 0) snprintf(json, sizeof json, "{\"kind\": \"%s\", ", kind);
     else if (strcmp(mode, "not-a-layer") == 0) snprintf(json, sizeof json, "{\"kind\":\"%s\",\"blobs\":[]}", kind);
-    else layer_json(json, sizeof json, kind, digest, size, "{}");
+    else layer_json(json, sizeof json, kind, digest, size, annotations);
 
     rc = host->set_layer(ctx, json, strlen(json));
     if (strcmp(mode, "twice") == 0) host->set_layer(ctx, json, strlen(json));
     return rc == PF_OK ? PF_OK : rc;
 }
+
+#if PF_ABI_MINOR >= 1
+/* The first "sha256:…" digest in `json` (the layer's one blob), copied to `out`. */
+static int first_digest(const char *json, size_t len, char out[PF_DIGEST_STRLEN]) {
+    const char *found = NULL;
+    for (size_t i = 0; i + PF_DIGEST_STRLEN - 1 <= len; i++) {
+        if (memcmp(json + i, "sha256:", 7) == 0) {
+            found = json + i;
+            break;
+        }
+    }
+    if (found == NULL) return 0;
+    memcpy(out, found, PF_DIGEST_STRLEN - 1);
+    out[PF_DIGEST_STRLEN - 1] = 0;
+    return 1;
+}
+
+/*
+ * Restores the layer's one blob as KIND/content.bin (mode 0640, mtime 2001-09-09) and says that
+ * a capture of it is `mode=file path=content.bin`, so a snapshot of the restored directory gives
+ * the same blob. `restore_mode`:
+ *   fail     fails with a message;
+ *   escape   tries every way out of KIND/ a careless plugin could take, reports each return code
+ *            as `escape`, and still succeeds (nothing may have been created outside);
+ *   ghost    opens a blob the layer does not list;
+ *   report   also reports pending=fx-1,fx-2.
+ */
+static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size_t len) {
+    const char *mode = host->config(ctx, "restore_mode");
+    if (mode == NULL) mode = "ok";
+    if (strcmp(mode, "fail") == 0) {
+        host->set_error(ctx, "simulated restore failure");
+        return PF_ERR_IO;
+    }
+    if (strcmp(mode, "escape") == 0) {
+        int fd = -1;
+        char codes[256];
+        int32_t dotdot = host->create_file(ctx, "../escaped-dotdot", 0644, &fd);
+        int32_t absolute = host->create_file(ctx, "/tmp/pfhost-escaped-absolute", 0644, &fd);
+        int32_t inner = host->create_file(ctx, "a/../../escaped-inner", 0644, &fd);
+        int32_t directory = host->make_directory(ctx, "../escaped-directory", 0755);
+        int32_t link = host->make_symlink(ctx, "..", "up");
+        int32_t through = host->create_file(ctx, "up/escaped-through-link", 0644, &fd);
+        int32_t through_dir = host->make_directory(ctx, "up/escaped-directory", 0755);
+        int32_t attributes = host->set_attributes(ctx, "up", 0777, 0);
+        int32_t config = host->set_restored_config(ctx, "path", "../x", 1);
+        int32_t key = host->set_restored_config(ctx, "content", "x", 1);
+        snprintf(codes, sizeof codes, "%d %d %d %d %d %d %d %d %d %d", dotdot, absolute, inner, directory, link, through,
+                 through_dir, attributes, config, key);
+        host->report(ctx, "escape", codes);
+        return PF_OK;
+    }
+    char digest[PF_DIGEST_STRLEN];
+    if (strcmp(mode, "ghost") == 0) {
+        snprintf(digest, sizeof digest, "%s", GHOST);
+    } else if (!first_digest(layer, len, digest)) {
+        host->set_error(ctx, "the layer names no blob");
+        return PF_ERR_INVALID;
+    }
+    int in = -1, out = -1;
+    uint64_t size = 0;
+    int32_t rc = host->open_blob(ctx, digest, &in, &size);
+    if (rc != PF_OK) {
+        char message[200];
+        snprintf(message, sizeof message, "cannot read blob %s (%d)", digest, rc);
+        host->set_error(ctx, message);
+        return rc;
+    }
+    rc = host->create_file(ctx, "content.bin", 0600, &out);
+    if (rc != PF_OK) {
+        close(in);
+        host->set_error(ctx, "cannot create content.bin");
+        return rc;
+    }
+    char buffer[65536];
+    ssize_t n;
+    uint64_t copied = 0;
+    while ((n = read(in, buffer, sizeof buffer)) > 0) {
+        if (write(out, buffer, (size_t)n) != n) break;
+        copied += (uint64_t)n;
+    }
+    close(in);
+    close(out);
+    if (copied != size) {
+        host->set_error(ctx, "short copy of the blob");
+        return PF_ERR_IO;
+    }
+    rc = host->set_attributes(ctx, "content.bin", 0640, 1000000000000000000LL);
+    if (rc == PF_OK) rc = host->set_restored_config(ctx, "mode", "file", 0);
+    if (rc == PF_OK) rc = host->set_restored_config(ctx, "path", "content.bin", 1);
+    if (rc != PF_OK) {
+        host->set_error(ctx, "cannot finish content.bin");
+        return rc;
+    }
+    host->report(ctx, "restored", "content.bin");
+    if (strcmp(mode, "report") == 0) host->report(ctx, "pending", "fx-1,fx-2");
+    return PF_OK;
+}
+#else
+/* A 1.0 plugin's restore: a host never calls it (ABI 1.0 has no restore services). */
+static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size_t len) {
+    (void)layer;
+    (void)len;
+    host->set_error(ctx, "a host called the restore of an ABI 1.0 plugin");
+    return PF_ERR_INTERNAL;
+}
+#endif
 
 #ifdef PF_TEST_CONSTRUCTOR_MARKER
 __attribute__((constructor)) static void leave_marker(void) {
@@ -376,7 +498,11 @@ static const pf_plugin plugin = {
 #endif
     .description = "pfhost test plugin",
     .capture = capture,
+#ifdef TEST_NO_RESTORE
     .restore = NULL,
+#else
+    .restore = restore,
+#endif
 };
 
 #ifdef TEST_NO_ENTRY

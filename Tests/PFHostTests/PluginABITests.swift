@@ -1,3 +1,4 @@
+import CPFPluginABI
 import Foundation
 import Testing
 import PFModel
@@ -17,21 +18,37 @@ struct PluginABITests {
         return include
     }
 
-    @Test("a plugin built against the frozen 1.0 header loads, is reported as ABI 1.0, and captures")
+    @Test("a plugin built against the frozen 1.0 header loads, is reported as ABI 1.0, captures, and is reported as unable to restore")
     func abi10Plugin() throws {
         let dir = TemporaryDirectory()
         let old = try PluginBuilder.build(kind: .world, header: try Self.frozenHeader(in: dir), into: dir.path, name: "world-1.0.so")
         let plugin = try PluginLoader.load(old)
         #expect(plugin.abiMajor == 1 && plugin.abiMinor == 0)
+        // Its table has a restore function, but ABI 1.0 has no restore services: never called.
+        #expect(!plugin.canRestore && plugin.restoreRefusal == "built for plugin ABI 1.0, which has no restore services (1.1 added them)")
         let setup = SnapshotCommandTests.Setup(replacing: [.world: old])
         let listed = try pfhost("plugins", "--plugins", setup.plugins, "--json")
         #expect(listed.status == 0 && listed.stdout.contains(#""abi":"1.0""#), "\(listed)")
+        #expect(listed.stdout.contains(#""restore":"no: built for plugin ABI 1.0, which has no restore services (1.1 added them)""#), "\(listed)")
+        let table = try pfhost("plugins", "--plugins", setup.plugins)
+        #expect(table.stdout.contains("cannot restore: \(setup.plugins)/world.so built for plugin ABI 1.0"), "\(table)")
         let output = try setup.snapshot(["--set", "world.content=written by a 1.0 plugin"])
         #expect(output.status == 0, "\(output)")
         let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
         let store = try SnapshotStore(opening: setup.store)
         let world = try store.snapshot(id).manifest.world
         #expect(try store.readBlob(world.blobs[0].digest) == Array("written by a 1.0 plugin".utf8))
+
+        let target = setup.dir.file("restored")
+        func restore(_ extra: [String]) throws -> ProcessOutput {
+            try run(productsDirectory + "/pfhost", ["restore", id.description, "--plugins", setup.plugins, "--store", setup.store, "--to", target] + extra)
+        }
+        let refused = try restore([])
+        #expect(refused.status == 2, "\(refused)")
+        #expect(refused.stderr.contains("plugin \(setup.plugins)/world.so (org.pfhost.test.plugin, world layer) cannot restore: built for plugin ABI 1.0, which has no restore services (1.1 added them); restore the other layers with --only"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let others = try restore(["--only", "model,cache,effects,trace"])
+        #expect(others.status == 0, "\(others)")
     }
 
     @Test("the ABI 1.0 struct sizes are written-down numbers, equal to the frozen header's sizeof")
@@ -56,6 +73,19 @@ struct PluginABITests {
         #expect(try run(dir.file("sizes"), []).stdout == expected)
         #expect(try run(dir.file("current"), []).stdout == expected)
         #expect(PluginABI.pluginTableSize10 == 56 && PluginABI.hostTableSize10 == 120)
+    }
+
+    @Test("the restore services are appended after put_fd, in the order the header gives, and nothing moved")
+    func restoreServicesAppended() {
+        let pointer = MemoryLayout<UnsafeRawPointer>.size
+        #expect(MemoryLayout<pf_host>.offset(of: \pf_host.put_fd) == Int(PluginABI.hostTableSize10))
+        let appended: [PartialKeyPath<pf_host>] = [\pf_host.open_blob, \pf_host.make_directory, \pf_host.create_file,
+                                                   \pf_host.make_symlink, \pf_host.set_attributes, \pf_host.set_restored_config, \pf_host.report]
+        for (number, field) in appended.enumerated() {
+            #expect(MemoryLayout<pf_host>.offset(of: field) == Int(PluginABI.hostTableSize10) + (number + 1) * pointer)
+        }
+        #expect(MemoryLayout<pf_host>.size == Int(PluginABI.hostTableSize10) + 8 * pointer)
+        #expect(MemoryLayout<pf_plugin>.size == Int(PluginABI.pluginTableSize10), "pf_plugin did not grow: restore was in 1.0")
     }
 
     @Test("put_fd stores the size asked from the plugin's own descriptor, and says when that is not the file")

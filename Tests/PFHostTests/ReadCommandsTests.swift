@@ -110,7 +110,7 @@ struct ReadCommandsTests {
         let good = try pfhost("plugins", "--plugins", setup.plugins)
         #expect(good.status == 0, "\(good)")
         #expect(good.stdout.split(separator: "\n").count == 6)
-        #expect(good.stdout.contains("\(setup.plugins)/world.so    org.pfhost.test.plugin  1.0.0    world    1.1  ok"), "\(good)")
+        #expect(good.stdout.contains("\(setup.plugins)/world.so    org.pfhost.test.plugin  1.0.0    world    1.1  yes      ok"), "\(good)")
         _ = try PluginBuilder.build(kind: .world, defines: ["TEST_ABI_MINOR=4"], into: setup.plugins, name: "newer.so")
         let bad = try pfhost("plugins", "--plugins", setup.plugins, "--json")
         #expect(bad.status == 2)

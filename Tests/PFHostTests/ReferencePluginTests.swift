@@ -173,7 +173,7 @@ struct ReferencePluginTests {
 
         // The index (written piece by piece) is canonical JSON, and through it every page of every
         // sequence reads back as the bytes of its slot in pages.bin.
-        let indexBytes = try store.readBlob(cache.index)
+        let indexBytes = try store.readBlob(try #require(cache.index))
         let index = try JSONParser.parse(indexBytes)
         #expect(CanonicalJSON.encode(index) == indexBytes)
         guard case .array(let packs)? = index["packs"], case .array(let pages)? = index["pages"],

@@ -27,6 +27,7 @@
  * Threads
  *  - The host calls `capture` once per snapshot, on a thread of its own (one thread per
  *    plugin, all plugins concurrently). It never calls the same plugin's `capture` twice at once.
+ *    `restore` likewise: once per layer restored, on a thread of its own.
  *  - [thread-safe] Every host service below may be called from any thread, including threads
  *    the plugin starts itself, but only while `capture` (or `restore`) has not yet returned:
  *    the ctx pointer is invalid afterwards. (pfhost checks ctx and writer pointers on every call:
@@ -58,6 +59,9 @@ extern "C" {
 
 /** [1.1] pf_host.put_fd's `size` meaning "the size fstat gives when the call starts". */
 #define PF_SIZE_FSTAT 0xFFFFFFFFFFFFFFFFull /* UINT64_MAX */
+
+/** [1.1] pf_host.set_attributes's `mode` meaning "leave the mode as it is". */
+#define PF_KEEP_MODE 0xFFFFFFFFu
 
 /** [1.1] Flags pf_host.put_fd reports. */
 enum {
@@ -232,6 +236,83 @@ typedef struct pf_host {
      */
     int32_t (*put_fd)(pf_ctx *ctx, int fd, uint64_t size, const char *media_type,
                       char digest_out[PF_DIGEST_STRLEN], uint64_t *size_out, uint32_t *flags_out);
+
+    /* ---- [1.1] Restore services. ----
+     *
+     * Valid only inside restore(); during capture they return PF_ERR_UNSUPPORTED (report does
+     * nothing). Every `path` argument is relative to the layer's restore directory (TARGET/<kind>/
+     * while restoring): bytes separated by '/', never absolute, with no empty, "." or ".." component;
+     * anything else is PF_ERR_INVALID. The host creates everything beneath that directory's
+     * descriptor following no symlink (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or an
+     * O_NOFOLLOW walk of every component on kernels without it), so no plugin, however careless,
+     * and no snapshot, however hostile, writes outside it: `link/passwd` after a symlink
+     * `link -> /etc` fails with PF_ERR_IO. Failures are PF_ERR_IO (the host logs the cause and
+     * names it in the restore's error when the plugin fails) unless said otherwise.
+     * [thread-safe]: a plugin may restore from several threads at once.
+     */
+
+    /**
+     * [1.1] Opens the blob `digest` ("sha256:<hex>"), which must be one of the layer's `blobs`, for
+     * reading. Before the descriptor is handed out the host has checked that the file's bytes hash
+     * to `digest` and that its size is the one the layer lists (it hashes each blob once per
+     * restore, usually on another thread ahead of the plugin), so the plugin never writes wrong
+     * bytes. `*fd_out` is a read-only descriptor at offset 0 (O_CLOEXEC), owned by the plugin, which
+     * closes it; `*size_out` is its size. Use pread, or copy_file_range to a descriptor from
+     * create_file. PF_ERR_INVALID for a digest the layer does not list; PF_ERR_IO for a blob that is
+     * missing or damaged (the restore's error names the blob).
+     */
+    int32_t (*open_blob)(pf_ctx *ctx, const char *digest, int *fd_out, uint64_t *size_out);
+
+    /**
+     * [1.1] Creates the directory `path` with `mode` (& 07777, less the umask; give 0700 and set the
+     * recorded mode with set_attributes once it is filled). Its parent must exist. An existing
+     * directory is PF_OK; anything else already there (a file, a symlink) is PF_ERR_IO.
+     */
+    int32_t (*make_directory)(pf_ctx *ctx, const char *path, uint32_t mode);
+
+    /**
+     * [1.1] Creates the regular file `path` (O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, `mode` & 07777
+     * less the umask) and writes its descriptor to `*fd_out`. The parent must exist and nothing may
+     * be at `path` yet (a symlink there is not followed: PF_ERR_IO). The plugin owns the descriptor:
+     * it writes the content and closes it, then calls set_attributes for the recorded mode and mtime.
+     */
+    int32_t (*create_file)(pf_ctx *ctx, const char *path, uint32_t mode, int *fd_out);
+
+    /**
+     * [1.1] Creates the symlink `path` pointing at `target`, stored verbatim (any bytes but NUL; it
+     * may be absolute or lead outside: the host never follows a link while restoring, and a later
+     * path through it fails). The parent must exist and nothing may be at `path` yet.
+     */
+    int32_t (*make_symlink)(pf_ctx *ctx, const char *target, const char *path);
+
+    /**
+     * [1.1] Sets the mode (`mode` & 07777, PF_KEEP_MODE to leave it; ignored for symlinks, which have
+     * none on Linux) and the mtime (and atime) of `path`, in ns since 1970, without following a
+     * symlink at `path` (AT_SYMLINK_NOFOLLOW). Call it on a file after closing its descriptor, and on
+     * a directory after everything in it was created (creating entries changes its mtime; a mode
+     * without write or search permission would stop the filling), deepest first.
+     */
+    int32_t (*set_attributes)(pf_ctx *ctx, const char *path, uint32_t mode, int64_t mtime_ns);
+
+    /**
+     * [1.1] Records a setting for this kind's section of TARGET/pfhost.json, the config the restored
+     * agent is snapshotted with (`pfhost snapshot --config TARGET/pfhost.json`): what a capture of the
+     * restored layer reads. With `is_path` non-zero, `value` is a path relative to the layer's restore
+     * directory ("." for the directory itself, else as `path` above) and the host writes it relative
+     * to TARGET ("tree" in the world layer becomes "world/tree"); then `key` must be one the config
+     * loader resolves against the file's directory: "path", "root", "dom", or ending in "_path",
+     * "_dir" or "_file" (PF_ERR_INVALID otherwise). A second call for a key replaces the value. The
+     * host copies both strings.
+     */
+    int32_t (*set_restored_config)(pf_ctx *ctx, const char *key, const char *value, int32_t is_path);
+
+    /**
+     * [1.1] Tells the user a fact about the restore, e.g. ("pending_effects", "fx-2,fx-7") or
+     * ("not_recreated", "processes, env (recorded in world/env.json)"): printed on stderr as
+     * `pfhost: KIND: KEY: VALUE` and included in `restore --json` under the layer. The host copies
+     * both strings; a second report of a key replaces the first.
+     */
+    void (*report)(pf_ctx *ctx, const char *key, const char *value);
 } pf_host;
 
 /**
@@ -261,8 +342,17 @@ typedef struct pf_plugin {
     int32_t (*capture)(const pf_host *host, pf_ctx *ctx);
 
     /**
-     * Restores the layer described by `layer_json` (`len` bytes, owned by the host, valid
-     * until the call returns). Optional: NULL means this plugin cannot restore.
+     * Restores the layer described by `layer_json` (`len` bytes, NUL-terminated, owned by the host,
+     * valid until the call returns): the layer as the snapshot's manifest holds it, `plugin` filled.
+     * Optional: NULL means this plugin cannot restore. Called by `pfhost restore` once per layer, on a
+     * host-owned thread (all plugins concurrently, like capture), with the [1.1] restore services of
+     * `host` working relative to TARGET/<kind>/, which exists and is empty when restore starts. Reads
+     * blobs with open_blob, creates the layer in the form its capture reads with make_directory,
+     * create_file, make_symlink and set_attributes, says which settings capture that form with
+     * set_restored_config, tells the user what could not be re-created with report, and returns PF_OK;
+     * or calls set_error (naming the entry or blob) and returns a negative code. `host->config` gives
+     * the restore settings (`pfhost restore --set KIND.KEY=VALUE`). Check `host->cancelled` in loops.
+     * A plugin declaring abi_minor 0 is never asked to restore: ABI 1.0 has no restore services.
      */
     int32_t (*restore)(const pf_host *host, pf_ctx *ctx, const char *layer_json, size_t len);
 } pf_plugin;

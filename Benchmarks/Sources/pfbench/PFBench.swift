@@ -7,6 +7,7 @@ import PFStore
 ///     pfbench ingest   --work DIR [--mib 1024] [--runs 3]   store ingest vs openssl dgst and cp+sync
 ///     pfbench overhead --pfhost BIN --plugins DIR [--runs 21]   snapshot of empty layers vs --version
 ///     pfbench snapshots --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
+///     pfbench restores --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
 ///     pfbench json MANIFEST.json                            manifest JSON coding: pfhost vs Foundation
 ///     pfbench ingest-child STORE FILE...                    (internal) one measured ingest
 @main
@@ -22,6 +23,7 @@ struct PFBench {
         case "hash-child": try hashChild(arguments)
         case "json": try JSONBench.run(arguments[0])
         case "snapshots": try snapshots(options(arguments), json: arguments.contains("--json"))
+        case "restores": try restores(options(arguments), json: arguments.contains("--json"))
         default: usage()
         }
     }
@@ -151,6 +153,15 @@ struct PFBench {
         let benchmark = SnapshotBenchmark(repo: repo, work: work, scale: scale, runs: runs, pfhost: binary, plugins: plugins)
         let rows = try benchmark.run()
         SnapshotBenchmark.report(rows, scale: scale, runs: runs, fixtureBytes: benchmark.size(of: work + "/agent-\(scale)"), json: json)
+    }
+
+    static func restores(_ options: [String: String], json: Bool) throws {
+        guard let repo = options["repo"], let work = options["work"], let binary = options["pfhost"], let plugins = options["plugins"] else { usage() }
+        let scale = options["scale"] ?? "synthetic"
+        let runs = Int(options["runs"] ?? "5")!
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let benchmark = RestoreBenchmark(repo: repo, work: work, scale: scale, runs: runs, pfhost: binary, plugins: plugins)
+        RestoreBenchmark.report(try benchmark.run(), scale: scale, runs: runs, json: json)
     }
 
     static func overhead(_ options: [String: String]) {

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "CPFProcess.h"
 
@@ -31,6 +32,16 @@ int pf_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsign
 
 /** renameat2(..., RENAME_EXCHANGE): swaps two names atomically. 0 or -1/errno. (Tests use it to race the walk.) */
 int pf_rename_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
+/** copy_file_range(2) from `offset_in` of `fd_in` to `offset_out` of `fd_out` (neither descriptor's
+ *  file offset moves): the kernel copies, sharing extents where the filesystem can (reflinks).
+ *  Returns the bytes copied (0 at the end of the input) or -1/errno (EXDEV, ENOSYS, EINVAL where it
+ *  cannot: fall back to read and write). */
+ssize_t pf_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t len);
+
+/** O_PATH (a descriptor that only names a place: enough for the *at calls, no read permission
+ *  needed), which Swift's Glibc module leaves out: 010000000 on Linux. */
+#define PF_O_PATH 0x200000
 
 /** RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, as a constant Swift can import. */
 #define PF_RESOLVE_BENEATH_NO_SYMLINKS 0x0eULL

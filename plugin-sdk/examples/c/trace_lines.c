@@ -7,12 +7,18 @@
  *          pfhost snapshot --plugins DIR --set trace.path=conversation.jsonl
  *
  * It shows the whole contract: one exported entry function, a static plugin table, host
- * services for config, blobs, errors and cancellation, and one set_layer call on success.
+ * services for config, blobs, errors and cancellation, and one set_layer call on success; and
+ * restore (ABI 1.1): the blob read back through the host, written as TARGET/trace/conversation.jsonl
+ * with the host's file services (which never create anything outside TARGET/trace), and the setting
+ * that captures it recorded for TARGET/pfhost.json:
+ *          pfhost restore REF --plugins DIR --to /agents/b
  */
 #include "pf_plugin.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Counts non-empty lines, checking for cancellation between chunks. */
 static int32_t count_lines(const pf_host *host, pf_ctx *ctx, const char *path, unsigned long *lines) {
@@ -77,6 +83,67 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     return host->set_layer(ctx, json, strlen(json));
 }
 
+/* Copies the digest after "messages":" in the layer JSON to `out`; 0 when there is none. */
+static int messages_digest(const char *json, size_t len, char out[PF_DIGEST_STRLEN]) {
+    const char key[] = "\"messages\":\"";
+    const size_t key_len = sizeof key - 1, digest_len = PF_DIGEST_STRLEN - 1;
+    for (size_t i = 0; i + key_len + digest_len <= len; i++) {
+        if (memcmp(json + i, key, key_len) == 0) {
+            memcpy(out, json + i + key_len, digest_len);
+            out[digest_len] = 0;
+            return strncmp(out, "sha256:", 7) == 0;
+        }
+    }
+    return 0;
+}
+
+static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer_json, size_t len) {
+    /* The restore services were appended to ABI 1.1: make sure this host's table has them. */
+    if (host->struct_size < offsetof(pf_host, report) + sizeof host->report) {
+        host->set_error(ctx, "this host has no restore services; upgrade pfhost");
+        return PF_ERR_UNSUPPORTED;
+    }
+    char digest[PF_DIGEST_STRLEN];
+    if (!messages_digest(layer_json, len, digest)) {
+        host->set_error(ctx, "the trace layer has no messages digest");
+        return PF_ERR_INVALID;
+    }
+    /* A descriptor on the blob, its bytes already checked against the digest by the host. */
+    int in = -1;
+    uint64_t size = 0;
+    int32_t rc = host->open_blob(ctx, digest, &in, &size);
+    if (rc != PF_OK) {
+        host->set_error(ctx, "cannot read the conversation blob");
+        return rc;
+    }
+    /* Paths are relative to TARGET/trace/; the host creates the file beneath it (O_EXCL). */
+    int out = -1;
+    rc = host->create_file(ctx, "conversation.jsonl", 0644, &out);
+    if (rc != PF_OK) {
+        close(in);
+        host->set_error(ctx, "cannot create conversation.jsonl");
+        return rc;
+    }
+    char buffer[65536];
+    uint64_t copied = 0;
+    ssize_t n;
+    while ((n = read(in, buffer, sizeof buffer)) > 0) {
+        if (host->cancelled(ctx)) break;
+        if (write(out, buffer, (size_t)n) != n) break;
+        copied += (uint64_t)n;
+    }
+    close(in);
+    int closed = close(out);
+    if (copied != size || closed != 0) {
+        host->set_error(ctx, host->cancelled(ctx) ? "cancelled" : "writing conversation.jsonl failed");
+        return host->cancelled(ctx) ? PF_ERR_CANCELLED : PF_ERR_IO;
+    }
+    /* A capture of the restored agent reads trace.path = TARGET/trace/conversation.jsonl. */
+    rc = host->set_restored_config(ctx, "path", "conversation.jsonl", 1);
+    if (rc != PF_OK) host->set_error(ctx, "cannot record trace.path");
+    return rc;
+}
+
 static const pf_plugin plugin = {
     .struct_size = sizeof(pf_plugin),
     .abi_major = PF_ABI_MAJOR,
@@ -86,7 +153,7 @@ static const pf_plugin plugin = {
     .version = "1.0.0",
     .description = "Stores a JSON Lines conversation and counts its messages",
     .capture = capture,
-    .restore = NULL,
+    .restore = restore,
 };
 
 PF_PLUGIN_EXPORT const pf_plugin *pf_plugin_entry_v1(void) { return &plugin; }

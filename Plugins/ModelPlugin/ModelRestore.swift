@@ -1,0 +1,47 @@
+import PFModel
+import PFPluginKit
+import PFSystem
+
+/// Restores the model layer as `TARGET/model/`, the model directory as the capture read it: every
+/// file at its recorded path (`config.json`, the weights, the tokenizer; each adapter's files under
+/// its directory, e.g. `adapters/lora-tools/`), byte for byte, and sets `model.path` to it and
+/// `model.name` to the recorded name (a model captured from one `.safetensors` file comes back as a
+/// directory holding that file, which captures to the same blobs). A hosted model restores no file:
+/// its `provider`, `name`, `revision` and `base_url` go to `pfhost.json`, and it is reported.
+struct ModelRestore {
+    let host: RestoreHost
+
+    func run() throws(PluginError) {
+        let layer = try host.layer(ModelLayer.self)
+        let content = layer.content
+        try host.setRestoredConfig("name", content.name)
+        if let provider = content.provider {
+            try host.setRestoredConfig("provider", provider)
+            if let revision = content.revision { try host.setRestoredConfig("revision", revision) }
+            if let baseURL = content.baseURL { try host.setRestoredConfig("base_url", baseURL) }
+            host.report("hosted", "\(provider) serves \(content.name)\(content.revision.map { " (\($0))" } ?? ""); no weights to restore")
+            return
+        }
+        let files = content.files + content.adapters.flatMap(\.files)
+        var directories = Set<[UInt8]>()
+        for (number, file) in files.enumerated() {
+            try host.checkCancelled()
+            let path = Array(file.path.utf8)
+            guard SystemCalls.isPlainRelative(path) else {
+                throw .invalid("model file '\(file.path)': not a path inside the model directory (it is empty or absolute, or has an empty, '.' or '..' component); nothing was written outside TARGET/model")
+            }
+            // Adapters' directories, created on the way.
+            var prefix: [UInt8] = []
+            for component in path.split(separator: UInt8(ascii: "/")).dropLast() {
+                if !prefix.isEmpty { prefix.append(UInt8(ascii: "/")) }
+                prefix.append(contentsOf: component)
+                if directories.insert(prefix).inserted { try host.makeDirectory(prefix, mode: 0o777) }
+            }
+            do { try host.restoreFile(path, from: file.digest) } catch {
+                throw PluginError(code: error.code, message: "model file '\(file.path)': \(error.message)")
+            }
+            host.progress(done: UInt64(number + 1), total: UInt64(files.count))
+        }
+        try host.setRestoredConfig("path", ".", isPath: true)
+    }
+}

@@ -1,0 +1,173 @@
+import PFModel
+import PFStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Hands restores their blobs, each checked against its digest first, and hashes each blob once
+/// per restore, on a thread of its own ahead of the plugins.
+///
+/// A restore writes what a copy writes; what it adds is hashing every byte it reads. Done where the
+/// plugin opens a blob, the hash and the write would follow each other; here a background thread
+/// hashes the layers' blobs while the plugins write others, at most ``lookahead`` bytes ahead of what
+/// they opened, so a restore larger than memory does not hash what the page cache will have dropped
+/// by the time it is written. It takes the largest blobs first: a blob's copy can only start once its
+/// hash is done, so the largest are the restore's critical path (1 GiB of weights), while small ones
+/// are cheap to hash where they are opened. A plugin that opens a blob the thread has not reached
+/// hashes it itself (so with several plugins every core hashes); one that opens a blob being hashed
+/// waits for that hash.
+///
+/// A verified blob is recognised when it is opened again by its file's identity (device, inode,
+/// size, mtime, ctime): a blob file changed in place since it was hashed is hashed again.
+final class BlobVerifier: Sendable {
+    let store: SnapshotStore
+    /// How far the background hashing may run ahead of the plugins, in bytes.
+    static let lookahead: Int64 = 256 << 20
+
+    private struct State {
+        var verified: [Digest: BlobFile.Identity] = [:]
+        var failed: [Digest: StoreError] = [:]
+        var hashing: Set<Digest> = []
+        /// Blobs hashed ahead and not opened yet, with their sizes.
+        var ahead: [Digest: Int64] = [:]
+        var aheadBytes: Int64 = 0
+        var stopped = false
+    }
+    private let state = ConditionLock(State())
+    /// The order the background thread hashes in.
+    private let plan: [BlobRef]
+
+    /// A verifier for restores of layers listing `layers` blobs (per layer, in the layer's order).
+    init(store: SnapshotStore, layers: [[BlobRef]]) {
+        self.store = store
+        // Largest first; among equals, one blob of each layer in turn, in the order layers list them.
+        var plan: [(blob: BlobRef, order: Int)] = []
+        var seen = Set<Digest>()
+        let longest = layers.map(\.count).max() ?? 0
+        for position in 0..<longest {
+            for layer in layers where position < layer.count && seen.insert(layer[position].digest).inserted {
+                plan.append((layer[position], plan.count))
+            }
+        }
+        self.plan = plan.sorted { $0.blob.size != $1.blob.size ? $0.blob.size > $1.blob.size : $0.order < $1.order }.map(\.blob)
+    }
+
+    /// Starts hashing ahead on a thread of its own.
+    func start() {
+        guard !plan.isEmpty else { return }
+        var thread = pthread_t()
+        let argument = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&thread, nil, { argument in
+            let verifier = Unmanaged<BlobVerifier>.fromOpaque(argument!).takeRetainedValue()
+            verifier.hashAhead()
+            return nil
+        }, argument)
+        if status == 0 {
+            pthread_detach(thread)
+        } else {
+            // No thread: every blob is hashed where it is opened, which is only slower.
+            Unmanaged<BlobVerifier>.fromOpaque(argument).release()
+        }
+    }
+
+    /// Stops the background thread (after the blob it is hashing).
+    func stop() {
+        state.withLock { state, _ in state.pointee.stopped = true }
+        state.broadcast()
+    }
+
+    /// Opens `blob` for a plugin, once its bytes are known to be its digest's.
+    ///
+    /// - Throws: ``StoreError`` for a blob that is missing, not a regular file, of another size, or
+    ///   whose bytes do not hash to its digest.
+    func open(_ blob: BlobRef) throws(StoreError) -> BlobFile {
+        enum Next { case hashHere, reopen(BlobFile.Identity), fail(StoreError) }
+        let next: Next = state.withLock { state, wait in
+            while true {
+                if let error = state.pointee.failed[blob.digest] { return .fail(error) }
+                if let identity = state.pointee.verified[blob.digest] {
+                    if let size = state.pointee.ahead.removeValue(forKey: blob.digest) { state.pointee.aheadBytes -= size }
+                    return .reopen(identity)
+                }
+                if !state.pointee.hashing.contains(blob.digest) {
+                    state.pointee.hashing.insert(blob.digest)
+                    return .hashHere
+                }
+                wait()
+            }
+        }
+        // The background thread may be waiting for the lookahead to shrink.
+        state.broadcast()
+        switch next {
+        case .fail(let error):
+            throw error
+        case .reopen(let identity):
+            let file = try store.openBlobFile(blob)
+            if file.identity == identity { return file }
+            // Changed since it was hashed: hash what is there now.
+            close(file.fd)
+            return try openVerified(blob)
+        case .hashHere:
+            let result = Result { () throws(StoreError) -> BlobFile in try openVerified(blob) }
+            finish(blob, result.map { $0.identity }, ahead: false)
+            return try result.get()
+        }
+    }
+
+    /// Opens `blob` and hashes it; the descriptor is closed when the bytes are wrong.
+    private func openVerified(_ blob: BlobRef) throws(StoreError) -> BlobFile {
+        let file = try store.openBlobFile(blob)
+        do throws(StoreError) { try store.verify(file) } catch {
+            close(file.fd)
+            throw error
+        }
+        return file
+    }
+
+    /// Records the outcome of hashing `blob` and wakes whoever waits for it.
+    private func finish(_ blob: BlobRef, _ result: Result<BlobFile.Identity, StoreError>, ahead: Bool) {
+        state.withLock { state, _ in
+            state.pointee.hashing.remove(blob.digest)
+            switch result {
+            case .success(let identity):
+                state.pointee.verified[blob.digest] = identity
+                if ahead {
+                    state.pointee.ahead[blob.digest] = blob.size
+                    state.pointee.aheadBytes += blob.size
+                }
+            case .failure(let error):
+                state.pointee.failed[blob.digest] = error
+            }
+        }
+        state.broadcast()
+    }
+
+    /// The background thread: hashes the plan's blobs not yet claimed, staying within the lookahead.
+    private func hashAhead() {
+        enum Claim { case stop, skip, hash }
+        for blob in plan {
+            let claim = state.withLock { state, wait -> Claim in
+                while !state.pointee.stopped && state.pointee.aheadBytes > 0
+                    && state.pointee.aheadBytes + blob.size > Self.lookahead {
+                    wait()
+                }
+                guard !state.pointee.stopped else { return .stop }
+                if state.pointee.verified[blob.digest] != nil || state.pointee.failed[blob.digest] != nil
+                    || state.pointee.hashing.contains(blob.digest) {
+                    return .skip
+                }
+                state.pointee.hashing.insert(blob.digest)
+                return .hash
+            }
+            if claim == .stop { return }
+            if claim == .skip { continue }
+            let result = Result { () throws(StoreError) -> BlobFile.Identity in
+                let file = try store.openBlobFile(blob)
+                defer { close(file.fd) }
+                try store.verify(file)
+                return file.identity
+            }
+            finish(blob, result, ahead: true)
+        }
+    }
+}

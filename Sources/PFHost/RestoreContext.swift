@@ -1,0 +1,260 @@
+import CPFPluginABI
+import Logging
+import PFModel
+import PFStore
+import PFSystem
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What stands behind one `pf_ctx *` during a restore: the layer being restored, the directory it
+/// goes into, and what the plugin said (settings for `pfhost.json`, reports for the user).
+///
+/// The `pf_ctx *` a restoring plugin gets is that of a ``CaptureContext`` (``services``), so the
+/// services restore shares with capture (`config`, `log`, `set_error`, `progress`, `cancelled`)
+/// work unchanged; the restore services find this object from it through a registry of the
+/// restores running (``from(_:)``). A capture's context is not in the registry, so during a
+/// capture the restore services answer `PF_ERR_UNSUPPORTED`.
+///
+/// `@unchecked Sendable`: what is mutable is behind a mutex; the rest is immutable, and the
+/// directory descriptor is used only with `*at` calls, which are thread-safe.
+final class RestoreContext: @unchecked Sendable {
+    /// The layer's kind.
+    let kind: LayerKind
+    /// The plugin restoring it.
+    let plugin: LoadedPlugin
+    /// The context whose pointer the plugin gets: configuration, errors, logs, cancellation.
+    let services: CaptureContext
+    /// `TARGET/<kind>/` (in the restore's temporary sibling), held open; everything the plugin
+    /// creates is created beneath it.
+    let directory: Int32
+    /// The layer's blobs and their sizes: the only blobs `open_blob` opens.
+    let blobs: [Digest: Int64]
+    let verifier: BlobVerifier
+    let logger: Logger
+    /// The layer JSON handed to `restore`, NUL-terminated.
+    let layerJSON: UnsafeMutablePointer<CChar>
+    let layerJSONLength: Int
+
+    struct State {
+        /// The settings for this kind's section of `pfhost.json`, as written there.
+        var configuration: [String: String] = [:]
+        /// Facts for the user, in the order reported (a key reported again keeps its place).
+        var reports: [(key: String, value: String)] = []
+        /// The last failure of a host service, for the error message.
+        var hostError: String?
+        /// A blob that could not be read or was damaged.
+        var storeError: StoreError?
+        var blobsOpened = 0
+        var bytesOpened: Int64 = 0
+    }
+    private let state = Mutex(State())
+    private let system = SystemCalls()
+
+    init(kind: LayerKind, plugin: LoadedPlugin, services: CaptureContext, directory: Int32, layer: [UInt8],
+         blobs: [Descriptor], verifier: BlobVerifier, logger: Logger) {
+        self.kind = kind
+        self.plugin = plugin
+        self.services = services
+        self.directory = directory
+        self.verifier = verifier
+        self.logger = logger
+        var sizes: [Digest: Int64] = [:]
+        for blob in blobs { sizes[blob.digest] = blob.size }
+        self.blobs = sizes
+        layerJSON = .allocate(capacity: layer.count + 1)
+        for (offset, byte) in layer.enumerated() { layerJSON[offset] = CChar(bitPattern: byte) }
+        layerJSON[layer.count] = 0
+        layerJSONLength = layer.count
+    }
+
+    deinit { layerJSON.deallocate() }
+
+    // MARK: The registry
+
+    private static let running = Mutex<[UInt: RestoreContext]>([:])
+
+    /// The `pf_ctx *` the plugin gets: a checked handle of the capture services' context
+    /// (``HostHandles``), registered by ``register()``.
+    private(set) var handle: OpaquePointer?
+
+    /// Makes the host services, and the restore services, answer for a new `pf_ctx *` handle.
+    func register() {
+        let handle = HostHandles.contexts.register(services)
+        self.handle = handle
+        Self.running.withLock { $0[UInt(bitPattern: UnsafeRawPointer(handle))] = self }
+    }
+
+    /// Ends that, once `restore` has returned: a later call through the handle is refused.
+    func unregister() {
+        guard let handle else { return }
+        _ = Self.running.withLock { $0.removeValue(forKey: UInt(bitPattern: UnsafeRawPointer(handle))) }
+        HostHandles.contexts.retire(handle, owner: plugin.label, logger: logger)
+        self.handle = nil
+    }
+
+    /// The restore behind `context`, or nil (a capture's context, or none).
+    static func from(_ context: OpaquePointer?) -> RestoreContext? {
+        guard let context else { return nil }
+        return running.withLock { $0[UInt(bitPattern: UnsafeRawPointer(context))] }
+    }
+
+    // MARK: Outcome
+
+    /// A copy of what the plugin said and what failed.
+    var snapshot: State { state.withLock { $0 } }
+
+    // MARK: Services
+
+    /// How a path names its entry in messages: `KIND/path`.
+    func shown(_ path: [UInt8]) -> String {
+        "\(kind)/" + String(decoding: path, as: UTF8.self)
+    }
+
+    private func record(_ message: String, store error: StoreError? = nil) {
+        state.withLock { state in
+            state.hostError = message
+            if let error { state.storeError = error }
+        }
+        logger.debug("\(message)", metadata: ["plugin": "\(plugin.id)"])
+    }
+
+    /// A path argument as bytes, or nil (recorded) when it is not a plain relative path.
+    private func path(_ service: String, _ text: UnsafePointer<CChar>) -> [UInt8]? {
+        let bytes = Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+        guard SystemCalls.isPlainRelative(bytes) else {
+            record("\(service) '\(String(decoding: bytes, as: UTF8.self))': not a plain relative path (it is empty or absolute, or has an empty, '.' or '..' component); nothing is created outside \(kind)/")
+            return nil
+        }
+        return bytes
+    }
+
+    /// The `PF_*` code for a failed call, recorded with a message naming the path and what it means.
+    private func failed(_ service: String, _ path: [UInt8], _ error: SystemCallError) -> Int32 {
+        let meaning: String = switch error.code {
+        case ELOOP, EXDEV: " (a symlink is on the way or at the name, and restore follows none)"
+        case EEXIST: " (something is already there)"
+        case ENOENT: " (its directory does not exist yet)"
+        case ENOTDIR: " (a component on the way is not a directory)"
+        case EINVAL: " (not a plain relative path)"
+        default: ""
+        }
+        record("\(service) \(shown(path)): \(error.reason)\(meaning)")
+        return Int32(error.code == EINVAL ? PF_ERR_INVALID : PF_ERR_IO)
+    }
+
+    func openBlob(_ digestText: UnsafePointer<CChar>, fd fdOut: UnsafeMutablePointer<Int32>, size sizeOut: UnsafeMutablePointer<UInt64>?) -> Int32 {
+        guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
+        let text = String(cString: digestText)
+        guard let digest = try? Digest(parsing: text) else {
+            record("open_blob '\(text)': not a digest (sha256: and 64 lowercase hex digits)")
+            return Int32(PF_ERR_INVALID)
+        }
+        guard let size = blobs[digest] else {
+            record("open_blob \(digest): not one of the \(kind) layer's blobs")
+            return Int32(PF_ERR_INVALID)
+        }
+        do {
+            let file = try verifier.open(BlobRef(digest: digest, size: size))
+            fdOut.pointee = file.fd
+            sizeOut?.pointee = UInt64(size)
+            state.withLock { state in
+                state.blobsOpened += 1
+                state.bytesOpened += size
+            }
+            return Int32(PF_OK)
+        } catch {
+            record("blob \(digest) of the \(kind) layer: \(error)", store: error)
+            return Int32(PF_ERR_IO)
+        }
+    }
+
+    func makeDirectory(_ text: UnsafePointer<CChar>, mode: UInt32) -> Int32 {
+        guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
+        guard let path = path("make_directory", text) else { return Int32(PF_ERR_INVALID) }
+        do {
+            try system.makeDirectory(beneath: directory, path, mode: mode_t(mode & 0o7777), display: shown(path))
+            return Int32(PF_OK)
+        } catch {
+            return failed("make_directory", path, error)
+        }
+    }
+
+    func createFile(_ text: UnsafePointer<CChar>, mode: UInt32, fd fdOut: UnsafeMutablePointer<Int32>) -> Int32 {
+        guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
+        guard let path = path("create_file", text) else { return Int32(PF_ERR_INVALID) }
+        do {
+            fdOut.pointee = try system.createFile(beneath: directory, path, mode: mode_t(mode & 0o7777), display: shown(path))
+            return Int32(PF_OK)
+        } catch {
+            return failed("create_file", path, error)
+        }
+    }
+
+    func makeSymlink(target: UnsafePointer<CChar>, _ text: UnsafePointer<CChar>) -> Int32 {
+        guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
+        guard let path = path("make_symlink", text) else { return Int32(PF_ERR_INVALID) }
+        let targetBytes = Array(UnsafeRawBufferPointer(start: target, count: strlen(target)))
+        guard !targetBytes.isEmpty else {
+            record("make_symlink \(shown(path)): an empty target")
+            return Int32(PF_ERR_INVALID)
+        }
+        do {
+            try system.makeSymlink(beneath: directory, path, target: targetBytes, display: shown(path))
+            return Int32(PF_OK)
+        } catch {
+            return failed("make_symlink", path, error)
+        }
+    }
+
+    func setAttributes(_ text: UnsafePointer<CChar>, mode: UInt32, mtime: Int64) -> Int32 {
+        guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
+        guard let path = path("set_attributes", text) else { return Int32(PF_ERR_INVALID) }
+        do {
+            try system.setAttributes(beneath: directory, path, mode: mode == PF_KEEP_MODE ? nil : mode_t(mode & 0o7777),
+                                     mtime: mtime, display: shown(path))
+            return Int32(PF_OK)
+        } catch {
+            return failed("set_attributes", path, error)
+        }
+    }
+
+    func setRestoredConfig(key keyText: UnsafePointer<CChar>, value valueText: UnsafePointer<CChar>, isPath: Bool) -> Int32 {
+        let key = String(cString: keyText)
+        var value = String(cString: valueText)
+        guard !key.isEmpty else {
+            record("set_restored_config: an empty key")
+            return Int32(PF_ERR_INVALID)
+        }
+        if isPath {
+            guard SnapshotConfiguration.isPathKey(key) else {
+                record("set_restored_config \(kind).\(key): a path setting's key must be path, root or dom, or end in _path, _dir or _file, so that the config file's directory is what it is relative to")
+                return Int32(PF_ERR_INVALID)
+            }
+            if value == "." {
+                value = kind.rawValue
+            } else {
+                let bytes = Array(value.utf8)
+                guard SystemCalls.isPlainRelative(bytes) else {
+                    record("set_restored_config \(kind).\(key)='\(value)': not a path relative to the layer's directory ('.' or a plain relative path)")
+                    return Int32(PF_ERR_INVALID)
+                }
+                value = kind.rawValue + "/" + value
+            }
+        }
+        state.withLock { $0.configuration[key] = value }
+        return Int32(PF_OK)
+    }
+
+    func report(key keyText: UnsafePointer<CChar>, value valueText: UnsafePointer<CChar>) {
+        let key = String(cString: keyText), value = String(cString: valueText)
+        state.withLock { state in
+            if let index = state.reports.firstIndex(where: { $0.key == key }) {
+                state.reports[index].value = value
+            } else {
+                state.reports.append((key, value))
+            }
+        }
+    }
+}
