@@ -114,7 +114,8 @@ struct WorldRestore {
                 host.progress(done: UInt64(number), total: UInt64(entries.count))
             }
             let relative = try Self.bytes(entry, "path", "path_bytes", number: number, in: indexName)
-            let shown = String(decoding: relative, as: UTF8.self)
+            // Escaped: a NUL would cut the message short, a newline forge a line.
+            let shown = DisplayText.escaped(String(decoding: relative, as: UTF8.self))
             func refuse(_ reason: String) -> PluginError {
                 .invalid("world tree entry '\(shown)' (entry \(number + 1) of \(indexName)): \(reason)")
             }
@@ -179,6 +180,9 @@ struct WorldRestore {
 
     /// An entry's name as bytes: the string `plain`, or the Base64 in `encoded`.
     private static func bytes(_ entry: JSONValue, _ plain: String, _ encoded: String, number: Int, in index: String) throws(PluginError) -> [UInt8] {
+        guard entry[plain] == nil || entry[encoded] == nil else {
+            throw .invalid("entry \(number + 1) of \(index): both \(plain) and \(encoded) (an entry has exactly one name)")
+        }
         if let text = entry[plain]?.stringValue { return Array(text.utf8) }
         if let text = entry[encoded]?.stringValue {
             guard let bytes = Base64.decode(text) else {

@@ -248,7 +248,8 @@ final class RestoreContext: @unchecked Sendable {
     }
 
     func report(key keyText: UnsafePointer<CChar>, value valueText: UnsafePointer<CChar>) {
-        let key = String(cString: keyText), value = String(cString: valueText)
+        // Printed on the user's terminal: what a crafted snapshot put there must not forge lines.
+        let key = DisplayText.escaped(String(cString: keyText)), value = DisplayText.escaped(String(cString: valueText))
         state.withLock { state in
             if let index = state.reports.firstIndex(where: { $0.key == key }) {
                 state.reports[index].value = value

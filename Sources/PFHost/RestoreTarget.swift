@@ -27,14 +27,22 @@ final class RestoreTarget {
 
     private enum Existing { case nothing, emptyDirectory, other }
 
+    /// `path` with every symlink resolved, or nil when it cannot be.
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Checks TARGET and creates the sibling.
     ///
     /// - Throws: ``RestoreError/target(_:)`` when TARGET exists and is not an empty directory (and
     ///   not `force`), or the sibling cannot be created.
-    init(_ target: String, force: Bool) throws(RestoreError) {
+    init(_ target: String, force: Bool, store: String) throws(RestoreError) {
         var path = SystemCalls.absolute(target)
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        guard path != "/", let slash = path.lastIndex(of: "/") else {
+        guard path != "/", let slash = path.lastIndex(of: "/"),
+              path[path.index(after: slash)...] != ".", path[path.index(after: slash)...] != ".." else {
             throw .target("cannot restore into \(path): name a new directory (pfhost restore REF --to DIR)")
         }
         self.path = path
@@ -42,6 +50,14 @@ final class RestoreTarget {
         let system = SystemCalls()
         do { try Self.makeDirectories(parent, system: system) } catch {
             throw .target("cannot create \(parent), where \(path) goes: \(error.reason)")
+        }
+        // The store being read is never inside what a restore replaces, nor what it fills.
+        if let realParent = Self.realPath(parent), let realStore = Self.realPath(store) {
+            let real = (realParent == "/" ? "" : realParent) + "/" + path[path.index(after: slash)...]
+            let realTarget = Self.realPath(real) ?? real
+            if realTarget == realStore || realStore.hasPrefix(realTarget + "/") || realTarget.hasPrefix(realStore + "/") {
+                throw .target("\(path) is, holds, or lies inside the store \(store) that the snapshot is read from: restore somewhere else")
+            }
         }
         let info: stat?
         do { info = try system.linkStatus(path) } catch {

@@ -53,7 +53,7 @@ public struct Restorer: Sendable {
         }
         let plugins = try plugins(for: kinds, manifest: manifest, request: request)
 
-        let target = try RestoreTarget(request.target, force: request.force)
+        let target = try RestoreTarget(request.target, force: request.force, store: store.path)
         var directories: [Int32] = []
         defer { for fd in directories { close(fd) } }
         var contexts: [RestoreContext] = []

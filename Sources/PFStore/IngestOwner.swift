@@ -91,6 +91,16 @@ extension SnapshotStore {
         for name in names {
             if let token = IngestOwner.token(ofTemporary: name), String(token) != mine { byToken[token, default: []].append(name) }
         }
+        // A claim that died half-made (between creating its lock file and renaming it into place).
+        for name in names where name.hasPrefix("owner-") && name.hasSuffix(".lock.new") {
+            let token = name.dropFirst("owner-".count).dropLast(".lock.new".count)
+            guard String(token) != mine, let fd = try? system.open(ingestPath + "/" + name, O_RDWR | O_NOFOLLOW | O_NONBLOCK) else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                if !dryRun { try? system.unlink(ingestPath + "/" + name) }
+                reclaimed.files += 1
+            }
+            Glibc.close(fd)
+        }
         // Lock files whose owner is gone and that no temporary file names any more.
         for name in names where name.hasPrefix("owner-") && name.hasSuffix(".lock") {
             let token = name.dropFirst("owner-".count).dropLast(".lock".count)

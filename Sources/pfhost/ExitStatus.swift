@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import PFHost
 import PFStore
 
@@ -9,6 +12,7 @@ enum ExitStatus {
     static let storeFailure = ExitCode(3)
     static let notFound = ExitCode(4)
     static let cannotCreate = ExitCode(73)
+    static let outputFailure = ExitCode(74)
     static let configuration = ExitCode(78)
 
     /// The status for a store error.
@@ -50,4 +54,14 @@ func fail(_ message: CustomStringConvertible, _ code: ExitCode) -> ExitCode {
         print("pfhost: error: \(line)", to: &standardError)
     }
     return code
+}
+
+/// Flushes stdout and fails (exit 74) when what the command printed there did not reach it (a full
+/// disk, a closed descriptor): a caller reading the content id from stdout must never get nothing
+/// with exit status 0.
+func flushStandardOutput() throws {
+    if fflush(nil) != 0 {
+        let reason = String(cString: strerror(errno))
+        throw fail("cannot write to standard output: \(reason) (what was done is done: see 'pfhost log')", ExitStatus.outputFailure)
+    }
 }

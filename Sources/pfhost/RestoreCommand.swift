@@ -126,5 +126,6 @@ struct RestoreCommand: ParsableCommand {
         } else {
             print(result.target)
         }
+        try flushStandardOutput()
     }
 }

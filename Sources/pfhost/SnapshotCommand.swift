@@ -119,5 +119,6 @@ struct SnapshotCommand: ParsableCommand {
         } else {
             print(result.id)
         }
+        try flushStandardOutput()
     }
 }
