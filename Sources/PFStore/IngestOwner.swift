@@ -92,9 +92,13 @@ extension SnapshotStore {
             if let token = IngestOwner.token(ofTemporary: name), String(token) != mine { byToken[token, default: []].append(name) }
         }
         // A claim that died half-made (between creating its lock file and renaming it into place).
+        // Its owner locks it only after creating it, so a young one may be a live claim about to be
+        // locked: only one older than a minute (a live claim is renamed within microseconds) goes.
         for name in names where name.hasPrefix("owner-") && name.hasSuffix(".lock.new") {
             let token = name.dropFirst("owner-".count).dropLast(".lock.new".count)
-            guard String(token) != mine, let fd = try? system.open(ingestPath + "/" + name, O_RDWR | O_NOFOLLOW | O_NONBLOCK) else { continue }
+            guard String(token) != mine, let info = try? system.linkStatus(ingestPath + "/" + name),
+                  time(nil) - info.st_mtim.tv_sec > 60,
+                  let fd = try? system.open(ingestPath + "/" + name, O_RDWR | O_NOFOLLOW | O_NONBLOCK) else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
                 if !dryRun { try? system.unlink(ingestPath + "/" + name) }
                 reclaimed.files += 1

@@ -63,6 +63,8 @@ struct RestoreReviewTests {
         #expect(try setup.snapshot().status == 0)
         let stray = setup.store + "/ingest/owner-0123456789abcdef.lock.new"
         #expect(FileManager.default.createFile(atPath: stray, contents: Data()))
+        // Older than a minute: a young one may be a live claim about to be locked.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -120)], ofItemAtPath: stray)
         #expect(try pfhost("verify", "--all", "--store", setup.store).status == 1)
         #expect(try setup.snapshot().status == 0)
         #expect(!FileManager.default.fileExists(atPath: stray))
