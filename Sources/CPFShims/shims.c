@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+
+const int pf_o_path = O_PATH;
 
 /* pf_sha256 is never defined: a pf_sha256 * is an EVP_MD_CTX *, so the EVP type stays out of Swift. */
 
@@ -57,4 +60,11 @@ int pf_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsign
 
 int pf_rename_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
+}
+
+int pf_statfs_type(const char *path, int64_t *type) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    *type = (int64_t)info.f_type;
+    return 0;
 }

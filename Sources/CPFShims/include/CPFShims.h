@@ -30,6 +30,12 @@ int pf_openat2(int dirfd, const char *path, int flags, unsigned int mode, unsign
 /** renameat2(..., RENAME_EXCHANGE): swaps two names atomically. 0 or -1/errno. (Tests use it to race the walk.) */
 int pf_rename_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 
+/** statfs(2)'s f_type for the file system holding `path` into `*type`. 0 or -1/errno. */
+int pf_statfs_type(const char *path, int64_t *type);
+
+/** O_PATH, which Swift's Glibc module does not export (it needs _GNU_SOURCE). */
+extern const int pf_o_path;
+
 /** RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, as a constant Swift can import. */
 #define PF_RESOLVE_BENEATH_NO_SYMLINKS 0x0eULL
 
