@@ -1,0 +1,243 @@
+import PFSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Checks what the dynamic loader would load along with a plugin, before anything is loaded: a
+/// trusted plugin that names a library in a directory others can write would run their
+/// constructors just the same.
+///
+/// For the plugin, and in turn for every library found this way, it reads the dynamic section
+/// (``ELFDynamicSection``) and follows the loader's search (glibc's `ld.so`):
+///
+/// - the directories searched for an object's libraries are its `DT_RPATH` entries and those of
+///   the objects that led to it (only when it has no `DT_RUNPATH`), then its `DT_RUNPATH`
+///   entries; `$ORIGIN` (or `${ORIGIN}`) is the directory holding the object's checked file.
+///   Each must pass ``PluginTrust/checkLibraryDirectory(_:in:)``: trusted, and not writable by
+///   others even when sticky, since anyone could add a library there. A missing one is fine
+///   when nobody else could create it. An entry using `$LIB` or `$PLATFORM`, or a relative one
+///   (searched from the current directory), is refused: pfhost cannot tell what it names;
+/// - the loader also looks in subdirectories of each (`glibc-hwcaps/x86-64-v3`, `tls/haswell/…`:
+///   hardware-specific variants), so every directory within ``maximumVariantDepth`` levels beneath
+///   is checked the same way, at most ``maximumVariantDirectories`` of them;
+/// - every file found there under a `DT_NEEDED`, `DT_FILTER` or `DT_AUXILIARY` name, in any of
+///   those directories, must pass ``PluginTrust/checkLibrary(_:in:)``, and its own libraries are
+///   checked in turn; a name with a `/` is a path, checked as such.
+///
+/// Libraries not found in these directories are the system's (`LD_LIBRARY_PATH`,
+/// `/etc/ld.so.cache`, `/lib`, `/usr/lib`): they are not checked here.
+///
+/// ``check(_:_:)`` returns the libraries that the loader would take from these directories, each
+/// open, dependencies first, so that ``PluginLoader`` can load exactly these files first.
+final class PluginDependencies {
+    /// One library to load before the plugin: the name it is asked for, the checked file, and
+    /// its soname (the loader matches a library already loaded by its soname, not by its file).
+    struct Library {
+        let name: String
+        let file: PluginTrust.Checked
+        let soname: String?
+    }
+
+    /// How deep beneath a library directory the loader looks for variants (`tls/haswell/avx512_1/x86_64`).
+    static let maximumVariantDepth = 4
+    /// At most this many directories beneath one library directory are checked.
+    static let maximumVariantDirectories = 4096
+    /// At most this many objects are checked for one plugin.
+    static let maximumObjects = 256
+
+    let trust: PluginTrust
+    /// Library directories already checked in this load, by expanded path.
+    private var directories: [String: SearchDirectory] = [:]
+
+    init(trust: PluginTrust) {
+        self.trust = trust
+    }
+
+    /// A directory searched for libraries: where it came from, and once checked, its directory
+    /// (nil when it does not exist) and every directory beneath it, each with the names it holds.
+    private struct SearchEntry {
+        let object: String
+        let tag: String
+        let entry: String
+        let path: String
+    }
+
+    private struct SearchDirectory {
+        let directory: PluginTrust.Checked?
+        /// Relative paths ("" for the directory itself) and the names in each.
+        let variants: [(path: String, names: Set<String>)]
+    }
+
+    /// Checks everything the loader would load with `plugin` from its library directories.
+    ///
+    /// - Returns: the libraries to load before it, dependencies first.
+    func check(_ plugin: PluginTrust.Checked, _ dynamic: ELFDynamicSection) throws(PluginDependencyProblem) -> [Library] {
+        var libraries: [Library] = []
+        var visited = Set<String>()
+        try visit(plugin, dynamic, inherited: [], libraries: &libraries, visited: &visited)
+        return libraries
+    }
+
+    /// Checks `object`'s library directories and libraries, and recursively theirs; appends to
+    /// `libraries` what the loader would take from those directories, dependencies first.
+    private func visit(_ object: PluginTrust.Checked, _ dynamic: ELFDynamicSection, inherited: [SearchEntry],
+                       libraries: inout [Library], visited: inout Set<String>) throws(PluginDependencyProblem) {
+        let origin = Self.parent(of: object.path)
+        let rpath = try entries(dynamic.rpath, tag: "RPATH", object: object.path, origin: origin)
+        let runpath = try entries(dynamic.runpath, tag: "RUNPATH", object: object.path, origin: origin)
+        // ld.so: the RPATHs of this object and of those that led to it, unless it has a RUNPATH.
+        let chain = rpath + inherited
+        let search = (dynamic.runpath == nil ? chain : []) + runpath
+        for entry in search { _ = try searchDirectory(entry) }
+
+        for name in dynamic.needed + dynamic.filters {
+            var found: [PluginTrust.Checked] = []
+            var first: PluginTrust.Checked?
+            if name.contains("/") {
+                // A path, opened as it is (after $ORIGIN), relative ones from the current directory.
+                let path = try expand(name, tag: "NEEDED", object: object.path, origin: origin)
+                let library: PluginTrust.Checked?
+                do { library = try trust.checkLibrary(path) } catch { throw .untrustedLibrary(object: object.path, name: name, problem: error) }
+                if let library { found.append(library); first = library }
+            } else {
+                var variantFirst = false
+                for entry in search {
+                    let directory = try searchDirectory(entry)
+                    guard let base = directory.directory else { continue }
+                    for variant in directory.variants where variant.names.contains(name) {
+                        let library: PluginTrust.Checked?
+                        do { library = try trust.checkLibrary(variant.path.isEmpty ? name : variant.path + "/" + name, in: base) } catch {
+                            throw .untrustedLibrary(object: object.path, name: name, problem: error)
+                        }
+                        guard let library else { continue }
+                        found.append(library)
+                        // The loader prefers a variant it can use, in an order pfhost does not
+                        // know: only a library with no variant before it is loaded ahead.
+                        if first == nil && !variantFirst {
+                            if variant.path.isEmpty { first = library } else { variantFirst = true }
+                        }
+                    }
+                }
+            }
+            for library in found {
+                let key = "\(library.device):\(library.inode):" + chain.map(\.path).joined(separator: ":")
+                guard visited.insert(key).inserted else { continue }
+                guard visited.count <= Self.maximumObjects else {
+                    throw .tooMany(object: object.path, what: "more than \(Self.maximumObjects) libraries to check")
+                }
+                let libraryDynamic: ELFDynamicSection
+                do { libraryDynamic = try ELFDynamicSection(descriptor: library.descriptor, path: library.path, system: trust.system) } catch {
+                    throw .malformedLibrary(object: object.path, name: name, path: library.path, problem: error)
+                }
+                try visit(library, libraryDynamic, inherited: chain, libraries: &libraries, visited: &visited)
+                if library === first { libraries.append(Library(name: name, file: library, soname: libraryDynamic.soname)) }
+            }
+        }
+    }
+
+    /// The entries of a colon-separated `DT_RPATH` or `DT_RUNPATH`, `$ORIGIN` expanded.
+    private func entries(_ list: String?, tag: String, object: String, origin: String) throws(PluginDependencyProblem) -> [SearchEntry] {
+        guard let list else { return [] }
+        var result: [SearchEntry] = []
+        // An empty entry is the current directory for ld.so: `expand` refuses it as relative.
+        for entry in list.split(separator: ":", omittingEmptySubsequences: false).map(String.init) {
+            result.append(SearchEntry(object: object, tag: tag, entry: entry, path: try expand(entry, tag: tag, object: object, origin: origin)))
+        }
+        return result
+    }
+
+    /// `entry` with `$ORIGIN` and `${ORIGIN}` replaced by `origin`; refused when it uses `$LIB` or
+    /// `$PLATFORM` (which name a directory by platform) or is relative.
+    private func expand(_ entry: String, tag: String, object: String, origin: String) throws(PluginDependencyProblem) -> String {
+        for token in ["$LIB", "${LIB}", "$PLATFORM", "${PLATFORM}"] where entry.contains(token) {
+            throw .uncheckableEntry(object: object, tag: tag, entry: entry.isEmpty ? "''" : entry,
+                                    reason: "uses \(token), which pfhost does not expand (the loader picks a directory by platform); relink with the directory spelled out")
+        }
+        let expanded = entry.replacing("${ORIGIN}", with: origin).replacing("$ORIGIN", with: origin)
+        guard expanded.hasPrefix("/") else {
+            throw .uncheckableEntry(object: object, tag: tag, entry: entry.isEmpty ? "''" : entry,
+                                    reason: "is relative, so the loader would look for libraries from whatever the current directory is; relink with an absolute path or $ORIGIN")
+        }
+        return expanded
+    }
+
+    /// `entry`'s directory, checked, with every directory beneath it to the variant depth (each
+    /// checked too) and the names each holds. Cached for the rest of this load.
+    private func searchDirectory(_ entry: SearchEntry) throws(PluginDependencyProblem) -> SearchDirectory {
+        if let known = directories[entry.path] { return known }
+        let base: PluginTrust.Checked?
+        do { base = try trust.checkLibraryDirectory(entry.path) } catch {
+            throw .untrustedDirectory(object: entry.object, tag: entry.tag, entry: entry.entry, problem: error)
+        }
+        guard let base else {
+            let missing = SearchDirectory(directory: nil, variants: [])
+            directories[entry.path] = missing
+            return missing
+        }
+        var variants: [(path: String, names: Set<String>)] = []
+        var queue: [(directory: PluginTrust.Checked, path: String, depth: Int)] = [(base, "", 0)]
+        var count = 0
+        while let item = queue.popLast() {
+            let (directory, path, depth) = item
+            let names = try self.names(in: directory, entry: entry)
+            variants.append((path, Set(names)))
+            guard depth < Self.maximumVariantDepth else { continue }
+            for name in names.sorted() {
+                guard let info = try linkStatus(name, in: directory, entry: entry) else { continue }
+                let type = info.st_mode & S_IFMT
+                guard type == S_IFDIR || type == S_IFLNK else { continue }
+                let sub: PluginTrust.Checked?
+                do { sub = try trust.checkLibraryDirectory(name, in: directory) } catch {
+                    // A symlink to a file: not a directory the loader could search.
+                    if case .wrongType = error, type == S_IFLNK { continue }
+                    throw .untrustedDirectory(object: entry.object, tag: entry.tag, entry: entry.entry, problem: error)
+                }
+                guard let sub else { continue }
+                count += 1
+                guard count <= Self.maximumVariantDirectories else {
+                    throw .tooMany(object: entry.object, what: "\(entry.path) (\(entry.tag) \(entry.entry)) has more than \(Self.maximumVariantDirectories) directories within \(Self.maximumVariantDepth) levels, each of which the loader may search; keep the plugin's libraries in a directory of their own")
+                }
+                queue.append((sub, path.isEmpty ? name : path + "/" + name, depth + 1))
+            }
+        }
+        let checked = SearchDirectory(directory: base, variants: variants)
+        directories[entry.path] = checked
+        return checked
+    }
+
+    /// The names in a checked directory (opened for reading through its descriptor). Names that
+    /// are not UTF-8 are left out: the loader never asks for one (library names were checked to be
+    /// UTF-8) and its variant directories have ASCII names.
+    private func names(in directory: PluginTrust.Checked, entry: SearchEntry) throws(PluginDependencyProblem) -> [String] {
+        let system = trust.system
+        do {
+            let fd = try Array(".".utf8).withCString { (dot) throws(SystemCallError) -> Int32 in
+                try system.open(at: directory.descriptor, dot, O_RDONLY | O_DIRECTORY, display: directory.path)
+            }
+            defer { try? system.close(fd, path: directory.path) }
+            return try system.names(inDirectory: fd, path: directory.path).compactMap { String(validating: $0, as: UTF8.self) }
+        } catch {
+            throw .untrustedDirectory(object: entry.object, tag: entry.tag, entry: entry.entry,
+                                      problem: .cannotCheck(path: directory.path, reason: "cannot be listed: \(error.reason)"))
+        }
+    }
+
+    private func linkStatus(_ name: String, in directory: PluginTrust.Checked, entry: SearchEntry) throws(PluginDependencyProblem) -> stat? {
+        let system = trust.system
+        let path = directory.path + "/" + name
+        do {
+            return try Array(name.utf8).withCString { (name) throws(SystemCallError) -> stat? in
+                try system.linkStatus(at: directory.descriptor, name, display: path)
+            }
+        } catch {
+            throw .untrustedDirectory(object: entry.object, tag: entry.tag, entry: entry.entry, problem: .cannotCheck(path: path, reason: error.reason))
+        }
+    }
+
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+}
