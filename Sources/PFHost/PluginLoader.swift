@@ -55,7 +55,7 @@ public enum PluginLoader {
     /// calls have a fault hook).
     static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust) throws(PluginSetError) -> [Candidate] {
         var names: [String]
-        do { names = try trust.system.listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
+        do { names = try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
             throw .unreadableDirectory(directory, reason: error.reason)
         }
         names.sort()
@@ -64,7 +64,7 @@ public enum PluginLoader {
         guard !allowInsecurePlugins else {
             for name in names {
                 let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-                if let info = try? trust.system.status(file) {
+                if let info = try? SystemCalls().status(file) {
                     guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
                 }
                 candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in try loadInsecurely(file) }))

@@ -37,6 +37,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         let host = "\(PluginABI.major).\(PluginABI.minor)"
         switch self {
         case .untrusted(_, let problem):
+            // A file that changed under the check was opened (that is how it was found out), never loaded.
+            if case .changed = problem { return "not loaded: \(problem)" }
             return "untrusted, never opened: \(problem)"
         case .malformed(_, let problem):
             return "cannot be loaded: \(problem)"
