@@ -149,15 +149,42 @@ final class PluginDependencies {
     }
 
     /// `entry` with `$ORIGIN` and `${ORIGIN}` replaced by `origin`; refused when it uses `$LIB` or
-    /// `$PLATFORM` (which name a directory by platform) or is relative.
+    /// `$PLATFORM` (which name a directory by platform) or is relative. As for ld.so, `$NAME` is a
+    /// token only when the name ends the entry or is followed by `/` (`$ORIGINAL` is literal).
     private func expand(_ entry: String, tag: String, object: String, origin: String) throws(PluginDependencyProblem) -> String {
-        for token in ["$LIB", "${LIB}", "$PLATFORM", "${PLATFORM}"] where entry.contains(token) {
-            throw .uncheckableEntry(object: object, tag: tag, entry: entry.isEmpty ? "''" : entry,
-                                    reason: "uses \(token), which pfhost does not expand (the loader picks a directory by platform); relink with the directory spelled out")
+        let shown = entry.isEmpty ? "''" : entry
+        var expanded = ""
+        var rest = Substring(entry)
+        while let dollar = rest.firstIndex(of: "$") {
+            expanded += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            var token: Substring?
+            var end = after.startIndex
+            if after.hasPrefix("{"), let close = after.firstIndex(of: "}") {
+                token = after[after.index(after: after.startIndex)..<close]
+                end = after.index(after: close)
+            } else {
+                let name = after.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                if name.endIndex == after.endIndex || after[name.endIndex] == "/" {
+                    token = name
+                    end = name.endIndex
+                }
+            }
+            switch token {
+            case "ORIGIN":
+                expanded += origin
+                rest = after[end...]
+            case "LIB", "PLATFORM":
+                throw .uncheckableEntry(object: object, tag: tag, entry: shown,
+                                        reason: "uses \(rest[dollar..<end]), which pfhost does not expand (the loader picks a directory by platform); relink with the directory spelled out")
+            default:
+                expanded += "$"
+                rest = after
+            }
         }
-        let expanded = entry.replacing("${ORIGIN}", with: origin).replacing("$ORIGIN", with: origin)
+        expanded += rest
         guard expanded.hasPrefix("/") else {
-            throw .uncheckableEntry(object: object, tag: tag, entry: entry.isEmpty ? "''" : entry,
+            throw .uncheckableEntry(object: object, tag: tag, entry: shown,
                                     reason: "is relative, so the loader would look for libraries from whatever the current directory is; relink with an absolute path or $ORIGIN")
         }
         return expanded
