@@ -28,19 +28,24 @@ import Darwin
 /// - well-known token shapes anywhere in a string: GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`,
 ///   `github_pat_`), GitLab (`glpat-`), Slack (`xoxa-`, `xoxb-`, `xoxe-`, `xoxo-`, `xoxp-`,
 ///   `xoxr-`, `xoxs-`, `xapp-`, and the path of `hooks.slack.com/services|workflows|triggers/…`),
-///   Stripe (`sk_live_`, `sk_test_`, `rk_live_`, `rk_test_`, `whsec_`), OpenAI and Anthropic
-///   (`sk-…`, `sk-proj-…`, `sk-ant-…`: at least 20 characters after `sk-`, with a letter and a
-///   digit), Hugging Face (`hf_`), npm (`npm_`), PyPI (`pypi-`), Google API keys (`AIza`), AWS
-///   access key ids (`AKIA`/`ASIA` and 16 of `[A-Z0-9]`), JWTs (`eyJ….eyJ….signature`) and
-///   `Bearer` tokens (at least 12 characters with a digit);
+///   Stripe (`sk_live_`, `sk_test_`, `rk_live_`, `rk_test_` and `whsec_`, each with at least 16
+///   more), OpenAI and Anthropic (`sk-…`, `sk-proj-…`, `sk-ant-…`: at least 20 characters after
+///   `sk-`, with a letter and a digit), Hugging Face (`hf_`), npm (`npm_`), PyPI (`pypi-`), Google
+///   API keys (`AIza`), AWS access key ids (`AKIA`/`ASIA` and 16 of `[A-Z0-9]`), JWTs
+///   (`eyJ….eyJ….signature`), `Bearer` tokens (at least 12 characters with a digit), `Basic`
+///   credentials (base64 that decodes to something holding a colon, `user:password`) and OpenSSL's
+///   `pass:PASSWORD`;
 /// - the value of a secret-named parameter inside a string: `password=…` (up to whitespace, `&`,
-///   `;` or a quote: query strings, connection strings, `-Dkey=value`), `Name: …` with a space
-///   after the colon (`Authorization: Basic …`, `X-Api-Key: …`: headers and YAML, to the end of
-///   the line), `"api_key": "…"` (JSON and Python literals). A name is
-///   secret-named when one of its words (split at `-`, `_`, `.`) ends with a marker of
-///   ``secretMarkers`` (optionally plural: `apikey`, `clientSecret`, `credentials`) or is one of
-///   `pass`, `pwd`, `pw`, `passphrase`, `passin`, `passout`, `authorization`, `sig`, `sessionid`.
-///   Requiring the marker at the end of a word keeps `--keyboard` and `--author`.
+///   `;` or a quote: query strings, connection strings, `-Dkey=value`; when the value is an HTTP
+///   authentication scheme, `Authorization=Basic …`, the credentials after it go too), `Name: …`
+///   with a space after the colon (`Authorization: Basic …`, `X-Api-Key: …`: headers and YAML, to
+///   the end of the line), `"api_key": "…"` (JSON and Python literals), `--name value` (an option
+///   and its value inside one string: `sh -c "mysql --password x"`). A name is secret-named when one
+///   of its words (split at `-`, `_`, `.`) ends with a marker of ``secretMarkers`` (optionally
+///   plural: `apikey`, `clientSecret`, `credentials`), is or ends with one of
+///   ``secretWordEndings`` and is not one of ``nonSecretWords`` (`dbpass`, `creds`; not `bypass`),
+///   or is one of `pw`, `passin`, `passout`, `authorization`, `sig`, `sessionid`. Requiring the
+///   marker at the end of a word keeps `--keyboard` and `--author`.
 ///
 /// Not found: secrets without a recognisable shape or name (an arbitrary high-entropy string, an
 /// AWS secret access key in a value whose name says nothing), passwords containing whitespace or
@@ -139,9 +144,13 @@ public enum SecretRedactor {
     ///   next argument is redacted, unless it starts with `--` (then it is the next option) or the
     ///   option is a negation (`--no-auth`). A boolean option with a secret name (`--private`)
     ///   therefore costs the next argument: redacting too much is the safe side.
+    ///   `--password= X` (an empty value) redacts `X` the same way.
     /// - `-pSECRET` becomes `-p<redacted>` only when the program (the last path component of
     ///   `argv[0]`) is one of ``gluedPasswordTools``; through a wrapper (`sudo mysql -pX`) it is not
     ///   found. A judgement call: elsewhere `-p` is a port, a path or `mkdir -p`.
+    /// - `-u USER:PASSWORD`, `-uUSER:PASSWORD`, `--user USER:PASSWORD`, `--user=USER:PASSWORD` (and
+    ///   `-U`, `--proxy-user`) keep only `USER:` when the program is one of ``userPasswordTools``
+    ///   (`curl`): elsewhere `-u` and `--user` name a user or `uid:gid`.
     /// - Every other argument goes through ``redact(value:)``.
     public static func redact(arguments: [String]) -> [String] {
         guard let program = arguments.first else { return [] }
