@@ -163,7 +163,7 @@ public struct PluginTrust: Sendable {
     /// - Parameter path: absolute, or relative to the current directory.
     /// - Returns: the directory, open, to pass to ``checkFile(_:in:)``.
     public func checkDirectory(_ path: String) throws(Problem) -> Checked {
-        try walk(path, from: nil, expecting: S_IFDIR, library: false)!
+        try walk(path, from: nil, expecting: S_IFDIR, mode: .required)!
     }
 
     /// Checks a file: every directory above it, and every symlink on the way and the directories
@@ -176,7 +176,7 @@ public struct PluginTrust: Sendable {
     ///     descriptor, so its ancestors are not walked again.
     /// - Returns: the file, open for reading, and its identity.
     public func checkFile(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked {
-        try walk(path, from: directory, expecting: S_IFREG, library: false)!
+        try walk(path, from: directory, expecting: S_IFREG, mode: .required)!
     }
 
     /// Checks a directory the dynamic loader looks for libraries in (an `RPATH` or `RUNPATH`
@@ -187,7 +187,7 @@ public struct PluginTrust: Sendable {
     ///   effective user could create it (the directory it would be in, or any on the way that is
     ///   missing, is not writable by others).
     public func checkLibraryDirectory(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
-        try walk(path, from: directory, expecting: S_IFDIR, library: true)
+        try walk(path, from: directory, expecting: S_IFDIR, mode: .library)
     }
 
     /// Checks a library the dynamic loader could load from `directory` (a checked library
@@ -196,7 +196,30 @@ public struct PluginTrust: Sendable {
     /// - Returns: the library, or nil when nothing is there and nobody but root and the effective
     ///   user could put anything there (as for ``checkLibraryDirectory(_:in:)``).
     public func checkLibrary(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
-        try walk(path, from: directory, expecting: S_IFREG, library: true)
+        try walk(path, from: directory, expecting: S_IFREG, mode: .library)
+    }
+
+    /// Checks a directory as ``checkDirectory(_:)`` does (sticky is fine), except that a missing
+    /// one is nil: for a directory pfhost itself takes libraries from, by descriptor, and the
+    /// loader never searches.
+    public func checkDirectoryIfPresent(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
+        try walk(path, from: directory, expecting: S_IFDIR, mode: .ifPresent)
+    }
+
+    /// Checks a file as ``checkFile(_:in:)`` does, except that a missing one is nil.
+    public func checkFileIfPresent(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
+        try walk(path, from: directory, expecting: S_IFREG, mode: .ifPresent)
+    }
+
+    /// What a walk makes of a missing name and of a shared (sticky) directory it ends at.
+    private enum Mode {
+        /// Missing is a problem; a sticky directory at the end is fine.
+        case required
+        /// Missing is nil where nobody else could create it; the directory at the end must not be
+        /// writable by others, sticky or not.
+        case library
+        /// Missing is nil; a sticky directory at the end is fine.
+        case ifPresent
     }
 
     /// A directory the walk is in: a descriptor (owned unless it is the caller's start), its
@@ -210,10 +233,9 @@ public struct PluginTrust: Sendable {
 
     /// Walks `path` one component at a time from `start` (a checked directory) or from `/`,
     /// holding a descriptor for each directory it is in, checking each directory, following each
-    /// symlink, and checking what it ends at. With `library`, a directory it ends at must not be
-    /// writable by others even when sticky, and a missing name ends the walk with nil when the
-    /// directory it would be in is not writable by others.
-    private func walk(_ path: String, from start: Checked?, expecting expected: mode_t, library: Bool) throws(Problem) -> Checked? {
+    /// symlink, and checking what it ends at; `mode` says what a missing name and a sticky
+    /// directory at the end mean.
+    private func walk(_ path: String, from start: Checked?, expecting expected: mode_t, mode: Mode) throws(Problem) -> Checked? {
         var stack: [Node] = []
         defer { for node in stack where node.owned { try? system.close(node.fd, path: node.path) } }
         var pending: [Substring]   // what is left to walk, next component last
@@ -247,10 +269,14 @@ public struct PluginTrust: Sendable {
             // allowed only because it is sticky), so owners matter for what we find in it.
             let shared = directory.info.st_mode & 0o022 != 0
             guard let entry = try linkStatus(name, in: directory, path: next) else {
-                guard library else { throw .cannotCheck(path: next, reason: String(cString: strerror(ENOENT))) }
-                // Missing: fine where nobody else can create it, not in a shared directory.
-                if shared { throw .creatable(path: next, parent: directory.path, mode: UInt32(directory.info.st_mode) & 0o7777) }
-                return nil
+                switch mode {
+                case .required: throw .cannotCheck(path: next, reason: String(cString: strerror(ENOENT)))
+                case .ifPresent: return nil
+                case .library:
+                    // Missing: fine where nobody else can create it, not in a shared directory.
+                    if shared { throw .creatable(path: next, parent: directory.path, mode: UInt32(directory.info.st_mode) & 0o7777) }
+                    return nil
+                }
             }
             if entry.st_mode & S_IFMT == S_IFLNK {
                 links += 1
@@ -275,7 +301,7 @@ public struct PluginTrust: Sendable {
             // Only when the path ended at `/` or `..` above it.
             throw .wrongType(path: last.path, found: Self.kind(of: last.info.st_mode), expected: Self.kind(of: expected))
         }
-        if library && expected == S_IFDIR && last.info.st_mode & 0o022 != 0 {
+        if mode == .library && expected == S_IFDIR && last.info.st_mode & 0o022 != 0 {
             throw .sharedLibraryDirectory(path: last.path, mode: UInt32(last.info.st_mode) & 0o7777)
         }
         // The result takes the last descriptor (a copy when it is the caller's start).

@@ -133,6 +133,52 @@ struct PluginDependencyTests {
         #expect(setup.ran())
     }
 
+    @Test("$ORIGIN may be sticky (the plugin directory's rule: the loader never searches it), and what else sits there does not matter")
+    func originIsThePluginDirectory() throws {
+        let setup = Setup()
+        let libraries = setup.plugins + "/lib"
+        try setup.library(in: libraries, link: ["-Wl,-soname,lib\(setup.tag).so"])
+        let file = try setup.plugin(link: ["-L", libraries, "-Wl,-rpath,$ORIGIN/lib:$ORIGIN"])
+        Self.chmod(libraries, 0o1777)
+        // Unrelated entries beside the plugin: a link into a 0777 directory, a 0777 variant-looking one.
+        let open = setup.dir.directory("open")
+        Self.chmod(open, 0o777)
+        try FileManager.default.createSymbolicLink(atPath: setup.plugins + "/other.so", withDestinationPath: open + "/other.so")
+        try FileManager.default.createDirectory(atPath: libraries + "/tls", withIntermediateDirectories: false)
+        Self.chmod(libraries + "/tls", 0o777)
+        #expect(setup.refusal(file) == nil)
+        #expect(setup.ran())
+    }
+
+    @Test("an $ORIGIN entry climbing out of /proc/self/fd is checked where the loader will look: a missing directory in a sticky one is refused")
+    func originClimbingOut() throws {
+        let setup = Setup()
+        let libraries = setup.dir.directory("lib")
+        try setup.library(in: libraries)
+        let sticky = setup.dir.directory("sticky")
+        Self.chmod(sticky, 0o1777)
+        // /proc/self/fd/../../.. is /: the loader, seeing $ORIGIN as /proc/self/fd, searches <sticky>/later.
+        let entry = "$ORIGIN/../../.." + Self.real(sticky) + "/later"
+        let file = try setup.plugin(link: ["-L", libraries, "-Wl,-rpath,\(entry):\(libraries)"])
+        #expect(setup.refusal(file) == .untrustedDependency(file: file, problem: .untrustedDirectory(
+            object: Self.real(file), tag: "RUNPATH", entry: entry,
+            problem: .creatable(path: Self.real(sticky) + "/later", parent: Self.real(sticky), mode: 0o1777))))
+        #expect(!setup.ran())
+    }
+
+    @Test("names with a dot in a library directory are not variant directories: a link from one into a 0777 directory is not followed")
+    func dottedNamesAreNotVariants() throws {
+        let setup = Setup()
+        let libraries = setup.dir.directory("lib")
+        try setup.library(in: libraries)
+        let file = try setup.plugin(link: ["-L", libraries, "-Wl,-rpath,\(libraries)"])
+        let open = setup.dir.directory("open")
+        Self.chmod(open, 0o777)
+        try FileManager.default.createSymbolicLink(atPath: libraries + "/libother.so.1", withDestinationPath: open + "/libother.so.1")
+        #expect(setup.refusal(file) == nil)
+        #expect(setup.ran())
+    }
+
     @Test("a library beside the plugin through $ORIGIN without a soname: loaded ahead, then the refusal says to give it one")
     func originWithoutSoname() throws {
         let setup = Setup()
