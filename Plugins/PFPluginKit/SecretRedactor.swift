@@ -28,19 +28,24 @@ import Darwin
 /// - well-known token shapes anywhere in a string: GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`,
 ///   `github_pat_`), GitLab (`glpat-`), Slack (`xoxa-`, `xoxb-`, `xoxe-`, `xoxo-`, `xoxp-`,
 ///   `xoxr-`, `xoxs-`, `xapp-`, and the path of `hooks.slack.com/services|workflows|triggers/…`),
-///   Stripe (`sk_live_`, `sk_test_`, `rk_live_`, `rk_test_`, `whsec_`), OpenAI and Anthropic
-///   (`sk-…`, `sk-proj-…`, `sk-ant-…`: at least 20 characters after `sk-`, with a letter and a
-///   digit), Hugging Face (`hf_`), npm (`npm_`), PyPI (`pypi-`), Google API keys (`AIza`), AWS
-///   access key ids (`AKIA`/`ASIA` and 16 of `[A-Z0-9]`), JWTs (`eyJ….eyJ….signature`) and
-///   `Bearer` tokens (at least 12 characters with a digit);
+///   Stripe (`sk_live_`, `sk_test_`, `rk_live_`, `rk_test_` and `whsec_`, each with at least 16
+///   more), OpenAI and Anthropic (`sk-…`, `sk-proj-…`, `sk-ant-…`: at least 20 characters after
+///   `sk-`, with a letter and a digit), Hugging Face (`hf_`), npm (`npm_`), PyPI (`pypi-`), Google
+///   API keys (`AIza`), AWS access key ids (`AKIA`/`ASIA` and 16 of `[A-Z0-9]`), JWTs
+///   (`eyJ….eyJ….signature`), `Bearer` tokens (at least 12 characters with a digit), `Basic`
+///   credentials (base64 that decodes to something holding a colon, `user:password`) and OpenSSL's
+///   `pass:PASSWORD`;
 /// - the value of a secret-named parameter inside a string: `password=…` (up to whitespace, `&`,
-///   `;` or a quote: query strings, connection strings, `-Dkey=value`), `Name: …` with a space
-///   after the colon (`Authorization: Basic …`, `X-Api-Key: …`: headers and YAML, to the end of
-///   the line), `"api_key": "…"` (JSON and Python literals). A name is
-///   secret-named when one of its words (split at `-`, `_`, `.`) ends with a marker of
-///   ``secretMarkers`` (optionally plural: `apikey`, `clientSecret`, `credentials`) or is one of
-///   `pass`, `pwd`, `pw`, `passphrase`, `passin`, `passout`, `authorization`, `sig`, `sessionid`.
-///   Requiring the marker at the end of a word keeps `--keyboard` and `--author`.
+///   `;` or a quote: query strings, connection strings, `-Dkey=value`; when the value is an HTTP
+///   authentication scheme, `Authorization=Basic …`, the credentials after it go too), `Name: …`
+///   with a space after the colon (`Authorization: Basic …`, `X-Api-Key: …`: headers and YAML, to
+///   the end of the line), `"api_key": "…"` (JSON and Python literals), `--name value` (an option
+///   and its value inside one string: `sh -c "mysql --password x"`). A name is secret-named when one
+///   of its words (split at `-`, `_`, `.`) ends with a marker of ``secretMarkers`` (optionally
+///   plural: `apikey`, `clientSecret`, `credentials`), is or ends with one of
+///   ``secretWordEndings`` and is not one of ``nonSecretWords`` (`dbpass`, `creds`; not `bypass`),
+///   or is one of `pw`, `passin`, `passout`, `authorization`, `sig`, `sessionid`. Requiring the
+///   marker at the end of a word keeps `--keyboard` and `--author`.
 ///
 /// Not found: secrets without a recognisable shape or name (an arbitrary high-entropy string, an
 /// AWS secret access key in a value whose name says nothing), passwords containing whitespace or
@@ -53,6 +58,27 @@ public enum SecretRedactor {
     /// end of one of its words) secret.
     public static let secretMarkers = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "SESSION"]
 
+    /// Shorter markers, too common inside other words to count anywhere in a name
+    /// (`PASSENGER_COUNT`): a name or option is secret when one of its words (split at `_`, `-`,
+    /// `.`) is one of these or ends with one, in any case (`DB_PASS`, `PGPASS`, `MYSQL_PWD`,
+    /// `BORG_PASSPHRASE`, `CREDS`, `BEARER`, `dbPass`), unless the word is one of
+    /// ``nonSecretWords``.
+    public static let secretWordEndings = ["PASS", "PWD", "PASSPHRASE", "CREDS", "BEARER"]
+
+    /// Words that end like a secret and are not one: English words (`BYPASS`, `COMPASS`,
+    /// `SURPASS`…), filters and encoder passes (`LOWPASS`, `TWOPASS`…), `ASKPASS` (the program that
+    /// asks for a password: `SSH_ASKPASS`, `SUDO_ASKPASS`), `MULTIPASS` (a VM manager), `OLDPWD`
+    /// (the shell's previous directory).
+    public static let nonSecretWords: Set<String> = [
+        "BYPASS", "COMPASS", "ENCOMPASS", "SURPASS", "TRESPASS", "OVERPASS", "UNDERPASS", "ASKPASS", "MULTIPASS",
+        "SINGLEPASS", "ONEPASS", "TWOPASS", "LOWPASS", "HIGHPASS", "BANDPASS", "ALLPASS", "OLDPWD",
+    ]
+
+    /// Variable names that are never secret by name, in any case: `PWD` and `OLDPWD`, the shell's
+    /// current and previous directories. (A parameter named `PWD` inside a value, as in an ODBC
+    /// connection string `UID=app;PWD=…`, is still a password.)
+    public static let nonSecretNames: Set<String> = ["PWD", "OLDPWD"]
+
     /// The tools whose `-pPASSWORD` (a password glued to `-p`) is a password; for any other program
     /// `-p…` means something else (a port, a path, `mkdir -p`), so it is left alone.
     public static let gluedPasswordTools: Set<String> = [
@@ -63,12 +89,30 @@ public enum SecretRedactor {
     // MARK: Names
 
     /// Whether a variable's name contains one of ``secretMarkers`` anywhere, in any case (`API_KEY`,
-    /// `db_Password`, and also `KEYBOARD_LAYOUT`: a name rule cannot tell, so it redacts).
+    /// `db_Password`, and also `KEYBOARD_LAYOUT`: a name rule cannot tell, so it redacts), or one
+    /// of its words is or ends with one of ``secretWordEndings`` (`SMTP_PASS`, `PGPASS`,
+    /// `MYSQL_PWD`; not `PASSENGER_COUNT`, `BYPASS_CACHE`, `SSH_ASKPASS`), except ``nonSecretNames``.
     ///
     /// Compared as ASCII bytes: names are ASCII in practice, and other bytes never match a marker.
     public static func looksSecret(name: String) -> Bool {
         let upper = name.utf8.map(Byte.upper)
-        return markerBytes.contains { marker in Byte.find(marker, in: upper, from: 0) != nil }
+        if markerBytes.contains(where: { marker in Byte.find(marker, in: upper, from: 0) != nil }) { return true }
+        if nonSecretNames.contains(String(decoding: upper, as: UTF8.self)) { return false }
+        return upper.split(whereSeparator: { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+            .contains { endsLikeSecret($0) }
+    }
+
+    private static let lowerEndings = secretWordEndings.map { Array($0.lowercased().utf8) }
+    private static let lowerNonSecretWords = nonSecretWords.map { Array($0.lowercased().utf8) }
+
+    /// Whether `word` is or ends with one of ``secretWordEndings`` (any case) and is not one of
+    /// ``nonSecretWords``. Compares bytes in place: it runs for every word of every parameter name.
+    private static func endsLikeSecret(_ word: ArraySlice<UInt8>) -> Bool {
+        guard let last = word.last, "SsDdEeRr".utf8.contains(last) else { return false }
+        guard lowerEndings.contains(where: { word.count >= $0.count && Byte.equalsIgnoringCase($0, word, at: word.endIndex - $0.count) }) else {
+            return false
+        }
+        return !lowerNonSecretWords.contains { $0.count == word.count && Byte.equalsIgnoringCase($0, word, at: word.startIndex) }
     }
 
     // MARK: Values
@@ -100,16 +144,22 @@ public enum SecretRedactor {
     ///   next argument is redacted, unless it starts with `--` (then it is the next option) or the
     ///   option is a negation (`--no-auth`). A boolean option with a secret name (`--private`)
     ///   therefore costs the next argument: redacting too much is the safe side.
+    ///   `--password= X` (an empty value) redacts `X` the same way.
     /// - `-pSECRET` becomes `-p<redacted>` only when the program (the last path component of
     ///   `argv[0]`) is one of ``gluedPasswordTools``; through a wrapper (`sudo mysql -pX`) it is not
     ///   found. A judgement call: elsewhere `-p` is a port, a path or `mkdir -p`.
+    /// - `-u USER:PASSWORD`, `-uUSER:PASSWORD`, `--user USER:PASSWORD`, `--user=USER:PASSWORD` (and
+    ///   `-U`, `--proxy-user`) keep only `USER:` when the program is one of ``userPasswordTools``
+    ///   (`curl`): elsewhere `-u` and `--user` name a user or `uid:gid`.
     /// - Every other argument goes through ``redact(value:)``.
     public static func redact(arguments: [String]) -> [String] {
         guard let program = arguments.first else { return [] }
-        let gluedPassword = gluedPasswordTools.contains(String(program.split(separator: "/").last ?? ""))
+        let tool = String(program.split(separator: "/").last ?? "")
+        let gluedPassword = gluedPasswordTools.contains(tool)
+        let userPassword = userPasswordTools.contains(tool)
         var result: [String] = []
         result.reserveCapacity(arguments.count)
-        var redactNext = false
+        var redactNext = false, userNext = false
         for argument in arguments {
             if redactNext {
                 redactNext = false
@@ -118,18 +168,58 @@ public enum SecretRedactor {
                     continue
                 }
             }
+            if userNext {
+                userNext = false
+                result.append(redactPassword(user: argument))
+                continue
+            }
             let bytes = Array(argument.utf8)
             if result.count > 0, gluedPassword, bytes.count > 2, bytes[0] == UInt8(ascii: "-"), bytes[1] == UInt8(ascii: "p") {
                 result.append("-p" + placeholder)
                 continue
             }
+            if result.count > 0, userPassword, let user = userOption(argument) {
+                if let value = user.value {
+                    result.append(user.option + redactPassword(user: value))
+                } else {
+                    userNext = true
+                    result.append(argument)
+                }
+                continue
+            }
             if result.count > 0, let name = optionName(bytes) {
+                redactNext = isSecretName(name) && !isNegation(name)
+            } else if result.count > 0, bytes.count > 3, bytes.last == UInt8(ascii: "="), let name = optionName(Array(bytes.dropLast())) {
+                // `--password= X`: an empty value, and maybe the password after it.
                 redactNext = isSecretName(name) && !isNegation(name)
             }
             // `--password=X` is a secret-named parameter: the value rules redact X.
             result.append(redact(value: argument))
         }
         return result
+    }
+
+    /// The tools whose `-u USER:PASSWORD` and `--user USER:PASSWORD` (and `-U`, `--proxy-user`,
+    /// the proxy's) carry a password after the first colon. For other programs `-u` and `--user`
+    /// are a user name or `uid:gid` (`sudo -u`, `docker run --user 1000:1000`), so they are left alone.
+    public static let userPasswordTools: Set<String> = ["curl"]
+
+    /// `-u`, `-U`, `--user`, `--proxy-user` (value in the next argument: `value` nil), or one of
+    /// them with its value (`-ualice:pw`, `--user=alice:pw`).
+    private static func userOption(_ argument: String) -> (option: String, value: String?)? {
+        for option in ["--user", "--proxy-user", "-u", "-U"] {
+            if argument == option { return (option, nil) }
+            if option.hasPrefix("--"), argument.hasPrefix(option + "=") { return (option + "=", String(argument.dropFirst(option.count + 1))) }
+            if !option.hasPrefix("--"), argument.hasPrefix(option), argument.count > 2 { return (option, String(argument.dropFirst(2))) }
+        }
+        return nil
+    }
+
+    /// `user:password` with what follows the first colon redacted; without a colon (the tool asks
+    /// for the password) as the value rules leave it.
+    private static func redactPassword(user: String) -> String {
+        guard let colon = user.firstIndex(of: ":") else { return redact(value: user) }
+        return redact(value: String(user[..<colon])) + ":" + placeholder
     }
 
     // MARK: Files
@@ -200,6 +290,7 @@ public enum SecretRedactor {
         urlCredentials(in: s, into: &spans)
         tokens(in: s, into: &spans)
         namedParameters(in: s, into: &spans)
+        spacedOptions(in: s, into: &spans)
         guard !spans.isEmpty else { return [] }
         spans.sort { $0.lowerBound < $1.lowerBound }
         var merged: [Range<Int>] = [spans[0]]
@@ -307,7 +398,7 @@ public enum SecretRedactor {
         Shape("xoxs-", .dashed, 10), Shape("xapp-", .dashed, 10),
         // Stripe secret and restricted keys (`pk_` publishable keys are public by design).
         Shape("sk_live_", .alnum, 16), Shape("sk_test_", .alnum, 16), Shape("rk_live_", .alnum, 16),
-        Shape("rk_test_", .alnum, 16), Shape("whsec_", .alnum, 24),
+        Shape("rk_test_", .alnum, 16), Shape("whsec_", .alnum, 16),
         // OpenAI (`sk-…`, `sk-proj-…`) and Anthropic (`sk-ant-api03-…`). `sk-` also starts words
         // (`sk-learn`), so the rest must be long and contain a letter and a digit.
         Shape("sk-", .base64url, 20, needsLetterAndDigit: true),
@@ -358,7 +449,7 @@ public enum SecretRedactor {
                 found = jwt(in: s, at: i)
                 if found == nil { jwtFailedUntil = Byte.run(of: .base64url, in: s, from: i) }
             }
-            if found == nil { found = bearer(in: s, at: i) ?? slackWebhook(in: s, at: i) }
+            if found == nil { found = bearer(in: s, at: i) ?? basic(in: s, at: i) ?? opensslPassword(in: s, at: i) ?? slackWebhook(in: s, at: i) }
             if let found {
                 spans.append(found)
                 i = max(i + 1, found.upperBound)
@@ -398,6 +489,34 @@ public enum SecretRedactor {
         return start..<end
     }
 
+    /// `Basic <credentials>` (any case): the credentials, when they are base64 (standard alphabet,
+    /// with or without padding) of something holding a colon, `user:password` as HTTP Basic
+    /// authentication encodes it (so "basic usage" or "Basic 101" in a sentence is kept).
+    private static func basic(in s: [UInt8], at i: Int) -> Range<Int>? {
+        let word = Array("basic".utf8)
+        guard Byte.lower(s[i]) == word[0], i + word.count < s.count,
+              s[i..<(i + word.count)].map(Byte.lower).elementsEqual(word) else { return nil }
+        var start = i + word.count
+        guard s[start] == UInt8(ascii: " ") || s[start] == UInt8(ascii: "\t") else { return nil }
+        while start < s.count, s[start] == UInt8(ascii: " ") || s[start] == UInt8(ascii: "\t") { start += 1 }
+        var end = start
+        while end < s.count, Byte.isAlnum(s[end]) || s[end] == UInt8(ascii: "+") || s[end] == UInt8(ascii: "/") { end += 1 }
+        while end < s.count, s[end] == UInt8(ascii: "=") { end += 1 }
+        guard end - start >= 4, Byte.base64HoldsColon(s[start..<end]) else { return nil }
+        return start..<end
+    }
+
+    /// OpenSSL's `pass:PASSWORD` (`-passin pass:…`, `-passout pass:…`): the password, up to
+    /// whitespace or a quote. Lower case only, as OpenSSL spells it, and never `pass: x` with a space.
+    private static func opensslPassword(in s: [UInt8], at i: Int) -> Range<Int>? {
+        let prefix = Array("pass:".utf8)
+        guard s[i] == prefix[0], Byte.matches(prefix, in: s, at: i) else { return nil }
+        let start = i + prefix.count
+        var end = start
+        while end < s.count, !Byte.isSpaceOrQuote(s[end]) { end += 1 }
+        return end > start ? start..<end : nil
+    }
+
     /// The secret path of `hooks.slack.com/services/…` (also `workflows/`, `triggers/`); the host
     /// and kind are kept.
     private static func slackWebhook(in s: [UInt8], at i: Int) -> Range<Int>? {
@@ -429,6 +548,8 @@ public enum SecretRedactor {
                 // `,`: in `password=a,b` the comma may be the password's.
                 var end = k + 1
                 while end < s.count, !Byte.isSpaceOrQuote(s[end]), s[end] != UInt8(ascii: "&"), s[end] != UInt8(ascii: ";") { end += 1 }
+                // `Authorization=Basic …`: the scheme and its credentials both go.
+                end = credentials(in: s, scheme: (k + 1)..<end) ?? end
                 if end > k + 1 { span = (k + 1)..<end }
             } else if byte == UInt8(ascii: ":"), nameStart < k, k + 1 < s.count, s[k + 1] == UInt8(ascii: " ") || s[k + 1] == UInt8(ascii: "\t"),
                       isSecretName(s[nameStart..<k]) {
@@ -447,6 +568,57 @@ public enum SecretRedactor {
             } else {
                 k += 1
             }
+        }
+    }
+
+    /// HTTP authentication schemes whose credentials are one token, and those whose credentials
+    /// are a list of parameters (which may hold spaces, commas and quotes).
+    private static let tokenSchemes = ["basic", "bearer", "token", "negotiate", "ntlm", "apikey", "dpop", "privatetoken"].map { Array($0.utf8) }
+    private static let parameterSchemes = ["digest", "oauth", "aws4-hmac-sha256", "hoba", "mutual", "vapid", "scram-sha-1", "scram-sha-256", "gnap", "concealed"]
+        .map { Array($0.utf8) }
+
+    /// When `scheme` (the value of a secret-named `name=value`) is an HTTP authentication scheme
+    /// followed by credentials, where the credentials end: after the next word for a token scheme
+    /// (`Basic`, `Bearer`…), at the end of the line for a scheme with parameters (`Digest`…).
+    private static func credentials(in s: [UInt8], scheme: Range<Int>) -> Int? {
+        let word = s[scheme]
+        let isToken = tokenSchemes.contains { $0.count == word.count && Byte.equalsIgnoringCase($0, word, at: word.startIndex) }
+        let isParameters = !isToken && parameterSchemes.contains { $0.count == word.count && Byte.equalsIgnoringCase($0, word, at: word.startIndex) }
+        guard isToken || isParameters, scheme.upperBound < s.count,
+              s[scheme.upperBound] == UInt8(ascii: " ") || s[scheme.upperBound] == UInt8(ascii: "\t") else { return nil }
+        var start = scheme.upperBound
+        while start < s.count, s[start] == UInt8(ascii: " ") || s[start] == UInt8(ascii: "\t") { start += 1 }
+        var end = start
+        if isToken {
+            while end < s.count, !Byte.isSpaceOrQuote(s[end]) { end += 1 }
+        } else {
+            while end < s.count, s[end] != UInt8(ascii: "\n"), s[end] != UInt8(ascii: "\r") { end += 1 }
+        }
+        return end > start ? end : nil
+    }
+
+    /// `--name value` inside one string (a variable holding options, `sh -c "mysql --password x"`,
+    /// one argument `'--password x'`): the value, when the name is secret-named and not a negation,
+    /// and the value does not start with `-` (then it is the next option).
+    private static func spacedOptions(in s: [UInt8], into spans: inout [Range<Int>]) {
+        let dashes = Array("--".utf8)
+        var k = 0
+        while let at = Byte.find(dashes, in: s, from: k) {
+            k = at + 2
+            guard at == 0 || Byte.isSpaceOrQuote(s[at - 1]) else { continue }
+            var nameEnd = k
+            while nameEnd < s.count, Byte.isNameByte(s[nameEnd]) { nameEnd += 1 }
+            guard nameEnd > k, nameEnd < s.count, s[nameEnd] == UInt8(ascii: " ") || s[nameEnd] == UInt8(ascii: "\t") else { continue }
+            let name = s[k..<nameEnd]
+            k = nameEnd
+            guard isSecretName(name), !isNegation(name) else { continue }
+            var start = nameEnd
+            while start < s.count, s[start] == UInt8(ascii: " ") || s[start] == UInt8(ascii: "\t") { start += 1 }
+            guard start < s.count, s[start] != UInt8(ascii: "-"), !Byte.isSpaceOrQuote(s[start]) else { continue }
+            var end = start
+            while end < s.count, !Byte.isSpaceOrQuote(s[end]) { end += 1 }
+            spans.append(start..<end)
+            k = end
         }
     }
 
@@ -512,6 +684,7 @@ public enum SecretRedactor {
 
     private static func isSecretWord(_ name: ArraySlice<UInt8>, _ word: Range<Int>) -> Bool {
         if secretWords.contains(where: { $0.count == word.count && Byte.equalsIgnoringCase($0, name, at: word.lowerBound) }) { return true }
+        if endsLikeSecret(name[word]) { return true }
         let plural = Byte.lower(name[word.upperBound - 1]) == UInt8(ascii: "s")
         return lowerMarkers.contains { marker in
             (marker.count <= word.count && Byte.equalsIgnoringCase(marker, name, at: word.upperBound - marker.count))
@@ -592,6 +765,32 @@ private enum Byte {
 
     static func lastIndex(of byte: UInt8, in s: [UInt8], range: Range<Int>) -> Int? {
         s[range].lastIndex(of: byte)
+    }
+
+    /// Whether `text` decodes as base64 (standard alphabet, `=` padding only at the end) to bytes
+    /// holding a `:`.
+    static func base64HoldsColon(_ text: ArraySlice<UInt8>) -> Bool {
+        var bits: UInt32 = 0
+        var pending = 0
+        for b in text {
+            let value: UInt32
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(b - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = UInt32(b - UInt8(ascii: "a")) + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(b - UInt8(ascii: "0")) + 52
+            case UInt8(ascii: "+"): value = 62
+            case UInt8(ascii: "/"): value = 63
+            case UInt8(ascii: "="): return false
+            default: return false
+            }
+            bits = (bits << 6 | value) & 0xffff
+            pending += 6
+            if pending >= 8 {
+                pending -= 8
+                if (bits >> pending) & 0xff == UInt32(UInt8(ascii: ":")) { return true }
+            }
+        }
+        return false
     }
 
     /// The end of the run of `kind` bytes starting at `from`.

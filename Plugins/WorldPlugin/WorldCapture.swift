@@ -9,7 +9,8 @@ import Glibc
 /// Settings: `root` (required, the agent's directory), `exclude` (comma-separated fnmatch
 /// patterns), `env` (capture the environment; default true), `env_keep` (comma-separated names
 /// never redacted, by name or by value: see ``SecretRedactor``), `pid` (capture that process and its descendants from `/proc`, and take the
-/// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser),
+/// environment from it rather than from pfhost), `dom` (an HTML file saved by the agent's browser,
+/// stored byte for byte, and left out when it holds a private key unless `keep_private_keys`),
 /// `racy_window_ms` (default 2000: stat data of files changed this recently are not trusted).
 ///
 /// Files under 64 KiB are packed (cut where a path's hash says, so an unchanged run of files forms
@@ -71,9 +72,7 @@ struct WorldCapture {
 
         let pid = try processID()
         var dom: WorldDOM?
-        if let path = host.config("dom") {
-            // Opened here, not by the host: never through a symlink the agent could plant.
-            let (blob, _) = try host.putFile(try ReadableFile(path: path), mediaType: Self.domMediaType)
+        if let path = host.config("dom"), let blob = try captureDOM(path, keepPrivateKeys: keepPrivateKeys) {
             blobs.append(blob)
             dom = WorldDOM(path: path, digest: blob.digest, size: blob.size)
         }
@@ -86,6 +85,33 @@ struct WorldCapture {
                 env: try host.flag("env", default: true) ? try environment(pid: pid) : nil,
                 processes: try pid.map { pid throws(PluginError) in try ProcessTree.capture(root: pid) },
                 dom: dom)))
+    }
+
+    /// How much of the DOM is read at a time.
+    static let domChunk = 1 << 20
+
+    /// Stores the DOM file byte for byte (as of its size when opened), scanning it for a private
+    /// key as it streams: one that holds a key is left out (nil), with a warning, unless
+    /// `keepPrivateKeys`. Nothing else in it is redacted.
+    private func captureDOM(_ path: String, keepPrivateKeys: Bool) throws(PluginError) -> Descriptor? {
+        let file = try ReadableFile(path: path)
+        let writer = try host.openBlob(mediaType: Self.domMediaType)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.domChunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var scanner = PrivateKeyScanner()
+        while true {
+            try host.checkCancelled()
+            let count = try file.read(into: buffer)
+            guard count > 0 else { break }
+            let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            if !keepPrivateKeys && scanner.scan(piece) {
+                writer.abort()
+                host.log(.warning, "\(path) (world.dom) left out: it holds a private key (set world.keep_private_keys=true to keep it)")
+                return nil
+            }
+            try writer.write(piece)
+        }
+        return try writer.commit()
     }
 
     static let treeKeyAnnotation = "dev.pfhost.world.tree_key"

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+
+const int pf_o_path = O_PATH;
 
 /* pf_sha256 is never defined: a pf_sha256 * is an EVP_MD_CTX *, so the EVP type stays out of Swift. */
 
@@ -64,4 +67,11 @@ _Static_assert(PF_O_PATH == O_PATH, "PF_O_PATH is O_PATH");
 ssize_t pf_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t offset_out, size_t len) {
     off64_t in = offset_in, out = offset_out;
     return copy_file_range(fd_in, &in, fd_out, &out, len, 0);
+}
+
+int pf_statfs_type(const char *path, int64_t *type) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    *type = (int64_t)info.f_type;
+    return 0;
 }

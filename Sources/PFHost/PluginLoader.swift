@@ -1,6 +1,7 @@
 import CPFPluginABI
 import PFModel
 import PFSystem
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,13 +10,22 @@ import Glibc
 ///
 /// Every `*.so` in the directory is considered, sorted by name; other files are ignored, and
 /// a file reached twice (a symlink to another, same device and inode) is loaded once. Each is
-/// opened with `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` and never closed.
+/// loaded with `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` and never closed.
 ///
-/// Before any `dlopen`, which runs a library's constructors, ``PluginTrust`` checks the directory,
-/// the directories above it, and each file with the symlinks and directories on its way: a file
-/// that someone other than root or the effective user could have changed is refused unopened,
-/// and in such a directory nothing is opened. `allowInsecurePlugins` turns the check off, for
-/// development only.
+/// Before any `dlopen`, which runs a library's constructors:
+///
+/// 1. ``PluginTrust`` checks the directory, the directories above it, and each file with the
+///    symlinks and directories on its way, holding a descriptor of each: a file that someone other
+///    than root or the effective user could have changed is refused unopened, and in such a
+///    directory nothing is opened;
+/// 2. the file's dynamic section is read from its descriptor (``ELFDynamicSection``), and
+///    ``PluginDependencies`` checks the directories its libraries are looked up in and the
+///    libraries found there, refusing the plugin when any is untrusted;
+/// 3. those libraries, then the plugin, are loaded through `/proc/self/fd/N` of the checked
+///    descriptors, so what is loaded is exactly the file that was checked, whatever happened to
+///    the path since. (`/proc` must be procfs; without it nothing is loaded.)
+///
+/// `allowInsecurePlugins` turns all of this off and loads each path as it is, for development only.
 ///
 /// ```swift
 /// let plugins = try PluginLoader.loadSet(from: "/opt/agent/plugins")
@@ -31,11 +41,49 @@ public enum PluginLoader {
         public let result: Result<LoadedPlugin, PluginRefusal>
     }
 
-    /// One `.so` in a directory before it is loaded: the path to `dlopen` (after the trust check,
-    /// the symlink-free path the check ended at), or why it is refused unopened.
+    /// One `.so` in a directory before it is loaded: the symlink-free path the trust check ended at
+    /// (what a capture process of `--isolate` checks and loads again), or why it is refused unopened.
     struct Listing {
         let file: String
         let path: Result<String, PluginRefusal>
+    }
+
+    /// The `.so` files of `directory`, sorted by name, each checked by ``PluginTrust`` (unless
+    /// `allowInsecurePlugins`) but none opened: what `--isolate` hands to its capture processes,
+    /// which check each again and load it there (``load(_:as:allowInsecurePlugins:)``).
+    static func list(in directory: String, allowInsecurePlugins: Bool) throws(PluginSetError) -> [Listing] {
+        var names: [String]
+        do { names = try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
+            throw .unreadableDirectory(directory, reason: error.reason)
+        }
+        names.sort()
+        var seen = Set<FileIdentity>()
+        var listings: [Listing] = []
+        let trust = PluginTrust()
+        var checkedDirectory: PluginTrust.Checked?
+        if !allowInsecurePlugins {
+            do { checkedDirectory = try trust.checkDirectory(directory) } catch {
+                throw .untrustedDirectory(directory, problem: error, files: names)
+            }
+        }
+        for name in names {
+            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            if let checkedDirectory {
+                let checked: PluginTrust.Checked
+                do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
+                    listings.append(Listing(file: file, path: .failure(.untrusted(file: file, problem: error))))
+                    continue
+                }
+                guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
+                listings.append(Listing(file: file, path: .success(checked.path)))
+            } else {
+                if let info = try? SystemCalls().status(file) {
+                    guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
+                }
+                listings.append(Listing(file: file, path: .success(file)))
+            }
+        }
+        return listings
     }
 
     /// Loads every `.so` in `directory` and reports each one.
@@ -45,53 +93,48 @@ public enum PluginLoader {
     /// - Throws: ``PluginSetError/unreadableDirectory(_:reason:)`` when the directory cannot be
     ///   listed, ``PluginSetError/untrustedDirectory(_:problem:files:)`` when it may not be trusted.
     public static func candidates(in directory: String, allowInsecurePlugins: Bool = false) throws(PluginSetError) -> [Candidate] {
-        try list(in: directory, allowInsecurePlugins: allowInsecurePlugins).map { listing in
-            Candidate(file: listing.file, result: listing.path.flatMap { path in
-                Result { () throws(PluginRefusal) in try loadTable(path, as: listing.file) }
-            })
-        }
+        try candidates(in: directory, allowInsecurePlugins: allowInsecurePlugins, trust: PluginTrust())
     }
 
-    /// The `.so` files of `directory`, sorted by name, each checked by ``PluginTrust`` (unless
-    /// `allowInsecurePlugins`) but none opened: what ``candidates(in:allowInsecurePlugins:)``
-    /// loads here and `--isolate` loads in capture processes.
-    static func list(in directory: String, allowInsecurePlugins: Bool) throws(PluginSetError) -> [Listing] {
+    /// ``candidates(in:allowInsecurePlugins:)`` checking with `trust` (tests pass one whose system
+    /// calls have a fault hook).
+    static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust) throws(PluginSetError) -> [Candidate] {
         var names: [String]
         do { names = try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
             throw .unreadableDirectory(directory, reason: error.reason)
         }
         names.sort()
-        let trust = PluginTrust()
-        var checkedDirectory: PluginTrust.Checked?
-        if !allowInsecurePlugins {
-            do { checkedDirectory = try trust.checkDirectory(directory) } catch {
-                throw .untrustedDirectory(directory, problem: error, files: names)
-            }
-        }
         var seen = Set<FileIdentity>()
-        var listings: [Listing] = []
-        for name in names {
-            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-            // What to dlopen: with the check, the path it ended at (no symlinks, every step
-            // checked), so nobody else can change what it names before the dlopen.
-            let path: String
-            if let checkedDirectory {
-                let checked: PluginTrust.Checked
-                do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
-                    listings.append(Listing(file: file, path: .failure(.untrusted(file: file, problem: error))))
-                    continue
-                }
-                guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
-                path = checked.path
-            } else {
+        var candidates: [Candidate] = []
+        guard !allowInsecurePlugins else {
+            for name in names {
+                let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
                 if let info = try? SystemCalls().status(file) {
                     guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
                 }
-                path = file
+                candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in try loadInsecurely(file) }))
             }
-            listings.append(Listing(file: file, path: .success(path)))
+            return candidates
         }
-        return listings
+        let checkedDirectory: PluginTrust.Checked
+        do { checkedDirectory = try trust.checkDirectory(directory) } catch {
+            throw .untrustedDirectory(directory, problem: error, files: names)
+        }
+        let dependencies = PluginDependencies(trust: trust)
+        for name in names {
+            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            // Looked up through the checked directory's descriptor, not its path.
+            let checked: PluginTrust.Checked
+            do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
+                candidates.append(Candidate(file: file, result: .failure(.untrusted(file: file, problem: error))))
+                continue
+            }
+            guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
+            candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in
+                try load(checked, as: file, dependencies: dependencies)
+            }))
+        }
+        return candidates
     }
 
     /// Loads the directory's plugins and checks they form a set: one plugin per layer kind,
@@ -124,29 +167,146 @@ public enum PluginLoader {
     }
 
     /// Checks one file with ``PluginTrust`` (every directory above it and every symlink on the
-    /// way), then loads it and checks its table.
+    /// way) and its libraries with ``PluginDependencies``, then loads exactly the checked file and
+    /// checks its table.
     ///
-    /// - Parameter allowInsecurePlugins: skip the trust check (for development).
+    /// - Parameter allowInsecurePlugins: skip the checks and load the path as it is (for development).
     public static func load(_ file: String, allowInsecurePlugins: Bool = false) throws(PluginRefusal) -> LoadedPlugin {
-        try load(file, as: file, allowInsecurePlugins: allowInsecurePlugins)
+        try load(file, allowInsecurePlugins: allowInsecurePlugins, trust: PluginTrust())
     }
 
     /// ``load(_:allowInsecurePlugins:)`` of `path`, with refusals and the plugin naming it `file`
     /// (a capture process loads the checked path its parent listed under the name the user knows).
     static func load(_ path: String, as file: String, allowInsecurePlugins: Bool) throws(PluginRefusal) -> LoadedPlugin {
-        guard !allowInsecurePlugins else { return try loadTable(path, as: file) }
+        guard !allowInsecurePlugins else { return try loadInsecurely(path, as: file) }
+        let trust = PluginTrust()
         let checked: PluginTrust.Checked
-        do { checked = try PluginTrust().checkFile(path) } catch { throw .untrusted(file: file, problem: error) }
-        return try loadTable(checked.path, as: file)
+        do { checked = try trust.checkFile(path) } catch { throw .untrusted(file: file, problem: error) }
+        return try load(checked, as: file, dependencies: PluginDependencies(trust: trust))
     }
 
-    /// `dlopen`s `path` and checks its table; refusals and the plugin name it `file`.
-    private static func loadTable(_ path: String, as file: String) throws(PluginRefusal) -> LoadedPlugin {
+    /// ``load(_:allowInsecurePlugins:)`` checking with `trust`.
+    static func load(_ file: String, allowInsecurePlugins: Bool, trust: PluginTrust) throws(PluginRefusal) -> LoadedPlugin {
+        guard !allowInsecurePlugins else { return try loadInsecurely(file) }
+        let checked: PluginTrust.Checked
+        do { checked = try trust.checkFile(file) } catch { throw .untrusted(file: file, problem: error) }
+        return try load(checked, as: file, dependencies: PluginDependencies(trust: trust))
+    }
+
+    /// Reads the checked file's dynamic section, checks its libraries, loads them and then it, each
+    /// through its descriptor, and checks its table. Refusals and the plugin name it `file`.
+    private static func load(_ checked: PluginTrust.Checked, as file: String, dependencies: PluginDependencies) throws(PluginRefusal) -> LoadedPlugin {
+        let dynamic: ELFDynamicSection
+        do { dynamic = try ELFDynamicSection(descriptor: checked.descriptor, path: checked.path, system: dependencies.trust.system) } catch {
+            throw .malformed(file: file, problem: error)
+        }
+        let libraries: [PluginDependencies.Library]
+        do { libraries = try dependencies.check(checked, dynamic) } catch { throw .untrustedDependency(file: file, problem: error) }
+        for library in libraries where !isLoaded(library.name) {
+            do { _ = try open(library.file, system: dependencies.trust.system) } catch {
+                switch error {
+                case .notLoadable(let reason): throw .notLoadable(file: file, reason: "its library \(library.file.path): \(reason)")
+                case .noProcFileSystem(let reason): throw .noProcFileSystem(file: file, reason: reason)
+                }
+            }
+        }
+        let handle: UnsafeMutableRawPointer
+        do { handle = try open(checked, system: dependencies.trust.system, display: file) } catch {
+            switch error {
+            case .notLoadable(let reason):
+                // Loaded from /proc/self/fd, the plugin's $ORIGIN is /proc/self/fd: the loader
+                // finds a library loaded ahead by its soname, or not at all.
+                let unmatched = libraries.filter { $0.soname != $0.name && !$0.name.contains("/") }.map(\.name)
+                guard !unmatched.isEmpty else { throw .notLoadable(file: file, reason: reason) }
+                throw .notLoadable(file: file, reason: reason + " (pfhost loads the checked plugin through /proc/self/fd, so the loader finds "
+                    + "\(unmatched.joined(separator: ", ")) only by soname: link \(unmatched.count == 1 ? "it" : "each") with -Wl,-soname,NAME, "
+                    + "NAME being the name the plugin asks for)")
+            case .noProcFileSystem(let reason): throw .noProcFileSystem(file: file, reason: reason)
+            }
+        }
+        return try table(handle, as: file)
+    }
+
+    /// Why ``open(_:system:display:)`` failed.
+    private enum OpenFailure: Error {
+        case notLoadable(String)
+        case noProcFileSystem(String)
+    }
+
+    /// `statfs`'s type for procfs.
+    private static let procFileSystemType: Int64 = 0x9fa0
+
+    /// Which file each `/proc/self/fd/N` name given to `dlopen` stood for. glibc returns an already
+    /// loaded object whose name matches the string it is given, whatever file that name leads to
+    /// now, and descriptor numbers are reused: so a number is used again only for the same file.
+    private static let descriptorNames = Mutex<[Int32: FileIdentity]>([:])
+
+    /// `dlopen`s exactly the file `checked` holds open, through `/proc/self/fd/N` (a copy of its
+    /// descriptor whose name never stood for another file); dlopen's words name `display`.
+    private static func open(_ checked: PluginTrust.Checked, system: SystemCalls, display: String? = nil) throws(OpenFailure) -> UnsafeMutableRawPointer {
+        let display = display ?? checked.path
+        // On procfs, /proc/self/fd/N is this process's descriptor N; anything else could be a
+        // directory someone made.
+        let type: Int64
+        do { type = try system.fileSystemType("/proc/self/fd") } catch {
+            throw .noProcFileSystem("/proc/self/fd cannot be used (\(error.reason))")
+        }
+        guard type == procFileSystemType else {
+            throw .noProcFileSystem("/proc/self/fd is not on procfs (file system type 0x\(String(type, radix: 16)))")
+        }
+        let identity = FileIdentity(device: checked.device, inode: checked.inode)
+        let number: Int32
+        do {
+            number = try descriptorNames.withLock { (names) throws(SystemCallError) -> Int32 in
+                var minimum: Int32 = 0
+                while true {
+                    let copy = try system.duplicate(checked.descriptor, minimum: minimum, path: display)
+                    if let used = names[copy], used != identity {
+                        try? system.close(copy, path: display)
+                        minimum = copy + 1
+                        continue
+                    }
+                    names[copy] = identity
+                    return copy
+                }
+            }
+        } catch {
+            throw .notLoadable("no descriptor for /proc/self/fd: \(error.reason)")
+        }
+        defer { try? system.close(number, path: display) }
+        let name = "/proc/self/fd/\(number)"
+        _ = dlerror()
+        guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+            throw .notLoadable(reason.replacing(name, with: display))
+        }
+        return handle
+    }
+
+    /// Whether a library is already loaded under `name` (its soname, or the name it was asked
+    /// by): the loader then uses that one, and loading the checked file ahead would make a second copy.
+    private static func isLoaded(_ name: String) -> Bool {
+        guard let handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD) else {
+            _ = dlerror()
+            return false
+        }
+        dlclose(handle)
+        return true
+    }
+
+    /// For development only: `dlopen`s `file` as it is, unchecked.
+    private static func loadInsecurely(_ path: String, as file: String? = nil) throws(PluginRefusal) -> LoadedPlugin {
+        let file = file ?? path
         _ = dlerror()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw .notLoadable(file: file, reason: reason)
         }
+        return try table(handle, as: file)
+    }
+
+    /// Finds the entry point of a loaded plugin and checks its table; refusals and the plugin name it `file`.
+    private static func table(_ handle: UnsafeMutableRawPointer, as file: String) throws(PluginRefusal) -> LoadedPlugin {
         // Never dlclose: thread-local destructors and Swift metadata make unloading unsafe.
         guard let symbol = dlsym(handle, PluginABI.entrySymbol) else { throw .noEntrySymbol(file: file) }
         let entry = unsafeBitCast(symbol, to: pf_plugin_entry_fn.self)
@@ -179,7 +339,7 @@ public enum PluginLoader {
         return String(cString: pointer)
     }
 
-    private struct FileIdentity: Hashable {
+    private struct FileIdentity: Hashable, Sendable {
         let device: UInt64
         let inode: UInt64
     }

@@ -5,6 +5,14 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     /// above it or a symlink on the way (``PluginTrust``); it was not opened, so its constructors
     /// did not run.
     case untrusted(file: String, problem: PluginTrust.Problem)
+    /// The file cannot be read as a 64-bit shared object (``ELFDynamicSection``); it was not loaded.
+    case malformed(file: String, problem: ELFDynamicSection.Problem)
+    /// A library the loader would load with it, or a directory it would look for one in, is not
+    /// trusted (``PluginDependencies``); nothing was loaded.
+    case untrustedDependency(file: String, problem: PluginDependencyProblem)
+    /// `/proc/self/fd` is not procfs, so the checked file cannot be loaded through its descriptor;
+    /// nothing was loaded.
+    case noProcFileSystem(file: String, reason: String)
     case notLoadable(file: String, reason: String)
     case noEntrySymbol(file: String)
     case entryReturnedNull(file: String)
@@ -20,7 +28,7 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     /// The file refused.
     public var file: String {
         switch self {
-        case .untrusted(let file, _), .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
+        case .untrusted(let file, _), .malformed(let file, _), .untrustedDependency(let file, _), .noProcFileSystem(let file, _), .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
              .abiMajorMismatch(let file, _, _), .abiMinorTooNew(let file, _), .structTooSmall(let file, _),
              .unknownKind(let file, _), .missingField(let file, _), .reported(let file, _):
             file
@@ -32,7 +40,15 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         let host = "\(PluginABI.major).\(PluginABI.minor)"
         switch self {
         case .untrusted(_, let problem):
+            // A file that changed under the check was opened (that is how it was found out), never loaded.
+            if case .changed = problem { return "not loaded: \(problem)" }
             return "untrusted, never opened: \(problem)"
+        case .malformed(_, let problem):
+            return "cannot be loaded: \(problem)"
+        case .untrustedDependency(_, let problem):
+            return "not loaded, a library it would load is untrusted: \(problem)"
+        case .noProcFileSystem(_, let reason):
+            return "not loaded: \(reason); pfhost loads each checked plugin through /proc/self/fd so that exactly the checked file is loaded: mount /proc (mount -t proc proc /proc), or pass --allow-insecure-plugins (development only)"
         case .notLoadable(_, let reason):
             return "cannot be loaded: \(reason)"
         case .noEntrySymbol:

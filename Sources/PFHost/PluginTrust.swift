@@ -5,8 +5,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Decides whether a plugin directory, and a `.so` file in it, may be loaded at all: OpenSSH's
-/// `StrictModes`, for code that runs with the host's privileges.
+/// Decides whether a plugin directory, a `.so` file in it, and the directories its libraries are
+/// looked up in may be used at all: OpenSSH's `StrictModes`, for code that runs with the host's
+/// privileges.
 ///
 /// `dlopen` runs a library's constructors before the host sees its table, so a plugin that only
 /// a later check refuses has already run. The check therefore comes first, and asks who could have
@@ -22,14 +23,22 @@ import Darwin
 ///   else could replace it); elsewhere a symlink can only be replaced by whoever may write its
 ///   directory, already checked.
 ///
-/// The walk resolves symlinks itself, component by component, and returns the path it ended at,
-/// free of symlinks. ``PluginLoader`` opens that path rather than the one it was given, so nobody
-/// else can swap what it names between the check and the `dlopen`.
+/// The walk holds a descriptor for each directory it is in and looks the next name up in that
+/// descriptor (`fstatat`, `readlinkat`, `openat` with `O_NOFOLLOW`), so what it checks is what it
+/// goes through, even while someone renames or swaps directories around it: there is no path to
+/// resolve again later. Each directory and the file are opened only after their `lstat` data passed,
+/// then `fstat`ed: a descriptor that is not the very file the check saw (device and inode), or whose
+/// owner or mode no longer pass, is ``Problem/changed(path:)``. The result, ``Checked``, holds the
+/// open descriptor, which ``PluginLoader`` loads through `/proc/self/fd`.
+///
+/// A directory where the dynamic loader looks for libraries (``checkLibraryDirectory(_:in:)``)
+/// must not be writable by others even when sticky, since anyone could add a library to it; and a
+/// path there that does not exist is fine only when nobody else could create it.
 ///
 /// ```swift
 /// let trust = PluginTrust()
 /// let directory = try trust.checkDirectory("/opt/agent/plugins")
-/// let file = try trust.checkFile("libpf-model.so", in: directory)
+/// let file = try trust.checkFile("libpf-model.so", in: directory)   // file.descriptor is open
 /// ```
 ///
 /// Access control lists and capabilities are not consulted: only owners and mode bits.
@@ -49,12 +58,22 @@ public struct PluginTrust: Sendable {
         case cannotCheck(path: String, reason: String)
         /// More than ``maximumLinks`` symlinks on the way.
         case tooManyLinks(path: String)
+        /// What was opened at `path` is not what was checked there a moment before (another file,
+        /// or the same one with another owner or mode): it changed during the check.
+        case changed(path: String)
+        /// A directory libraries are looked up in is writable by others: sticky or not, anyone
+        /// could add a library to it.
+        case sharedLibraryDirectory(path: String, mode: UInt32)
+        /// `path` does not exist and `parent`, writable by others (`mode`), would let anyone
+        /// create it, and put libraries there.
+        case creatable(path: String, parent: String, mode: UInt32)
 
         /// The path at fault.
         public var path: String {
             switch self {
             case .writable(let path, _), .foreignOwner(let path, _, _), .wrongType(let path, _, _),
-                 .cannotCheck(let path, _), .tooManyLinks(let path):
+                 .cannotCheck(let path, _), .tooManyLinks(let path), .changed(let path),
+                 .sharedLibraryDirectory(let path, _), .creatable(let path, _, _):
                 path
             }
         }
@@ -63,10 +82,7 @@ public struct PluginTrust: Sendable {
             switch self {
             case .writable(let path, let mode):
                 // Name exactly the bits to clear, so the command fixes this and changes nothing else.
-                let group = mode & 0o020 != 0, others = mode & 0o002 != 0
-                let who = others ? "others" : "its group"
-                let bits = (group ? "g" : "") + (others ? "o" : "")
-                return "\(path) is writable by \(who) (mode \(Self.octal(mode))); run chmod \(bits)-w \(PluginTrust.shellQuoted(path))"
+                return "\(path) is writable by \(Self.who(mode)) (mode \(Self.octal(mode))); run chmod \(Self.bits(mode))-w \(PluginTrust.shellQuoted(path))"
             case .foreignOwner(let path, let owner, let effectiveUser):
                 let trusted = effectiveUser == 0 ? "root" : "root or you (uid \(effectiveUser))"
                 let fix = effectiveUser == 0
@@ -79,8 +95,20 @@ public struct PluginTrust: Sendable {
                 return "\(path) cannot be checked: \(reason)"
             case .tooManyLinks(let path):
                 return "\(path): more than \(PluginTrust.maximumLinks) symbolic links on the way"
+            case .changed(let path):
+                return "\(path) changed while it was being checked (replaced, or its owner or mode changed, between the check and the open); nothing was loaded, try again once it is settled"
+            case .sharedLibraryDirectory(let path, let mode):
+                return "\(path) is writable by \(Self.who(mode)) (mode \(Self.octal(mode))) and libraries are looked up there: sticky or not, anyone could add one; "
+                    + "keep the libraries in a directory only root or you can write (or run chmod \(Self.bits(mode))-w \(PluginTrust.shellQuoted(path)))"
+            case .creatable(let path, let parent, let mode):
+                return "\(path) does not exist, and \(parent) is writable by \(Self.who(mode)) (mode \(Self.octal(mode))): anyone could create it and put libraries there; "
+                    + "create it yourself, or relink without it"
             }
         }
+
+        private static func who(_ mode: UInt32) -> String { mode & 0o002 != 0 ? "others" : "its group" }
+
+        private static func bits(_ mode: UInt32) -> String { (mode & 0o020 != 0 ? "g" : "") + (mode & 0o002 != 0 ? "o" : "") }
 
         private static func octal(_ mode: UInt32) -> String {
             let digits = String(mode & 0o7777, radix: 8)
@@ -88,13 +116,26 @@ public struct PluginTrust: Sendable {
         }
     }
 
-    /// A path that passed: where the walk ended (absolute, no symlinks) and the file's identity.
-    public struct Checked: Hashable, Sendable {
-        /// The absolute path the walk ended at, with no symlink in it.
+    /// A path that passed, held open: where the walk ended (absolute, no symlinks), the file's
+    /// identity, and a descriptor of exactly that file, closed when this is released.
+    public final class Checked: Sendable {
+        /// The absolute path the walk ended at, with no symlink in it (for messages and `$ORIGIN`:
+        /// the file is reached through ``descriptor``, never through this path).
         public let path: String
         /// `st_dev` and `st_ino`, so that a file reached twice is recognised.
         public let device: UInt64
         public let inode: UInt64
+        /// The checked file itself: `O_RDONLY` for a regular file, `O_PATH` for a directory.
+        public let descriptor: Int32
+
+        init(path: String, device: UInt64, inode: UInt64, descriptor: Int32) {
+            self.path = path
+            self.device = device
+            self.inode = inode
+            self.descriptor = descriptor
+        }
+
+        deinit { try? SystemCalls().close(descriptor, path: path) }
     }
 
     /// How many symlinks a walk follows before giving up, as Linux's `MAXSYMLINKS`.
@@ -102,18 +143,27 @@ public struct PluginTrust: Sendable {
 
     /// The user besides root whose files are trusted.
     public let effectiveUser: UInt32
+    /// Every call of the walk goes through it (tests pass a fault hook).
+    let system: SystemCalls
 
     /// A policy trusting root and `effectiveUser` (by default, the process's effective user).
     public init(effectiveUser: UInt32 = UInt32(geteuid())) {
+        self.init(effectiveUser: effectiveUser, system: SystemCalls())
+    }
+
+    /// The same, making its calls through `system` (whose fault hook a test can use to change the
+    /// file system between the check of a name and its open).
+    init(effectiveUser: UInt32 = UInt32(geteuid()), system: SystemCalls) {
         self.effectiveUser = effectiveUser
+        self.system = system
     }
 
     /// Checks a plugin directory and every directory above it.
     ///
     /// - Parameter path: absolute, or relative to the current directory.
-    /// - Returns: the directory's real path, to pass to ``checkFile(_:in:)``.
+    /// - Returns: the directory, open, to pass to ``checkFile(_:in:)``.
     public func checkDirectory(_ path: String) throws(Problem) -> Checked {
-        try walk(path, from: nil, expecting: S_IFDIR)
+        try walk(path, from: nil, expecting: S_IFDIR, mode: .required)!
     }
 
     /// Checks a file: every directory above it, and every symlink on the way and the directories
@@ -122,67 +172,192 @@ public struct PluginTrust: Sendable {
     /// - Parameters:
     ///   - path: a name inside `directory`, or with no `directory` an absolute path or one
     ///     relative to the current directory.
-    ///   - directory: a directory ``checkDirectory(_:)`` accepted; its ancestors are not walked again.
-    /// - Returns: the path to open and the file's identity.
+    ///   - directory: a directory ``checkDirectory(_:)`` accepted; the walk starts at its
+    ///     descriptor, so its ancestors are not walked again.
+    /// - Returns: the file, open for reading, and its identity.
     public func checkFile(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked {
-        try walk(path, from: directory?.path, expecting: S_IFREG)
+        try walk(path, from: directory, expecting: S_IFREG, mode: .required)!
     }
 
-    /// Walks `path` one component at a time from `start` (a checked directory's real path) or from
-    /// `/`, checking each directory, following each symlink, and checking what it ends at.
-    private func walk(_ path: String, from start: String?, expecting expected: mode_t) throws(Problem) -> Checked {
-        var current: String
+    /// Checks a directory the dynamic loader looks for libraries in (an `RPATH` or `RUNPATH`
+    /// entry, or a directory beneath one): as ``checkDirectory(_:)``, and it must not be writable by
+    /// its group or others even when sticky.
+    ///
+    /// - Returns: the directory, or nil when it does not exist and nobody but root and the
+    ///   effective user could create it (the directory it would be in, or any on the way that is
+    ///   missing, is not writable by others).
+    public func checkLibraryDirectory(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
+        try walk(path, from: directory, expecting: S_IFDIR, mode: .library)
+    }
+
+    /// Checks a library the dynamic loader could load from `directory` (a checked library
+    /// directory): as ``checkFile(_:in:)``.
+    ///
+    /// - Returns: the library, or nil when nothing is there and nobody but root and the effective
+    ///   user could put anything there (as for ``checkLibraryDirectory(_:in:)``).
+    public func checkLibrary(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
+        try walk(path, from: directory, expecting: S_IFREG, mode: .library)
+    }
+
+    /// Checks a directory as ``checkDirectory(_:)`` does (sticky is fine), except that a missing
+    /// one is nil: for a directory pfhost itself takes libraries from, by descriptor, and the
+    /// loader never searches.
+    public func checkDirectoryIfPresent(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
+        try walk(path, from: directory, expecting: S_IFDIR, mode: .ifPresent)
+    }
+
+    /// Checks a file as ``checkFile(_:in:)`` does, except that a missing one is nil.
+    public func checkFileIfPresent(_ path: String, in directory: Checked? = nil) throws(Problem) -> Checked? {
+        try walk(path, from: directory, expecting: S_IFREG, mode: .ifPresent)
+    }
+
+    /// What a walk makes of a missing name and of a shared (sticky) directory it ends at.
+    private enum Mode {
+        /// Missing is a problem; a sticky directory at the end is fine.
+        case required
+        /// Missing is nil where nobody else could create it; the directory at the end must not be
+        /// writable by others, sticky or not.
+        case library
+        /// Missing is nil; a sticky directory at the end is fine.
+        case ifPresent
+    }
+
+    /// A directory the walk is in: a descriptor (owned unless it is the caller's start), its
+    /// path and what `fstat` said of it.
+    private struct Node {
+        let fd: Int32
+        var owned: Bool
+        let path: String
+        let info: stat
+    }
+
+    /// Walks `path` one component at a time from `start` (a checked directory) or from `/`,
+    /// holding a descriptor for each directory it is in, checking each directory, following each
+    /// symlink, and checking what it ends at; `mode` says what a missing name and a sticky
+    /// directory at the end mean.
+    private func walk(_ path: String, from start: Checked?, expecting expected: mode_t, mode: Mode) throws(Problem) -> Checked? {
+        var stack: [Node] = []
+        defer { for node in stack where node.owned { try? system.close(node.fd, path: node.path) } }
         var pending: [Substring]   // what is left to walk, next component last
         if let start, !path.hasPrefix("/") {
-            current = start
+            stack = [Node(fd: start.descriptor, owned: false, path: start.path, info: try check(start.path, try status(start.descriptor, start.path), expecting: S_IFDIR))]
             pending = Self.components(path)
         } else {
-            current = "/"
-            pending = Self.components(path.hasPrefix("/") ? path : try Self.workingDirectory(for: path) + "/" + path)
+            stack = [try openRoot()]
+            pending = Self.components(path.hasPrefix("/") ? path : try workingDirectory(for: path) + "/" + path)
         }
-        var info = try checkDirectory(at: current)
         var links = 0
         while let component = pending.popLast() {
             if component == "." { continue }
             if component == ".." {
-                // `current` holds no symlink, so its parent is lexical; it was walked through already.
-                current = Self.parent(of: current)
-                info = try checkDirectory(at: current)
+                // Every node holds no symlink, so `..` is the node below; above the start, the
+                // parent is opened through the descriptor (`/..` is `/`).
+                if stack.count > 1 {
+                    let node = stack.removeLast()
+                    if node.owned { try? system.close(node.fd, path: node.path) }
+                } else if stack[0].path != "/" {
+                    let parent = try open("..", in: stack[0], path: Self.parent(of: stack[0].path), type: S_IFDIR, seen: nil)
+                    if stack[0].owned { try? system.close(stack[0].fd, path: stack[0].path) }
+                    stack = [parent]
+                }
                 continue
             }
-            let next = current == "/" ? "/" + component : current + "/" + component
+            let directory = stack[stack.count - 1]
+            let name = String(component)
+            let next = directory.path == "/" ? "/" + name : directory.path + "/" + name
             // Others may add entries to a sticky directory they can write (its mode bits were
             // allowed only because it is sticky), so owners matter for what we find in it.
-            let shared = info.st_mode & 0o022 != 0
-            let entry = try Self.linkStatus(next)
+            let shared = directory.info.st_mode & 0o022 != 0
+            guard let entry = try linkStatus(name, in: directory, path: next) else {
+                switch mode {
+                case .required: throw .cannotCheck(path: next, reason: String(cString: strerror(ENOENT)))
+                case .ifPresent: return nil
+                case .library:
+                    // Missing: fine where nobody else can create it, not in a shared directory.
+                    if shared { throw .creatable(path: next, parent: directory.path, mode: UInt32(directory.info.st_mode) & 0o7777) }
+                    return nil
+                }
+            }
             if entry.st_mode & S_IFMT == S_IFLNK {
                 links += 1
                 guard links <= Self.maximumLinks else { throw .tooManyLinks(path: next) }
                 if shared { try checkOwner(next, entry) }
-                let target = try Self.readLink(next)
+                let target = try readLink(name, in: directory, path: next)
                 pending += Self.components(target)
                 if target.hasPrefix("/") {
-                    current = "/"
-                    info = try checkDirectory(at: current)
+                    let root = try openRoot()
+                    for node in stack where node.owned { try? system.close(node.fd, path: node.path) }
+                    stack = [root]
                 }
                 continue
             }
-            info = try check(next, entry, expecting: pending.isEmpty ? expected : S_IFDIR)
-            current = next
+            let type = pending.isEmpty ? expected : S_IFDIR
+            // Refused before it is opened: nothing untrusted is ever opened, not even for reading.
+            try check(next, entry, expecting: type)
+            stack.append(try open(name, in: directory, path: next, type: type, seen: entry))
         }
-        guard info.st_mode & S_IFMT == expected else {
+        var last = stack[stack.count - 1]
+        guard last.info.st_mode & S_IFMT == expected else {
             // Only when the path ended at `/` or `..` above it.
-            throw .wrongType(path: current, found: Self.kind(of: info.st_mode), expected: Self.kind(of: expected))
+            throw .wrongType(path: last.path, found: Self.kind(of: last.info.st_mode), expected: Self.kind(of: expected))
         }
-        return Checked(path: current, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        if mode == .library && expected == S_IFDIR && last.info.st_mode & 0o022 != 0 {
+            throw .sharedLibraryDirectory(path: last.path, mode: UInt32(last.info.st_mode) & 0o7777)
+        }
+        // The result takes the last descriptor (a copy when it is the caller's start).
+        let descriptor: Int32
+        if last.owned {
+            descriptor = last.fd
+            last.owned = false
+            stack[stack.count - 1] = last
+        } else {
+            do { descriptor = try system.duplicate(last.fd, path: last.path) } catch {
+                throw .cannotCheck(path: last.path, reason: error.reason)
+            }
+        }
+        return Checked(path: last.path, device: UInt64(last.info.st_dev), inode: UInt64(last.info.st_ino), descriptor: descriptor)
     }
 
-    /// `lstat`s a directory the walk is in (`/`, the start, a `..`) and checks it.
-    private func checkDirectory(at path: String) throws(Problem) -> stat {
-        try check(path, try Self.linkStatus(path), expecting: S_IFDIR)
+    /// Opens `name` in `directory` without following a symlink (`O_PATH` for a directory, read-only
+    /// and non-blocking for a file), `fstat`s it, and requires it to be what `seen` (the `lstat`
+    /// data checked a moment before) describes, still passing the check.
+    private func open(_ name: String, in directory: Node, path: String, type: mode_t, seen: stat?) throws(Problem) -> Node {
+        let flags = type == S_IFDIR ? SystemCalls.pathOnly | O_DIRECTORY | O_NOFOLLOW : O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY
+        let fd: Int32
+        do throws(SystemCallError) {
+            fd = try Array(name.utf8).withCString { (name) throws(SystemCallError) -> Int32 in
+                try system.open(at: directory.fd, name, flags, display: path)
+            }
+        } catch {
+            // Gone, now a symlink, or no longer a directory: swapped since it was checked.
+            if [ENOENT, ELOOP, ENOTDIR, ENXIO].contains(error.code) { throw .changed(path: path) }
+            throw .cannotCheck(path: path, reason: error.reason)
+        }
+        do throws(Problem) {
+            let info = try status(fd, path)
+            if let seen, info.st_dev != seen.st_dev || info.st_ino != seen.st_ino { throw Problem.changed(path: path) }
+            do { _ = try check(path, info, expecting: type) } catch { throw seen == nil ? error : .changed(path: path) }
+            return Node(fd: fd, owned: true, path: path, info: info)
+        } catch {
+            try? system.close(fd, path: path)
+            throw error
+        }
     }
 
-    /// Checks one directory or file the walk reached (not a symlink).
+    /// `/`, opened and checked.
+    private func openRoot() throws(Problem) -> Node {
+        let fd: Int32
+        do throws(SystemCallError) { fd = try system.open("/", SystemCalls.pathOnly | O_DIRECTORY) } catch { throw .cannotCheck(path: "/", reason: error.reason) }
+        do {
+            return Node(fd: fd, owned: true, path: "/", info: try check("/", try status(fd, "/"), expecting: S_IFDIR))
+        } catch {
+            try? system.close(fd, path: "/")
+            throw error
+        }
+    }
+
+    /// Checks one directory or file the walk reached (not a symlink); returns `info`.
+    @discardableResult
     private func check(_ path: String, _ info: stat, expecting expected: mode_t) throws(Problem) -> stat {
         let type = info.st_mode & S_IFMT
         guard type == expected else {
@@ -213,29 +388,36 @@ public struct PluginTrust: Sendable {
         return String(path[..<slash])
     }
 
-    private static let system = SystemCalls()
+    private func status(_ fd: Int32, _ path: String) throws(Problem) -> stat {
+        do { return try system.status(fd, path: path) } catch { throw .cannotCheck(path: path, reason: error.reason) }
+    }
 
-    /// `lstat`, a missing path being a problem like any other.
-    private static func linkStatus(_ path: String) throws(Problem) -> stat {
-        do throws(SystemCallError) {
-            guard let info = try system.linkStatus(path) else {
-                throw SystemCallError(operation: "stat", path: path, code: ENOENT)
+    /// `fstatat(AT_SYMLINK_NOFOLLOW)` of `name` in `directory`; nil when it does not exist.
+    private func linkStatus(_ name: String, in directory: Node, path: String) throws(Problem) -> stat? {
+        do {
+            return try Array(name.utf8).withCString { (name) throws(SystemCallError) -> stat? in
+                try system.linkStatus(at: directory.fd, name, display: path)
             }
-            return info
         } catch {
             throw .cannotCheck(path: path, reason: error.reason)
         }
     }
 
-    private static func readLink(_ path: String) throws(Problem) -> String {
+    private func readLink(_ name: String, in directory: Node, path: String) throws(Problem) -> String {
         let target: [UInt8]
-        do { target = try system.readLink(path) } catch { throw .cannotCheck(path: path, reason: error.reason) }
+        do {
+            target = try Array(name.utf8).withCString { (name) throws(SystemCallError) -> [UInt8] in
+                try system.readLink(at: directory.fd, name, display: path)
+            }
+        } catch {
+            throw .cannotCheck(path: path, reason: error.reason)
+        }
         guard !target.isEmpty else { throw .cannotCheck(path: path, reason: "empty symbolic link") }
         return String(decoding: target, as: UTF8.self)
     }
 
     /// The current directory, which the kernel reports without symlinks, to resolve `path` against.
-    private static func workingDirectory(for path: String) throws(Problem) -> String {
+    private func workingDirectory(for path: String) throws(Problem) -> String {
         do { return try SystemCalls.currentDirectory() } catch {
             throw .cannotCheck(path: path, reason: "the current directory cannot be found: \(error.reason)")
         }

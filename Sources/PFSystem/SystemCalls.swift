@@ -49,6 +49,10 @@ public struct SystemCalls: Sendable {
 
     // MARK: Opening
 
+    /// `O_PATH`: a descriptor that only locates a file (for `*at` calls and `fstat`), needing no
+    /// permission to read it.
+    public static let pathOnly: Int32 = pf_o_path
+
     /// `open(2)` with `O_CLOEXEC` added.
     public func open(_ path: String, _ flags: Int32, mode: mode_t = 0) throws(SystemCallError) -> Int32 {
         try check(.open, path)
@@ -57,6 +61,15 @@ public struct SystemCalls: Sendable {
             if fd >= 0 { return fd }
             if errno != EINTR { throw fail(.open, path) }
         }
+    }
+
+    /// `fcntl(F_DUPFD_CLOEXEC)`: a second descriptor for what `fd` refers to, the lowest number
+    /// free from `minimum` on. `path` is the name errors give it.
+    public func duplicate(_ fd: Int32, minimum: Int32 = 0, path: @autoclosure () -> String) throws(SystemCallError) -> Int32 {
+        try check(.open, path())
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, minimum)
+        if copy < 0 { throw fail(.open, path()) }
+        return copy
     }
 
     /// `openat(2)` of one name in the directory `directory`, with `O_CLOEXEC` added. `display` is
@@ -248,6 +261,17 @@ public struct SystemCalls: Sendable {
         var info = stat()
         if fstat(fd, &info) != 0 { throw fail(.stat, path()) }
         return info
+    }
+
+    /// `statfs(2)`'s `f_type` for the file system holding `path` (symlinks followed): `0x9fa0` for
+    /// procfs, for instance.
+    public func fileSystemType(_ path: String) throws(SystemCallError) -> Int64 {
+        try check(.stat, path)
+        var type: Int64 = 0
+        while pf_statfs_type(path, &type) != 0 {
+            if errno != EINTR { throw fail(.stat, path) }
+        }
+        return type
     }
 
     /// `fstatat(AT_SYMLINK_NOFOLLOW)` of one name in `directory`, or nil when it is gone.

@@ -278,6 +278,43 @@ struct CaptureSecurityTests {
         }
     }
 
+    @Test("world: a DOM holding a private key (even across the read chunks) is left out with a warning; keep_private_keys stores it byte for byte")
+    func privateKeyInDOM() throws {
+        let agent = try Agent()
+        let dom = agent.root + "/browser/page.html"
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + String(repeating: "B", count: 40)
+        let key = "-----BEGIN RSA " + "PRIVATE KEY-----\n\(body)\n-----END RSA " + "PRIVATE KEY-----\n"
+        // The header straddles the first 1 MiB chunk.
+        var page = Array("<html><body><pre>".utf8)
+        page += Array(repeating: UInt8(ascii: " "), count: (1 << 20) - page.count - 12)
+        page += Array((key + "</pre></body></html>\n").utf8)
+        try Data(page).write(to: URL(fileURLWithPath: dom))
+
+        let output = try agent.snapshot()
+        #expect(output.status == 0, "\(output)")
+        #expect(output.stderr.contains("\(dom) (world.dom) left out: it holds a private key (set world.keep_private_keys=true to keep it)"), "\(output)")
+        let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        let manifest = try SnapshotStore(opening: agent.store).snapshot(id).manifest
+        #expect(manifest.world.content.dom == nil)
+        #expect(Self.anyFile(under: agent.store, contains: Array(body.utf8)) == nil, "the key is in the store")
+
+        let kept = try agent.snapshot(["--set", "world.keep_private_keys=true"])
+        #expect(kept.status == 0 && !kept.stderr.contains("left out"), "\(kept)")
+        let keptID = try Digest(parsing: kept.stdout.trimmingCharacters(in: .newlines))
+        let store = try SnapshotStore(opening: agent.store)
+        let keptDOM = try #require(try store.snapshot(keptID).manifest.world.content.dom)
+        #expect(keptDOM.size == Int64(page.count))
+        #expect(try store.readBlob(keptDOM.digest) == page)
+
+        // Other secrets in a DOM are not redacted: it is stored byte for byte.
+        let token = "gh" + "p_" + String(repeating: "a1B2", count: 9)
+        try Data("<html>\(token)</html>".utf8).write(to: URL(fileURLWithPath: dom))
+        let plain = try agent.snapshot()
+        let plainID = try Digest(parsing: plain.stdout.trimmingCharacters(in: .newlines))
+        let plainDOM = try #require(try store.snapshot(plainID).manifest.world.content.dom)
+        #expect(try store.readBlob(plainDOM.digest) == Array("<html>\(token)</html>".utf8))
+    }
+
     // MARK: Model
 
     @Test("model: a symlink in the model directory is skipped with a warning, never followed")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PFModel
 import PFStore
+import PFSystem
 @testable import PFHost
 
 /// Plugins others could have changed are refused before `dlopen`, so their constructors never run.
@@ -211,6 +212,21 @@ struct PluginTrustTests {
         let plugin = try PluginLoader.load(setup.markedFile, allowInsecurePlugins: true)
         #expect(plugin.kind == .trace && plugin.file == setup.markedFile)
         #expect(setup.constructorRan)
+    }
+
+    @Test("without procfs at /proc/self/fd nothing is loaded, and the refusal says what to do")
+    func noProc() throws {
+        let setup = try Setup()
+        let trust = PluginTrust(system: SystemCalls(faultHook: { operation, path in
+            operation == .stat && path == "/proc/self/fd" ? ENOENT : nil
+        }))
+        #expect {
+            try PluginLoader.load(setup.markedFile, allowInsecurePlugins: false, trust: trust)
+        } throws: { error in
+            "\(error)" == "\(setup.markedFile): not loaded: /proc/self/fd cannot be used (No such file or directory); pfhost loads each checked plugin "
+                + "through /proc/self/fd so that exactly the checked file is loaded: mount /proc (mount -t proc proc /proc), or pass --allow-insecure-plugins (development only)"
+        }
+        #expect(!setup.constructorRan)
     }
 
     @Test("refusal messages name the bits to clear", arguments: [

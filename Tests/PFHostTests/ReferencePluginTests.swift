@@ -539,6 +539,59 @@ struct ReferencePluginTests {
         }
     }
 
+    @Test("world: variables named like passwords by a word or its ending never reach the store; PWD, OLDPWD and near misses are kept")
+    func worldSecretNames() throws {
+        let agent = try Agent()
+        let secrets = ["MYSQL_PWD", "DB_PASS", "SMTP_PASS", "REDIS_PASS", "PGPASS", "ENCRYPTION_PASSPHRASE", "BORG_PASSPHRASE", "CREDS", "BEARER"]
+        var environment: [String: String] = [:]
+        for (number, name) in secrets.enumerated() { environment[name] = "nameSecret\(number)x" }
+        let kept = ["PWD": "/srv/agent", "OLDPWD": "/srv", "PASSENGER_COUNT": "3", "BYPASS": "1", "COMPASS": "north", "SSH_ASKPASS": "/usr/bin/ssh-askpass"]
+        // Values: an Authorization parameter, a bare Basic credential, a short Stripe webhook secret.
+        let values = [
+            "HTTP_HEADER": ("Authorization=Basic valueSecret1x", "Authorization=<redacted>"),
+            "PROXY_BASIC": ("Basic " + "dXNlcjp2YWx1ZVNlY3JldDJ4", "Basic <redacted>"),
+            "STRIPE_HOOK": ("wh" + "sec_" + "valueSecret3xyzab", "<redacted>"),
+            "DB_OPTS": ("--db-password valueSecret4x --verbose", "--db-password <redacted> --verbose"),
+        ]
+        let (_, manifest) = try agent.manifest(environment: environment.merging(kept) { $1 }.merging(values.mapValues(\.0)) { $1 })
+        let env = try #require(manifest.world.content.env)
+        for name in secrets { #expect(env[name] == "<redacted>", "\(name)") }
+        for (name, value) in kept { #expect(env[name] == value, "\(name)") }
+        for (name, (_, stored)) in values { #expect(env[name] == stored, "\(name)") }
+        let stored = try storeBytes(agent.store)
+        for secret in (0..<secrets.count).map({ "nameSecret\($0)x" }) + ["valueSecret1x", "dXNlcjp2YWx1ZVNlY3JldDJ4", "valueSecret3", "valueSecret4x"] {
+            let leaked = stored.contains(Array(secret.utf8))
+            #expect(!leaked, "\(secret) is in the store")
+        }
+    }
+
+    @Test("world: curl's -u/--user passwords on a command line never reach the store; the user names do")
+    func worldCurlPasswords() throws {
+        let agent = try Agent()
+        // A shell started as `curl`, so that its argv[0] names curl and it waits on its input.
+        let curl = agent.dir.file("curl")
+        try FileManager.default.createSymbolicLink(atPath: curl, withDestinationPath: "/bin/sh")
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: curl)
+        child.arguments = ["-c", "read line", "sh", "-u", "alice:curlPass1x", "--user=bob:curlPass2x", "--proxy-user", "carol:curlPass3x"]
+        let input = Pipe()
+        child.standardInput = input
+        try child.run()
+        defer {
+            child.terminate()
+            try? input.fileHandleForWriting.close()
+            child.waitUntilExit()
+        }
+        let (_, manifest) = try agent.manifest(["--set", "world.pid=\(child.processIdentifier)"])
+        let process = try #require(manifest.world.content.processes?.first { $0.pid == Int(child.processIdentifier) })
+        #expect(process.cmdline == [curl, "-c", "read line", "sh", "-u", "alice:<redacted>", "--user=bob:<redacted>", "--proxy-user", "carol:<redacted>"])
+        let stored = try storeBytes(agent.store)
+        for secret in ["curlPass1x", "curlPass2x", "curlPass3x"] {
+            let leaked = stored.contains(Array(secret.utf8))
+            #expect(!leaked, "\(secret) is in the store")
+        }
+    }
+
     @Test("world: bad settings are refused")
     func worldInputs() throws {
         let agent = try Agent()

@@ -83,6 +83,20 @@ struct SecretRedactorTests {
         Case("JSON member", #"{"api_key": "abc\"123", "model": "gpt"}"#, #"{"api_key": "\#(r)", "model": "gpt"}"#),
         Case("Python dict member", "{'client_secret': 'xyz', 'n': 1}", "{'client_secret': '\(r)', 'n': 1}"),
         Case("JSON bare value", #"{"pin_password":1234,"n":1}"#, #"{"pin_password":\#(r),"n":1}"#),
+        // A secret-named parameter whose value is an HTTP authentication scheme: the scheme and the credentials go.
+        Case("Authorization=Basic", "Authorization=Basic S3cretAuthz23", "Authorization=\(r)"),
+        Case("Authorization=Bearer, then more", "Authorization=Bearer abc123 x=1", "Authorization=\(r) x=1"),
+        Case("auth=Digest with parameters", #"auth=Digest username="u", response="6629fae4""#, "auth=\(r)"),
+        Case("token=Token", "token=token 0123abcd", "token=\(r)"),
+        // A bare HTTP Basic credential: base64 of user:password.
+        Case("Basic alone", "Basic dXNlcjpTM2NyZXRCYXNpYzIy", "Basic \(r)"),
+        Case("Basic without padding, in a header list", "-H 'X: 1' basic YWxpY2U6cHc", "-H 'X: 1' basic \(r)"),
+        Case("Stripe webhook secret, 16", fakeToken("wh" + "sec_", 16), r),
+        Case("OpenSSL pass:", "-passin pass:hunter2 -out k.pem", "-passin pass:\(r) -out k.pem"),
+        Case("a secret option and its value inside one string", "--db-password S3cretArg11", "--db-password \(r)"),
+        Case("sh -c with a spaced password option", "mysql --password hunter2 orders", "mysql --password \(r) orders"),
+        Case("dbpass=", "dbpass=hunter2&x=1", "dbpass=\(r)&x=1"),
+        Case("CREDS=", "CREDS=alice:pw", "CREDS=\(r)"),
         Case("non-UTF-8 bytes around a secret", String(decoding: [0xff, 0xfe] + Array(" password=x ".utf8) + [0xc3], as: UTF8.self),
              String(decoding: [0xff, 0xfe] + Array(" password=\(r) ".utf8) + [0xc3], as: UTF8.self)),
     ])
@@ -101,6 +115,9 @@ struct SecretRedactorTests {
         "eyJhbGciOiJIUzI1NiJ9", "bearer authentication is used", "Bearer token",
         "keyboard=us", "author: Jane Doe", "monkey business", "KEY", "password", "password=", "note: the password is elsewhere",
         "LS_COLORS=rs=0:di=01;34", "https://hooks.slack.com/", "xo" + "xb-short", "sk_live_short", "",
+        "basic usage", "Basic 101", "Basic auth is weak", "Authorization-free", fakeToken("wh" + "sec_", 15),
+        "bypass=1", "compass=north", "lowpass=300", "OLDPWD=/home/u",
+        "--token --verbose", "--no-password x", "--keyboard us", "--passenger-count 3",
     ])
     func keepsNearMiss(_ value: String) {
         #expect(SecretRedactor.redact(value: value) == value)
@@ -121,6 +138,18 @@ struct SecretRedactorTests {
     ] as [(String, String, Set<String>, String)])
     func redactsVariable(_ name: String, _ value: String, _ keep: Set<String>, _ expected: String) {
         #expect(SecretRedactor.redact(name: name, value: value, keep: keep) == expected)
+    }
+
+    @Test("looksSecret(name:): PASS, PWD, PASSPHRASE, CREDS and BEARER as words or word endings, not in other words")
+    func wordEndings() {
+        for name in ["MYSQL_PWD", "DB_PASS", "SMTP_PASS", "REDIS_PASS", "PGPASS", "ENCRYPTION_PASSPHRASE", "BORG_PASSPHRASE",
+                     "CREDS", "BEARER", "PASSPHRASE_X", "AWS_CREDS_FILE", "dbPass", "db-pwd", "x.bearer", "ADMINPWD"] {
+            #expect(SecretRedactor.looksSecret(name: name), "\(name)")
+        }
+        for name in ["PASSENGER_COUNT", "BYPASS", "BYPASS_CACHE", "COMPASS", "COMPASS_HEADING", "PWD", "OLDPWD", "pwd",
+                     "SSH_ASKPASS", "SUDO_ASKPASS", "PGPASSFILE", "BORG_PASSCOMMAND", "LOWPASS_HZ", "MULTIPASS_DRIVER", "PASSTHROUGH", "CWD"] {
+            #expect(!SecretRedactor.looksSecret(name: name), "\(name)")
+        }
     }
 
     @Test("looksSecret(name:): a marker anywhere in the name, any case")
@@ -162,6 +191,15 @@ struct SecretRedactorTests {
         (["/bin/sh", "-c", "sleep 30", "sh", "--password=hunter2", "--api-key", "abc123secret"],
          ["/bin/sh", "-c", "sleep 30", "sh", "--password=\(r)", "--api-key", r]),
         (["app", fakeToken("gh" + "p_", 36)], ["app", r]),
+        // curl: what follows the first colon of -u / --user / -U / --proxy-user.
+        (["curl", "-u", "alice:S3cret", "https://h/"], ["curl", "-u", "alice:\(r)", "https://h/"]),
+        (["/usr/bin/curl", "--user=bob:pw:with:colons"], ["/usr/bin/curl", "--user=bob:\(r)"]),
+        (["curl", "--user", "bob:pw"], ["curl", "--user", "bob:\(r)"]),
+        (["curl", "-ualice:pw"], ["curl", "-ualice:\(r)"]),
+        (["curl", "-U", "proxy:pw", "--proxy-user=p2:pw2"], ["curl", "-U", "proxy:\(r)", "--proxy-user=p2:\(r)"]),
+        (["app", "--password=", "hunter2"], ["app", "--password=", r]),
+        (["app", "--dbpass", "hunter2", "--creds", "a:b"], ["app", "--dbpass", r, "--creds", r]),
+        (["sh", "-c", "mysql --password hunter2 db"], ["sh", "-c", "mysql --password \(r) db"]),
     ] as [([String], [String])])
     func redactsArguments(_ arguments: [String], _ expected: [String]) {
         #expect(SecretRedactor.redact(arguments: arguments) == expected)
@@ -179,6 +217,12 @@ struct SecretRedactorTests {
         ["--password", "x"],
         ["app", "--keyboard=us", "--authors-file", "A"],
         ["sleep", "30"],
+        ["curl", "-u", "alice", "https://h/"],
+        ["sudo", "-u", "root", "ls"],
+        ["docker", "run", "--user", "1000:1000", "img"],
+        ["docker", "run", "-u", "1000:1000", "img"],
+        ["sort", "-u", "a:b"],
+        ["git", "--bypass", "x"],
         [],
     ])
     func keepsArguments(_ arguments: [String]) {

@@ -43,6 +43,12 @@ ssize_t pf_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t off
  *  needed), which Swift's Glibc module leaves out: 010000000 on Linux. */
 #define PF_O_PATH 0x200000
 
+/** statfs(2)'s f_type for the file system holding `path` into `*type`. 0 or -1/errno. */
+int pf_statfs_type(const char *path, int64_t *type);
+
+/** O_PATH as a constant (the same value as PF_O_PATH). */
+extern const int pf_o_path;
+
 /** RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, as a constant Swift can import. */
 #define PF_RESOLVE_BENEATH_NO_SYMLINKS 0x0eULL
 
