@@ -28,6 +28,11 @@ public final class BlobWriter {
     /// Set by a failed write: the file no longer holds what was hashed, so it must never be
     /// committed.
     private var failed = false
+    /// Once a blob grows past ``pipelineThreshold``, its writes go through a pipeline: this thread
+    /// copies and hashes each piece while a second one writes the previous (a 100 MiB message
+    /// costs about what hashing it does, not hashing plus writing).
+    private var pipeline: WritePipeline?
+    static let pipelineThreshold: Int64 = 4 << 20
 
     init(store: SnapshotStore) throws(StoreError) {
         self.store = store
@@ -51,16 +56,47 @@ public final class BlobWriter {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         guard !failed else { throw Self.refusal(temporaryPath) }
         let (fd, path, system) = (fd, temporaryPath, store.system)
-        do {
-            try store.step("writing a blob to \(path)") { () throws(SystemCallError) in
-                try system.write(fd, base, count: buffer.count, path: path)
+        guard pipeline != nil || size + Int64(buffer.count) > Self.pipelineThreshold else {
+            do {
+                try store.step("writing a blob to \(path)") { () throws(SystemCallError) in
+                    try system.write(fd, base, count: buffer.count, path: path)
+                }
+            } catch {
+                failed = true
+                throw error
             }
-        } catch {
-            failed = true
-            throw error
+            hasher.update(buffer)
+            size += Int64(buffer.count)
+            return
         }
-        hasher.update(buffer)
-        size += Int64(buffer.count)
+        let pipeline = self.pipeline ?? WritePipeline(fd: fd, path: path, system: system)
+        self.pipeline = pipeline
+        var offset = 0
+        while offset < buffer.count {
+            guard !pipeline.hasFailed else {
+                failed = true
+                throw Self.refusal(path)
+            }
+            let index = pipeline.acquire()
+            let piece = pipeline.buffers[index]
+            let count = min(piece.count, buffer.count - offset)
+            piece.baseAddress!.copyMemory(from: base + offset, byteCount: count)
+            // The bytes hashed are the bytes the writer thread writes: the same buffer, in order.
+            hasher.update(UnsafeRawBufferPointer(rebasing: piece[0..<count]))
+            pipeline.submit(index, count: count)
+            offset += count
+            size += Int64(count)
+        }
+    }
+
+    /// Waits for the pipeline's writes, if there is one; a failed write fails the blob.
+    private func drainPipeline() throws(StoreError) {
+        guard let pipeline else { return }
+        self.pipeline = nil
+        do { try pipeline.finish() } catch {
+            failed = true
+            throw .io(step: "writing a blob to \(temporaryPath)", error)
+        }
     }
 
     /// Copies the open file `source` from its start into the blob, at most `limit` bytes (all of
@@ -68,6 +104,7 @@ public final class BlobWriter {
     /// while a second thread writes, so both cores work and each byte is read once.
     func copy(from source: Int32, limit: Int64?, path sourcePath: String) throws(StoreError) {
         precondition(!finished, "BlobWriter used after commit or abort")
+        try drainPipeline()
         let system = store.system
         let pipeline = WritePipeline(fd: fd, path: temporaryPath, system: system)
         var readFailure: StoreError?
@@ -116,6 +153,7 @@ public final class BlobWriter {
     ///   discarded: its file does not hold the bytes that were hashed), or when installing fails.
     public func commit() throws(StoreError) -> BlobRef {
         precondition(!finished, "BlobWriter committed twice")
+        if !failed { try? drainPipeline() }
         guard !failed else {
             let error = Self.refusal(temporaryPath)
             abort()
@@ -141,6 +179,8 @@ public final class BlobWriter {
     public func abort() {
         guard fd >= 0 else { return }
         finished = true
+        // The writer thread must be done with the descriptor before it is closed.
+        try? drainPipeline()
         try? store.system.close(fd, path: temporaryPath)
         try? store.system.unlink(temporaryPath)
         fd = -1

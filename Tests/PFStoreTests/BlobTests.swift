@@ -167,3 +167,50 @@ struct PutFileFaultTests {
         #expect(try store.putFile(at: input).digest == Digest.of([UInt8](repeating: 3, count: 9 << 20)))
     }
 }
+
+@Suite("Streaming writers past the pipeline threshold")
+struct PipelinedWriterTests {
+    /// 6 MiB in 64 KiB pieces of varying bytes: past ``BlobWriter/pipelineThreshold``.
+    static let pieces: [[UInt8]] = (0..<96).map { n in (0..<(64 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ n) } }
+
+    @Test("a blob written in pieces past the threshold has the digest and bytes of the whole")
+    func pipelined() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"), durability: .strict)
+        let writer = try store.makeWriter()
+        for piece in Self.pieces { try writer.write(piece) }
+        let blob = try writer.commit()
+        let whole = Self.pieces.flatMap { $0 }
+        #expect(blob.digest == Digest.of(whole) && blob.size == Int64(whole.count))
+        #expect(try store.readBlob(blob.digest) == whole)
+    }
+
+    @Test("a write that fails on the pipeline's thread fails the commit, and nothing is left")
+    func pipelinedFault() throws {
+        let dir = TemporaryDirectory()
+        let seen = Mutex(0)
+        let hook: SystemCalls.FaultHook = { op, path in
+            guard op == .write, path.contains("/ingest/blob-") else { return nil }
+            return seen.withLock { count in
+                count += 1
+                return count == 70 ? EIO : nil // past the threshold: on the pipeline's thread
+            }
+        }
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"), durability: .strict, system: SystemCalls(faultHook: hook))
+        let writer = try store.makeWriter()
+        var failedEarly = false
+        for piece in Self.pieces {
+            do { try writer.write(piece) } catch {
+                failedEarly = true
+                break
+            }
+        }
+        if failedEarly {
+            writer.abort()
+        } else {
+            #expect(throws: StoreError.self) { try writer.commit() }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path + "/ingest").filter { $0.hasSuffix(".tmp") } == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path + "/blobs/sha256") == [])
+    }
+}
