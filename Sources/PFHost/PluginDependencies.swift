@@ -97,6 +97,11 @@ final class PluginDependencies {
     /// `libraries` what the loader would take from those directories, dependencies first.
     private func visit(_ object: PluginTrust.Checked, _ dynamic: ELFDynamicSection, inherited: [SearchEntry],
                        libraries: inout [Library], visited: inout Set<String>) throws(PluginDependencyProblem) {
+        // A library this process has already loaded is the one the loader uses for that name,
+        // whatever the search path says: nothing would be read from the directories for it.
+        // (For a Swift plugin that is every Swift runtime library, which pfhost itself links.)
+        let wanted = (dynamic.needed + dynamic.filters).filter { $0.contains("/") || !Self.isLoaded($0) }
+        guard !wanted.isEmpty else { return }
         let origin = Self.parent(of: object.path)
         let rpath = try entries(dynamic.rpath, tag: "RPATH", object: object.path, origin: origin)
         let runpath = try entries(dynamic.runpath, tag: "RUNPATH", object: object.path, origin: origin)
@@ -114,7 +119,7 @@ final class PluginDependencies {
             }
         }
 
-        for name in dynamic.needed + dynamic.filters {
+        for name in wanted {
             var found: [PluginTrust.Checked] = []
             var first: PluginTrust.Checked?
             if name.contains("/") {
@@ -252,6 +257,16 @@ final class PluginDependencies {
 
     /// An absolute path with `.` and `..` resolved lexically (`/proc/self/fd/..` is `/proc/self`:
     /// nothing in procfs between them is a symlink that `..` would see through differently).
+    /// Whether this process has an object loaded under `name` (its soname or the name it was asked by).
+    static func isLoaded(_ name: String) -> Bool {
+        guard let handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD) else {
+            _ = dlerror()
+            return false
+        }
+        dlclose(handle)
+        return true
+    }
+
     static func normalised(_ path: String) -> String {
         var parts: [Substring] = []
         for part in path.split(separator: "/") {
