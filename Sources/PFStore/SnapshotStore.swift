@@ -106,16 +106,21 @@ public final class SnapshotStore: Sendable {
             try system.mkdir(path + "/blobs")
             try system.mkdir(blobsPath)
             try system.mkdir(ingestPath)
+        }
+        // Several processes may create one store at once: each writes its own temporary files and
+        // renames them without replacing, so none loses another's index (or its first snapshot).
+        let owner = try owner()
+        let indexTemporary = ingestPath + "/" + owner.temporaryName("index")
+        let layoutTemporary = ingestPath + "/" + owner.temporaryName("layout")
+        try step("creating the store at \(path)") { () throws(SystemCallError) in
             let sync = durability != .none
             if try system.status(indexPath) == nil {
                 let empty = try! CanonicalJSON.encode(OCIIndex(manifests: []))
-                let temporary = ingestPath + "/index.json.tmp"
-                try system.writeFile(temporary, empty, sync: sync)
-                try system.rename(temporary, indexPath)
+                try system.writeFile(indexTemporary, empty, sync: sync)
+                if try !system.renameNoReplace(indexTemporary, indexPath) { try system.unlink(indexTemporary) }
             }
-            let temporary = ingestPath + "/oci-layout.tmp"
-            try system.writeFile(temporary, Array(Self.layoutContent.utf8), sync: sync)
-            try system.rename(temporary, path + "/" + Self.layoutFile)
+            try system.writeFile(layoutTemporary, Array(Self.layoutContent.utf8), sync: sync)
+            if try !system.renameNoReplace(layoutTemporary, path + "/" + Self.layoutFile) { try system.unlink(layoutTemporary) }
             if sync { try system.fsyncDirectory(path) }
         }
     }

@@ -105,3 +105,28 @@ struct IngestHygieneTests {
         var all: [String] { lock.withLock { messages } }
     }
 }
+
+@Suite("Creating one store from many processes")
+struct ConcurrentCreationTests {
+    @Test("8 processes snapshotting into a store that does not exist yet all land; the store is created once")
+    func concurrentCreation() throws {
+        let setup = SnapshotCommandTests.Setup()
+        let group = DispatchGroup()
+        let failures = IngestHygieneTests.FailureLog()
+        for _ in 0..<8 {
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                do {
+                    let output = try setup.snapshot(["--durability", "none"])
+                    if output.status != 0 { failures.add("\(output)") }
+                } catch { failures.add("\(error)") }
+            }
+        }
+        group.wait()
+        #expect(failures.all == [])
+        #expect(try SnapshotStore(opening: setup.store).readIndex().manifests.count >= 1)
+        #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
+        #expect(IngestHygieneTests.temporaryFiles(setup.store) == [])
+    }
+}
