@@ -3,7 +3,7 @@ import PFModel
 import PFPluginKit
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .cache, id: "dev.pfhost.cache.paged-kv", version: "1.0.0",
+    kind: .cache, id: "dev.pfhost.cache.paged-kv", version: "1.1.0",
     description: "Packs a paged KV-cache dump by prefix-chained page keys, reusing the parent's packs; or records a hosted cache",
     capture: { host, context in
         PluginEntry.run(host, context, kind: .cache) { host throws(PluginError) in try CacheCapture(host: host).run() }

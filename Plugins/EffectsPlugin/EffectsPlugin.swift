@@ -3,7 +3,7 @@ import PFModel
 import PFPluginKit
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .effects, id: "dev.pfhost.effects.ledger", version: "1.0.0",
+    kind: .effects, id: "dev.pfhost.effects.ledger", version: "1.1.0",
     description: "Verifies and stores the agent's hash-chained side-effect ledger (JSON Lines)",
     capture: { host, context in
         PluginEntry.run(host, context, kind: .effects) { host throws(PluginError) in try EffectsCapture(host: host).run() }

@@ -7,7 +7,7 @@ import PFPluginKit
 import PFSystem
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .model, id: "dev.pfhost.model.safetensors", version: "1.0.0",
+    kind: .model, id: "dev.pfhost.model.safetensors", version: "1.1.0",
     description: "Stores a safetensors model directory and its LoRA adapters, checking every header; or records a hosted model",
     capture: { host, context in
         PluginEntry.run(host, context, kind: .model) { host throws(PluginError) in try ModelCapture(host: host).run() }

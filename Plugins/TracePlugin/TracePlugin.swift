@@ -3,7 +3,7 @@ import PFModel
 import PFPluginKit
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .trace, id: "dev.pfhost.trace.chat", version: "1.0.0",
+    kind: .trace, id: "dev.pfhost.trace.chat", version: "1.1.0",
     description: "Validates and stores the agent's conversation (OpenAI chat messages, JSON Lines)",
     capture: { host, context in
         PluginEntry.run(host, context, kind: .trace) { host throws(PluginError) in try TraceCapture(host: host).run() }

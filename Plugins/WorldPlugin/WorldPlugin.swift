@@ -3,7 +3,7 @@ import PFModel
 import PFPluginKit
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .world, id: "dev.pfhost.world.fs", version: "1.0.0",
+    kind: .world, id: "dev.pfhost.world.fs", version: "1.1.0",
     description: "Captures the agent's directory tree, environment, process tree and browser DOM",
     capture: { host, context in
         PluginEntry.run(host, context, kind: .world) { host throws(PluginError) in try WorldCapture(host: host).run() }
