@@ -255,8 +255,6 @@ final class PluginDependencies {
         return (expanded, usesOrigin)
     }
 
-    /// An absolute path with `.` and `..` resolved lexically (`/proc/self/fd/..` is `/proc/self`:
-    /// nothing in procfs between them is a symlink that `..` would see through differently).
     /// Whether this process has an object loaded under `name` (its soname or the name it was asked by).
     static func isLoaded(_ name: String) -> Bool {
         guard let handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD) else {
@@ -267,6 +265,8 @@ final class PluginDependencies {
         return true
     }
 
+    /// An absolute path with `.` and `..` resolved lexically (`/proc/self/fd/..` is `/proc/self`:
+    /// nothing in procfs between them is a symlink that `..` would see through differently).
     static func normalised(_ path: String) -> String {
         var parts: [Substring] = []
         for part in path.split(separator: "/") {

@@ -52,11 +52,7 @@ public enum PluginLoader {
     /// `allowInsecurePlugins`) but none opened: what `--isolate` hands to its capture processes,
     /// which check each again and load it there (``load(_:as:allowInsecurePlugins:)``).
     static func list(in directory: String, allowInsecurePlugins: Bool) throws(PluginSetError) -> [Listing] {
-        var names: [String]
-        do { names = try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
-            throw .unreadableDirectory(directory, reason: error.reason)
-        }
-        names.sort()
+        let names = try soNames(in: directory)
         var seen = Set<FileIdentity>()
         var listings: [Listing] = []
         let trust = PluginTrust()
@@ -86,6 +82,13 @@ public enum PluginLoader {
         return listings
     }
 
+    /// The names of the `*.so` files in `directory`, sorted.
+    private static func soNames(in directory: String) throws(PluginSetError) -> [String] {
+        do { return try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") }.sorted() } catch {
+            throw .unreadableDirectory(directory, reason: error.reason)
+        }
+    }
+
     /// Loads every `.so` in `directory` and reports each one.
     ///
     /// - Parameter allowInsecurePlugins: skip ``PluginTrust``'s checks and open whatever is there
@@ -99,11 +102,7 @@ public enum PluginLoader {
     /// ``candidates(in:allowInsecurePlugins:)`` checking with `trust` (tests pass one whose system
     /// calls have a fault hook).
     static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust) throws(PluginSetError) -> [Candidate] {
-        var names: [String]
-        do { names = try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") } } catch {
-            throw .unreadableDirectory(directory, reason: error.reason)
-        }
-        names.sort()
+        let names = try soNames(in: directory)
         var seen = Set<FileIdentity>()
         var candidates: [Candidate] = []
         guard !allowInsecurePlugins else {
@@ -202,7 +201,7 @@ public enum PluginLoader {
         }
         let libraries: [PluginDependencies.Library]
         do { libraries = try dependencies.check(checked, dynamic) } catch { throw .untrustedDependency(file: file, problem: error) }
-        for library in libraries where !isLoaded(library.name) {
+        for library in libraries where !PluginDependencies.isLoaded(library.name) {
             do { _ = try open(library.file, system: dependencies.trust.system) } catch {
                 switch error {
                 case .notLoadable(let reason): throw .notLoadable(file: file, reason: "its library \(library.file.path): \(reason)")
@@ -281,17 +280,6 @@ public enum PluginLoader {
             throw .notLoadable(reason.replacing(name, with: display))
         }
         return handle
-    }
-
-    /// Whether a library is already loaded under `name` (its soname, or the name it was asked
-    /// by): the loader then uses that one, and loading the checked file ahead would make a second copy.
-    private static func isLoaded(_ name: String) -> Bool {
-        guard let handle = dlopen(name, RTLD_LAZY | RTLD_NOLOAD) else {
-            _ = dlerror()
-            return false
-        }
-        dlclose(handle)
-        return true
     }
 
     /// For development only: `dlopen`s `file` as it is, unchecked.
