@@ -36,6 +36,10 @@ let package = Package(
         .target(name: "PFModel", dependencies: ["CPFShims"]),
         // The OCI image layout store and its commit protocol.
         .target(name: "PFStore", dependencies: ["PFModel", "PFSystem", "CPFShims"]),
+        // HTTP over libcurl, loaded with dlopen on first use (never at startup): push and pull only.
+        .target(name: "CPFCurl", linkerSettings: [.linkedLibrary("dl")]),
+        // The OCI distribution API: push and pull of snapshots to and from registries.
+        .target(name: "PFRegistry", dependencies: ["PFModel", "PFStore", "PFSystem", "CPFCurl"]),
         // Plugin loading, parallel capture, snapshot assembly.
         .target(
             name: "PFHost",
@@ -48,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "pfhost",
             dependencies: [
-                "PFHost", "PFStore", "PFModel",
+                "PFHost", "PFStore", "PFModel", "PFRegistry", "PFSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

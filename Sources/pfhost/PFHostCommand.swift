@@ -16,7 +16,7 @@ struct PFHostCommand: ParsableCommand {
         version: version,
         subcommands: [
             SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
-            VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
+            VerifyCommand.self, InitCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
         ]
     )
 }
