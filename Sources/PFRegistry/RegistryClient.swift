@@ -46,8 +46,11 @@ final class RegistryClient {
                 if error.tlsFailed {
                     throw .unreachable(registry: registry, reason: "TLS failed: \(error.message)")
                 }
-                // A body already partly handed to a sink cannot be taken back: the caller resumes.
-                if sink != nil && !error.connectFailed { throw .connectionFailed(registry: registry, what: what(), reason: error.message) }
+                // A body already partly handed to a sink cannot be taken back, and an upload the
+                // registry may have partly taken must not be sent blindly again: the caller resumes.
+                if !error.connectFailed && (sink != nil || method == "PATCH" || (method == "PUT" && body.count > 0)) {
+                    throw .connectionFailed(registry: registry, what: what(), reason: error.message)
+                }
                 attempt += 1
                 guard attempt < session.retryPolicy.attempts else {
                     if error.connectFailed { throw .unreachable(registry: registry, reason: error.message) }

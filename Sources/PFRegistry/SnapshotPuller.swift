@@ -33,6 +33,17 @@ public final class SnapshotPuller: Sendable {
     /// Pulls the snapshot `source` names, and its ancestors, and moves `tag` (default: the source's
     /// tag) to it.
     public func pull(tag: String?) throws(RegistryError) -> TransferReport {
+        do {
+            return try pullGraphs(tag: tag)
+        } catch {
+            // Every blob written so far was checked against its digest: keep it, so that running the
+            // pull again fetches only the rest (and no temporary file is left behind).
+            try? store.flush()
+            throw error
+        }
+    }
+
+    private func pullGraphs(tag: String?) throws(RegistryError) -> TransferReport {
         guard let reference = source.manifestReference else {
             throw .invalidReference(source.description, reason: "it names neither a tag nor a digest")
         }
