@@ -213,7 +213,7 @@ final class RegistryClient {
                     restarts += 1
                     outcome.resumed += 1
                     // Ask the registry how much it has; start over when it no longer knows the upload.
-                    guard let status = try uploadStatus(location) else { continue restart }
+                    guard let status = try uploadStatus(location, size: size) else { continue restart }
                     location = status.location
                     offset = status.confirmed
                 }
@@ -241,7 +241,7 @@ final class RegistryClient {
         ], body: .file(fd: fd, offset: offset, count: count, path: path), what: what)
         guard result.response.status == 202 else { throw unexpected(result, what) }
         let next = result.response.header("location").map(resolve) ?? location
-        let confirmed = Self.rangeEnd(result.response.header("range")).map { $0 + 1 } ?? offset + count
+        let confirmed = Self.rangeEnd(result.response.header("range")).map { $0 < Int64.max ? $0 + 1 : -1 } ?? offset + count
         guard confirmed == offset + count else {
             throw .protocolViolation(registry: registry, what: what, reason: "it holds \(confirmed) bytes after a chunk ending at \(offset + count)")
         }
@@ -249,12 +249,14 @@ final class RegistryClient {
     }
 
     /// `GET` of an upload: where it stands, or nil when the registry no longer has it.
-    private func uploadStatus(_ location: String) throws(RegistryError) -> (location: String, confirmed: Int64)? {
+    private func uploadStatus(_ location: String, size: Int64) throws(RegistryError) -> (location: String, confirmed: Int64)? {
         let result = try send("GET", location, what: "asking how much of an upload arrived")
         guard result.response.status == 204 || result.response.status == 200 else { return nil }
         let next = result.response.header("location").map(resolve) ?? location
         // "0-0" is both nothing and one byte; taking it as nothing costs one byte sent again.
         let end = Self.rangeEnd(result.response.header("range")) ?? -1
+        // An offset past the blob is a registry confused about this upload: start it over.
+        guard end < size else { return nil }
         return (next, end <= 0 ? 0 : end + 1)
     }
 

@@ -24,12 +24,7 @@ struct RegistryBenchmark {
     }
 
     func run() throws -> [Row] {
-        let fixture = work + "/agent-\(scale)"
-        if !FileManager.default.fileExists(atPath: fixture + "/.complete") {
-            try? FileManager.default.removeItem(atPath: fixture)
-            check(Measurement.run(["/usr/bin/env", "python3", repo + "/Examples/agent/generate.py", fixture, "--scale", scale]), "generating the fixture")
-            _ = FileManager.default.createFile(atPath: fixture + "/.complete", contents: nil)
-        }
+        let fixture = BenchmarkSupport.fixture(repo: repo, work: work, scale: scale)
         let agent = work + "/registry-agent"
         remove(agent)
         check(Measurement.run(["/bin/cp", "-a", fixture, agent]), "copying the fixture")
@@ -94,34 +89,10 @@ struct RegistryBenchmark {
         return rows
     }
 
-    private func measure(_ body: (Int) -> Measurement) -> Summary {
-        Summary((0..<runs).map { n in
-            let m = body(n)
-            check(m, "a measured command")
-            return m
-        })
-    }
-
-    private func check(_ m: Measurement, _ what: String) {
-        if m.status != 0 {
-            FileHandle.standardError.write(Data("pfbench: \(what) failed (status \(m.status))\n".utf8))
-            exit(1)
-        }
-    }
-
+    private func measure(_ body: (Int) -> Measurement) -> Summary { BenchmarkSupport.measure(runs: runs, body) }
+    private func check(_ m: Measurement, _ what: String) { BenchmarkSupport.check(m, what) }
     private func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Bytes of regular files under `root`.
-    func size(of root: String) -> Int64 {
-        var total: Int64 = 0
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while enumerator?.nextObject() != nil {
-            if let attributes = enumerator?.fileAttributes, attributes[.type] as? FileAttributeType == .typeRegular {
-                total += (attributes[.size] as? Int64) ?? Int64((attributes[.size] as? Int) ?? 0)
-            }
-        }
-        return total
-    }
+    private func size(of root: String) -> Int64 { BenchmarkSupport.size(of: root) }
 
     /// Prints the table and pfhost's ratio to skopeo in each scenario.
     static func report(_ rows: [Row], scale: String, runs: Int, json: Bool) {
