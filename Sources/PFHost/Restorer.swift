@@ -70,7 +70,7 @@ public struct Restorer: Sendable {
                 contexts.append(RestoreContext(
                     kind: kind, plugin: plugin, services: services, directory: directory,
                     layer: manifestJSON[kind.rawValue].map { CanonicalJSON.encode($0) } ?? [], blobs: summary.blobs,
-                    verifier: verifier, logger: logger))
+                    verifier: verifier, keepSetID: request.keepSetID, logger: logger))
             }
             verifier.start()
             defer { verifier.stop() }
@@ -109,7 +109,7 @@ public struct Restorer: Sendable {
                 return RestoreResult.LayerReport(
                     kind: outcome.context.kind, plugin: outcome.context.plugin.reference, file: outcome.context.plugin.file,
                     configuration: said.configuration,
-                    reports: said.reports.map { RestoreResult.Report(key: $0.key, value: $0.value) },
+                    reports: outcome.context.reports.map { RestoreResult.Report(key: $0.key, value: $0.value) },
                     blobCount: said.blobsOpened, bytes: said.bytesOpened, milliseconds: outcome.milliseconds)
             }
             return RestoreResult(id: id, target: target.path, configurationFile: target.path + "/pfhost.json", layers: reports,

@@ -290,7 +290,10 @@ typedef struct pf_host {
      * none on Linux) and the mtime (and atime) of `path`, in ns since 1970, without following a
      * symlink at `path` (AT_SYMLINK_NOFOLLOW). Call it on a file after closing its descriptor, and on
      * a directory after everything in it was created (creating entries changes its mtime; a mode
-     * without write or search permission would stop the filling), deepest first.
+     * without write or search permission would stop the filling), deepest first. Unless the user
+     * asked to keep them (`pfhost restore --keep-setid`), the host clears the setuid and setgid bits
+     * of anything but a directory, here and in create_file, and reports it to the user itself: the
+     * call still succeeds.
      */
     int32_t (*set_attributes)(pf_ctx *ctx, const char *path, uint32_t mode, int64_t mtime_ns);
 
