@@ -82,6 +82,9 @@ public struct Restorer: Sendable {
                 directories = []
                 throw RestoreError.timeout(plugins: hung.plugins, timeout: request.timeout, partial: target.partial)
             }
+            // Large blobs were copied while they were hashed: wrong bytes fail the restore here,
+            // before TARGET exists (a plugin that failed on them is then not what went wrong).
+            do throws(StoreError) { try verifier.settle() } catch { throw RestoreError.store(error) }
             var failures: [RestoreFailure] = []
             for outcome in outcomes {
                 // Aborts blob writers a plugin opened during its restore (capture services are not
