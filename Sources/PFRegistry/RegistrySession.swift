@@ -21,12 +21,15 @@ final class RegistrySession: Sendable {
     /// How often and how long a failed request is tried again.
     let retryPolicy: RetryPolicy
 
+    /// A session for `reference`; `mountFrom` names repositories blobs may be mounted from (a token
+    /// then also asks to pull from them).
     init(reference: RegistryReference, credentials: RegistryCredentials?, push: Bool, plainHTTP: Bool, verbose: Bool,
-         retryPolicy: RetryPolicy = RetryPolicy()) {
+         mountFrom: [String] = [], retryPolicy: RetryPolicy = RetryPolicy()) {
         self.reference = reference
         origin = (plainHTTP ? "http://" : "https://") + reference.registry
         self.credentials = credentials
         scopes = ["repository:\(reference.repository):" + (push ? "pull,push" : "pull")]
+            + mountFrom.filter { $0 != reference.repository }.map { "repository:\($0):pull" }
         self.plainHTTP = plainHTTP
         self.verbose = verbose
         self.retryPolicy = retryPolicy

@@ -29,7 +29,8 @@ public final class SnapshotPusher: Sendable {
         self.destination = destination
         self.options = options
         session = RegistrySession(reference: destination, credentials: options.credentials, push: true,
-                                  plainHTTP: options.plainHTTP, verbose: options.verbose, retryPolicy: options.retryPolicy)
+                                  plainHTTP: options.plainHTTP, verbose: options.verbose, mountFrom: options.mountFrom,
+                                  retryPolicy: options.retryPolicy)
     }
 
     /// Pushes snapshot `id` and its ancestors (up to ``TransferOptions/depth``) that the registry lacks.

@@ -134,6 +134,19 @@ struct RegistryTests {
         #expect(warm["present"] as? [String] == [first.description], "\(warm)")
     }
 
+    @Test("--mount-from: a second repository of the registry gets the blobs by cross-repository mount, none uploaded")
+    func mount() throws {
+        let setup = try Setup()
+        let id = try setup.snapshot()
+        let first = try setup.report(setup.pfhost(["push", "a", "\(setup.registry.host)/agents/one:v1", "--plain-http", "--json"]))
+        let second = try setup.report(setup.pfhost(["push", "a", "\(setup.registry.host)/agents/two:v1", "--plain-http", "--json",
+                                                    "--mount-from", "agents/one"]))
+        let blobs = second["blobs"] as? [String: Any] ?? [:]
+        #expect(blobs["transferred"] as? Int == 0 && blobs["mounted"] as? Int == Self.blobCounts(first).transferred, "\(second)")
+        let pulled = try setup.pfhost(["pull", "\(setup.registry.host)/agents/two:v1", "--plain-http"], store: setup.newStore())
+        #expect(pulled.stdout == id.description + "\n", "\(pulled)")
+    }
+
     // MARK: Broken connections
 
     @Test("an upload whose connection drops resumes where the registry says it stands", arguments: ["drop-after-patch", "cut-patch"])

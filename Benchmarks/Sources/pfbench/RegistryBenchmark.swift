@@ -33,13 +33,20 @@ struct RegistryBenchmark {
         let snapshot = [pfhost, "snapshot", "--plugins", plugins, "--store", store, "--config", agent + "/pfhost.json", "--tag", "agent"]
         check(Measurement.run(snapshot), "snapshotting the agent")
 
-        let data = work + "/registry-data"
-        let registry = try LocalRegistry(work: work, data: data)
-        defer { registry.stop() }
-        let host = registry.host
+        // One registry per tool, so that what lands in each is what that tool sent (a registry
+        // stores a blob once whichever repository it is pushed to).
+        let data = work + "/registry-data", skopeoData = work + "/registry-data-skopeo"
+        remove(data)
+        remove(skopeoData)
+        let registry = try LocalRegistry(work: work, data: data, name: "pfhost")
+        let skopeoRegistry = try LocalRegistry(work: work, data: skopeoData, name: "skopeo")
+        defer {
+            registry.stop()
+            skopeoRegistry.stop()
+        }
         let skopeo = ["/usr/bin/skopeo", "--insecure-policy"]
-        let push = [pfhost, "push", "agent", "\(host)/bench/pfhost:v1", "--plain-http", "--store", store]
-        let skopeoPush = skopeo + ["copy", "--dest-tls-verify=false", "--preserve-digests", "oci:\(store):agent", "docker://\(host)/bench/skopeo:v1"]
+        let push = [pfhost, "push", "agent", "\(registry.host)/bench/agent:v1", "--plain-http", "--store", store]
+        let skopeoPush = skopeo + ["copy", "--dest-tls-verify=false", "--preserve-digests", "oci:\(store):agent", "docker://\(skopeoRegistry.host)/bench/agent:v1"]
         var rows: [Row] = []
 
         rows.append(Row(scenario: "cold push", tool: "pfhost push", summary: measure { _ in
@@ -47,22 +54,18 @@ struct RegistryBenchmark {
             return Measurement.run(push)
         }, growth: size(of: data)))
         rows.append(Row(scenario: "cold push", tool: "skopeo copy", summary: measure { _ in
-            remove(data)
+            remove(skopeoData)
             return Measurement.run(skopeoPush)
-        }, growth: size(of: data)))
+        }, growth: size(of: skopeoData)))
 
-        // Both tools' copies in the registry for the pulls.
-        remove(data)
-        check(Measurement.run(push), "pfhost push")
-        check(Measurement.run(skopeoPush), "skopeo copy")
         let pulled = work + "/registry-pulled"
         rows.append(Row(scenario: "cold pull", tool: "pfhost pull", summary: measure { _ in
             remove(pulled)
-            return Measurement.run([pfhost, "pull", "\(host)/bench/pfhost:v1", "--plain-http", "--store", pulled])
+            return Measurement.run([pfhost, "pull", "\(registry.host)/bench/agent:v1", "--plain-http", "--store", pulled])
         }, growth: size(of: pulled)))
         rows.append(Row(scenario: "cold pull", tool: "skopeo copy", summary: measure { _ in
             remove(pulled)
-            return Measurement.run(skopeo + ["copy", "--src-tls-verify=false", "--preserve-digests", "docker://\(host)/bench/skopeo:v1", "oci:\(pulled):v1"])
+            return Measurement.run(skopeo + ["copy", "--src-tls-verify=false", "--preserve-digests", "docker://\(skopeoRegistry.host)/bench/agent:v1", "oci:\(pulled):v1"])
         }, growth: size(of: pulled)))
         remove(pulled)
 
@@ -73,12 +76,12 @@ struct RegistryBenchmark {
         for step in 1...runs {
             check(Measurement.run(["/usr/bin/env", "python3", repo + "/Benchmarks/mutate.py", agent, "\(step)"]), "mutating the agent")
             check(Measurement.run(snapshot), "snapshotting the agent")
-            for (tool, command) in [("pfhost push", push), ("skopeo copy", skopeoPush)] {
-                let before = size(of: data)
+            for (tool, command, location) in [("pfhost push", push, data), ("skopeo copy", skopeoPush, skopeoData)] {
+                let before = size(of: location)
                 let m = Measurement.run(command)
                 check(m, tool)
                 incremental[tool, default: []].append(m)
-                grown[tool, default: 0] += size(of: data) - before
+                grown[tool, default: 0] += size(of: location) - before
             }
         }
         for tool in ["pfhost push", "skopeo copy"] {
@@ -122,12 +125,13 @@ struct RegistryBenchmark {
     }
 }
 
-/// docker-registry on 127.0.0.1 on a free port, storing under `data`, for the benchmark's life.
+/// docker-registry on 127.0.0.1 on a free port, storing under `data`, for the benchmark's life
+/// (`name` names its config file).
 final class LocalRegistry {
     let host: String
     private let process = Process()
 
-    init(work: String, data: String) throws {
+    init(work: String, data: String, name: String) throws {
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -137,7 +141,7 @@ final class LocalRegistry {
         close(probe)
         let port = Int(UInt16(bigEndian: address.sin_port))
         host = "127.0.0.1:\(port)"
-        let config = work + "/registry.yml"
+        let config = work + "/registry-\(name).yml"
         try "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: \(data)\n  delete:\n    enabled: true\nhttp:\n  addr: \(host)\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
