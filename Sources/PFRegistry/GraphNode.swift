@@ -47,12 +47,14 @@ struct GraphNode: Hashable, Sendable {
     }
 
     /// Whether a root document says it is a pfhost snapshot: its `artifactType`, its config's media
-    /// type, or (for an index) an entry's, is one of pfhost's.
+    /// type or one of its annotations' values (an index's), or one of an index's entries' (their
+    /// `artifactType`, `mediaType` or annotations), is one of pfhost's `application/vnd.pfhost.*` types.
     static func isPfhost(_ json: JSONValue) -> Bool {
         func pfhost(_ value: JSONValue?) -> Bool { value?.stringValue?.hasPrefix("application/vnd.pfhost.") == true }
-        if pfhost(json["artifactType"]) || pfhost(json["config"]?["mediaType"]) { return true }
+        func annotated(_ value: JSONValue) -> Bool { value["annotations"]?.objectValue?.values.contains(where: pfhost) == true }
+        if pfhost(json["artifactType"]) || pfhost(json["config"]?["mediaType"]) || annotated(json) { return true }
         if case .array(let entries)? = json["manifests"] {
-            return entries.contains { pfhost($0["artifactType"]) || pfhost($0["mediaType"]) }
+            return entries.contains { pfhost($0["artifactType"]) || pfhost($0["mediaType"]) || annotated($0) }
         }
         return false
     }

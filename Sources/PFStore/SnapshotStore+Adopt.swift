@@ -16,7 +16,9 @@ extension SnapshotStore {
     /// - Throws: ``StoreError/missingBlob(_:store:)`` when a blob of the snapshot is absent or has
     ///   another size; ``StoreError/corrupt(file:reason:)`` when the root is not a pfhost snapshot
     ///   of this format; ``StoreError/invalidReference(_:reason:)`` for a malformed tag.
-    public func adoptSnapshot(root: OCIDescriptor, tag: String?) throws(StoreError) {
+    /// - Returns: the snapshot adopted.
+    @discardableResult
+    public func adoptSnapshot(root: OCIDescriptor, tag: String?) throws(StoreError) -> Snapshot {
         if let tag, !IndexEdit.isValidTag(tag) {
             throw .invalidReference(tag, reason: "a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'")
         }
@@ -41,5 +43,6 @@ extension SnapshotStore {
             mediaType: MediaType.ociManifest, digest: root.digest, size: root.size,
             artifactType: MediaType.snapshotArtifact, annotations: [AnnotationKey.created: snapshot.manifest.createdAt])
         try updateIndex({ index in IndexEdit.add(entry, tag: tag, to: &index) }, raw: { $0.add(entry, tag: tag) })
+        return snapshot
     }
 }
