@@ -33,6 +33,8 @@ public final class SnapshotPuller: Sendable {
     /// Pulls the snapshot `source` names, and its ancestors, and moves `tag` (default: the source's
     /// tag) to it.
     public func pull(tag: String?) throws(RegistryError) -> TransferReport {
+        // A pull is a writer like a snapshot: first remove what killed writers left in ingest/.
+        do { try store.reclaimAbandonedFiles() } catch { throw .store(error) }
         do {
             return try pullGraphs(tag: tag)
         } catch {
@@ -113,14 +115,13 @@ public final class SnapshotPuller: Sendable {
         func visit(_ digest: Digest, bytes known: [UInt8]?, declared: GraphNode?, depth: Int) throws(RegistryError) {
             guard visited.insert(digest).inserted else { return }
             guard depth < 8 else { throw .notASnapshot("\(source.with(digest: digest))", reason: "its manifests nest deeper than 8 levels") }
-            var bytes = known
-            if bytes == nil {
-                bytes = try client.manifest(digest.description).bytes
+            let document: [UInt8]
+            if let known {
+                document = known
+            } else {
+                document = try client.manifest(digest.description).bytes
                 report.manifests += 1
-            } else if digest != Digest.of(bytes!) {
-                throw .protocolViolation(registry: source.registry, what: "reading manifest \(digest)", reason: "its bytes hash to \(Digest.of(bytes!))")
             }
-            let document = bytes!
             guard Digest.of(document) == digest else {
                 throw .protocolViolation(registry: source.registry, what: "reading manifest \(digest)", reason: "its bytes hash to \(Digest.of(document))")
             }

@@ -10,6 +10,7 @@ MODE:
                   (the registry has the chunk; the client must ask where the upload stands)
   cut-patch       read half of the second PATCH's body, then close the connection (nothing of it forwarded;
                   the first chunk arrived, so the client can go on from the registry's offset)
+  stall-blobs     serve half of every blob over 1 MiB, then hold the connection open without a byte more
   busy:N          answer the first N requests with 503 and Retry-After: 0 (nothing forwarded)
   corrupt-blobs   flip the first byte of every blob body served by GET .../blobs/sha256:...
   bearer:USER:PASS  demand a Bearer token (WWW-Authenticate: Bearer realm=http://.../token), given by
@@ -21,6 +22,7 @@ import http.client
 import http.server
 import sys
 import threading
+import time
 
 UPSTREAM = int(sys.argv[1])
 MODE = sys.argv[2]
@@ -96,6 +98,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if MODE == "drop-after-patch" and self.first_patch():
             self.close_connection = True
             self.connection.shutdown(2)
+            return
+        if (MODE == "stall-blobs" and self.command == "GET" and "/blobs/sha256:" in self.path
+                and answer.status == 200 and len(data) > 1 << 20):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            time.sleep(3600)
             return
         if (MODE == "corrupt-blobs" and self.command == "GET" and "/blobs/sha256:" in self.path
                 and answer.status == 200 and data):

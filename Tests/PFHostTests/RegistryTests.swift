@@ -186,6 +186,40 @@ struct RegistryTests {
         #expect(good.stdout == id.description + "\n", "\(good)")
     }
 
+    @Test("a pull killed (SIGKILL) in the middle of a blob leaves a valid store; the next pull completes it")
+    func killedPull() throws {
+        let setup = try Setup()
+        try setup.addFiles(1, size: 4 << 20, prefix: "big")
+        let id = try setup.snapshot()
+        #expect(try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/killed:v1", "--plain-http"]).status == 0)
+        let proxy = try RegistryProxy(upstream: setup.registry, mode: "stall-blobs")
+        let target = setup.newStore()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productsDirectory + "/pfhost")
+        process.arguments = ["pull", "\(proxy.host)/agents/killed:v1", "--plain-http", "--store", target]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the condition, not for a time: a blob half written in the store's ingest/.
+        let deadline = Date().addingTimeInterval(60)
+        func halfWritten() -> Bool {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: target + "/ingest")) ?? []
+            return names.contains { name in
+                name.hasPrefix("blob-") && ((try? FileManager.default.attributesOfItem(atPath: target + "/ingest/" + name)[.size] as? Int) ?? 0) >= 1 << 20
+            }
+        }
+        while !halfWritten() && Date() < deadline && process.isRunning { usleep(10_000) }
+        #expect(halfWritten(), "the pull never got half a blob")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let verify = try setup.pfhost(["verify"], store: target)
+        #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified\n", "\(verify)")
+        let again = try setup.pfhost(["pull", "\(setup.registry.host)/agents/killed:v1", "--plain-http"], store: target)
+        #expect(again.status == 0 && again.stdout == id.description + "\n", "\(again)")
+        let all = try setup.pfhost(["verify", "--all"], store: target)
+        #expect(all.status == 0, "the next pull removed what the killed one left: \(all)")
+    }
+
     // MARK: Failures
 
     @Test("an unreachable registry is a one-line error (exit 69) and the store is untouched")
