@@ -26,8 +26,7 @@ public final class SnapshotPuller: Sendable {
         self.store = store
         self.source = source
         self.options = options
-        session = RegistrySession(reference: source, credentials: options.credentials, push: false,
-                                  plainHTTP: options.plainHTTP, verbose: options.verbose, retryPolicy: options.retryPolicy)
+        session = options.session(for: source, push: false)
     }
 
     /// Pulls the snapshot `source` names, and its ancestors, and moves `tag` (default: the source's

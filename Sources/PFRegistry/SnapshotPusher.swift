@@ -28,9 +28,7 @@ public final class SnapshotPusher: Sendable {
         self.store = store
         self.destination = destination
         self.options = options
-        session = RegistrySession(reference: destination, credentials: options.credentials, push: true,
-                                  plainHTTP: options.plainHTTP, verbose: options.verbose, mountFrom: options.mountFrom,
-                                  retryPolicy: options.retryPolicy)
+        session = options.session(for: destination, push: true)
     }
 
     /// Pushes snapshot `id` and its ancestors (up to ``TransferOptions/depth``) that the registry lacks.

@@ -30,4 +30,10 @@ public struct TransferOptions: Sendable {
         self.retryPolicy = retryPolicy
         self.verbose = verbose
     }
+
+    /// The session a push (`push`) or pull of `reference` runs in.
+    func session(for reference: RegistryReference, push: Bool) -> RegistrySession {
+        RegistrySession(reference: reference, credentials: credentials, push: push, plainHTTP: plainHTTP, verbose: verbose,
+                        mountFrom: push ? mountFrom : [], retryPolicy: retryPolicy)
+    }
 }

@@ -16,12 +16,7 @@ struct RegistryBenchmark {
     let pfhost: String
     let plugins: String
 
-    struct Row {
-        let scenario: String
-        let tool: String
-        let summary: Summary
-        let growth: Int64?
-    }
+    typealias Row = SnapshotBenchmark.Row
 
     func run() throws -> [Row] {
         let fixture = BenchmarkSupport.fixture(repo: repo, work: work, scale: scale)
