@@ -44,11 +44,26 @@ struct RegistryTests {
             return json
         }
 
-        /// Every blob a snapshot's OCI manifest lists, with the config and the manifest itself.
+        /// Every blob (not manifest) a snapshot's OCI graph reaches from its root, with its size:
+        /// what a push sends, in any store format.
         func blobs(of id: Digest, in store: String? = nil) throws -> [Digest: Int64] {
-            let snapshot = try SnapshotStore(opening: store ?? self.store).snapshot(id)
+            let root = (store ?? self.store) + "/blobs/sha256/"
             var blobs: [Digest: Int64] = [:]
-            for layer in snapshot.ociManifest.layers + [snapshot.ociManifest.config] { blobs[layer.digest] = layer.size }
+            func visit(_ hex: String) throws {
+                let data = try Data(contentsOf: URL(fileURLWithPath: root + hex))
+                let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+                var children = (json["manifests"] as? [[String: Any]] ?? []) + (json["layers"] as? [[String: Any]] ?? [])
+                if let config = json["config"] as? [String: Any] { children.append(config) }
+                for child in children {
+                    let digest = try Digest(parsing: child["digest"] as? String ?? "")
+                    if (child["mediaType"] as? String ?? "").hasPrefix("application/vnd.oci.image.") {
+                        try visit(digest.hex)
+                    } else {
+                        blobs[digest] = Int64(child["size"] as? Int ?? -1)
+                    }
+                }
+            }
+            try visit(id.hex)
             return blobs
         }
 
