@@ -91,6 +91,9 @@ public final class SnapshotPuller: Sendable {
             generation = next
             depth += 1
         }
+        // Every blob durable and in place before any snapshot is listed (the store's adoption checks
+        // the closure; this makes the pull's blobs part of it whatever the store's durability mode).
+        do { try store.flush() } catch { throw .store(error) }
         // Oldest first, so that every snapshot listed has its ancestors listed before it.
         for root in fetched.reversed() {
             let descriptor = OCIDescriptor(mediaType: root.mediaType, digest: root.digest, size: root.size)

@@ -356,7 +356,9 @@ struct RegistryTests {
         let pushed = try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/interop:v1", "--plain-http"])
         #expect(pushed.status == 0, "\(pushed)")
         let layout = setup.newStore("skopeo-layout")
-        let copy = try run(skopeo, ["--insecure-policy", "copy", "--src-tls-verify=false", "--preserve-digests",
+        // --all: a snapshot whose root is an image index (store format 2) is copied whole, not one
+        // manifest of it picked by platform; for an image manifest it changes nothing.
+        let copy = try run(skopeo, ["--insecure-policy", "copy", "--all", "--src-tls-verify=false", "--preserve-digests",
                                     "docker://\(setup.registry.host)/agents/interop:v1", "oci:\(layout):v1"])
         #expect(copy.status == 0, "\(copy)")
         let verify = try setup.pfhost(["verify", "--all"], store: layout)
@@ -364,7 +366,7 @@ struct RegistryTests {
         let show = try setup.pfhost(["show", "v1"], store: layout)
         #expect(show.stdout.hasPrefix("snapshot \(id)\n"), "\(show)")
 
-        let upload = try run(skopeo, ["--insecure-policy", "copy", "--dest-tls-verify=false", "--preserve-digests",
+        let upload = try run(skopeo, ["--insecure-policy", "copy", "--all", "--dest-tls-verify=false", "--preserve-digests",
                                       "oci:\(setup.store):a", "docker://\(setup.registry.host)/agents/from-skopeo:v1"])
         #expect(upload.status == 0, "\(upload)")
         let target = setup.newStore()
