@@ -11,6 +11,8 @@ MODE:
   cut-patch       read half of the second PATCH's body, then close the connection (nothing of it forwarded;
                   the first chunk arrived, so the client can go on from the registry's offset)
   stall-blobs     serve half of every blob over 1 MiB, then hold the connection open without a byte more
+  lie-manifest    add a space to every manifest served (still JSON, no longer the digest asked for)
+  huge-size       claim 2**62 bytes for the first layer of every manifest served
   busy:N          answer the first N requests with 503 and Retry-After: 0 (nothing forwarded)
   corrupt-blobs   flip the first byte of every blob body served by GET .../blobs/sha256:...
   bearer:USER:PASS  demand a Bearer token (WWW-Authenticate: Bearer realm=http://.../token), given by
@@ -18,6 +20,7 @@ MODE:
 Every request line is logged on stderr. Stops when stdin closes (the test ends).
 """
 import base64
+import json
 import http.client
 import http.server
 import sys
@@ -108,6 +111,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(3600)
             return
+        if self.command == "GET" and "/manifests/" in self.path and answer.status == 200:
+            if MODE == "lie-manifest":
+                data = data + b" "
+            elif MODE == "huge-size":
+                document = json.loads(data)
+                document["layers"][0]["size"] = 2 ** 62
+                data = json.dumps(document).encode()
         if (MODE == "corrupt-blobs" and self.command == "GET" and "/blobs/sha256:" in self.path
                 and answer.status == 200 and data):
             data = bytes([data[0] ^ 0xFF]) + data[1:]

@@ -270,6 +270,22 @@ struct RegistryTests {
         #expect(good.status == 0 && good.stdout == id.description + "\n", "\(good)")
     }
 
+    @Test("a manifest not matching the digest asked for, or claiming a 2^62-byte blob, fails the pull (exit 76); the store verifies")
+    func hostileManifests() throws {
+        let setup = try Setup()
+        let id = try setup.snapshot()
+        #expect(try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/lies:v1", "--plain-http"]).status == 0)
+        let liar = try RegistryProxy(upstream: setup.registry, mode: "lie-manifest")
+        let target = setup.newStore()
+        let byDigest = try setup.pfhost(["pull", "\(liar.host)/agents/lies@\(id)", "--plain-http"], store: target)
+        #expect(byDigest.status == 76 && byDigest.stderr.contains("reading manifest \(id): its bytes hash to sha256:"), "\(byDigest)")
+        let huge = try RegistryProxy(upstream: setup.registry, mode: "huge-size")
+        let big = try setup.pfhost(["pull", "\(huge.host)/agents/lies:v1", "--plain-http"], store: target)
+        #expect(big.status == 76 && big.stderr.contains("bytes of a 4611686018427387904-byte blob"), "\(big)")
+        let verify = try setup.pfhost(["verify", "--all"], store: target)
+        #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified, and every blob\n", "\(verify)")
+    }
+
     @Test("a manifest that is not a pfhost snapshot is refused before any blob is fetched (exit 76)")
     func notASnapshot() throws {
         let setup = try Setup()
