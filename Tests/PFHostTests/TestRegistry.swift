@@ -8,8 +8,6 @@ final class TestRegistry {
     let port: Int
     /// `127.0.0.1:PORT`.
     var host: String { "127.0.0.1:\(port)" }
-    /// The registry's log (one line per request).
-    var logFile: String { dir.file("registry.log") }
 
     static let executable = "/usr/bin/docker-registry"
 
@@ -53,7 +51,11 @@ final class TestRegistry {
             process.standardError = log
             process.standardInput = FileHandle.nullDevice
             try process.run()
-            if try Self.waitForListener(port: port, while: { process.isRunning }) {
+            // Ours is listening when its own log says so: a listener on the port could be another
+            // test's registry that took the same free port first (then ours exits, and we try again).
+            let logFile = dir.file("registry.log")
+            let listening = { ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("listening on 127.0.0.1:\(port)") }
+            if try Self.waitForListener(port: port, while: { process.isRunning }), try Self.waitFor(listening, while: { process.isRunning }) {
                 self.port = port
                 self.processBox = process
                 return
@@ -111,9 +113,15 @@ final class TestRegistry {
         return false
     }
 
-    /// Lines of the registry's log holding `text`.
-    func logLines(containing text: String) -> [String] {
-        ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init).filter { $0.contains(text) }
+    /// Waits (up to 15 s) until `condition` holds, while `alive` holds.
+    static func waitFor(_ condition: () -> Bool, while alive: () -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if condition() { return true }
+            guard alive() else { return condition() }
+            usleep(10_000)
+        }
+        return false
     }
 
     struct SetupFailure: Error, CustomStringConvertible {
