@@ -68,7 +68,6 @@ func flushStandardOutput() throws {
 }
 
 extension ExitStatus {
-    static let usage = ExitCode(64)
     static let unavailable = ExitCode(69)
     static let protocolFailure = ExitCode(76)
     static let permission = ExitCode(77)
@@ -76,7 +75,7 @@ extension ExitStatus {
     /// The status for a push or pull error.
     static func of(_ error: RegistryError) -> ExitCode {
         switch error {
-        case .invalidReference: usage
+        case .invalidReference: ExitCode.validationFailure
         case .transportUnavailable, .unreachable, .connectionFailed: unavailable
         case .authentication, .denied: permission
         case .notFound: notFound
