@@ -237,7 +237,7 @@ struct RegistryTests {
 
     // MARK: Failures
 
-    @Test("an unreachable registry is a one-line error (exit 69) and the store is untouched")
+    @Test("an unreachable registry, or HTTPS to a plain-HTTP one, is a one-line error (exit 69) and the store is untouched")
     func unreachable() throws {
         let setup = try Setup()
         _ = try setup.snapshot()
@@ -248,6 +248,9 @@ struct RegistryTests {
         let target = setup.newStore()
         let pull = try setup.pfhost(["pull", "127.0.0.1:\(port)/agents/x:v1", "--plain-http"], store: target)
         #expect(pull.status == 69, "\(pull)")
+        // HTTPS is the default: a plain-HTTP registry without --plain-http is a TLS failure, said so.
+        let https = try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/x:v1"])
+        #expect(https.status == 69 && https.stderr.contains("TLS failed") && https.stderr.contains("--plain-http"), "\(https)")
         #expect(try setup.pfhost(["verify", "--all"]).status == 0)
     }
 
