@@ -40,6 +40,9 @@ final class RegistryClient {
                                                limit: limit, sink: sink)
             } catch {
                 if let store = error.callbackError as? StoreError { throw .store(store) }
+                if error.callbackError is BlobTooLong {
+                    throw .protocolViolation(registry: registry, what: what(), reason: "it sent more bytes than the blob's size")
+                }
                 if let failure = error.callbackError as? SystemCallError {
                     throw .store(.io(step: "reading a blob to send", failure))
                 }
@@ -261,71 +264,48 @@ final class RegistryClient {
     }
 
     /// Downloads blob `digest` (`GET`, following redirects), handing its bytes to `write` as they
-    /// arrive. After a dropped connection it asks for the rest (`Range: bytes=N-`); a registry that
-    /// answers with the whole blob again makes `restart` run and the download start over.
-    /// Returns the bytes received (counting those received again) and the times it resumed.
-    func downloadBlob(_ digest: Digest, size: Int64, write: @escaping (UnsafeRawBufferPointer) throws -> Void,
-                      restart: () throws -> Void) throws(RegistryError) -> (bytes: Int64, resumed: Int) {
+    /// arrive; more than `size` bytes fail the download. After a dropped connection it asks for the
+    /// rest (`Range: bytes=N-`), up to the retry policy's attempts; a registry that answers a range
+    /// with the whole blob fails it (what was written is discarded by the caller).
+    /// Returns the bytes received and the times it resumed.
+    func downloadBlob(_ digest: Digest, size: Int64, write: @escaping (UnsafeRawBufferPointer) throws -> Void) throws(RegistryError) -> (bytes: Int64, resumed: Int) {
         var received: Int64 = 0
-        var total: Int64 = 0
         var resumed = 0
         let what = "downloading blob \(digest)"
         while true {
-            var headers: [String] = []
-            if received > 0 { headers.append("Range: bytes=\(received)-") }
             let offsetAtStart = received
+            let headers = received > 0 ? ["Range: bytes=\(received)-"] : []
             do throws(RegistryError) {
-                var restarted = false
                 let result = try send("GET", session.repositoryURL + "/blobs/" + digest.description, headers: headers,
                                       followRedirects: true, sink: { bytes in
-                    if !restarted && offsetAtStart > 0 && received == offsetAtStart && bytes.count > 0 {
-                        restarted = true
-                    }
                     let (sum, overflow) = received.addingReportingOverflow(Int64(bytes.count))
                     guard !overflow, sum <= size else { throw BlobTooLong() }
                     try write(bytes)
                     received = sum
-                    total += Int64(bytes.count)
                 }, what: what)
                 switch result.response.status {
                 case 200 where offsetAtStart > 0:
-                    // The registry ignored the range: what arrived was the blob from its start.
                     throw .protocolViolation(registry: registry, what: what, reason: "it answered a range request with the whole blob")
                 case 200, 206:
                     guard received == size else {
                         throw .protocolViolation(registry: registry, what: what, reason: "it sent \(received) bytes of a \(size)-byte blob")
                     }
-                    return (total, resumed)
+                    return (received, resumed)
                 case 404:
                     throw .notFound(registry: registry, what: "blob \(digest) in \(session.reference.repository)")
                 default:
                     throw unexpected(result, what)
                 }
             } catch {
-                switch error {
-                case .connectionFailed where resumed < session.retryPolicy.attempts:
-                    resumed += 1
-                    session.retryPolicy.wait(after: resumed - 1)
-                    if received == 0 {
-                        do { try restart() } catch { throw Self.wrap(error) }
-                    }
-                case .store:
-                    throw error
-                default:
-                    throw error
-                }
+                guard case .connectionFailed = error, resumed + 1 < session.retryPolicy.attempts else { throw error }
+                resumed += 1
+                session.retryPolicy.wait(after: resumed - 1)
             }
         }
     }
 
     /// Thrown by a download's sink when more bytes arrive than the blob's size.
     struct BlobTooLong: Error {}
-
-    private static func wrap(_ error: any Error) -> RegistryError {
-        if let error = error as? StoreError { return .store(error) }
-        if let error = error as? RegistryError { return error }
-        return .store(.io(step: "writing a downloaded blob", SystemCallError(operation: "write", path: "\(error)", code: 5)))
-    }
 
     // MARK: Manifests
 

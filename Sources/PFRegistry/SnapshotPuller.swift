@@ -161,14 +161,9 @@ public final class SnapshotPuller: Sendable {
 
     /// Downloads one blob through a ``BlobWriter``, installed only when its bytes hash to its digest.
     private func download(_ blob: GraphNode, client: RegistryClient, report: SharedReport) throws(RegistryError) {
-        var writer: BlobWriter
+        let writer: BlobWriter
         do { writer = try store.makeWriter() } catch { throw .store(error) }
-        let outcome = try client.downloadBlob(blob.digest, size: blob.size, write: { bytes in
-            try writer.write(bytes)
-        }, restart: {
-            writer.abort()
-            writer = try self.store.makeWriter()
-        })
+        let outcome = try client.downloadBlob(blob.digest, size: blob.size) { bytes in try writer.write(bytes) }
         do {
             _ = try writer.commit(expecting: BlobRef(digest: blob.digest, size: blob.size))
         } catch {

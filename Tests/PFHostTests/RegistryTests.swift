@@ -273,7 +273,7 @@ struct RegistryTests {
         #expect(good.status == 0 && good.stdout == id.description + "\n", "\(good)")
     }
 
-    @Test("a manifest not matching the digest asked for, or claiming a 2^62-byte blob, fails the pull (exit 76); the store verifies")
+    @Test("a manifest not matching the digest asked for, or claiming a blob of 2^62 bytes or one byte short, fails the pull (exit 76); the store verifies")
     func hostileManifests() throws {
         let setup = try Setup()
         let id = try setup.snapshot()
@@ -285,6 +285,9 @@ struct RegistryTests {
         let huge = try RegistryProxy(upstream: setup.registry, mode: "huge-size")
         let big = try setup.pfhost(["pull", "\(huge.host)/agents/lies:v1", "--plain-http"], store: target)
         #expect(big.status == 76 && big.stderr.contains("bytes of a 4611686018427387904-byte blob"), "\(big)")
+        let short = try RegistryProxy(upstream: setup.registry, mode: "short-size")
+        let more = try setup.pfhost(["pull", "\(short.host)/agents/lies:v1", "--plain-http"], store: target)
+        #expect(more.status == 76 && more.stderr.contains("it sent more bytes than the blob's size"), "\(more)")
         let verify = try setup.pfhost(["verify", "--all"], store: target)
         #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified, and every blob\n", "\(verify)")
     }
