@@ -107,7 +107,7 @@ final class RegistryClient {
             }
             value = credentials.basicAuthorization
         } else {
-            throw .authentication(registry: registry, reason: "HTTP 401 without a Bearer or Basic challenge (WWW-Authenticate: \(response.header("www-authenticate") ?? "none"))")
+            throw .authentication(registry: registry, reason: "HTTP 401 without a Bearer or Basic challenge (WWW-Authenticate: \(DisplayText.escaped(response.header("www-authenticate") ?? "none")))")
         }
         session.authorization.withLock { state in
             if state.generation == generation { state = (value, generation + 1) }
@@ -116,8 +116,9 @@ final class RegistryClient {
 
     /// The token flow: `GET realm?service=…&scope=…`, with Basic credentials when there are any.
     private func fetchToken(_ challenge: AuthChallenge) throws(RegistryError) -> String {
-        guard let realm = challenge.parameters["realm"], realm.hasPrefix("https://") || (session.plainHTTP && realm.hasPrefix("http://")) else {
-            throw .authentication(registry: registry, reason: "the token service '\(challenge.parameters["realm"] ?? "")' is not an https URL (plain http only with --plain-http)")
+        guard let realm = challenge.parameters["realm"].map(DisplayText.escaped),
+              realm.hasPrefix("https://") || (session.plainHTTP && realm.hasPrefix("http://")) else {
+            throw .authentication(registry: registry, reason: "the token service '\(DisplayText.escaped(challenge.parameters["realm"] ?? ""))' is not an https URL (plain http only with --plain-http)")
         }
         var query: [String] = []
         if let service = challenge.parameters["service"] { query.append("service=" + Self.percentEncoded(service)) }
