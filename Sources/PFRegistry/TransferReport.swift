@@ -1,6 +1,11 @@
 import PFModel
 
 /// What a push or a pull did, for the command's output and `--json`.
+///
+/// ```swift
+/// let report = try pusher.push(id)
+/// print(report.blobsTransferred, report.bytesTransferred, report.present)
+/// ```
 public struct TransferReport: Sendable {
     /// The snapshot asked for.
     public var id: Digest?
@@ -10,11 +15,13 @@ public struct TransferReport: Sendable {
     public var present: [Digest] = []
     /// Ancestors the source does not have (history that stops there).
     public var missing: [Digest] = []
-    /// Blobs sent or received, and their bytes (bytes sent again after a broken connection count again).
+    /// Blobs sent or received.
     public var blobsTransferred = 0
+    /// Their bytes (bytes sent again after a broken connection count again).
     public var bytesTransferred: Int64 = 0
-    /// Blobs the other side had already, and their bytes.
+    /// Blobs the other side had already.
     public var blobsSkipped = 0
+    /// Their bytes, with those of blobs mounted.
     public var bytesSkipped: Int64 = 0
     /// Blobs the registry mounted from another repository instead of receiving them.
     public var blobsMounted = 0
