@@ -142,6 +142,10 @@ final class RegistryClient {
               let token = json["token"]?.stringValue ?? json["access_token"]?.stringValue, !token.isEmpty else {
             throw .authentication(registry: registry, reason: "the token service \(realm) gave no token")
         }
+        // It goes into a header line: nothing that could end the line or start another.
+        guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .authentication(registry: registry, reason: "the token service \(realm) gave a token with spaces, control or non-ASCII characters")
+        }
         return token
     }
 

@@ -80,7 +80,7 @@ public struct RegistryCredentials: Sendable, Equatable {
         return nil
     }
 
-    /// `Basic base64(user:password)`.
+    /// `Basic base64(user:password)`: base64 never holds a character that could break the header line.
     var basicAuthorization: String {
         "Basic " + Base64.encode(Array((username + ":" + password).utf8))
     }
