@@ -145,6 +145,7 @@ int pf_http_perform(pf_http *http, const pf_http_request *request, long *status,
     curl.easy_setopt(easy, CURLOPT_HEADERDATA, (void *)request);
     curl.easy_setopt(easy, CURLOPT_USERAGENT, "pfhost");
     if (request->verbose) curl.easy_setopt(easy, CURLOPT_VERBOSE, 1L);
+    if (request->ca_file) curl.easy_setopt(easy, CURLOPT_CAINFO, request->ca_file);
     if (request->connect_timeout_seconds > 0) curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, request->connect_timeout_seconds);
     if (request->stall_seconds > 0) {
         curl.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -15,6 +15,8 @@ final class HTTPTransport {
     private let system = SystemCalls()
     /// `--verbose`: libcurl's trace on stderr.
     let verbose: Bool
+    /// `SSL_CERT_FILE`: the CAs to trust instead of the system's (a registry with a private CA).
+    private let caFile = SystemCalls.environment("SSL_CERT_FILE")
 
     /// A transport, or ``RegistryError/transportUnavailable(_:)`` when libcurl cannot be loaded.
     init(verbose: Bool = false) throws(RegistryError) {
@@ -78,9 +80,12 @@ final class HTTPTransport {
                         request.follow_redirects = followRedirects ? 1 : 0
                         request.verbose = verbose ? 1 : 0
                         var answer = 0
-                        let code = pf_http_perform(handle, &request, &answer, &error, error.count)
-                        status = answer
-                        return code
+                        return withOptionalCString(caFile) { caText in
+                            request.ca_file = caText
+                            let code = pf_http_perform(handle, &request, &answer, &error, error.count)
+                            status = answer
+                            return code
+                        }
                     }
                 }
             }
@@ -171,6 +176,12 @@ final class HTTPTransport {
             headers.append((name, value))
         }
     }
+}
+
+/// Calls `body` with `text` as a C string, or NULL.
+private func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
 }
 
 /// Calls `body` with NUL-terminated copies of `strings`, freed afterwards.

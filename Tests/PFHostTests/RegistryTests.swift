@@ -363,6 +363,21 @@ struct RegistryTests {
         #expect(pull.status == 0 && pull.stdout == id.description + "\n", "\(pull)")
     }
 
+    @Test("HTTPS by default: a registry whose CA is trusted through SSL_CERT_FILE works without --plain-http; untrusted, it is a TLS error (exit 69)")
+    func https() throws {
+        let agent = try ReferencePluginTests.Agent()
+        let registry = try TestRegistry(tls: true)
+        let id = try agent.manifest(["--tag", "a"]).0
+        let destination = "\(registry.host)/agents/tls:v1"
+        let untrusted = try runWithInput(productsDirectory + "/pfhost", ["push", "a", destination, "--store", agent.store])
+        #expect(untrusted.status == 69 && untrusted.stderr.contains("TLS failed"), "\(untrusted)")
+        let trust = ["SSL_CERT_FILE": registry.caFile]
+        let push = try runWithInput(productsDirectory + "/pfhost", ["push", "a", destination, "--store", agent.store], environment: trust)
+        #expect(push.status == 0, "\(push)")
+        let pull = try runWithInput(productsDirectory + "/pfhost", ["pull", destination, "--store", agent.dir.file("pulled")], environment: trust)
+        #expect(pull.status == 0 && pull.stdout == id.description + "\n", "\(pull)")
+    }
+
     // MARK: Interoperability
 
     @Test("skopeo copies what pfhost pushed into a layout pfhost verifies; pfhost pulls what skopeo pushed from a pfhost store")

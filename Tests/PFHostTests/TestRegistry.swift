@@ -11,8 +11,12 @@ final class TestRegistry {
 
     static let executable = "/usr/bin/docker-registry"
 
-    /// Starts a registry; with `user`, only that user with `password` may use it (Basic auth).
-    init(user: (name: String, password: String)? = nil) throws {
+    /// The CA that signed the registry's certificate, with `tls` (trust it with `SSL_CERT_FILE`).
+    var caFile: String { dir.file("ca.pem") }
+
+    /// Starts a registry; with `user`, only that user with `password` may use it (Basic auth); with
+    /// `tls`, it speaks HTTPS with a certificate for 127.0.0.1 from a CA of its own (``caFile``).
+    init(user: (name: String, password: String)? = nil, tls: Bool = false) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw SetupFailure("docker-registry is not installed: run scripts/install-deps test (as root) before swift test")
         }
@@ -22,6 +26,20 @@ final class TestRegistry {
             guard htpasswd.status == 0 else { throw SetupFailure("htpasswd failed: \(htpasswd)") }
             try Data(htpasswd.stdout.utf8).write(to: URL(fileURLWithPath: dir.file("htpasswd")))
             auth = "auth:\n  htpasswd:\n    realm: pfhost-test\n    path: \(dir.file("htpasswd"))\n"
+        }
+        var tlsConfig = ""
+        if tls {
+            let script = """
+                set -e
+                cd "$0"
+                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=pfhost-test-ca 2>/dev/null
+                openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+                printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext
+                openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 2 -extfile san.ext 2>/dev/null
+                """
+            let made = try run("/bin/sh", ["-c", script, dir.path])
+            guard made.status == 0 else { throw SetupFailure("openssl failed: \(made)") }
+            tlsConfig = "  tls:\n    certificate: \(dir.file("cert.pem"))\n    key: \(dir.file("key.pem"))\n"
         }
         var lastError = ""
         for _ in 0..<5 {
@@ -39,7 +57,7 @@ final class TestRegistry {
                     enabled: true
                 http:
                   addr: 127.0.0.1:\(port)
-                \(auth)
+                \(tlsConfig)\(auth)
                 """
             try Data(config.utf8).write(to: URL(fileURLWithPath: dir.file("config.yml")))
             let process = Process()

@@ -45,6 +45,7 @@ typedef struct pf_http_request {
     long stall_seconds;            /* fail when under 1 byte/s for this long (0: never) */
     int follow_redirects;          /* 1: follow 3xx (GET/HEAD of blobs served from elsewhere) */
     int verbose;                   /* 1: libcurl's trace on stderr */
+    const char *ca_file;           /* PEM file of the CAs to trust instead of the system's; NULL: the system's */
 } pf_http_request;
 
 /** Runs `request`. Returns 0 with the HTTP status in `*status`, or libcurl's error code (non-zero)
