@@ -14,6 +14,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     /// nothing was loaded.
     case noProcFileSystem(file: String, reason: String)
     case notLoadable(file: String, reason: String)
+    /// Its dynamic symbol table (read before any `dlopen`) does not define `pf_plugin_entry_v1`:
+    /// a library, not a plugin. In a directory such a file is skipped (``isSkipped``), never loaded.
     case noEntrySymbol(file: String)
     case entryReturnedNull(file: String)
     case abiMajorMismatch(file: String, major: UInt32, minor: UInt32)
@@ -24,6 +26,13 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     /// Refused by the capture process that loaded it (`--isolate`), or that process ended before
     /// it could say: `reason` as it was worded there.
     case reported(file: String, reason: String)
+
+    /// Whether the file is simply not a plugin (a library beside the plugins, say the
+    /// `libsqlite3.so` a plugin needs): a directory's listing skips it instead of refusing the set.
+    public var isSkipped: Bool {
+        if case .noEntrySymbol = self { return true }
+        return false
+    }
 
     /// The file refused.
     public var file: String {

@@ -9,6 +9,12 @@ struct PluginsCommand: ParsableCommand {
         abstract: "List the plugins in a directory, whether each would be used or refused and why, and whether it can restore.",
         discussion: "Exits 2 when any file would be refused or the directory does not hold exactly one plugin per layer.")
 
+    /// The `"schema"` of `--json`'s output: bumped when a field changes meaning or goes away.
+    static let schema = "pfhost.plugins/1"
+
+    /// Why a `.so` without the entry symbol is left aside.
+    static let skipReason = "not a plugin: it does not export \(PluginABI.entrySymbol) (a library, never loaded)"
+
     @OptionGroup var pluginsOptions: PluginsOptions
 
     @Flag(help: "Print the rows as JSON.")
@@ -37,10 +43,11 @@ struct PluginsCommand: ParsableCommand {
                         "status": .string("ok"),
                     ])
                 case .failure(let refusal):
-                    return .object(["file": .string(candidate.file), "status": .string("refused"), "reason": .string(refusal.reason)])
+                    return .object(["file": .string(candidate.file), "status": .string(refusal.isSkipped ? "skipped" : "refused"),
+                                    "reason": .string(refusal.isSkipped ? Self.skipReason : refusal.reason)])
                 }
             }
-            var output: [String: JSONValue] = ["plugins": .array(rows)]
+            var output: [String: JSONValue] = ["schema": .string(Self.schema), "plugins": .array(rows)]
             output["problem"] = setProblem.map { .string($0) } ?? .null
             print(String(decoding: CanonicalJSON.encode(.object(output)), as: UTF8.self))
         } else {
@@ -52,7 +59,8 @@ struct PluginsCommand: ParsableCommand {
                     rows.append([plugin.file, plugin.id, plugin.version, plugin.kind.rawValue, "\(plugin.abiMajor).\(plugin.abiMinor)",
                                  plugin.canRestore ? "yes" : "no", "ok"])
                 case .failure(let refusal):
-                    rows.append([candidate.file, "-", "-", "-", "-", "-", "refused: " + refusal.reason])
+                    rows.append([candidate.file, "-", "-", "-", "-", "-",
+                                 refusal.isSkipped ? "skipped: " + Self.skipReason : "refused: " + refusal.reason])
                 }
             }
             let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max()! }
@@ -65,7 +73,7 @@ struct PluginsCommand: ParsableCommand {
                 if let refusal = plugin.restoreRefusal { print("cannot restore: \(plugin.file) \(refusal)") }
             }
         }
-        let refused = candidates.contains { if case .failure = $0.result { true } else { false } }
+        let refused = candidates.contains { if case .failure = $0.result { !$0.isSkipped } else { false } }
         if refused || setProblem != nil { throw ExitStatus.pluginFailure }
     }
 }
