@@ -208,6 +208,9 @@ final class CaptureContext: @unchecked Sendable {
             return failure("capture returned \(name): \(reason)")
         }
         if let violation = state.violation { return failure(violation) }
+        if let message = state.pluginError {
+            return failure("capture returned PF_OK after set_error(\"\(message)\"): a capture that fails returns a negative PF_ERR_* code, one that succeeds calls no set_error")
+        }
         guard let layer = state.layer else { return failure("capture returned PF_OK without calling set_layer") }
         return .success(layer)
     }

@@ -358,6 +358,10 @@ public enum PluginLoader {
         guard let id = text(plugin.id) else { throw .missingField(file: file, field: "id") }
         guard let version = text(plugin.version) else { throw .missingField(file: file, field: "version") }
         guard plugin.capture != nil else { throw .missingField(file: file, field: "capture") }
+        if let problem = PluginNaming.idProblem(id) { throw .badNaming(file: file, field: "id", value: id, problem: problem) }
+        if let problem = PluginNaming.versionProblem(version) {
+            throw .badNaming(file: file, field: "version", value: version, problem: problem)
+        }
         return LoadedPlugin(
             table: plugin, file: file, kind: kind, id: id, version: version, description: text(plugin.description),
             abiMajor: plugin.abi_major, abiMinor: plugin.abi_minor)

@@ -1,3 +1,5 @@
+import PFModel
+
 /// Why the host will not use a `.so` file as a plugin. Each message names the file and the
 /// exact values involved.
 public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
@@ -23,6 +25,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case structTooSmall(file: String, size: UInt32)
     case unknownKind(file: String, kind: UInt32)
     case missingField(file: String, field: String)
+    /// `pf_plugin.id` or `pf_plugin.version` is not of its form (``PluginNaming``).
+    case badNaming(file: String, field: String, value: String, problem: String)
     /// Refused by the capture process that loaded it (`--isolate`), or that process ended before
     /// it could say: `reason` as it was worded there.
     case reported(file: String, reason: String)
@@ -39,7 +43,7 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .untrusted(let file, _), .malformed(let file, _), .untrustedDependency(let file, _), .noProcFileSystem(let file, _), .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
              .abiMajorMismatch(let file, _, _), .abiMinorTooNew(let file, _), .structTooSmall(let file, _),
-             .unknownKind(let file, _), .missingField(let file, _), .reported(let file, _):
+             .unknownKind(let file, _), .missingField(let file, _), .badNaming(let file, _, _, _), .reported(let file, _):
             file
         }
     }
@@ -74,6 +78,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
             return "declares unknown layer kind \(kind) (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"
         case .missingField(_, let field):
             return "pf_plugin.\(field) is NULL or empty"
+        case .badNaming(_, let field, let value, let problem):
+            return "pf_plugin.\(field) \"\(DisplayText.escaped(value))\" \(problem)"
         case .reported(_, let reason):
             return reason
         }

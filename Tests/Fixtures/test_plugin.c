@@ -3,7 +3,8 @@
  *   cc -shared -fPIC -fvisibility=hidden -I plugin-sdk/include -DPF_KIND=3 -o world.so test_plugin.c
  *
  * Compile-time switches make plugins the loader must refuse (TEST_ABI_MAJOR, TEST_ABI_MINOR,
- * TEST_STRUCT_SIZE, TEST_KIND, TEST_NO_ID, TEST_NO_VERSION, TEST_NULL_ENTRY, TEST_NO_ENTRY).
+ * TEST_STRUCT_SIZE, TEST_KIND, TEST_NO_ID, TEST_NO_VERSION, TEST_NULL_ENTRY, TEST_NO_ENTRY; TEST_ID and
+ * TEST_VERSION give the id and version as string literals).
  * PF_TEST_CONSTRUCTOR_MARKER="\"/path\"" makes loading the library create that file, so a test can tell
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
  * At run time the config key `mode` chooses a behaviour (see capture() below): among them `fail`,
@@ -360,10 +361,21 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     else if (strcmp(mode, "unlisted") == 0) layer_json(json, sizeof json, kind, digest, size, "{\"see\":\"" GHOST "\"}");
     else if (strcmp(mode, "invalid-json") == 0) snprintf(json, sizeof json, "{\"kind\": \"%s\", ", kind);
     else if (strcmp(mode, "not-a-layer") == 0) snprintf(json, sizeof json, "{\"kind\":\"%s\",\"blobs\":[]}", kind);
+    else if (strcmp(mode, "unknown-field") == 0) {
+        /* A field no schema has, appended: the host refuses it rather than dropping it. */
+        int n = layer_json(json, sizeof json, kind, digest, size, annotations);
+        snprintf(json + n - 1, sizeof json - (size_t)n + 1, ",\"extra\":1}");
+    } else if (strcmp(mode, "bad-head") == 0 && PF_KIND == PF_LAYER_EFFECTS) {
+        /* An effects layer whose head is not 64 hex digits (the schema's pattern). */
+        int n = layer_json(json, sizeof json, kind, digest, size, annotations);
+        snprintf(json + n - 1, sizeof json - (size_t)n + 1, ",\"head\":\"XYZ\"}");
+    }
     else layer_json(json, sizeof json, kind, digest, size, annotations);
 
     rc = host->set_layer(ctx, json, strlen(json));
     if (strcmp(mode, "twice") == 0) host->set_layer(ctx, json, strlen(json));
+    /* Says it failed, then that it succeeded: the host believes neither. */
+    if (strcmp(mode, "error-ok") == 0) host->set_error(ctx, "something went wrong");
     return rc == PF_OK ? PF_OK : rc;
 }
 
@@ -486,13 +498,17 @@ static const pf_plugin plugin = {
     .abi_major = TEST_ABI_MAJOR,
     .abi_minor = TEST_ABI_MINOR,
     .kind = TEST_KIND,
-#ifdef TEST_NO_ID
+#if defined(TEST_NO_ID)
     .id = NULL,
+#elif defined(TEST_ID)
+    .id = TEST_ID,
 #else
     .id = "org.pfhost.test.plugin",
 #endif
-#ifdef TEST_NO_VERSION
+#if defined(TEST_NO_VERSION)
     .version = "",
+#elif defined(TEST_VERSION)
+    .version = TEST_VERSION,
 #else
     .version = "1.0.0",
 #endif

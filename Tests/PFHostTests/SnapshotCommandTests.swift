@@ -105,7 +105,7 @@ struct SnapshotCommandTests {
         ("twice", "called set_layer 2 times; it must be called exactly once"),
         ("invalid-json", "capture returned PF_ERR_INVALID: the layer is not valid JSON: invalid JSON at byte 18: unexpected end of input in an object"),
         ("wrong-kind", "capture returned PF_ERR_INVALID: the layer JSON has kind \"trace\" but the plugin declares the world layer"),
-        ("not-a-layer", "capture returned PF_ERR_INVALID: the layer JSON is not a valid world layer: missing key 'root'"),
+        ("not-a-layer", "capture returned PF_ERR_INVALID: the layer does not match plugin-sdk/schema/layer-world.schema.json: the layer has no \"root\", which is required"),
         ("ghost", "blobs lists sha256:1111111111111111111111111111111111111111111111111111111111111111, which the plugin never wrote to the store"),
         ("wrong-size", "blobs says \(Digest.of(Array("test content of the world layer".utf8))) has 32 bytes; the stored blob has 31"),
         ("unlisted", "the layer refers to sha256:1111111111111111111111111111111111111111111111111111111111111111, which is not listed in its blobs"),
