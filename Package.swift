@@ -32,6 +32,8 @@ let package = Package(
         // The one layer next to the kernel: every file-system call of the host, the store, the
         // plugin kit and the reference plugins, with a fault hook for tests.
         .target(name: "PFSystem", dependencies: ["CPFShims"]),
+        // The Swift runtime a module was compiled with: pf_plugin.build_identity of Swift plugins.
+        .target(name: "PFBuildIdentity"),
         // Digests, canonical JSON, the manifest and the five layer types.
         .target(name: "PFModel", dependencies: ["CPFShims"]),
         // The OCI image layout store and its commit protocol.
@@ -40,7 +42,7 @@ let package = Package(
         .target(
             name: "PFHost",
             dependencies: [
-                "PFModel", "PFStore", "PFSystem", "CPFPluginABI",
+                "PFModel", "PFStore", "PFSystem", "CPFPluginABI", "PFBuildIdentity",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -48,13 +50,13 @@ let package = Package(
         .executableTarget(
             name: "pfhost",
             dependencies: [
-                "PFHost", "PFStore", "PFModel",
+                "PFHost", "PFStore", "PFModel", "PFBuildIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The Swift kit every reference plugin links statically.
-        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem"], path: "Plugins/PFPluginKit"),
+        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem", "PFBuildIdentity"], path: "Plugins/PFPluginKit"),
     ] + referencePlugins.map { plugin in
         .target(
             name: plugin.target,
@@ -71,7 +73,7 @@ let package = Package(
         .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit"]),
         .testTarget(
             name: "PFHostTests",
-            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "pfhost"]
+            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "PFBuildIdentity", "pfhost"]
         ),
     ],
     swiftLanguageModes: [.v6]

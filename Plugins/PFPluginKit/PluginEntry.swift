@@ -1,5 +1,9 @@
 import CPFPluginABI
+import PFBuildIdentity
 import PFModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Builds a plugin's `pf_plugin` table and runs its capture with errors turned into return
 /// codes. A Swift plugin is then a few lines:
@@ -22,10 +26,18 @@ public enum PluginEntry {
     public typealias RestoreFunction = @convention(c) (UnsafePointer<pf_host>?, OpaquePointer?, UnsafePointer<CChar>?, Int) -> Int32
 
     /// A table in static storage (allocated once, never freed) for the host to read. Without
-    /// `restore`, the plugin cannot restore (`pfhost plugins` says so).
+    /// `restore`, the plugin cannot restore (`pfhost plugins` says so). `settings` are the keys
+    /// the plugin reads (the host checks configuration against them); the table's build identity is
+    /// the Swift this plugin was compiled with (``BuildIdentity/swiftRuntime``), so a host built
+    /// with another Swift refuses it by name instead of crashing in the runtime.
     public static func makeTable(kind: LayerKind, id: StaticString, version: StaticString,
-                                 description: StaticString, capture: CaptureFunction,
+                                 description: StaticString, settings: [PluginSetting] = [], capture: CaptureFunction,
                                  restore: RestoreFunction? = nil) -> UnsafePointer<pf_plugin> {
+        var declared: UnsafeMutablePointer<pf_setting>?
+        if !settings.isEmpty {
+            declared = UnsafeMutablePointer<pf_setting>.allocate(capacity: settings.count)
+            declared!.initialize(from: settings.map(\.entry), count: settings.count)
+        }
         let table = UnsafeMutablePointer<pf_plugin>.allocate(capacity: 1)
         table.initialize(to: pf_plugin(
             struct_size: UInt32(MemoryLayout<pf_plugin>.size),
@@ -36,7 +48,11 @@ public enum PluginEntry {
             version: cString(version),
             description: cString(description),
             capture: capture,
-            restore: restore))
+            restore: restore,
+            setting_size: settings.isEmpty ? 0 : UInt32(MemoryLayout<pf_setting>.stride),
+            setting_count: UInt32(settings.count),
+            settings: UnsafePointer(declared),
+            build_identity: UnsafePointer(strdup(BuildIdentity.swiftRuntime))))
         return UnsafePointer(table)
     }
 
@@ -98,6 +114,6 @@ public enum PluginEntry {
     }
 
     private static func cString(_ text: StaticString) -> UnsafePointer<CChar> {
-        UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
+        PluginSetting.cString(text)
     }
 }

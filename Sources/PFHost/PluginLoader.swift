@@ -1,4 +1,5 @@
 import CPFPluginABI
+import PFBuildIdentity
 import PFModel
 import PFSystem
 import Synchronization
@@ -362,9 +363,54 @@ public enum PluginLoader {
         if let problem = PluginNaming.versionProblem(version) {
             throw .badNaming(file: file, field: "version", value: version, problem: problem)
         }
+        let buildIdentity = text(plugin.build_identity)
+        if let buildIdentity, buildIdentity.hasPrefix("swift-"), buildIdentity != BuildIdentity.swiftRuntime {
+            throw .buildIdentityMismatch(file: file, plugin: buildIdentity, host: BuildIdentity.swiftRuntime)
+        }
         return LoadedPlugin(
             table: plugin, file: file, kind: kind, id: id, version: version, description: text(plugin.description),
-            abiMajor: plugin.abi_major, abiMinor: plugin.abi_minor)
+            abiMajor: plugin.abi_major, abiMinor: plugin.abi_minor, settings: try settings(of: plugin, file: file),
+            buildIdentity: buildIdentity)
+    }
+
+    /// The most settings a plugin may declare.
+    static let maximumSettings: UInt32 = 256
+
+    /// The settings `plugin` declares (nil: none, the 1.0 behaviour), each checked.
+    private static func settings(of plugin: pf_plugin, file: String) throws(PluginRefusal) -> [DeclaredSetting]? {
+        guard plugin.setting_count > 0 else { return nil }
+        func refuse(_ problem: String) -> PluginRefusal { .badSettings(file: file, problem: problem) }
+        guard plugin.setting_count <= maximumSettings else {
+            throw refuse("pf_plugin.setting_count is \(plugin.setting_count), more than \(maximumSettings)")
+        }
+        guard let base = plugin.settings else { throw refuse("pf_plugin.setting_count is \(plugin.setting_count) but settings is NULL") }
+        let minimum = UInt32(2 * MemoryLayout<UInt32>.size + 3 * MemoryLayout<UnsafeRawPointer>.size)   // PF_SETTING_SIZE_1_1
+        guard plugin.setting_size >= minimum, plugin.setting_size % UInt32(MemoryLayout<UnsafeRawPointer>.alignment) == 0 else {
+            throw refuse("pf_plugin.setting_size is \(plugin.setting_size), not sizeof(pf_setting) (at least \(minimum), a multiple of \(MemoryLayout<UnsafeRawPointer>.alignment))")
+        }
+        var declared: [DeclaredSetting] = []
+        var keys = Set<String>()
+        for index in 0..<Int(plugin.setting_count) {
+            var entry = pf_setting()
+            let start = UnsafeRawPointer(base) + index * Int(plugin.setting_size)
+            withUnsafeMutableBytes(of: &entry) { copy in
+                copy.copyMemory(from: UnsafeRawBufferPointer(start: start, count: min(Int(plugin.setting_size), copy.count)))
+            }
+            guard let key = text(entry.key) else { throw refuse("settings[\(index)].key is NULL or empty") }
+            let shown = DisplayText.escaped(key)
+            if let problem = DeclaredSetting.keyProblem(key) { throw refuse("settings[\(index)].key \"\(shown)\" \(problem)") }
+            guard keys.insert(key).inserted else { throw refuse("settings[\(index)].key \"\(key)\" is declared twice") }
+            guard let type = DeclaredSetting.ValueType(abiValue: entry.type) else {
+                throw refuse("settings[\(index)] (\(key)) has unknown type \(entry.type) (known: 1 string, 2 bool, 3 int, 4 path, 5 list)")
+            }
+            guard let help = text(entry.help) else { throw refuse("settings[\(index)] (\(key)) has no help line") }
+            let defaultValue = entry.default_value.map { String(cString: $0) }
+            if let defaultValue, let problem = type.problem(defaultValue) {
+                throw refuse("settings[\(index)] (\(key)) has default \"\(DisplayText.escaped(defaultValue))\", which \(problem)")
+            }
+            declared.append(DeclaredSetting(key: key, type: type, required: entry.required != 0, defaultValue: defaultValue, help: help))
+        }
+        return declared
     }
 
     private static func text(_ pointer: UnsafePointer<CChar>?) -> String? {

@@ -6,7 +6,7 @@ import PFModel
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "List the plugins in a directory, whether each would be used or refused and why, and whether it can restore.",
+        abstract: "List the plugins in a directory, whether each would be used, skipped or refused and why, whether it can restore, and the settings each declares.",
         discussion: "Exits 2 when any file would be refused or the directory does not hold exactly one plugin per layer.")
 
     /// The `"schema"` of `--json`'s output: bumped when a field changes meaning or goes away.
@@ -19,6 +19,22 @@ struct PluginsCommand: ParsableCommand {
 
     @Flag(help: "Print the rows as JSON.")
     var json = false
+
+    /// `settings of FILE (ID):` and one line per setting, or that it declares none.
+    static func printSettings(of plugin: LoadedPlugin) {
+        guard let settings = plugin.settings else {
+            print("settings of \(plugin.file): none declared (ABI \(plugin.abiMajor).\(plugin.abiMinor)): every \(plugin.kind).KEY is passed unchecked")
+            return
+        }
+        print("settings of \(plugin.file):")
+        let width = settings.map { "\(plugin.kind).\($0.key)".count }.max() ?? 0
+        for setting in settings {
+            var traits = [setting.type.rawValue]
+            if setting.required { traits.append("required") }
+            if let value = setting.defaultValue { traits.append("default \(value)") }
+            print("  \(Formatting.pad("\(plugin.kind).\(setting.key)", width))  \(traits.joined(separator: ", ")): \(setting.help)")
+        }
+    }
 
     func run() throws {
         let directory = try pluginsOptions.directory()
@@ -41,6 +57,8 @@ struct PluginsCommand: ParsableCommand {
                         "kind": .string(plugin.kind.rawValue), "abi": .string("\(plugin.abiMajor).\(plugin.abiMinor)"),
                         "restore": plugin.restoreRefusal.map { .string("no: \($0)") } ?? .string("yes"),
                         "status": .string("ok"),
+                        "settings": plugin.settings.map { .array($0.map(\.json)) } ?? .null,
+                        "build_identity": plugin.buildIdentity.map { .string($0) } ?? .null,
                     ])
                 case .failure(let refusal):
                     return .object(["file": .string(candidate.file), "status": .string(refusal.isSkipped ? "skipped" : "refused"),
@@ -68,6 +86,7 @@ struct PluginsCommand: ParsableCommand {
                 print(row.enumerated().map { $0.offset < widths.count ? Formatting.pad($0.element, widths[$0.offset]) : $0.element }
                     .joined(separator: "  "))
             }
+            for case .success(let plugin) in candidates.map(\.result) { Self.printSettings(of: plugin) }
             if let setProblem { print("problem: \(setProblem)") }
             for case .success(let plugin) in candidates.map(\.result) {
                 if let refusal = plugin.restoreRefusal { print("cannot restore: \(plugin.file) \(refusal)") }

@@ -232,7 +232,7 @@ struct SnapshotCommandTests {
 
     @Test("bad configuration is refused before any capture", arguments: [
         (#"{"wrld": {}}"#, [], "unknown section 'wrld' (sections: agent, model, cache, world, effects, trace)"),
-        (#"{"world": {"root": [1]}}"#, [], "world.root must be a string, number or boolean"),
+        (#"{"world": {"root": [1]}}"#, [], "world.root must be a string, number, boolean or array of strings"),
         ("{", [], "invalid JSON at byte 1: unexpected end of input in an object"),
         ("{}", ["--set", "world"], "--set 'world' is not KIND.KEY=VALUE (e.g. world.root=./workspace)"),
         ("{}", ["--set", "brain.x=1"], "--set 'brain.x=1': unknown layer 'brain'"),
