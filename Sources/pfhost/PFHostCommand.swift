@@ -21,7 +21,7 @@ struct PFHostCommand: ParsableCommand {
             """,
         version: versionText,
         subcommands: [
-            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
+            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, CheckPluginCommand.self, ShowCommand.self, LogCommand.self,
             VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
         ]
     )

@@ -175,6 +175,16 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     snprintf(content, sizeof content, "%s", configured ? configured : "");
     if (content[0] == 0) snprintf(content, sizeof content, "test content of the %s layer", KIND_NAME);
 
+    if (strcmp(mode, "random") == 0) {
+        /* Different content on every capture: not deterministic. */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        snprintf(content, sizeof content, "captured at %lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+    }
+    if (strcmp(mode, "leak-fd") == 0) {
+        /* A descriptor opened on every capture and never closed. */
+        (void)open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
     const char *delay = host->config(ctx, "delay_ms");
     if (delay != NULL) sleep_ms(atol(delay));
     if (host->config(ctx, "open_writer") != NULL) {
