@@ -33,7 +33,7 @@ let package = Package(
         // plugin kit and the reference plugins, with a fault hook for tests.
         .target(name: "PFSystem", dependencies: ["CPFShims"]),
         // The Swift runtime a module was compiled with: pf_plugin.build_identity of Swift plugins.
-        .target(name: "PFBuildIdentity"),
+        .target(name: "PFBuildIdentity", path: "plugin-sdk/PFPluginSDK/Sources/PFBuildIdentity"),
         // Digests, canonical JSON, the manifest and the five layer types.
         .target(name: "PFModel", dependencies: ["CPFShims"]),
         // The OCI image layout store and its commit protocol.
@@ -56,7 +56,9 @@ let package = Package(
             ]
         ),
         // The Swift kit every reference plugin links statically.
-        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem", "PFBuildIdentity"], path: "Plugins/PFPluginKit"),
+        // The SDK's small Swift kit (plugin-sdk/PFPluginSDK, a package of its own for outside authors).
+        .target(name: "PFPluginSDK", dependencies: ["CPFPluginABI", "PFBuildIdentity"], path: "plugin-sdk/PFPluginSDK/Sources/PFPluginSDK"),
+        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem", "PFPluginSDK"], path: "Plugins/PFPluginKit"),
     ] + referencePlugins.map { plugin in
         .target(
             name: plugin.target,

@@ -1,9 +1,6 @@
 import CPFPluginABI
-import PFBuildIdentity
 import PFModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import PFPluginSDK
 
 /// Builds a plugin's `pf_plugin` table and runs its capture with errors turned into return
 /// codes. A Swift plugin is then a few lines:
@@ -33,27 +30,8 @@ public enum PluginEntry {
     public static func makeTable(kind: LayerKind, id: StaticString, version: StaticString,
                                  description: StaticString, settings: [PluginSetting] = [], capture: CaptureFunction,
                                  restore: RestoreFunction? = nil) -> UnsafePointer<pf_plugin> {
-        var declared: UnsafeMutablePointer<pf_setting>?
-        if !settings.isEmpty {
-            declared = UnsafeMutablePointer<pf_setting>.allocate(capacity: settings.count)
-            declared!.initialize(from: settings.map(\.entry), count: settings.count)
-        }
-        let table = UnsafeMutablePointer<pf_plugin>.allocate(capacity: 1)
-        table.initialize(to: pf_plugin(
-            struct_size: UInt32(MemoryLayout<pf_plugin>.size),
-            abi_major: UInt32(PF_ABI_MAJOR),
-            abi_minor: UInt32(PF_ABI_MINOR),
-            kind: kind.abiValue,
-            id: cString(id),
-            version: cString(version),
-            description: cString(description),
-            capture: capture,
-            restore: restore,
-            setting_size: settings.isEmpty ? 0 : UInt32(MemoryLayout<pf_setting>.stride),
-            setting_count: UInt32(settings.count),
-            settings: UnsafePointer(declared),
-            build_identity: UnsafePointer(strdup(BuildIdentity.swiftRuntime))))
-        return UnsafePointer(table)
+        PluginTable.make(kind: PluginTable.Kind(rawValue: kind.abiValue)!, id: id, version: version, description: description,
+                         settings: settings, capture: capture, restore: restore)
     }
 
     /// Runs `body` with a ``PluginHost``; a thrown ``PluginError`` becomes `set_error` and its code.
@@ -113,7 +91,4 @@ public enum PluginEntry {
         MemoryLayout<pf_host>.offset(of: field)! + MemoryLayout<Field>.size
     }
 
-    private static func cString(_ text: StaticString) -> UnsafePointer<CChar> {
-        PluginSetting.cString(text)
-    }
 }

@@ -245,6 +245,7 @@ public final class PluginChecker: Sendable {
         let stop = Atomic<Bool>(false)
         let calls = Atomic<Int>(0)
         let group = DispatchGroup()
+        let warmed = DispatchSemaphore(value: 0)
         let logger = logger
         for thread in 0..<Self.stressThreads {
             group.enter()
@@ -265,13 +266,19 @@ public final class PluginChecker: Sendable {
                     host.pointee.progress(handle, UInt64(round), 0)
                     calls.add(5, ordering: .relaxed)
                     round += 1
+                    if round == 16 { warmed.signal() }
                 }
                 _ = HostHandles.contexts.retire(handle, owner: plugin.label, logger: logger)
                 _ = context.finish(returnCode: Int32(PF_ERR_CANCELLED))
                 group.leave()
             }
-            if started != 0 { group.leave() }
+            if started != 0 {
+                group.leave()
+                warmed.signal()
+            }
         }
+        // The capture starts once every thread is calling services.
+        for _ in 0..<Self.stressThreads { _ = warmed.wait(timeout: .now() + .seconds(10)) }
         let outcome = body()
         stop.store(true, ordering: .releasing)
         group.wait()
