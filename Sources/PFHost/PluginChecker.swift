@@ -305,6 +305,8 @@ public final class PluginChecker: Sendable {
             }
             let code = outcomes[0].returnCode
             _ = services.finish(returnCode: code)
+            // Blobs over 16 MiB are hashed while the plugin copies them: wrong bytes show only now.
+            try verifier.settle()
             guard code == Int32(PF_OK) else {
                 target.discard()
                 return PluginCheck("restore", .fail, "restore returned \(CaptureContext.codeName(code)): \(services.pluginError ?? "no message")")
