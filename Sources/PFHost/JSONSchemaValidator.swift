@@ -67,9 +67,10 @@ public struct JSONSchemaValidator: Sendable {
         }
     }
 
-    /// Compiled patterns of one validation.
+    /// Compiled patterns and resolved `$ref`s of one validation.
     private struct PatternCache {
         var compiled: [String: Regex<AnyRegexOutput>] = [:]
+        var references: [String: (schema: JSONValue, document: String)] = [:]
 
         mutating func matches(_ pattern: String, _ text: String) throws(SchemaViolation) -> Bool {
             if compiled[pattern] == nil {
@@ -92,7 +93,13 @@ public struct JSONSchemaValidator: Sendable {
         guard let keywords = schema.objectValue else { return [] }
         var evaluated = Set<String>()
         if case .string(let reference)? = keywords["$ref"] {
-            let (target, targetDocument) = try resolve(reference, from: document)
+            let cacheKey = document + "\u{0}" + reference
+            let resolved: (schema: JSONValue, document: String)
+            if let known = patterns.references[cacheKey] { resolved = known } else {
+                resolved = try resolve(reference, from: document)
+                patterns.references[cacheKey] = resolved
+            }
+            let (target, targetDocument) = resolved
             evaluated.formUnion(try check(value, target, in: targetDocument, at: pointer, patterns: &patterns))
         }
         if let type = keywords["type"] { try checkType(value, type, at: pointer) }
@@ -235,7 +242,7 @@ public struct JSONSchemaValidator: Sendable {
         guard var target = documents[name] else { throw .unreadableSchema(document: document, reason: "$ref \(reference): no such document") }
         let fragment = parts.count > 1 ? parts[1] : ""
         for token in fragment.split(separator: "/") {
-            let key = String(token).replacing("~1", with: "/").replacing("~0", with: "~")
+            let key = token.contains("~") ? String(token).replacing("~1", with: "/").replacing("~0", with: "~") : String(token)
             guard let next = target.objectValue?[key] else {
                 throw .unreadableSchema(document: document, reason: "$ref \(reference) leads nowhere")
             }
@@ -246,7 +253,8 @@ public struct JSONSchemaValidator: Sendable {
 
     /// A JSON Pointer token.
     private static func escape(_ name: String) -> String {
-        name.replacing("~", with: "~0").replacing("/", with: "~1")
+        guard name.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return name }
+        return name.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 
     /// A value as compact JSON, shortened for a message.
