@@ -181,6 +181,12 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         clock_gettime(CLOCK_REALTIME, &now);
         snprintf(content, sizeof content, "captured at %lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
     }
+    if (strcmp(mode, "deaf") == 0 && host->cancelled(ctx)) {
+        /* Cancelled before it starts, and takes 5 s to notice: too slow. */
+        sleep_ms(5000);
+        host->set_error(ctx, "noticed the cancellation late");
+        return PF_ERR_CANCELLED;
+    }
     if (strcmp(mode, "leak-fd") == 0) {
         /* A descriptor opened on every capture and never closed. */
         (void)open("/dev/null", O_RDONLY | O_CLOEXEC);

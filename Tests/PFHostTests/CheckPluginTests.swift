@@ -52,6 +52,7 @@ struct CheckPluginTests {
         (["mode=leak-fd"], "descriptors", "1 file descriptor(s) left open by a capture"),
         (["mode=unknown-field"], "capture", "the layer does not match plugin-sdk/schema/layer-trace.schema.json: /extra is not a field of this object"),
         (["mode=error-ok"], "capture", "capture returned PF_OK after set_error(\"something went wrong\")"),
+        (["mode=deaf"], "cancellation", "still running 2 s after the capture was cancelled: check host->cancelled(ctx) in every loop"),
         (["mode=segv"], "capture", "the checker's worker process killed by SIGSEGV during this check: the plugin crashed or hung"),
         (["mode=exit"], "capture", "exit"),
     ])
