@@ -1,9 +1,15 @@
 import ArgumentParser
+import PFBuildIdentity
+import PFHost
 
 /// `pfhost`: snapshot an AI agent's five layers into an OCI image layout.
 @main
 struct PFHostCommand: ParsableCommand {
     static let version = "0.1.0"
+
+    /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift
+    /// runtime it was built with (the `build_identity` a Swift plugin must carry).
+    static let versionText = "pfhost \(version) (plugin ABI \(PluginABI.major).\(PluginABI.minor), \(BuildIdentity.swiftRuntime))"
 
     static let configuration = CommandConfiguration(
         commandName: "pfhost",
@@ -15,9 +21,9 @@ struct PFHostCommand: ParsableCommand {
             74 stdout failed; 76 push/pull: the registry broke the protocol (a wrong blob); \
             77 push/pull: authentication failed or denied; 78 bad configuration or credentials.
             """,
-        version: version,
+        version: versionText,
         subcommands: [
-            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
+            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, CheckPluginCommand.self, ShowCommand.self, LogCommand.self,
             VerifyCommand.self, InitCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
         ]
     )
