@@ -152,18 +152,22 @@ public final class SnapshotPuller: Sendable {
             }
         }
         let counters = SharedReport(report)
+        let progress = TransferProgress(blobs: wanted, report: options.progress)
         try TransferPool.run(wanted, width: options.parallel, session: session, first: client) { [self] blob, client throws(RegistryError) in
-            try self.download(blob, client: client, report: counters)
+            try self.download(blob, client: client, report: counters, progress: progress)
         }
         report = counters.value
         return root!
     }
 
     /// Downloads one blob through a ``BlobWriter``, installed only when its bytes hash to its digest.
-    private func download(_ blob: GraphNode, client: RegistryClient, report: SharedReport) throws(RegistryError) {
+    private func download(_ blob: GraphNode, client: RegistryClient, report: SharedReport, progress: TransferProgress) throws(RegistryError) {
         let writer: BlobWriter
         do { writer = try store.makeWriter() } catch { throw .store(error) }
-        let outcome = try client.downloadBlob(blob.digest, size: blob.size) { bytes in try writer.write(bytes) }
+        let outcome = try client.downloadBlob(blob.digest, size: blob.size) { bytes in
+            try writer.write(bytes)
+            progress.advance(Int64(bytes.count))
+        }
         do {
             _ = try writer.commit(expecting: BlobRef(digest: blob.digest, size: blob.size))
         } catch {

@@ -50,8 +50,10 @@ public final class SnapshotPusher: Sendable {
             for blob in walked.blobs where seen.insert(blob.digest).inserted { blobs.append(blob) }
         }
         let counters = SharedReport(report)
+        let progress = TransferProgress(blobs: blobs, report: options.progress)
         try TransferPool.run(blobs, width: options.parallel, session: session, first: client) { [self] blob, client throws(RegistryError) in
             try self.pushBlob(blob, client: client, report: counters)
+            progress.advance(blob.size)
         }
         report = counters.value
         for (number, graph) in graphs.enumerated() {

@@ -17,6 +17,8 @@ public struct TransferOptions: Sendable {
     public var retryPolicy: RetryPolicy
     /// libcurl's trace on stderr.
     public var verbose: Bool
+    /// Called from any transfer thread with the bytes of blobs done and their total.
+    public var progress: (@Sendable (_ done: Int64, _ total: Int64) -> Void)?
 
     /// The defaults: every ancestor, HTTPS, four blobs at once, 16 MiB chunks.
     public init(depth: Int? = nil, plainHTTP: Bool = false, credentials: RegistryCredentials? = nil, parallel: Int = 4,

@@ -2,6 +2,9 @@ import ArgumentParser
 import PFModel
 import PFRegistry
 import PFStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `pfhost pull`: a snapshot and its history from an OCI registry.
 struct PullCommand: ParsableCommand {
@@ -27,11 +30,15 @@ struct PullCommand: ParsableCommand {
         let origin = try RegistryOptions.reference(source)
         let store: SnapshotStore
         do { store = try SnapshotStore.openOrCreate(at: storeOptions.path) } catch { throw fail(error, ExitStatus.of(error)) }
-        let options = try registryOptions.transferOptions(for: origin)
+        var options = try registryOptions.transferOptions(for: origin)
+        let progress = isatty(STDERR_FILENO) == 1 && !registryOptions.verbose ? TransferProgressLine(verb: "pulling") : nil
+        options.progress = progress?.report
         let report: TransferReport
         do {
             report = try SnapshotPuller(store: store, source: origin, options: options).pull(tag: tag)
+            progress?.clear()
         } catch {
+            progress?.clear()
             throw fail(error, ExitStatus.of(error))
         }
         if registryOptions.json {

@@ -2,6 +2,9 @@ import ArgumentParser
 import PFModel
 import PFRegistry
 import PFStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `pfhost push`: a snapshot and its history to an OCI registry.
 struct PushCommand: ParsableCommand {
@@ -40,10 +43,14 @@ struct PushCommand: ParsableCommand {
         do { id = try store.resolve(reference) } catch { throw fail(error, ExitStatus.of(error)) }
         var options = try registryOptions.transferOptions(for: target)
         options.mountFrom = mountFrom
+        let progress = isatty(STDERR_FILENO) == 1 && !registryOptions.verbose ? TransferProgressLine(verb: "pushing") : nil
+        options.progress = progress?.report
         let report: TransferReport
         do {
             report = try SnapshotPusher(store: store, destination: target, options: options).push(id)
+            progress?.clear()
         } catch {
+            progress?.clear()
             throw fail(error, ExitStatus.of(error))
         }
         var pushed = target

@@ -162,6 +162,21 @@ struct RegistryTests {
         #expect(pulled.stdout == id.description + "\n", "\(pulled)")
     }
 
+    @Test("on a terminal, push and pull draw a progress line on stderr and erase it; elsewhere they do not")
+    func progressLine() throws {
+        let setup = try Setup()
+        _ = try setup.snapshot()
+        let destination = "\(setup.registry.host)/agents/progress:v1"
+        let binary = productsDirectory + "/pfhost"
+        // script(1) gives the command a terminal; what it drew comes back on script's stdout.
+        let push = try run("/usr/bin/script", ["-qec", "\(binary) push a \(destination) --plain-http --store \(setup.store)", "/dev/null"])
+        #expect(push.status == 0 && push.stdout.contains("pfhost: pushing ") && push.stdout.contains("(100%)") && push.stdout.contains("\r\u{1B}[K"), "\(push)")
+        let pull = try run("/usr/bin/script", ["-qec", "\(binary) pull \(destination) --plain-http --store \(setup.newStore())", "/dev/null"])
+        #expect(pull.status == 0 && pull.stdout.contains("pfhost: pulling ") && pull.stdout.contains("(100%)"), "\(pull)")
+        let plain = try setup.pfhost(["push", "a", destination, "--plain-http"])
+        #expect(plain.status == 0 && !plain.stderr.contains("pushing"), "\(plain)")
+    }
+
     // MARK: Broken connections
 
     @Test("an upload whose connection drops resumes where the registry says it stands", arguments: ["drop-after-patch", "cut-patch"])
