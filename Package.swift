@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PFHost", targets: ["PFHost"]),
         .library(name: "PFStore", targets: ["PFStore"]),
         .library(name: "PFModel", targets: ["PFModel"]),
+        .library(name: "PFDiff", targets: ["PFDiff"]),
         .library(name: "PFPluginKit", targets: ["PFPluginKit"]),
     ] + referencePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.target]) },
     dependencies: [
@@ -36,6 +37,8 @@ let package = Package(
         .target(name: "PFModel", dependencies: ["CPFShims"]),
         // The OCI image layout store and its commit protocol.
         .target(name: "PFStore", dependencies: ["PFModel", "PFSystem", "CPFShims"]),
+        // What differs between two snapshots, read from the store's verified blobs.
+        .target(name: "PFDiff", dependencies: ["PFModel", "PFStore"]),
         // Plugin loading, parallel capture, snapshot assembly.
         .target(
             name: "PFHost",
@@ -48,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "pfhost",
             dependencies: [
-                "PFHost", "PFStore", "PFModel",
+                "PFHost", "PFStore", "PFModel", "PFDiff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -16,7 +16,7 @@ struct PFHostCommand: ParsableCommand {
         version: version,
         subcommands: [
             SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
-            VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
+            DiffCommand.self, VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
         ]
     )
 }
