@@ -34,7 +34,7 @@ struct DiffCommand: ParsableCommand {
             throw fail(error, ExitStatus.of(error))
         }
         if json {
-            print(String(decoding: CanonicalJSON.encode(diff.json), as: UTF8.self))
+            JSONOutput.print(diff.json)
         } else {
             for line in DiffText.lines(diff) { print(line) }
         }

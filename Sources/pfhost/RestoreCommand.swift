@@ -118,11 +118,10 @@ struct RestoreCommand: ParsableCommand {
                     "restore_ms": .int(layer.milliseconds),
                 ])
             }
-            let output = JSONValue.object([
+            JSONOutput.print(command: "restore", [
                 "id": .string(result.id.description), "target": .string(result.target), "config": .string(result.configurationFile),
                 "layers": .object(layers), "skipped": .array(result.skipped.map { .string($0.rawValue) }),
             ])
-            print(String(decoding: CanonicalJSON.encode(output), as: UTF8.self))
         } else {
             print(result.target)
         }

@@ -114,8 +114,7 @@ struct SnapshotCommand: ParsableCommand {
                     "capture_ms": .int(layer.milliseconds),
                 ])
             }
-            let output = JSONValue.object(["id": .string(result.id.description), "layers": .object(layers)])
-            print(String(decoding: CanonicalJSON.encode(output), as: UTF8.self))
+            JSONOutput.print(command: "snapshot", ["id": .string(result.id.description), "layers": .object(layers)])
         } else {
             print(result.id)
         }
