@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "pfhost",
             dependencies: [
-                "PFHost", "PFStore", "PFModel", "PFDiff",
+                "PFHost", "PFStore", "PFModel", "PFDiff", "PFSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -19,6 +19,8 @@ final class CaptureContext: @unchecked Sendable {
     let store: SnapshotStore
     let logger: Logger
     let onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Told of the bytes the host moves for this layer (stored, or during a restore handed to the plugin).
+    let onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     private let configValues: [String: UnsafeMutablePointer<CChar>]
     private let parentLayer: UnsafeMutablePointer<CChar>?
@@ -43,11 +45,13 @@ final class CaptureContext: @unchecked Sendable {
     }
 
     init(plugin: LoadedPlugin, store: SnapshotStore, config: [String: String], parentLayer: [UInt8]?,
-         logger: Logger, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?) {
+         logger: Logger, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?,
+         onBytes: (@Sendable (LayerKind, UInt64) -> Void)? = nil) {
         self.plugin = plugin
         self.store = store
         self.logger = logger
         self.onProgress = onProgress
+        self.onBytes = onBytes
         configValues = config.mapValues { strdup($0)! }
         if let parentLayer {
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: parentLayer.count + 1)
@@ -90,6 +94,7 @@ final class CaptureContext: @unchecked Sendable {
             writeDigest(blob.digest, into: digestOut)
             sizeOut?.pointee = UInt64(blob.size)
             state.withLock { $0.blobsWritten += 1 }
+            onBytes?(plugin.kind, UInt64(clamping: blob.size))
             return Int32(PF_OK)
         } catch {
             let message = "\(what): \(error)"

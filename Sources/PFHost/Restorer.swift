@@ -27,6 +27,8 @@ public struct Restorer: Sendable {
     public var logger: Logger
     /// Called with each plugin's progress reports, from the plugins' threads.
     public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Called with the bytes of each blob handed to a layer's plugin, once verified.
+    public var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     /// A restorer reading from `store`.
     public init(store: SnapshotStore, logger: Logger = Logger(label: "pfhost"),
@@ -66,7 +68,7 @@ public struct Restorer: Sendable {
                 let plugin = plugins[kind]!
                 let services = CaptureContext(
                     plugin: plugin, store: store, config: request.settings.layers[kind] ?? [:], parentLayer: nil,
-                    logger: logger, onProgress: onProgress)
+                    logger: logger, onProgress: onProgress, onBytes: onBytes)
                 contexts.append(RestoreContext(
                     kind: kind, plugin: plugin, services: services, directory: directory,
                     layer: manifestJSON[kind.rawValue].map { CanonicalJSON.encode($0) } ?? [], blobs: summary.blobs,
