@@ -11,7 +11,8 @@ struct PFHostCommand: ParsableCommand {
         discussion: """
             Exit status: 0 success; 1 verify found problems; 2 a plugin was refused, failed, or cannot restore; \
             3 the store is missing, corrupt or failed; 4 no such snapshot; 64 bad usage; \
-            73 restore: TARGET is not empty or cannot be created; 78 bad configuration.
+            73 restore: TARGET is not empty or cannot be created; 74 stdout could not be written; \
+            78 bad configuration. --json documents are described in docs/cli.md.
             """,
         version: version,
         subcommands: [
