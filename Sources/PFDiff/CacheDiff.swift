@@ -6,6 +6,9 @@ import PFStore
 public struct CacheDiff: Sendable {
     /// What every layer's comparison says.
     public var layer: LayerDiff
+    /// Fields whose values differ: `model_fingerprint`, `dtype`, `tokens_per_page`, `num_layers`,
+    /// `num_heads`, `head_dim`, `page_bytes`, `hosted`.
+    public var fields: FieldChanges
     /// Sequences by id (changed: other counts, or other page keys, i.e. other tokens).
     public var sequences: Changes<CacheSequenceRecord>
     /// Keys of pages only the second holds, sorted; nil when the indexes were not compared.
@@ -33,12 +36,22 @@ public struct CacheDiff: Sendable {
         }
         let bothRead = oldIndex != nil && newIndex != nil
         let sequences = Changes(from: records(old.content, bothRead ? oldIndex : nil), to: records(new.content, bothRead ? newIndex : nil), order: <)
-        var diff = CacheDiff(layer: layer, sequences: sequences)
+        let (a, b) = (old.content, new.content)
+        let text = { (value: (any CustomStringConvertible)?) in value.map { $0.description } }
+        let fields = FieldChanges([
+            ("model_fingerprint", a.modelFingerprint, b.modelFingerprint), ("dtype", a.dtype, b.dtype),
+            ("tokens_per_page", text(a.tokensPerPage), text(b.tokensPerPage)), ("num_layers", text(a.numLayers), text(b.numLayers)),
+            ("num_heads", text(a.numHeads), text(b.numHeads)), ("head_dim", text(a.headDim), text(b.headDim)),
+            ("page_bytes", text(a.pageBytes), text(b.pageBytes)), ("hosted", text(a.isHosted), text(b.isHosted)),
+        ])
+        var diff = CacheDiff(layer: layer, fields: fields, sequences: sequences)
         if let oldIndex, let newIndex {
             diff.pagesAdded = newIndex.pages.subtracting(oldIndex.pages).sorted()
             diff.pagesRemoved = oldIndex.pages.subtracting(newIndex.pages).sorted()
         } else if old.content.index == new.content.index {
             (diff.pagesAdded, diff.pagesRemoved) = ([], [])
+        } else if old.content.index == nil || new.content.index == nil {
+            diff.layer.notes.append("pages not compared: \(old.content.index == nil ? "A" : "B")'s cache is hosted (no index)")
         }
         return diff
     }
@@ -57,6 +70,6 @@ public struct CacheDiff: Sendable {
                 "added_keys": .array(pagesAdded.map { .string($0) }), "removed_keys": .array(pagesRemoved.map { .string($0) }),
             ])
         }
-        return layer.json(adding: ["sequences": sequences.json(\.json), "pages": pages])
+        return layer.json(adding: ["fields": fields.json, "sequences": sequences.json(\.json), "pages": pages])
     }
 }

@@ -6,7 +6,7 @@ public struct ModelDiff: Sendable {
     /// What every layer's comparison says.
     public var layer: LayerDiff
     /// Fields whose values differ, by their JSON name (`name`, `format`, `provider`, `revision`, `base_url`).
-    public var fields: [String: Change<String?>]
+    public var fields: FieldChanges
     /// The base model's files, by path (changed: another digest or size).
     public var files: Changes<ModelFile>
     /// Adapters, by name (changed: another type, base model or any file).
@@ -14,13 +14,10 @@ public struct ModelDiff: Sendable {
 
     init(_ layer: LayerDiff, from old: ModelContent, to new: ModelContent) {
         self.layer = layer
-        var fields: [String: Change<String?>] = [:]
-        let pairs: [(String, String?, String?)] = [
+        fields = FieldChanges([
             ("name", old.name, new.name), ("format", old.format, new.format), ("provider", old.provider, new.provider),
             ("revision", old.revision, new.revision), ("base_url", old.baseURL, new.baseURL),
-        ]
-        for (name, before, after) in pairs where before != after { fields[name] = Change(from: before, to: after) }
-        self.fields = fields
+        ])
         files = Self.files(from: old.files, to: new.files)
         adapters = Changes(from: Self.keyed(old.adapters, by: \.name), to: Self.keyed(new.adapters, by: \.name), order: <)
     }
@@ -40,12 +37,8 @@ public struct ModelDiff: Sendable {
 
     /// The layer's JSON object with `fields`, `files` and `adapters`.
     public var json: JSONValue {
-        var fieldsJSON: [String: JSONValue] = [:]
-        for (name, change) in fields {
-            fieldsJSON[name] = .object(["from": change.from.map { .string($0) } ?? .null, "to": change.to.map { .string($0) } ?? .null])
-        }
-        return layer.json(adding: [
-            "fields": .object(fieldsJSON),
+        layer.json(adding: [
+            "fields": fields.json,
             "files": files.json(Self.json),
             "adapters": adapters.json { adapter in
                 .object(["name": .string(adapter.name), "type": .string(adapter.type), "base_model": .string(adapter.baseModel),

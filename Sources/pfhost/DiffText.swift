@@ -49,9 +49,7 @@ enum DiffText {
         if !diff.adapters.isEmpty { summary.append(changeCounts(diff.adapters, "adapters")) }
         var out = heading(diff.layer, summary)
         guard diff.layer.changed else { return out }
-        for (name, change) in diff.fields.sorted(by: { $0.key < $1.key }) {
-            out.append(DisplayText.escaped("  ~ \(name) \(change.from ?? "none") -> \(change.to ?? "none")"))
-        }
+        out += fields(diff.fields)
         out += files(diff.files, prefix: "")
         for adapter in diff.adapters.added { out.append(DisplayText.escaped("  + adapter \(adapter.name) (\(adapter.type), \(count(adapter.files.count, "file")))")) }
         for adapter in diff.adapters.removed { out.append(DisplayText.escaped("  - adapter \(adapter.name)")) }
@@ -60,6 +58,12 @@ enum DiffText {
             out += files(ModelDiff.files(from: change.from.files, to: change.to.files), prefix: "  ")
         }
         return out
+    }
+
+    private static func fields(_ fields: FieldChanges) -> [String] {
+        fields.changes.sorted { $0.key < $1.key }.map { name, change in
+            DisplayText.escaped("  ~ \(name) \(change.from ?? "none") -> \(change.to ?? "none")")
+        }
     }
 
     private static func files(_ files: Changes<ModelFile>, prefix: String) -> [String] {
@@ -80,6 +84,7 @@ enum DiffText {
         }
         var out = heading(diff.layer, summary)
         guard diff.layer.changed else { return out }
+        out += fields(diff.fields)
         let describe = { (s: CacheSequenceRecord) in "\(count(s.tokenCount, "token")), \(count(s.pageCount, "page"))" }
         for sequence in diff.sequences.added { out.append(DisplayText.escaped("  + sequence \(sequence.id)  (\(describe(sequence)))")) }
         for sequence in diff.sequences.removed { out.append(DisplayText.escaped("  - sequence \(sequence.id)  (\(describe(sequence)))")) }

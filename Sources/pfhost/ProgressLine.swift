@@ -64,18 +64,21 @@ final class ProgressLine: Sendable {
         }
     }
 
-    /// Sets `label`'s progress: `done` of `total` (`total` 0: unknown).
+    /// Sets `label`'s progress: `done` of `total` (`total` 0: unknown). A label's first report and
+    /// its completion (`done` reaching a known `total`) are drawn at once; other updates at most at
+    /// the display's rate.
     func update(_ label: String, done: UInt64, total: UInt64, unit: Unit) {
-        change(label) { entry in
+        change(label, drawNow: total > 0 && done >= total) { entry in
             (entry.done, entry.total, entry.unit, entry.reported) = (done, total, unit, true)
         }
     }
 
-    private func change(_ label: String, _ body: (inout Entry) -> Void) {
+    private func change(_ label: String, drawNow: Bool = false, _ body: (inout Entry) -> Void) {
         state.withLock { state in
+            let first = !(state.entries[label]?.reported ?? false)
             body(&state.entries[label, default: Entry()])
             let now = ContinuousClock.now
-            guard now - state.lastDraw >= interval else { return }
+            guard drawNow || (first && state.entries[label]!.reported) || now - state.lastDraw >= interval else { return }
             state.lastDraw = now
             draw(state.entries)
             state.drawn = true

@@ -129,6 +129,32 @@ struct DiffCommandTests {
         #expect(json["layers"]?["effects"]?["removed"] == .array([]))
     }
 
+    @Test("a local agent against a hosted one: model and cache fields, the agent, and pages not compared")
+    func hosted() throws {
+        let agent = try Agent()
+        let local = try snapshot(agent)
+        let output = try run(productsDirectory + "/pfhost", ["snapshot", "--plugins", agent.plugins, "--store", agent.store,
+                                                             "--config", repositoryRoot + "/Examples/hosted-agent/pfhost.json"])
+        let hosted = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        let diff = try pfhost("diff", local.description, hosted.description, "--store", agent.store)
+        #expect(diff.status == 0, "\(diff)")
+        for expected in [
+            "agent    report-assistant 0.3.0 -> support-assistant 1.2.0",
+            "  ~ format safetensors -> hosted",
+            "  ~ provider none -> openai",
+            "  ~ hosted false -> true",
+            "  ~ dtype f16 -> none",
+            "  note: pages not compared: B's cache is hosted (no index)",
+            "  - model.safetensors  (25.4 KiB)",
+        ] {
+            #expect(diff.stdout.split(separator: "\n").contains(Substring(expected)), "missing \(expected) in\n\(diff.stdout)")
+        }
+        let json = try JSONParser.parse(Array(try pfhost("diff", local.description, hosted.description, "--json", "--store", agent.store).stdout.utf8.dropLast()))
+        #expect(json["layers"]?["cache"]?["fields"]?["hosted"] == .object(["from": .string("false"), "to": .string("true")]))
+        #expect(json["layers"]?["cache"]?["pages"] == .null)
+        #expect(json["layers"]?["model"]?["fields"]?["revision"] == .object(["from": .null, "to": .string("2025-04-14")]))
+    }
+
     @Test("a damaged or missing blob is a one-line error naming it, exit 3; an unknown reference exits 4")
     func damagedBlob() throws {
         let (agent, a, b) = try changedAgent()
