@@ -35,7 +35,7 @@ public struct WorldDiff: Sendable {
            var oldTree = try readTree(LayerBlob(old.content.tree.index, in: old.blobs), side: "A", store: store, notes: &layer.notes),
            var newTree = try readTree(LayerBlob(new.content.tree.index, in: new.blobs), side: "B", store: store, notes: &layer.notes) {
             try resolvePackedContent(&oldTree, &newTree, oldBlobs: old.blobs, newBlobs: new.blobs, store: store, notes: &layer.notes)
-            files = Changes(from: oldTree.entries, to: newTree.entries, order: { $0.lexicographicallyPrecedes($1) },
+            files = Changes(from: oldTree.entries, to: newTree.entries, order: PathKey.precedes,
                             same: { WorldEntry.differences($0, $1).isEmpty })
             for (path, entry) in oldTree.entries {
                 if let other = newTree.entries[path], WorldEntry.differences(entry, other).isEmpty, entry.mtimeNanoseconds != other.mtimeNanoseconds {
@@ -65,14 +65,16 @@ public struct WorldDiff: Sendable {
     /// size, at different places) the digest of its bytes, reading each pack needed once.
     private static func resolvePackedContent(_ old: inout WorldTreeIndex, _ new: inout WorldTreeIndex, oldBlobs: [Descriptor],
                                              newBlobs: [Descriptor], store: SnapshotStore, notes: inout [String]) throws(StoreError) {
-        var needed: [Digest: (size: Int64?, members: [(side: Int, path: [UInt8])])] = [:]
+        var needed: [Digest: (size: Int64?, members: [(side: Int, path: PathKey)])] = [:]
+        let sizes = [oldBlobs, newBlobs].map { blobs in
+            Dictionary(blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+        }
         for (path, before) in old.entries {
             guard let after = new.entries[path], before.type == "file", after.type == "file", before.size == after.size,
                   !before.sameContent(as: after) else { continue }
             for (side, entry) in [(0, before), (1, after)] {
                 guard let packed = entry.packed else { continue }
-                let size = LayerBlob(packed.pack, in: side == 0 ? oldBlobs : newBlobs).size
-                needed[packed.pack, default: (size, [])].members.append((side, path))
+                needed[packed.pack, default: (sizes[side][packed.pack], [])].members.append((side, path))
             }
         }
         for (pack, use) in needed.sorted(by: { $0.key < $1.key }) {
@@ -84,10 +86,14 @@ public struct WorldDiff: Sendable {
                 guard let entry = (side == 0 ? old : new).entries[path], let packed = entry.packed, let size = entry.size else { continue }
                 let (end, overflow) = packed.offset.addingReportingOverflow(size)
                 guard size >= 0, !overflow, end <= Int64(bytes.count) else {
-                    notes.append("\(side == 0 ? "A" : "B")'s entry \(DisplayText.escaped(bytes: path)) lies outside its pack \(pack)")
+                    notes.append("\(side == 0 ? "A" : "B")'s entry \(DisplayText.escaped(bytes: path.bytes)) lies outside its pack \(pack)")
                     continue
                 }
-                let digest = Digest.of(bytes[Int(packed.offset)..<Int(end)])
+                let digest = bytes.withUnsafeBytes { raw in
+                    let hasher = SHA256Hasher()
+                    hasher.update(UnsafeRawBufferPointer(rebasing: raw[Int(packed.offset)..<Int(end)]))
+                    return hasher.finalize()
+                }
                 if side == 0 { old.entries[path]?.content = digest } else { new.entries[path]?.content = digest }
             }
         }

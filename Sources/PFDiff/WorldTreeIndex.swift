@@ -4,7 +4,7 @@ import PFModel
 /// its entries by exact path.
 struct WorldTreeIndex {
     var packs: [Digest]
-    var entries: [[UInt8]: WorldEntry]
+    var entries: [PathKey: WorldEntry]
 
     /// Reads `value`, or says what is wrong with it (naming the entry).
     init(_ value: JSONValue) throws(FormatProblem) {
@@ -22,7 +22,7 @@ struct WorldTreeIndex {
         self.entries = [:]
         for (number, entry) in entries.enumerated() {
             let parsed = try Self.entry(entry, number: number + 1, packs: self.packs)
-            guard self.entries.updateValue(parsed, forKey: parsed.path) == nil else {
+            guard self.entries.updateValue(parsed, forKey: PathKey(parsed.path)) == nil else {
                 throw FormatProblem("entry \(number + 1) (\(DisplayText.escaped(bytes: parsed.path))) is listed twice")
             }
         }
