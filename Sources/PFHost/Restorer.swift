@@ -27,7 +27,8 @@ public struct Restorer: Sendable {
     public var logger: Logger
     /// Called with each plugin's progress reports, from the plugins' threads.
     public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
-    /// Called with the bytes of each blob handed to a layer's plugin, once verified.
+    /// Called with the bytes of each blob as it is handed to a layer's plugin (checked before, or for
+    /// a large blob while the plugin copies it).
     public var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     /// A restorer reading from `store`.
@@ -72,7 +73,7 @@ public struct Restorer: Sendable {
                 contexts.append(RestoreContext(
                     kind: kind, plugin: plugin, services: services, directory: directory,
                     layer: manifestJSON[kind.rawValue].map { CanonicalJSON.encode($0) } ?? [], blobs: summary.blobs,
-                    verifier: verifier, logger: logger))
+                    verifier: verifier, keepSetID: request.keepSetID, logger: logger))
             }
             verifier.start()
             defer { verifier.stop() }
@@ -84,6 +85,9 @@ public struct Restorer: Sendable {
                 directories = []
                 throw RestoreError.timeout(plugins: hung.plugins, timeout: request.timeout, partial: target.partial)
             }
+            // Large blobs were copied while they were hashed: wrong bytes fail the restore here,
+            // before TARGET exists (a plugin that failed on them is then not what went wrong).
+            do throws(StoreError) { try verifier.settle() } catch { throw RestoreError.store(error) }
             var failures: [RestoreFailure] = []
             for outcome in outcomes {
                 // Aborts blob writers a plugin opened during its restore (capture services are not
@@ -111,7 +115,7 @@ public struct Restorer: Sendable {
                 return RestoreResult.LayerReport(
                     kind: outcome.context.kind, plugin: outcome.context.plugin.reference, file: outcome.context.plugin.file,
                     configuration: said.configuration,
-                    reports: said.reports.map { RestoreResult.Report(key: $0.key, value: $0.value) },
+                    reports: outcome.context.reports.map { RestoreResult.Report(key: $0.key, value: $0.value) },
                     blobCount: said.blobsOpened, bytes: said.bytesOpened, milliseconds: outcome.milliseconds)
             }
             return RestoreResult(id: id, target: target.path, configurationFile: target.path + "/pfhost.json", layers: reports,

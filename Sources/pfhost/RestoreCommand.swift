@@ -36,6 +36,9 @@ struct RestoreCommand: ParsableCommand {
     @Flag(help: "Replace TARGET even if it exists and is not an empty directory (its content is removed).")
     var force = false
 
+    @Flag(name: .customLong("keep-setid"), help: "Restore setuid and setgid bits as recorded (by default files get them cleared, and the restore lists them).")
+    var keepSetID = false
+
     @Option(help: ArgumentHelp("Seconds the restores may take before they are cancelled.", valueName: "seconds"))
     var timeout: Int = 600
 
@@ -86,7 +89,7 @@ struct RestoreCommand: ParsableCommand {
         let request = RestoreRequest(
             reference: reference, pluginsDirectory: pluginsDirectory, target: target, kinds: try kinds(),
             settings: configuration, force: force, timeout: .seconds(timeout),
-            allowInsecurePlugins: pluginsOptions.allowInsecurePlugins)
+            allowInsecurePlugins: pluginsOptions.allowInsecurePlugins, keepSetID: keepSetID)
         let result: RestoreResult
         do {
             result = try restorer.restore(request)

@@ -53,7 +53,7 @@ struct ProgressTests {
         #expect(quiet.status == 0 && !quiet.stdout.contains("\u{1B}[K") && quiet.stdout.hasPrefix("sha256:"), "\(quiet)")
     }
 
-    @Test("restore --progress prints the verified bytes handed to each plugin; --quiet none")
+    @Test("restore --progress prints the bytes of the blobs handed to each plugin; --quiet none")
     func restore() throws {
         let agent = try Agent()
         _ = try agent.manifest(["--tag", "main"])

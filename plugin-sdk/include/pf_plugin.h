@@ -253,10 +253,14 @@ typedef struct pf_host {
 
     /**
      * [1.1] Opens the blob `digest` ("sha256:<hex>"), which must be one of the layer's `blobs`, for
-     * reading. Before the descriptor is handed out the host has checked that the file's bytes hash
-     * to `digest` and that its size is the one the layer lists (it hashes each blob once per
-     * restore, usually on another thread ahead of the plugin), so the plugin never writes wrong
-     * bytes. `*fd_out` is a read-only descriptor at offset 0 (O_CLOEXEC), owned by the plugin, which
+     * reading. Its size is checked to be the one the layer lists. A blob of at most 16 MiB (what a
+     * plugin parses: indexes, ledgers, conversations) is checked to hash to `digest` before the
+     * descriptor is handed out (the host hashes each blob once per restore, usually on another
+     * thread ahead of the plugin); a larger one (weights, packs: bytes a plugin copies) is hashed
+     * while the plugin reads it, and wrong bytes fail the whole restore once the plugins return,
+     * before TARGET appears: TARGET never holds a wrong byte, though the plugin may have read some.
+     * Parse what you read as input from elsewhere either way: a snapshot's bytes hash to their digests
+     * but may have been written by anyone. `*fd_out` is a read-only descriptor at offset 0 (O_CLOEXEC), owned by the plugin, which
      * closes it; `*size_out` is its size. Use pread, or copy_file_range to a descriptor from
      * create_file. PF_ERR_INVALID for a digest the layer does not list; PF_ERR_IO for a blob that is
      * missing or damaged (the restore's error names the blob).
@@ -290,7 +294,10 @@ typedef struct pf_host {
      * none on Linux) and the mtime (and atime) of `path`, in ns since 1970, without following a
      * symlink at `path` (AT_SYMLINK_NOFOLLOW). Call it on a file after closing its descriptor, and on
      * a directory after everything in it was created (creating entries changes its mtime; a mode
-     * without write or search permission would stop the filling), deepest first.
+     * without write or search permission would stop the filling), deepest first. Unless the user
+     * asked to keep them (`pfhost restore --keep-setid`), the host clears the setuid and setgid bits
+     * of anything but a directory, here and in create_file, and reports it to the user itself: the
+     * call still succeeds.
      */
     int32_t (*set_attributes)(pf_ctx *ctx, const char *path, uint32_t mode, int64_t mtime_ns);
 
