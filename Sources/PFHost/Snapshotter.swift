@@ -18,9 +18,9 @@ public struct Snapshotter: Sendable {
     public var logger: Logger
     /// Called with each plugin's progress reports, from the plugins' threads.
     public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
-    /// Called, from the plugins' threads, with the bytes each layer's capture stores (every blob
-    /// stored, whether new or already in the store); not called for captures in processes of
-    /// their own (`--isolate`).
+    /// Called, from the plugins' threads (or, for captures in processes of their own, the thread
+    /// reading their messages), with the bytes each layer's capture stores: every blob stored,
+    /// whether new or already in the store.
     public var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     /// A snapshotter writing into `store`.

@@ -32,6 +32,14 @@ struct ProgressTests {
         let plain = try agent.snapshot()
         #expect(plain.status == 0 && !plain.stderr.contains("progress"), "\(plain)")
 
+        // In capture processes of their own, the captures' bytes reach the line too.
+        let isolated = try Agent()
+        let separate = try isolated.snapshot(["--progress", "--isolate"])
+        #expect(separate.status == 0, "\(separate)")
+        let isolatedLast = try #require(progressLines(separate).last, "\(separate)")
+        #expect(isolatedLast.contains("model 100% 28.9 KiB"), "\(isolatedLast)")
+        #expect(isolatedLast == last, "in process: \(last)\nisolated: \(isolatedLast)")
+
         let both = try agent.snapshot(["--progress", "--quiet"])
         #expect(both.status == 64, "\(both)")
         #expect(both.stderr.contains("give --progress or --quiet, not both"), "\(both)")
