@@ -37,18 +37,15 @@ public struct SnapshotDiffer {
         let model = ModelDiff(layer(0, changed: old.model != new.model), from: old.model.content, to: new.model.content)
         let cache = try CacheDiff.compare(layer(1, changed: old.cache != new.cache), from: old.cache, to: new.cache, store: store)
         let world = try WorldDiff.compare(layer(2, changed: old.world != new.world), from: old.world, to: new.world, store: store)
-        let effects = try LinesDiff.compare(
-            layer(3, changed: old.effects != new.effects),
-            count: Change(from: old.effects.content.entryCount, to: new.effects.content.entryCount),
-            blobs: Change(from: LayerBlob(old.effects.content.ledger, in: old.effects.blobs),
-                          to: LayerBlob(new.effects.content.ledger, in: new.effects.blobs)),
-            store: store)
-        let trace = try LinesDiff.compare(
-            layer(4, changed: old.trace != new.trace),
-            count: Change(from: old.trace.content.messageCount, to: new.trace.content.messageCount),
-            blobs: Change(from: LayerBlob(old.trace.content.messages, in: old.trace.blobs),
-                          to: LayerBlob(new.trace.content.messages, in: new.trace.blobs)),
-            store: store)
+        func history<Content>(_ index: Int, _ old: Layer<Content>, _ new: Layer<Content>, count: (Content) -> Int,
+                              blob: (Content) -> Digest) throws(StoreError) -> LinesDiff {
+            try LinesDiff.compare(
+                layer(index, changed: old != new), count: Change(from: count(old.content), to: count(new.content)),
+                blobs: Change(from: LayerBlob(blob(old.content), in: old.blobs), to: LayerBlob(blob(new.content), in: new.blobs)),
+                store: store)
+        }
+        let effects = try history(3, old.effects, new.effects, count: \.entryCount, blob: \.ledger)
+        let trace = try history(4, old.trace, new.trace, count: \.messageCount, blob: \.messages)
         func side(_ id: Digest, _ manifest: Manifest) -> SnapshotDiff.Side {
             .init(id: id, createdAt: manifest.createdAt, agent: manifest.agent, parents: manifest.parents)
         }
