@@ -19,8 +19,8 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The first snapshot: content id, unique prefix or tag.", valueName: "a"))
     var from: String
 
-    @Argument(help: ArgumentHelp("The second snapshot.", valueName: "b"))
-    var to: String
+    @Argument(help: ArgumentHelp("The second snapshot; without it, A is compared with its first parent.", valueName: "b"))
+    var to: String?
 
     @Flag(help: "Print the whole comparison as JSON (schema pfhost.diff/1).")
     var json = false
@@ -29,7 +29,8 @@ struct DiffCommand: ParsableCommand {
         let store = try storeOptions.open()
         let diff: SnapshotDiff
         do {
-            diff = try SnapshotDiffer(store: store).diff(from: store.resolve(from), to: store.resolve(to))
+            let (a, b) = try pair(store)
+            diff = try SnapshotDiffer(store: store).diff(from: a, to: b)
         } catch {
             throw fail(error, ExitStatus.of(error))
         }
@@ -39,5 +40,17 @@ struct DiffCommand: ParsableCommand {
             for line in DiffText.lines(diff) { print(line) }
         }
         try flushStandardOutput()
+    }
+
+    /// A and B; with A alone, A's first parent and A.
+    private func pair(_ store: SnapshotStore) throws(StoreError) -> (Digest, Digest) {
+        let a = try store.resolve(from)
+        if let to { return (a, try store.resolve(to)) }
+        guard let parent = try store.snapshot(a).manifest.parents.first else {
+            throw .invalidReference(from, reason: "it has no parent to compare with; give two snapshots (pfhost diff A B)")
+        }
+        // A snapshot copied without its history names a parent the store does not hold.
+        guard store.has(parent) else { throw .notFound(reference: parent.description, store: store.path) }
+        return (parent, a)
     }
 }

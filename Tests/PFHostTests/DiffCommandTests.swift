@@ -112,6 +112,21 @@ struct DiffCommandTests {
         #expect(layers["model"]?["changed"] == .bool(true))
     }
 
+    @Test("with one snapshot, diff compares it with its first parent; one without a parent is a usage error, exit 4")
+    func againstParent() throws {
+        let agent = try Agent()
+        let first = try snapshot(agent, ["--tag", "t"])
+        try agent.write("trace/conversation.jsonl", try agent.read("trace/conversation.jsonl") + #"{"id":"m7","role":"user","content":"more"}"# + "\n")
+        let second = try snapshot(agent, ["--tag", "t"])
+        let one = try pfhost("diff", "t", "--store", agent.store)
+        #expect(one.status == 0, "\(one)")
+        #expect(one.stdout == (try pfhost("diff", first.description, second.description, "--store", agent.store)).stdout)
+        #expect(one.stdout.contains("\n  + line 7: m7 user \"more\"\n"), "\(one)")
+        let orphan = try pfhost("diff", first.description, "--store", agent.store)
+        #expect(orphan.status == 4, "\(orphan)")
+        #expect(orphan.stderr == "pfhost: error: invalid reference '\(first)': it has no parent to compare with; give two snapshots (pfhost diff A B)\n")
+    }
+
     @Test("a ledger only appended to is not rewritten")
     func appendedLedger() throws {
         let agent = try Agent()

@@ -26,7 +26,8 @@ struct DiffHostileStoreTests {
         func blob(_ text: String) throws -> Descriptor { try blob(Array(text.utf8)) }
 
         /// A snapshot whose world tree index, packs, ledger and sequences are the given ones.
-        func commit(tree: String, packs: [Descriptor], ledger: [UInt8], sequences: [CacheSequence] = []) throws -> Digest {
+        func commit(tree: String, packs: [Descriptor], ledger: [UInt8], sequences: [CacheSequence] = [],
+                    parents: [Digest] = []) throws -> Digest {
             let plugin = PluginRef(id: "org.test.hostile", version: "1")
             let index = try blob(tree)
             let ledgerBlob = try blob(ledger)
@@ -46,7 +47,7 @@ struct DiffHostileStoreTests {
                 effects: EffectsLayer(plugin: plugin, blobs: [ledgerBlob], content: EffectsContent(
                     ledger: ledgerBlob.digest, entryCount: 1, head: nil, pendingCount: 0)),
                 trace: TraceLayer(plugin: plugin, blobs: [trace], content: TraceContent(messages: trace.digest, messageCount: 1, lastMessageId: nil)),
-                createdAt: "2027-01-15T08:00:00Z", parents: [])
+                createdAt: "2027-01-15T08:00:00Z", parents: parents)
             return try store.commitSnapshot(manifest)
         }
     }
@@ -124,5 +125,15 @@ struct DiffHostileStoreTests {
         let output = try pfhost("diff", a.description, b.description, "--store", s.path)
         #expect(output.status == 3, "\(output)")
         #expect(output.stderr == "pfhost: error: \(path) is corrupt: size 11, its descriptor says 2 (run 'pfhost verify --all' to list every problem)\n")
+    }
+
+    @Test("diff REF whose parent the store does not hold (copied without its history): exit 4, naming the parent")
+    func missingParent() throws {
+        let s = try Store()
+        let absent = Digest.of(Array("a snapshot elsewhere".utf8))
+        let child = try s.commit(tree: Self.tree([], packs: []), packs: [], ledger: [], parents: [absent])
+        let output = try pfhost("diff", child.description, "--store", s.path)
+        #expect(output.status == 4, "\(output)")
+        #expect(output.stderr == "pfhost: error: no snapshot '\(absent)' in \(s.store.path) (see 'pfhost log' or index.json for what it holds)\n")
     }
 }
