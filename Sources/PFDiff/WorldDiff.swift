@@ -1,5 +1,8 @@
 import PFModel
 import PFStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How the world layer changed: entries of the file tree added, removed or modified (by exact
 /// path bytes), the environment by key, processes by pid, and the browser DOM.
@@ -26,6 +29,8 @@ public struct WorldDiff: Sendable {
 
     /// The largest tree index or pack `diff` reads.
     public static let maximumBlobBytes = 64 << 20
+    /// About how many bytes of packs `diff` holds at once while it compares files that moved.
+    public static let maximumHeldBytes = 256 << 20
 
     static func compare(_ layer: LayerDiff, from old: WorldLayer, to new: WorldLayer, store: SnapshotStore) throws(StoreError) -> WorldDiff {
         var layer = layer
@@ -34,7 +39,7 @@ public struct WorldDiff: Sendable {
         if old.content.tree.index != new.content.tree.index,
            var oldTree = try readTree(LayerBlob(old.content.tree.index, in: old.blobs), side: "A", store: store, notes: &layer.notes),
            var newTree = try readTree(LayerBlob(new.content.tree.index, in: new.blobs), side: "B", store: store, notes: &layer.notes) {
-            try resolvePackedContent(&oldTree, &newTree, oldBlobs: old.blobs, newBlobs: new.blobs, store: store, notes: &layer.notes)
+            try compareMovedFiles(&oldTree, &newTree, oldBlobs: old.blobs, newBlobs: new.blobs, store: store, notes: &layer.notes)
             files = Changes(from: oldTree.entries, to: newTree.entries, order: PathKey.precedes,
                             same: { WorldEntry.differences($0, $1).isEmpty })
             for (path, entry) in oldTree.entries {
@@ -61,41 +66,51 @@ public struct WorldDiff: Sendable {
                              parse: WorldTreeIndex.init)
     }
 
-    /// Gives every packed file whose bytes must be compared (present on both sides with the same
-    /// size, at different places) the digest of its bytes, reading each pack needed once.
-    private static func resolvePackedContent(_ old: inout WorldTreeIndex, _ new: inout WorldTreeIndex, oldBlobs: [Descriptor],
-                                             newBlobs: [Descriptor], store: SnapshotStore, notes: inout [String]) throws(StoreError) {
-        var needed: [Digest: (size: Int64?, members: [(side: Int, path: PathKey)])] = [:]
+    /// Compares the bytes of every file present on both sides with the same size at different places
+    /// (another pack or offset: its neighbours changed), reading the packs or blobs holding them through
+    /// the verified reader, at most ``maximumBlobBytes`` each and about ``maximumHeldBytes`` held at once.
+    private static func compareMovedFiles(_ old: inout WorldTreeIndex, _ new: inout WorldTreeIndex, oldBlobs: [Descriptor],
+                                          newBlobs: [Descriptor], store: SnapshotStore, notes: inout [String]) throws(StoreError) {
+        var pairs: [(path: PathKey, from: (blob: Digest, offset: Int64), to: (blob: Digest, offset: Int64), size: Int64)] = []
+        for (path, before) in old.entries {
+            guard let after = new.entries[path], before.type == "file", after.type == "file", let size = before.size, size == after.size,
+                  before.packed != nil || after.packed != nil, !before.sameContent(as: after),
+                  let from = before.location, let to = after.location else { continue }
+            pairs.append((path, from, to, size))
+        }
+        // Pairs of the same two packs together: each pack is read about once.
+        pairs.sort { ($0.from.blob, $0.to.blob) < ($1.from.blob, $1.to.blob) }
         let sizes = [oldBlobs, newBlobs].map { blobs in
             Dictionary(blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
         }
-        for (path, before) in old.entries {
-            guard let after = new.entries[path], before.type == "file", after.type == "file", before.size == after.size,
-                  !before.sameContent(as: after) else { continue }
-            for (side, entry) in [(0, before), (1, after)] {
-                guard let packed = entry.packed else { continue }
-                needed[packed.pack, default: (sizes[side][packed.pack], [])].members.append((side, path))
-            }
+        var held: [Digest: [UInt8]?] = [:]
+        var heldBytes = 0
+        func bytes(_ digest: Digest, side: Int) throws(StoreError) -> [UInt8]? {
+            if let known = held[digest] { return known }
+            if heldBytes > maximumHeldBytes { (held, heldBytes) = ([:], 0) }
+            let read = try store.readBounded(digest, expectedSize: sizes[side][digest], limit: maximumBlobBytes)
+            if read == nil { notes.append("contents in \(digest) not compared: it is larger than diff reads (\(maximumBlobBytes >> 20) MiB)") }
+            held[digest] = .some(read)
+            heldBytes += read?.count ?? 0
+            return read
         }
-        for (pack, use) in needed.sorted(by: { $0.key < $1.key }) {
-            guard let bytes = try store.readBounded(pack, expectedSize: use.size, limit: maximumBlobBytes) else {
-                notes.append("contents in pack \(pack) not compared: it is larger than diff reads (\(maximumBlobBytes >> 20) MiB)")
+        func slice(_ bytes: [UInt8], _ offset: Int64, _ size: Int64) -> Range<Int>? {
+            let (end, overflow) = offset.addingReportingOverflow(size)
+            guard offset >= 0, size >= 0, !overflow, end <= Int64(bytes.count) else { return nil }
+            return Int(offset)..<Int(end)
+        }
+        for pair in pairs {
+            guard let a = try bytes(pair.from.blob, side: 0), let b = try bytes(pair.to.blob, side: 1) else { continue }
+            guard let first = slice(a, pair.from.offset, pair.size), let second = slice(b, pair.to.offset, pair.size) else {
+                let side = slice(a, pair.from.offset, pair.size) == nil ? ("A", pair.from.blob) : ("B", pair.to.blob)
+                notes.append("\(side.0)'s entry \(DisplayText.escaped(bytes: pair.path.bytes)) lies outside its pack \(side.1)")
                 continue
             }
-            for (side, path) in use.members {
-                guard let entry = (side == 0 ? old : new).entries[path], let packed = entry.packed, let size = entry.size else { continue }
-                let (end, overflow) = packed.offset.addingReportingOverflow(size)
-                guard size >= 0, !overflow, end <= Int64(bytes.count) else {
-                    notes.append("\(side == 0 ? "A" : "B")'s entry \(DisplayText.escaped(bytes: path.bytes)) lies outside its pack \(pack)")
-                    continue
-                }
-                let digest = bytes.withUnsafeBytes { raw in
-                    let hasher = SHA256Hasher()
-                    hasher.update(UnsafeRawBufferPointer(rebasing: raw[Int(packed.offset)..<Int(end)]))
-                    return hasher.finalize()
-                }
-                if side == 0 { old.entries[path]?.content = digest } else { new.entries[path]?.content = digest }
+            let equal = pair.size == 0 || a.withUnsafeBytes { x in
+                b.withUnsafeBytes { y in memcmp(x.baseAddress! + first.lowerBound, y.baseAddress! + second.lowerBound, first.count) == 0 }
             }
+            old.entries[pair.path]?.sameBytes = equal
+            new.entries[pair.path]?.sameBytes = equal
         }
     }
 

@@ -15,11 +15,19 @@ public struct WorldEntry: Sendable {
     public var size: Int64?
     /// A symlink's target, byte for byte.
     public var target: [UInt8]?
-    /// What identifies a file's bytes: its blob's digest, or, for a file in a pack, the digest of
-    /// its bytes there once `diff` has read them (nil until then, and for other entries).
+    /// The digest of a file stored as a blob of its own (nil for a file in a pack, and for other entries).
     public var content: Digest?
     /// A packed file's pack and offset.
     var packed: (pack: Digest, offset: Int64)?
+    /// Whether `diff` found this file's bytes equal to those at the same path on the other side,
+    /// when it had to read them to know (same size, another place); nil when it did not read them.
+    var sameBytes: Bool?
+
+    /// Where a file's bytes are: its pack and offset, or its own blob from offset 0.
+    var location: (blob: Digest, offset: Int64)? {
+        if let packed { return (packed.pack, packed.offset) }
+        return content.map { ($0, 0) }
+    }
 
     /// What differs between `old` and `new` at one path: `type`, `mode`, `target`, `size`,
     /// `content` (the modification time alone is not a change; see ``WorldDiff/touched``).
@@ -34,11 +42,12 @@ public struct WorldEntry: Sendable {
     }
 
     /// Whether two files of the same size hold the same bytes, as far as their index says or
-    /// `diff` read: the same blob, the same place in the same pack, or equal digests of their bytes.
+    /// `diff` read: the same blob, the same place in the same pack, or bytes compared equal.
     func sameContent(as other: WorldEntry) -> Bool {
-        if let packed, let otherPacked = other.packed, packed.pack == otherPacked.pack, packed.offset == otherPacked.offset { return true }
-        guard let content, let otherContent = other.content else { return false }
-        return content == otherContent
+        if let location, let otherLocation = other.location, location.blob == otherLocation.blob, location.offset == otherLocation.offset {
+            return true
+        }
+        return sameBytes ?? other.sameBytes ?? false
     }
 
     /// `{"path"|"path_bytes":…,"type":…,"mode":N,"mtime_ns":N}` with `size`, `digest` and
