@@ -85,16 +85,17 @@ final class CaptureContext: @unchecked Sendable {
 
     func cancel() { cancelledFlag.store(true, ordering: .releasing) }
 
-    /// Runs a store operation for the plugin, turning its outcome into a `PF_*` code.
+    /// Runs a store operation for the plugin, turning its outcome into a `PF_*` code. The blob's
+    /// size goes to `onBytes` unless `counted` already (a writer's bytes are counted as written).
     func storing(_ what: String, _ body: () throws(StoreError) -> BlobRef, into digestOut: UnsafeMutablePointer<CChar>?,
-                 size sizeOut: UnsafeMutablePointer<UInt64>? = nil) -> Int32 {
+                 size sizeOut: UnsafeMutablePointer<UInt64>? = nil, counted: Bool = false) -> Int32 {
         guard !isCancelled else { return Int32(PF_ERR_CANCELLED) }
         do {
             let blob = try body()
             writeDigest(blob.digest, into: digestOut)
             sizeOut?.pointee = UInt64(blob.size)
             state.withLock { $0.blobsWritten += 1 }
-            onBytes?(plugin.kind, UInt64(clamping: blob.size))
+            if !counted { onBytes?(plugin.kind, UInt64(clamping: blob.size)) }
             return Int32(PF_OK)
         } catch {
             let message = "\(what): \(error)"

@@ -24,6 +24,8 @@ struct ProgressTests {
         let last = try #require(lines.last)
         for kind in LayerKind.allCases { #expect(last.contains("\(kind) "), "\(last)") }
         #expect(last.contains("model 100% 28.9 KiB"), "\(last)")
+        // The ledger and the conversation go through blob writers: each byte counted once.
+        #expect(last.contains("effects 100% 864 B") && last.contains("trace 100% 792 B"), "\(last)")
         #expect(last.hasSuffix(" in all)"), "\(last)")
         #expect(forced.stdout.split(separator: "\n").count == 1 && forced.stdout.hasPrefix("sha256:"))
 
