@@ -51,6 +51,20 @@ struct JSONOutputTests {
         #expect(try parse(try pfhost("log", "--json", "--store", empty.file("s")))["snapshots"] == .array([]))
     }
 
+    @Test("log --json names the first parent the store does not hold (a snapshot copied without its history)")
+    func logMissingParent() throws {
+        let s = try DiffHostileStoreTests.Store()
+        let absent = Digest.of(Array("a snapshot elsewhere".utf8))
+        let child = try s.commit(tree: DiffHostileStoreTests.tree([], packs: []), packs: [], ledger: [], parents: [absent])
+        let output = try pfhost("log", child.description, "--json", "--store", s.path)
+        #expect(output.status == 0, "\(output)")
+        let json = try parse(output)
+        #expect(json["missing_parent"] == .string(absent.description))
+        guard case .array(let rows)? = json["snapshots"] else { Issue.record("\(json)"); return }
+        #expect(rows.map { $0["id"] } == [.string(child.description)])
+        #expect(try pfhost("log", child.description, "--store", s.path).stdout.hasSuffix("\(absent.hex.prefix(12))  (not in this store)\n"))
+    }
+
     @Test("verify --json: ok, or each problem with its snapshot and file, and exit 1")
     func verify() throws {
         let (setup, _, second) = try chain()
