@@ -21,7 +21,9 @@ public struct LayerDiff: Sendable {
 
     /// An annotation: key and value.
     public struct Annotation: Sendable, Equatable {
+        /// The annotation's key, e.g. `dev.pfhost.world.tree_key`.
         public var key: String
+        /// Its value.
         public var value: String
     }
 

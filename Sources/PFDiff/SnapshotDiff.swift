@@ -29,9 +29,13 @@ public struct SnapshotDiff: Sendable {
 
     /// One of the two snapshots.
     public struct Side: Sendable {
+        /// The snapshot's content id.
         public var id: Digest
+        /// When it was taken (RFC 3339, UTC).
         public var createdAt: String
+        /// The agent it is of.
         public var agent: Agent
+        /// Its parents' content ids.
         public var parents: [Digest]
 
         var json: JSONValue {

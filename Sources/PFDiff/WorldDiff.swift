@@ -23,7 +23,9 @@ public struct WorldDiff: Sendable {
 
     /// An environment variable.
     public struct EnvironmentVariable: Sendable, Equatable {
+        /// The variable's name.
         public var name: String
+        /// Its value as recorded (`<redacted>` where the capture took it for a secret).
         public var value: String
     }
 
