@@ -33,6 +33,8 @@ let package = Package(
         // The one layer next to the kernel: every file-system call of the host, the store, the
         // plugin kit and the reference plugins, with a fault hook for tests.
         .target(name: "PFSystem", dependencies: ["CPFShims"]),
+        // The Swift runtime a module was compiled with: pf_plugin.build_identity of Swift plugins.
+        .target(name: "PFBuildIdentity", path: "plugin-sdk/PFPluginSDK/Sources/PFBuildIdentity"),
         // Digests, canonical JSON, the manifest and the five layer types.
         .target(name: "PFModel", dependencies: ["CPFShims"]),
         // The OCI image layout store and its commit protocol.
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "PFHost",
             dependencies: [
-                "PFModel", "PFStore", "PFSystem", "CPFPluginABI",
+                "PFModel", "PFStore", "PFSystem", "CPFPluginABI", "PFBuildIdentity",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -51,13 +53,15 @@ let package = Package(
         .executableTarget(
             name: "pfhost",
             dependencies: [
-                "PFHost", "PFStore", "PFModel", "PFDiff", "PFSystem",
+                "PFHost", "PFStore", "PFModel", "PFDiff", "PFSystem", "PFBuildIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The Swift kit every reference plugin links statically.
-        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem"], path: "Plugins/PFPluginKit"),
+        // The SDK's small Swift kit (plugin-sdk/PFPluginSDK, a package of its own for outside authors).
+        .target(name: "PFPluginSDK", dependencies: ["CPFPluginABI", "PFBuildIdentity"], path: "plugin-sdk/PFPluginSDK/Sources/PFPluginSDK"),
+        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem", "PFPluginSDK"], path: "Plugins/PFPluginKit"),
     ] + referencePlugins.map { plugin in
         .target(
             name: plugin.target,
@@ -74,7 +78,7 @@ let package = Package(
         .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit"]),
         .testTarget(
             name: "PFHostTests",
-            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "pfhost"]
+            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "PFBuildIdentity", "pfhost"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -42,6 +42,8 @@ final class CaptureContext: @unchecked Sendable {
         var blobsWritten = 0
         /// Set by ``finish(returnCode:)``: no writer may be opened after it.
         var finished = false
+        /// The keys the plugin asked `config` for.
+        var keysRead = Set<String>()
     }
 
     init(plugin: LoadedPlugin, store: SnapshotStore, config: [String: String], parentLayer: [UInt8]?,
@@ -73,7 +75,8 @@ final class CaptureContext: @unchecked Sendable {
     // MARK: Services
 
     func config(_ key: String) -> UnsafePointer<CChar>? {
-        configValues[key].map { UnsafePointer($0) }
+        if plugin.settings == nil { _ = state.withLock { $0.keysRead.insert(key) } }
+        return configValues[key].map { UnsafePointer($0) }
     }
 
     func parent(length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
@@ -200,6 +203,14 @@ final class CaptureContext: @unchecked Sendable {
             box.abort()
         }
         let state = final.0
+        // A plugin that declares no settings (ABI 1.0) cannot have its keys checked before it runs:
+        // a key it never asked for is most likely a typo.
+        if plugin.settings == nil {
+            let unread = Set(configValues.keys).subtracting(state.keysRead).sorted()
+            if !unread.isEmpty {
+                logger.warning("\(unread.map { "\(plugin.kind).\($0)" }.joined(separator: ", ")) set but never read by plugin \(plugin.label), which declares no settings: a typo? (a plugin of ABI 1.1 can declare its settings, and pfhost then refuses unknown keys)")
+            }
+        }
         func failure(_ message: String) -> Result<CapturedLayer, CaptureFailure> {
             .failure(CaptureFailure(plugin: plugin, message: message))
         }
@@ -214,6 +225,9 @@ final class CaptureContext: @unchecked Sendable {
             return failure("capture returned \(name): \(reason)")
         }
         if let violation = state.violation { return failure(violation) }
+        if let message = state.pluginError {
+            return failure("capture returned PF_OK after set_error(\"\(message)\"): a capture that fails returns a negative PF_ERR_* code, one that succeeds calls no set_error")
+        }
         guard let layer = state.layer else { return failure("capture returned PF_OK without calling set_layer") }
         return .success(layer)
     }

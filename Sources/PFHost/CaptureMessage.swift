@@ -15,7 +15,8 @@ import PFModel
 /// {"message":"…","milliseconds":12,"type":"failed"}              why the capture failed
 /// ```
 enum CaptureMessage: Equatable, Sendable {
-    case plugin(kind: LayerKind, id: String, version: String, description: String?, abiMajor: UInt32, abiMinor: UInt32)
+    case plugin(kind: LayerKind, id: String, version: String, description: String?, abiMajor: UInt32, abiMinor: UInt32,
+                settings: [DeclaredSetting]?, buildIdentity: String?)
     case refused(reason: String)
     case log(level: Logger.Level, message: String, metadata: [String: String])
     case progress(done: UInt64, total: UInt64)
@@ -27,9 +28,10 @@ enum CaptureMessage: Equatable, Sendable {
     /// The message as one line, newline included.
     var line: [UInt8] {
         let fields: [String: JSONValue] = switch self {
-        case .plugin(let kind, let id, let version, let description, let major, let minor):
+        case .plugin(let kind, let id, let version, let description, let major, let minor, let settings, let buildIdentity):
             ["type": .string("plugin"), "kind": .string(kind.rawValue), "id": .string(id), "version": .string(version),
-             "description": description.map { .string($0) } ?? .null, "abi_major": .int(Int64(major)), "abi_minor": .int(Int64(minor))]
+             "description": description.map { .string($0) } ?? .null, "abi_major": .int(Int64(major)), "abi_minor": .int(Int64(minor)),
+             "settings": settings.map { .array($0.map(\.json)) } ?? .null, "build_identity": buildIdentity.map { .string($0) } ?? .null]
         case .refused(let reason):
             ["type": .string("refused"), "reason": .string(reason)]
         case .log(let level, let message, let metadata):
@@ -58,7 +60,13 @@ enum CaptureMessage: Equatable, Sendable {
             guard let kind = string("kind").flatMap(LayerKind.init(rawValue:)), let id = string("id"), let version = string("version"),
                   let major = int("abi_major").flatMap(UInt32.init(exactly:)), let minor = int("abi_minor").flatMap(UInt32.init(exactly:))
             else { return nil }
-            self = .plugin(kind: kind, id: id, version: version, description: string("description"), abiMajor: major, abiMinor: minor)
+            var settings: [DeclaredSetting]?
+            if case .array(let items)? = value["settings"] {
+                settings = items.compactMap(DeclaredSetting.init(json:))
+                guard settings?.count == items.count else { return nil }
+            }
+            self = .plugin(kind: kind, id: id, version: version, description: string("description"), abiMajor: major, abiMinor: minor,
+                           settings: settings, buildIdentity: string("build_identity"))
         case "refused":
             guard let reason = string("reason") else { return nil }
             self = .refused(reason: reason)

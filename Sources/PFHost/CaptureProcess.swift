@@ -50,7 +50,8 @@ public enum CaptureProcess {
             _exit(0)
         }
         channel.send(.plugin(kind: plugin.kind, id: plugin.id, version: plugin.version, description: plugin.description,
-                             abiMajor: plugin.abiMajor, abiMinor: plugin.abiMinor))
+                             abiMajor: plugin.abiMajor, abiMinor: plugin.abiMinor, settings: plugin.settings,
+                             buildIdentity: plugin.buildIdentity))
 
         // 3. The request.
         let input = StandardInput()

@@ -278,10 +278,11 @@ final class PluginProcess: CaptureTask {
             return
         }
         switch message {
-        case .plugin(let kind, let id, let version, let description, let major, let minor):
+        case .plugin(let kind, let id, let version, let description, let major, let minor, let settings, let buildIdentity):
             // The table stays in the capture process: this copy is empty.
             let loadedPlugin = LoadedPlugin(table: pf_plugin(), file: file, kind: kind, id: id, version: version,
-                                            description: description, abiMajor: major, abiMinor: minor)
+                                            description: description, abiMajor: major, abiMinor: minor,
+                                            settings: settings, buildIdentity: buildIdentity)
             state.withLock { state in
                 if state.plugin == nil { state.plugin = .success(loadedPlugin) }
             }

@@ -76,7 +76,7 @@ final class PluginSet {
     }
 
     /// The environment of capture processes: this one's, unchanged (plugins may capture it).
-    private static func childEnvironment() -> [String] {
+    static func childEnvironment() -> [String] {
         var variables: [String] = []
         var entry = environ
         while let pointer = entry.pointee {

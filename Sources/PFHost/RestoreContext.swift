@@ -267,7 +267,12 @@ final class RestoreContext: @unchecked Sendable {
             return Int32(PF_ERR_INVALID)
         }
         if isPath {
-            guard SnapshotConfiguration.isPathKey(key) else {
+            if let declared = plugin.settings {
+                guard declared.contains(where: { $0.key == key && $0.type == .path }) else {
+                    record("set_restored_config \(kind).\(key): with is_path the key must be one of the plugin's path settings (\(declared.filter { $0.type == .path }.map(\.key).joined(separator: ", "))), so that the config file's directory is what it is relative to")
+                    return Int32(PF_ERR_INVALID)
+                }
+            } else if !SnapshotConfiguration.isPathKey(key) {
                 record("set_restored_config \(kind).\(key): a path setting's key must be path, root or dom, or end in _path, _dir or _file, so that the config file's directory is what it is relative to")
                 return Int32(PF_ERR_INVALID)
             }

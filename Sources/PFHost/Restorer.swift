@@ -143,7 +143,7 @@ public struct Restorer: Sendable {
         for candidate in candidates {
             switch candidate.result {
             case .failure(let refusal):
-                refusals.append(refusal)
+                if !refusal.isSkipped { refusals.append(refusal) }
             case .success(let plugin):
                 if let other = byKind[plugin.kind] {
                     throw .plugins(.duplicateKind(plugin.kind, first: other.label, second: plugin.label))

@@ -66,6 +66,12 @@ public struct Snapshotter: Sendable {
         defer { pluginSet.close() }
         let plugins = pluginSet.plugins
         lap("loaded the plugins")
+        var sections: [LayerKind: [String: String]] = [:]
+        do {
+            for kind in LayerKind.allCases { sections[kind] = try request.configuration.section(for: kind, plugin: plugins[kind]!) }
+        } catch {
+            throw .configuration(error)
+        }
         do {
             let reclaimed = try store.reclaimAbandonedFiles()
             if reclaimed.files > 0 {
@@ -94,7 +100,7 @@ public struct Snapshotter: Sendable {
 
         lap("read the parent")
         let tasks = LayerKind.allCases.map { kind in
-            pluginSet.task(for: kind, config: request.configuration.layers[kind] ?? [:],
+            pluginSet.task(for: kind, config: sections[kind] ?? [:],
                            parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
                            logger: logger, onProgress: onProgress, onBytes: onBytes)
         }

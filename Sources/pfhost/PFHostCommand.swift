@@ -1,9 +1,15 @@
 import ArgumentParser
+import PFBuildIdentity
+import PFHost
 
 /// `pfhost`: snapshot an AI agent's five layers into an OCI image layout.
 @main
 struct PFHostCommand: ParsableCommand {
     static let version = "0.1.0"
+
+    /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift
+    /// runtime it was built with (the `build_identity` a Swift plugin must carry).
+    static let versionText = "pfhost \(version) (plugin ABI \(PluginABI.major).\(PluginABI.minor), \(BuildIdentity.swiftRuntime))"
 
     static let configuration = CommandConfiguration(
         commandName: "pfhost",
@@ -14,9 +20,9 @@ struct PFHostCommand: ParsableCommand {
             73 restore: TARGET is not empty or cannot be created; 74 stdout could not be written; \
             78 bad configuration. --json documents are described in docs/cli.md.
             """,
-        version: version,
+        version: versionText,
         subcommands: [
-            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
+            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, CheckPluginCommand.self, ShowCommand.self, LogCommand.self,
             DiffCommand.self, VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
         ]
     )
