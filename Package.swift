@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PFHost", targets: ["PFHost"]),
         .library(name: "PFStore", targets: ["PFStore"]),
         .library(name: "PFModel", targets: ["PFModel"]),
+        .library(name: "PFDiff", targets: ["PFDiff"]),
         .library(name: "PFPluginKit", targets: ["PFPluginKit"]),
     ] + referencePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.target]) },
     dependencies: [
@@ -42,6 +43,8 @@ let package = Package(
         .target(name: "CPFCurl", linkerSettings: [.linkedLibrary("dl")]),
         // The OCI distribution API: push and pull of snapshots to and from registries.
         .target(name: "PFRegistry", dependencies: ["PFModel", "PFStore", "PFSystem", "CPFCurl"]),
+        // What differs between two snapshots, read from the store's verified blobs.
+        .target(name: "PFDiff", dependencies: ["PFModel", "PFStore"]),
         // Plugin loading, parallel capture, snapshot assembly.
         .target(
             name: "PFHost",
@@ -54,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "pfhost",
             dependencies: [
-                "PFHost", "PFStore", "PFModel", "PFBuildIdentity", "PFRegistry", "PFSystem",
+                "PFHost", "PFStore", "PFModel", "PFDiff", "PFSystem", "PFBuildIdentity", "PFRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -19,6 +19,8 @@ final class CaptureContext: @unchecked Sendable {
     let store: SnapshotStore
     let logger: Logger
     let onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Told of the bytes the host moves for this layer (stored, or during a restore handed to the plugin).
+    let onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     private let configValues: [String: UnsafeMutablePointer<CChar>]
     private let parentLayer: UnsafeMutablePointer<CChar>?
@@ -45,11 +47,13 @@ final class CaptureContext: @unchecked Sendable {
     }
 
     init(plugin: LoadedPlugin, store: SnapshotStore, config: [String: String], parentLayer: [UInt8]?,
-         logger: Logger, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?) {
+         logger: Logger, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?,
+         onBytes: (@Sendable (LayerKind, UInt64) -> Void)? = nil) {
         self.plugin = plugin
         self.store = store
         self.logger = logger
         self.onProgress = onProgress
+        self.onBytes = onBytes
         configValues = config.mapValues { strdup($0)! }
         if let parentLayer {
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: parentLayer.count + 1)
@@ -84,15 +88,17 @@ final class CaptureContext: @unchecked Sendable {
 
     func cancel() { cancelledFlag.store(true, ordering: .releasing) }
 
-    /// Runs a store operation for the plugin, turning its outcome into a `PF_*` code.
+    /// Runs a store operation for the plugin, turning its outcome into a `PF_*` code. The blob's
+    /// size goes to `onBytes` unless `counted` already (a writer's bytes are counted as written).
     func storing(_ what: String, _ body: () throws(StoreError) -> BlobRef, into digestOut: UnsafeMutablePointer<CChar>?,
-                 size sizeOut: UnsafeMutablePointer<UInt64>? = nil) -> Int32 {
+                 size sizeOut: UnsafeMutablePointer<UInt64>? = nil, counted: Bool = false) -> Int32 {
         guard !isCancelled else { return Int32(PF_ERR_CANCELLED) }
         do {
             let blob = try body()
             writeDigest(blob.digest, into: digestOut)
             sizeOut?.pointee = UInt64(blob.size)
             state.withLock { $0.blobsWritten += 1 }
+            if !counted { onBytes?(plugin.kind, UInt64(clamping: blob.size)) }
             return Int32(PF_OK)
         } catch {
             let message = "\(what): \(error)"

@@ -9,6 +9,7 @@ import PFModel
 /// {"reason":"…","type":"refused"}                                not loaded
 /// {"level":"warning","message":"…","metadata":{…},"type":"log"}  a log message
 /// {"done":3,"total":10,"type":"progress"}                        progress
+/// {"bytes":1048576,"type":"bytes"}                               bytes stored since the last such message
 /// {"capture_thread":true,"message":"…","type":"exit"}            exit() during capture
 /// {"layer":"<base64>","milliseconds":12,"type":"layer"}          the layer JSON, blobs flushed
 /// {"message":"…","milliseconds":12,"type":"failed"}              why the capture failed
@@ -19,6 +20,7 @@ enum CaptureMessage: Equatable, Sendable {
     case refused(reason: String)
     case log(level: Logger.Level, message: String, metadata: [String: String])
     case progress(done: UInt64, total: UInt64)
+    case bytes(UInt64)
     case exit(onCaptureThread: Bool, message: String)
     case layer([UInt8], milliseconds: Int64)
     case failed(message: String, milliseconds: Int64)
@@ -36,6 +38,8 @@ enum CaptureMessage: Equatable, Sendable {
             ["type": .string("log"), "level": .string(level.rawValue), "message": .string(message), "metadata": .object(metadata.mapValues { .string($0) })]
         case .progress(let done, let total):
             ["type": .string("progress"), "done": .int(Int64(clamping: done)), "total": .int(Int64(clamping: total))]
+        case .bytes(let count):
+            ["type": .string("bytes"), "bytes": .int(Int64(clamping: count))]
         case .exit(let onCaptureThread, let message):
             ["type": .string("exit"), "capture_thread": .bool(onCaptureThread), "message": .string(message)]
         case .layer(let bytes, let milliseconds):
@@ -72,6 +76,9 @@ enum CaptureMessage: Equatable, Sendable {
         case "progress":
             guard let done = int("done"), let total = int("total"), done >= 0, total >= 0 else { return nil }
             self = .progress(done: UInt64(done), total: UInt64(total))
+        case "bytes":
+            guard let count = int("bytes"), count >= 0 else { return nil }
+            self = .bytes(UInt64(count))
         case "exit":
             guard case .bool(let onCaptureThread)? = value["capture_thread"], let message = string("message") else { return nil }
             self = .exit(onCaptureThread: onCaptureThread, message: message)

@@ -200,6 +200,7 @@ final class RestoreContext: @unchecked Sendable {
                 state.blobsOpened += 1
                 state.bytesOpened += size
             }
+            services.onBytes?(kind, UInt64(clamping: size))
             return Int32(PF_OK)
         } catch {
             record("blob \(digest) of the \(kind) layer: \(error)", store: error)

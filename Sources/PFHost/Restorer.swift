@@ -27,6 +27,9 @@ public struct Restorer: Sendable {
     public var logger: Logger
     /// Called with each plugin's progress reports, from the plugins' threads.
     public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Called with the bytes of each blob as it is handed to a layer's plugin (checked before, or for
+    /// a large blob while the plugin copies it).
+    public var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     /// A restorer reading from `store`.
     public init(store: SnapshotStore, logger: Logger = Logger(label: "pfhost"),
@@ -66,7 +69,7 @@ public struct Restorer: Sendable {
                 let plugin = plugins[kind]!
                 let services = CaptureContext(
                     plugin: plugin, store: store, config: request.settings.layers[kind] ?? [:], parentLayer: nil,
-                    logger: logger, onProgress: onProgress)
+                    logger: logger, onProgress: onProgress, onBytes: onBytes)
                 contexts.append(RestoreContext(
                     kind: kind, plugin: plugin, services: services, directory: directory,
                     layer: manifestJSON[kind.rawValue].map { CanonicalJSON.encode($0) } ?? [], blobs: summary.blobs,

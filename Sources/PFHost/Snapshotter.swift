@@ -18,6 +18,10 @@ public struct Snapshotter: Sendable {
     public var logger: Logger
     /// Called with each plugin's progress reports, from the plugins' threads.
     public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Called, from the plugins' threads (or, for captures in processes of their own, the thread
+    /// reading their messages), with the bytes each layer's capture stores: every blob stored,
+    /// whether new or already in the store.
+    public var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     /// A snapshotter writing into `store`.
     public init(store: SnapshotStore, logger: Logger = Logger(label: "pfhost"),
@@ -98,7 +102,7 @@ public struct Snapshotter: Sendable {
         let tasks = LayerKind.allCases.map { kind in
             pluginSet.task(for: kind, config: sections[kind] ?? [:],
                            parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
-                           logger: logger, onProgress: onProgress)
+                           logger: logger, onProgress: onProgress, onBytes: onBytes)
         }
         let run: CaptureRunner.Report
         do {

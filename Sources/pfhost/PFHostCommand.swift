@@ -18,13 +18,14 @@ struct PFHostCommand: ParsableCommand {
             Exit status: 0 success; 1 verify found problems; 2 a plugin was refused, failed, or cannot restore; \
             3 the store is missing, corrupt or failed; 4 no such snapshot; 64 bad usage; \
             69 push/pull: the registry cannot be reached; 73 restore: TARGET is not empty or cannot be created; \
-            74 stdout failed; 76 push/pull: the registry broke the protocol (a wrong blob); \
-            77 push/pull: authentication failed or denied; 78 bad configuration or credentials.
+            74 stdout could not be written; 76 push/pull: the registry broke the protocol (a wrong blob); \
+            77 push/pull: authentication failed or denied; 78 bad configuration or credentials. \
+            --json documents are described in docs/cli.md.
             """,
         version: versionText,
         subcommands: [
             SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, CheckPluginCommand.self, ShowCommand.self, LogCommand.self,
-            VerifyCommand.self, InitCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
+            DiffCommand.self, VerifyCommand.self, InitCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
         ]
     )
 }

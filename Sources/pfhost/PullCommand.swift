@@ -31,7 +31,7 @@ struct PullCommand: ParsableCommand {
         let store: SnapshotStore
         do { store = try SnapshotStore.openOrCreate(at: storeOptions.path) } catch { throw fail(error, ExitStatus.of(error)) }
         var options = try registryOptions.transferOptions(for: origin)
-        let progress = isatty(STDERR_FILENO) == 1 && !registryOptions.verbose ? TransferProgressLine(verb: "pulling") : nil
+        let progress = registryOptions.showsProgress ? TransferProgressLine(verb: "pulling") : nil
         options.progress = progress?.report
         let report: TransferReport
         do {
@@ -42,7 +42,12 @@ struct PullCommand: ParsableCommand {
             throw fail(error, ExitStatus.of(error))
         }
         if registryOptions.json {
-            print(String(decoding: CanonicalJSON.encode(report.json), as: UTF8.self))
+            var json = report.json
+            if case .object(var members) = json {
+                members["schema"] = .string("pfhost.pull/1")
+                json = .object(members)
+            }
+            print(String(decoding: CanonicalJSON.encode(json), as: UTF8.self))
         } else {
             print(report.id?.description ?? "")
             TransferSummary.print(report, verb: "pulled", direction: "received")

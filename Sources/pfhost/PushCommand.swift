@@ -43,7 +43,7 @@ struct PushCommand: ParsableCommand {
         do { id = try store.resolve(reference) } catch { throw fail(error, ExitStatus.of(error)) }
         var options = try registryOptions.transferOptions(for: target)
         options.mountFrom = mountFrom
-        let progress = isatty(STDERR_FILENO) == 1 && !registryOptions.verbose ? TransferProgressLine(verb: "pushing") : nil
+        let progress = registryOptions.showsProgress ? TransferProgressLine(verb: "pushing") : nil
         options.progress = progress?.report
         let report: TransferReport
         do {
@@ -59,6 +59,7 @@ struct PushCommand: ParsableCommand {
             var json = report.json
             if case .object(var members) = json {
                 members["reference"] = .string(pushed.description)
+                members["schema"] = .string("pfhost.push/1")
                 json = .object(members)
             }
             print(String(decoding: CanonicalJSON.encode(json), as: UTF8.self))

@@ -28,8 +28,14 @@ struct RegistryOptions: ParsableArguments {
     @Flag(help: "Print what was done as JSON.")
     var json = false
 
+    @Flag(name: [.short, .long], help: "Draw no progress line, even on a terminal.")
+    var quiet = false
+
     @Flag(help: "Trace every HTTP exchange on stderr (libcurl's verbose output; Authorization headers included).")
     var verbose = false
+
+    /// Whether to draw the progress line: on a terminal, unless --quiet, --json or --verbose.
+    var showsProgress: Bool { isatty(STDERR_FILENO) == 1 && !quiet && !json && !verbose }
 
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }

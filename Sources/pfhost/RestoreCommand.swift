@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import PFHost
 import PFModel
@@ -51,6 +48,8 @@ struct RestoreCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log debug messages from the host and the plugins on stderr.")
     var verbose = false
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
         _ = try kinds()
@@ -84,8 +83,9 @@ struct RestoreCommand: ParsableCommand {
             return handler
         }
         let store = try storeOptions.open()
-        let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-        let restorer = Restorer(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
+        let progress = progressOptions.line()
+        var restorer = Restorer(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
+        restorer.onBytes = progress?.bytes
         let request = RestoreRequest(
             reference: reference, pluginsDirectory: pluginsDirectory, target: target, kinds: try kinds(),
             settings: configuration, force: force, timeout: .seconds(timeout),
@@ -94,10 +94,10 @@ struct RestoreCommand: ParsableCommand {
         do {
             result = try restorer.restore(request)
         } catch {
-            progress?.clear()
+            progress?.finish()
             throw fail(error, ExitStatus.of(error))
         }
-        progress?.clear()
+        progress?.finish()
         var standardError = StandardError()
         for layer in result.layers {
             for report in layer.reports { print("pfhost: \(layer.kind): \(report.key): \(report.value)", to: &standardError) }
@@ -121,11 +121,10 @@ struct RestoreCommand: ParsableCommand {
                     "restore_ms": .int(layer.milliseconds),
                 ])
             }
-            let output = JSONValue.object([
+            JSONOutput.print(command: "restore", [
                 "id": .string(result.id.description), "target": .string(result.target), "config": .string(result.configurationFile),
                 "layers": .object(layers), "skipped": .array(result.skipped.map { .string($0.rawValue) }),
             ])
-            print(String(decoding: CanonicalJSON.encode(output), as: UTF8.self))
         } else {
             print(result.target)
         }

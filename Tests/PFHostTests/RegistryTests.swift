@@ -90,6 +90,7 @@ struct RegistryTests {
         let pushed = try setup.report(setup.pfhost(["push", "a", destination, "--plain-http", "--json"]))
         #expect(pushed["snapshots"] as? [String] == ids.map(\.description), "\(pushed)")
         #expect(pushed["reference"] as? String == destination + "@" + ids[2].description)
+        #expect(pushed["schema"] as? String == "pfhost.push/1")
 
         let target = setup.newStore()
         let pulled = try setup.pfhost(["pull", destination, "--plain-http"], store: target)
@@ -104,6 +105,7 @@ struct RegistryTests {
 
         // A second pull fetches nothing: every blob is there.
         let again = try setup.report(setup.pfhost(["pull", destination, "--plain-http", "--json"], store: target))
+        #expect(again["schema"] as? String == "pfhost.pull/1")
         #expect(Self.blobCounts(again).transferred == 0, "\(again)")
     }
 
@@ -162,7 +164,7 @@ struct RegistryTests {
         #expect(pulled.stdout == id.description + "\n", "\(pulled)")
     }
 
-    @Test("on a terminal, push and pull draw a progress line on stderr and erase it; elsewhere they do not")
+    @Test("on a terminal, push and pull draw a progress line on stderr and erase it; with -q or elsewhere they do not")
     func progressLine() throws {
         let setup = try Setup()
         _ = try setup.snapshot()
@@ -175,6 +177,8 @@ struct RegistryTests {
         #expect(pull.status == 0 && pull.stdout.contains("pfhost: pulling ") && pull.stdout.contains("(100%)"), "\(pull)")
         let plain = try setup.pfhost(["push", "a", destination, "--plain-http"])
         #expect(plain.status == 0 && !plain.stderr.contains("pushing"), "\(plain)")
+        let quiet = try run("/usr/bin/script", ["-qec", "\(binary) push a \(destination) --plain-http -q --store \(setup.store)", "/dev/null"])
+        #expect(quiet.status == 0 && !quiet.stdout.contains("pfhost: pushing"), "\(quiet)")
     }
 
     // MARK: Broken connections
