@@ -23,7 +23,7 @@ public struct SystemCalls: Sendable {
     /// The calls a fault hook can fail.
     public enum Operation: String, Sendable, CaseIterable {
         case open, read, write, fsync, syncfs, close, rename, unlink, mkdir, stat, flock, readdir, readlink
-        case symlink, chmod, utimes
+        case symlink, chmod, utimes, truncate
     }
 
     /// Returns an errno to fail the call with, or nil to let it run.
@@ -310,6 +310,22 @@ public struct SystemCalls: Sendable {
         try check(.flock, path)
         while flock(fd, LOCK_EX) != 0 {
             if errno != EINTR { throw fail(.flock, path) }
+        }
+    }
+
+    /// Takes a shared `flock` on `fd`, waiting for it.
+    public func lockShared(_ fd: Int32, path: String) throws(SystemCallError) {
+        try check(.flock, path)
+        while flock(fd, LOCK_SH) != 0 {
+            if errno != EINTR { throw fail(.flock, path) }
+        }
+    }
+
+    /// `ftruncate(2)`: cuts or extends the file open as `fd` to `size` bytes.
+    public func truncate(_ fd: Int32, to size: Int64, path: @autoclosure () -> String) throws(SystemCallError) {
+        try check(.truncate, path())
+        while ftruncate(fd, off_t(size)) != 0 {
+            if errno != EINTR { throw fail(.truncate, path()) }
         }
     }
 

@@ -33,7 +33,7 @@ struct VerifyCommand: ParsableCommand {
         if !problems.isEmpty {
             throw fail("\(problems.count) problem\(problems.count == 1 ? "" : "s") found in \(store.path)", ExitStatus.problemsFound)
         }
-        let count = ids?.count ?? ((try? store.readIndex().manifests.count) ?? 0)
+        let count = ids?.count ?? ((try? store.history().count) ?? 0)
         print("ok: \(count) snapshot\(count == 1 ? "" : "s") verified\(all ? ", and every blob" : "")")
     }
 }
