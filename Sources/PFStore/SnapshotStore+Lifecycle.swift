@@ -56,6 +56,13 @@ extension SnapshotStore {
         return (upgraded, Migration(from: 1, snapshots: records.count, tags: upgraded.entries.count))
     }
 
+    /// Why `name` cannot be a new tag, or nil when it can: the OCI tag grammar (1 to 128 of
+    /// `[A-Za-z0-9_.-]`, not starting with `.` or `-`), and not 12 or more hex digits, which would
+    /// read as a content-id prefix.
+    public static func tagProblem(_ name: String) -> String? {
+        IndexDocument.tagProblem(name)
+    }
+
     /// Points tag `name` at the snapshot `reference` names. A tag that names another snapshot is
     /// moved only with `force`.
     ///

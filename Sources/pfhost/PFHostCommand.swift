@@ -16,7 +16,8 @@ struct PFHostCommand: ParsableCommand {
         version: version,
         subcommands: [
             SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
-            VerifyCommand.self, InitCommand.self, CapturePluginCommand.self,
+            VerifyCommand.self, InitCommand.self, TagCommand.self, UntagCommand.self, ListCommand.self, ForgetCommand.self,
+            GCCommand.self, MigrateCommand.self, CapturePluginCommand.self,
         ]
     )
 }
