@@ -28,7 +28,17 @@ extension SnapshotStore {
     /// lease on `ingest/gc.lock` (waiting for every writer holding a shared lease, see
     /// ``acquireLease()``) and the index lock, marks what was committed meanwhile, and only then
     /// removes. A document it cannot read stops it before anything is removed.
+    ///
+    /// Every store object that has written holds its lease until it is released, in this process
+    /// too (`flock` makes no exception for its own process): collect garbage from an object that
+    /// has not written, once the writers are released. One that has is refused, since it would
+    /// wait for itself.
     public func collectGarbage(dryRun: Bool = false) throws(StoreError) -> GarbageCollection {
+        if lease.withLock({ $0 != nil }) {
+            throw .io(step: "collecting garbage in \(path)", SystemCallError(
+                operation: "flock", path: ingestPath + "/gc.lock (this store object holds a write lease: collect garbage from one that has not written)",
+                code: EDEADLK))
+        }
         var marked = Set<Digest>()
         var done = Set<Digest>()
         var cache: [Digest: [OCIDescriptor]] = [:]

@@ -147,11 +147,18 @@ extension SnapshotStore {
             if size > 0, let keep = try wholeLines(fd, size: size), keep != size {
                 try system.truncate(fd, to: keep, path: file)
             }
+            let whole = try system.status(fd, path: file).st_size
             let bytes = records.flatMap(\.line)
-            try withBytes(bytes) { (raw) throws(SystemCallError) in try system.write(fd, raw.baseAddress!, count: raw.count, path: file) }
-            if sync {
-                try system.fsync(fd, path: file)
-                if !existed { try system.fsyncDirectory(ingestPath) }
+            do throws(SystemCallError) {
+                try withBytes(bytes) { (raw) throws(SystemCallError) in try system.write(fd, raw.baseAddress!, count: raw.count, path: file) }
+                if sync {
+                    try system.fsync(fd, path: file)
+                    if !existed { try system.fsyncDirectory(ingestPath) }
+                }
+            } catch {
+                // Not durable, so not committed: take the lines back out.
+                try? system.truncate(fd, to: Int64(whole), path: file)
+                throw error
             }
         }
     }

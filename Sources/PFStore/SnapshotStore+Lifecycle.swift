@@ -40,8 +40,11 @@ extension SnapshotStore {
     /// Under the index lock: upgrades format-1 `index` to format 2 (the journal first, then the
     /// tags-only index, whose rename is the switch) and returns the new index.
     func upgradeLocked(_ index: IndexDocument) throws(StoreError) -> (index: IndexDocument, migration: Migration) {
-        var records: [JournalRecord] = []
-        var seen = Set<Digest>()
+        // A journal already there is kept: one an interrupted migration left lists only what
+        // index.json lists, and one of a format-2 store whose index lost its format annotation to
+        // another tool holds history that must not be lost.
+        var records: [JournalRecord] = JournalRecord.history((try? readJournal()) ?? []).map { .add($0) }
+        var seen = Set(records.map(\.digest))
         for entry in index.entries where seen.insert(entry.digest).inserted {
             var created = entry.annotations?[AnnotationKey.created] ?? ""
             if created.isEmpty, let snapshot = try? snapshot(entry.digest) { created = snapshot.manifest.createdAt }

@@ -39,12 +39,12 @@ struct ReferencePluginTests {
         /// Snapshots expecting the plugin in `file` (default: the `kind` reference plugin) to
         /// fail; checks nothing was committed and returns the message.
         func failure(of kind: LayerKind, file: String? = nil, _ extra: [String] = []) throws -> String {
-            let before = (try? SnapshotStore(opening: store).readIndex().manifests.count) ?? 0
+            let before = (try? SnapshotStore(opening: store).history().count) ?? 0
             let output = try snapshot(extra)
             #expect(output.status == 2, "\(output)")
             let prefix = "pfhost: error: plugin \(plugins)/\(file ?? "libpf-\(kind).so") ("
             #expect(output.stderr.hasPrefix(prefix), "\(output)")
-            let after = (try? SnapshotStore(opening: store).readIndex().manifests.count) ?? 0
+            let after = (try? SnapshotStore(opening: store).history().count) ?? 0
             #expect(after == before)
             return output.stderr
         }
