@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PFHost", targets: ["PFHost"]),
         .library(name: "PFStore", targets: ["PFStore"]),
         .library(name: "PFModel", targets: ["PFModel"]),
+        .library(name: "PFDiff", targets: ["PFDiff"]),
         .library(name: "PFPluginKit", targets: ["PFPluginKit"]),
     ] + referencePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.target]) },
     dependencies: [
@@ -32,15 +33,23 @@ let package = Package(
         // The one layer next to the kernel: every file-system call of the host, the store, the
         // plugin kit and the reference plugins, with a fault hook for tests.
         .target(name: "PFSystem", dependencies: ["CPFShims"]),
+        // The Swift runtime a module was compiled with: pf_plugin.build_identity of Swift plugins.
+        .target(name: "PFBuildIdentity", path: "plugin-sdk/PFPluginSDK/Sources/PFBuildIdentity"),
         // Digests, canonical JSON, the manifest and the five layer types.
         .target(name: "PFModel", dependencies: ["CPFShims"]),
         // The OCI image layout store and its commit protocol.
         .target(name: "PFStore", dependencies: ["PFModel", "PFSystem", "CPFShims"]),
+        // HTTP over libcurl, loaded with dlopen on first use (never at startup): push and pull only.
+        .target(name: "CPFCurl", linkerSettings: [.linkedLibrary("dl")]),
+        // The OCI distribution API: push and pull of snapshots to and from registries.
+        .target(name: "PFRegistry", dependencies: ["PFModel", "PFStore", "PFSystem", "CPFCurl"]),
+        // What differs between two snapshots, read from the store's verified blobs.
+        .target(name: "PFDiff", dependencies: ["PFModel", "PFStore"]),
         // Plugin loading, parallel capture, snapshot assembly.
         .target(
             name: "PFHost",
             dependencies: [
-                "PFModel", "PFStore", "PFSystem", "CPFPluginABI",
+                "PFModel", "PFStore", "PFSystem", "CPFPluginABI", "PFBuildIdentity",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -48,13 +57,15 @@ let package = Package(
         .executableTarget(
             name: "pfhost",
             dependencies: [
-                "PFHost", "PFStore", "PFModel",
+                "PFHost", "PFStore", "PFModel", "PFDiff", "PFSystem", "PFBuildIdentity", "PFRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The Swift kit every reference plugin links statically.
-        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem"], path: "Plugins/PFPluginKit"),
+        // The SDK's small Swift kit (plugin-sdk/PFPluginSDK, a package of its own for outside authors).
+        .target(name: "PFPluginSDK", dependencies: ["CPFPluginABI", "PFBuildIdentity"], path: "plugin-sdk/PFPluginSDK/Sources/PFPluginSDK"),
+        .target(name: "PFPluginKit", dependencies: ["CPFPluginABI", "PFModel", "PFSystem", "PFPluginSDK"], path: "Plugins/PFPluginKit"),
     ] + referencePlugins.map { plugin in
         .target(
             name: plugin.target,
@@ -71,7 +82,7 @@ let package = Package(
         .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit"]),
         .testTarget(
             name: "PFHostTests",
-            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "pfhost"]
+            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "PFBuildIdentity", "pfhost"]
         ),
     ],
     swiftLanguageModes: [.v6]

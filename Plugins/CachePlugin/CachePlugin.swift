@@ -5,6 +5,11 @@ import PFPluginKit
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .cache, id: "dev.pfhost.cache.paged-kv", version: "1.1.0",
     description: "Packs a paged KV-cache dump by prefix-chained page keys, reusing the parent's packs; or records a hosted cache",
+    settings: [
+        PluginSetting("path", .path, help: "a paged KV-cache dump directory (required unless hosted)"),
+        PluginSetting("hosted", .bool, default: "false", help: "the model's provider keeps the cache: record that, store nothing"),
+        PluginSetting("model_fingerprint", .string, help: "a hosted cache: the model it belongs to (default: hosted)"),
+    ],
     capture: { host, context in
         PluginEntry.run(host, context, kind: .cache) { host throws(PluginError) in try CacheCapture(host: host).run() }
     },

@@ -5,6 +5,9 @@ import PFPluginKit
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .effects, id: "dev.pfhost.effects.ledger", version: "1.1.0",
     description: "Verifies and stores the agent's hash-chained side-effect ledger (JSON Lines)",
+    settings: [
+        PluginSetting("path", .path, required: true, help: "the agent's effect ledger, JSON Lines"),
+    ],
     capture: { host, context in
         PluginEntry.run(host, context, kind: .effects) { host throws(PluginError) in try EffectsCapture(host: host).run() }
     },

@@ -9,6 +9,13 @@ import PFSystem
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .model, id: "dev.pfhost.model.safetensors", version: "1.1.0",
     description: "Stores a safetensors model directory and its LoRA adapters, checking every header; or records a hosted model",
+    settings: [
+        PluginSetting("path", .path, help: "a model directory or a .safetensors file (required unless provider is set)"),
+        PluginSetting("name", .string, help: "the model's name (default: the directory's or file's name; required with provider)"),
+        PluginSetting("provider", .string, help: "a hosted model: the provider serving it, e.g. openai (then no path)"),
+        PluginSetting("revision", .string, help: "a hosted model: its pinned revision or snapshot date"),
+        PluginSetting("base_url", .string, help: "a hosted model: the API endpoint the agent calls (credentials in it are redacted)"),
+    ],
     capture: { host, context in
         PluginEntry.run(host, context, kind: .model) { host throws(PluginError) in try ModelCapture(host: host).run() }
     },

@@ -1,5 +1,6 @@
 import CPFPluginABI
 import PFModel
+import PFPluginSDK
 
 /// Builds a plugin's `pf_plugin` table and runs its capture with errors turned into return
 /// codes. A Swift plugin is then a few lines:
@@ -22,22 +23,15 @@ public enum PluginEntry {
     public typealias RestoreFunction = @convention(c) (UnsafePointer<pf_host>?, OpaquePointer?, UnsafePointer<CChar>?, Int) -> Int32
 
     /// A table in static storage (allocated once, never freed) for the host to read. Without
-    /// `restore`, the plugin cannot restore (`pfhost plugins` says so).
+    /// `restore`, the plugin cannot restore (`pfhost plugins` says so). `settings` are the keys
+    /// the plugin reads (the host checks configuration against them); the table's build identity is
+    /// the Swift this plugin was compiled with (``BuildIdentity/swiftRuntime``), so a host built
+    /// with another Swift refuses it by name instead of crashing in the runtime.
     public static func makeTable(kind: LayerKind, id: StaticString, version: StaticString,
-                                 description: StaticString, capture: CaptureFunction,
+                                 description: StaticString, settings: [PluginSetting] = [], capture: CaptureFunction,
                                  restore: RestoreFunction? = nil) -> UnsafePointer<pf_plugin> {
-        let table = UnsafeMutablePointer<pf_plugin>.allocate(capacity: 1)
-        table.initialize(to: pf_plugin(
-            struct_size: UInt32(MemoryLayout<pf_plugin>.size),
-            abi_major: UInt32(PF_ABI_MAJOR),
-            abi_minor: UInt32(PF_ABI_MINOR),
-            kind: kind.abiValue,
-            id: cString(id),
-            version: cString(version),
-            description: cString(description),
-            capture: capture,
-            restore: restore))
-        return UnsafePointer(table)
+        PluginTable.make(kind: PluginTable.Kind(rawValue: kind.abiValue)!, id: id, version: version, description: description,
+                         settings: settings, capture: capture, restore: restore)
     }
 
     /// Runs `body` with a ``PluginHost``; a thrown ``PluginError`` becomes `set_error` and its code.
@@ -97,7 +91,4 @@ public enum PluginEntry {
         MemoryLayout<pf_host>.offset(of: field)! + MemoryLayout<Field>.size
     }
 
-    private static func cString(_ text: StaticString) -> UnsafePointer<CChar> {
-        UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
-    }
 }

@@ -5,6 +5,9 @@ import PFPluginKit
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .trace, id: "dev.pfhost.trace.chat", version: "1.1.0",
     description: "Validates and stores the agent's conversation (OpenAI chat messages, JSON Lines)",
+    settings: [
+        PluginSetting("path", .path, required: true, help: "the agent's conversation, JSON Lines of chat messages"),
+    ],
     capture: { host, context in
         PluginEntry.run(host, context, kind: .trace) { host throws(PluginError) in try TraceCapture(host: host).run() }
     },

@@ -5,6 +5,16 @@ import PFPluginKit
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
     kind: .world, id: "dev.pfhost.world.fs", version: "1.1.0",
     description: "Captures the agent's directory tree, environment, process tree and browser DOM",
+    settings: [
+        PluginSetting("root", .path, required: true, help: "the agent's working directory"),
+        PluginSetting("exclude", .list, help: "fnmatch patterns of paths left out, comma-separated"),
+        PluginSetting("env", .bool, default: "true", help: "capture the environment (secrets redacted)"),
+        PluginSetting("env_keep", .list, help: "environment names never redacted, comma-separated"),
+        PluginSetting("pid", .int, help: "capture this process and its descendants, and take the environment from it"),
+        PluginSetting("dom", .path, help: "an HTML file saved by the agent's browser"),
+        PluginSetting("keep_private_keys", .bool, default: "false", help: "keep files and a DOM that hold a private key"),
+        PluginSetting("racy_window_ms", .int, default: "2000", help: "stat data of files changed this recently are not trusted"),
+    ],
     capture: { host, context in
         PluginEntry.run(host, context, kind: .world) { host throws(PluginError) in try WorldCapture(host: host).run() }
     },

@@ -17,12 +17,21 @@ import Glibc
 /// hashes it itself (so with several plugins every core hashes); one that opens a blob being hashed
 /// waits for that hash.
 ///
+/// Blobs larger than ``checkedBeforeOpen`` (weights, packs of pages: bytes a plugin copies, not
+/// parses) are not waited for: the plugin gets the descriptor at once and copies while a thread
+/// hashes the same file beside it, so the copy and the hash of one large blob overlap instead of
+/// following each other. ``settle()`` waits for those hashes once the plugins are done, and a blob
+/// whose bytes are wrong fails the restore then, before TARGET is renamed into place: TARGET never
+/// holds a wrong byte, only the restore's temporary sibling may, and it is removed.
+///
 /// A verified blob is recognised when it is opened again by its file's identity (device, inode,
 /// size, mtime, ctime): a blob file changed in place since it was hashed is hashed again.
 final class BlobVerifier: Sendable {
     let store: SnapshotStore
     /// How far the background hashing may run ahead of the plugins, in bytes.
     static let lookahead: Int64 = 256 << 20
+    /// Blobs of at most this size are hashed before a plugin gets them; larger ones while it reads.
+    static let checkedBeforeOpen: Int64 = 16 << 20
 
     private struct State {
         var verified: [Digest: BlobFile.Identity] = [:]
@@ -32,6 +41,8 @@ final class BlobVerifier: Sendable {
         var ahead: [Digest: Int64] = [:]
         var aheadBytes: Int64 = 0
         var stopped = false
+        /// Large blobs handed out before their hash was done, with the identity of the file handed out.
+        var unsettled: [Digest: BlobFile.Identity] = [:]
     }
     private let state = ConditionLock(State())
     /// The order the background thread hashes in.
@@ -52,22 +63,11 @@ final class BlobVerifier: Sendable {
         self.plan = plan.sorted { $0.blob.size != $1.blob.size ? $0.blob.size > $1.blob.size : $0.order < $1.order }.map(\.blob)
     }
 
-    /// Starts hashing ahead on a thread of its own.
+    /// Starts hashing ahead on a thread of its own. Without a thread every blob is hashed where it
+    /// is opened, which is only slower.
     func start() {
         guard !plan.isEmpty else { return }
-        var thread = pthread_t()
-        let argument = Unmanaged.passRetained(self).toOpaque()
-        let status = pthread_create(&thread, nil, { argument in
-            let verifier = Unmanaged<BlobVerifier>.fromOpaque(argument!).takeRetainedValue()
-            verifier.hashAhead()
-            return nil
-        }, argument)
-        if status == 0 {
-            pthread_detach(thread)
-        } else {
-            // No thread: every blob is hashed where it is opened, which is only slower.
-            Unmanaged<BlobVerifier>.fromOpaque(argument).release()
-        }
+        _ = DetachedThread.start { self.hashAhead() }
     }
 
     /// Stops the background thread (after the blob it is hashing).
@@ -76,12 +76,14 @@ final class BlobVerifier: Sendable {
         state.broadcast()
     }
 
-    /// Opens `blob` for a plugin, once its bytes are known to be its digest's.
+    /// Opens `blob` for a plugin: once its bytes are known to be its digest's, or, for a blob larger
+    /// than ``checkedBeforeOpen``, at once while they are hashed beside the plugin (``settle()``).
     ///
     /// - Throws: ``StoreError`` for a blob that is missing, not a regular file, of another size, or
     ///   whose bytes do not hash to its digest.
     func open(_ blob: BlobRef) throws(StoreError) -> BlobFile {
-        enum Next { case hashHere, reopen(BlobFile.Identity), fail(StoreError) }
+        enum Next { case hashHere, hashBeside, unsettled, reopen(BlobFile.Identity), fail(StoreError) }
+        let large = blob.size > Self.checkedBeforeOpen
         let next: Next = state.withLock { state, wait in
             while true {
                 if let error = state.pointee.failed[blob.digest] { return .fail(error) }
@@ -91,8 +93,9 @@ final class BlobVerifier: Sendable {
                 }
                 if !state.pointee.hashing.contains(blob.digest) {
                     state.pointee.hashing.insert(blob.digest)
-                    return .hashHere
+                    return large ? .hashBeside : .hashHere
                 }
+                if large { return .unsettled }
                 wait()
             }
         }
@@ -111,6 +114,54 @@ final class BlobVerifier: Sendable {
             let result = Result { () throws(StoreError) -> BlobFile in try openVerified(blob) }
             finish(blob, result.map { $0.identity }, ahead: false)
             return try result.get()
+        case .unsettled:
+            // Being hashed (ahead): settle() checks the file handed out is the one hashed.
+            let file = try store.openBlobFile(blob)
+            state.withLock { state, _ in state.pointee.unsettled[blob.digest] = file.identity }
+            return file
+        case .hashBeside:
+            let file: BlobFile
+            do throws(StoreError) { file = try store.openBlobFile(blob) } catch {
+                finish(blob, .failure(error), ahead: false)
+                throw error
+            }
+            // A descriptor of the hash's own on the same open file: the plugin may close its own.
+            let hashed: BlobFile
+            do throws(StoreError) { hashed = try file.duplicate() } catch {
+                close(file.fd)
+                finish(blob, .failure(error), ahead: false)
+                throw error
+            }
+            state.withLock { state, _ in state.pointee.unsettled[blob.digest] = file.identity }
+            let hash: @Sendable () -> Void = {
+                defer { close(hashed.fd) }
+                self.finish(blob, Result { () throws(StoreError) in try self.store.verify(hashed) }.map { hashed.identity }, ahead: false)
+            }
+            if DetachedThread.start(hash) != 0 { hash() }
+            return file
+        }
+    }
+
+    /// Waits for the hashes of the large blobs handed out before they were checked, and throws the
+    /// first that failed (or whose file handed out was not the one hashed, when hashing it again
+    /// fails too). Call it once the plugins are done, before the restore is committed.
+    func settle() throws(StoreError) {
+        let outcomes: [(Digest, BlobFile.Identity, Result<BlobFile.Identity, StoreError>)] = state.withLock { state, wait in
+            while state.pointee.unsettled.keys.contains(where: { state.pointee.hashing.contains($0) }) { wait() }
+            return state.pointee.unsettled.map { digest, identity in
+                (digest, identity, state.pointee.failed[digest].map { .failure($0) } ?? .success(state.pointee.verified[digest]!))
+            }
+        }
+        for (digest, handedOut, outcome) in outcomes.sorted(by: { $0.0.description < $1.0.description }) {
+            let hashed = try outcome.get()
+            if hashed != handedOut {
+                // Changed between the two opens: hash what is there now, as a reopen would.
+                let file = try openVerified(BlobRef(digest: digest, size: handedOut.size))
+                defer { close(file.fd) }
+                guard file.identity == handedOut else {
+                    throw .corrupt(file: file.path, reason: "it changed while it was being restored")
+                }
+            }
         }
     }
 

@@ -21,7 +21,9 @@ final class BlobWriterBox: Sendable {
     func write(_ buffer: UnsafeRawBufferPointer) -> Result<Void, StoreError>? {
         lock.withLock { _ -> Result<Void, StoreError>? in
             guard let writer else { return nil }
-            return Result { () throws(StoreError) in try writer.write(buffer) }
+            let result = Result { () throws(StoreError) in try writer.write(buffer) }
+            if case .success = result { context.onBytes?(context.plugin.kind, UInt64(buffer.count)) }
+            return result
         }
     }
 

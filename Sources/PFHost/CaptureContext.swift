@@ -19,6 +19,8 @@ final class CaptureContext: @unchecked Sendable {
     let store: SnapshotStore
     let logger: Logger
     let onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Told of the bytes the host moves for this layer (stored, or during a restore handed to the plugin).
+    let onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     private let configValues: [String: UnsafeMutablePointer<CChar>]
     private let parentLayer: UnsafeMutablePointer<CChar>?
@@ -40,14 +42,18 @@ final class CaptureContext: @unchecked Sendable {
         var blobsWritten = 0
         /// Set by ``finish(returnCode:)``: no writer may be opened after it.
         var finished = false
+        /// The keys the plugin asked `config` for.
+        var keysRead = Set<String>()
     }
 
     init(plugin: LoadedPlugin, store: SnapshotStore, config: [String: String], parentLayer: [UInt8]?,
-         logger: Logger, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?) {
+         logger: Logger, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?,
+         onBytes: (@Sendable (LayerKind, UInt64) -> Void)? = nil) {
         self.plugin = plugin
         self.store = store
         self.logger = logger
         self.onProgress = onProgress
+        self.onBytes = onBytes
         configValues = config.mapValues { strdup($0)! }
         if let parentLayer {
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: parentLayer.count + 1)
@@ -69,7 +75,8 @@ final class CaptureContext: @unchecked Sendable {
     // MARK: Services
 
     func config(_ key: String) -> UnsafePointer<CChar>? {
-        configValues[key].map { UnsafePointer($0) }
+        if plugin.settings == nil { _ = state.withLock { $0.keysRead.insert(key) } }
+        return configValues[key].map { UnsafePointer($0) }
     }
 
     func parent(length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
@@ -81,15 +88,17 @@ final class CaptureContext: @unchecked Sendable {
 
     func cancel() { cancelledFlag.store(true, ordering: .releasing) }
 
-    /// Runs a store operation for the plugin, turning its outcome into a `PF_*` code.
+    /// Runs a store operation for the plugin, turning its outcome into a `PF_*` code. The blob's
+    /// size goes to `onBytes` unless `counted` already (a writer's bytes are counted as written).
     func storing(_ what: String, _ body: () throws(StoreError) -> BlobRef, into digestOut: UnsafeMutablePointer<CChar>?,
-                 size sizeOut: UnsafeMutablePointer<UInt64>? = nil) -> Int32 {
+                 size sizeOut: UnsafeMutablePointer<UInt64>? = nil, counted: Bool = false) -> Int32 {
         guard !isCancelled else { return Int32(PF_ERR_CANCELLED) }
         do {
             let blob = try body()
             writeDigest(blob.digest, into: digestOut)
             sizeOut?.pointee = UInt64(blob.size)
             state.withLock { $0.blobsWritten += 1 }
+            if !counted { onBytes?(plugin.kind, UInt64(clamping: blob.size)) }
             return Int32(PF_OK)
         } catch {
             let message = "\(what): \(error)"
@@ -194,6 +203,14 @@ final class CaptureContext: @unchecked Sendable {
             box.abort()
         }
         let state = final.0
+        // A plugin that declares no settings (ABI 1.0) cannot have its keys checked before it runs:
+        // a key it never asked for is most likely a typo.
+        if plugin.settings == nil {
+            let unread = Set(configValues.keys).subtracting(state.keysRead).sorted()
+            if !unread.isEmpty {
+                logger.warning("\(unread.map { "\(plugin.kind).\($0)" }.joined(separator: ", ")) set but never read by plugin \(plugin.label), which declares no settings: a typo? (a plugin of ABI 1.1 can declare its settings, and pfhost then refuses unknown keys)")
+            }
+        }
         func failure(_ message: String) -> Result<CapturedLayer, CaptureFailure> {
             .failure(CaptureFailure(plugin: plugin, message: message))
         }
@@ -208,6 +225,9 @@ final class CaptureContext: @unchecked Sendable {
             return failure("capture returned \(name): \(reason)")
         }
         if let violation = state.violation { return failure(violation) }
+        if let message = state.pluginError {
+            return failure("capture returned PF_OK after set_error(\"\(message)\"): a capture that fails returns a negative PF_ERR_* code, one that succeeds calls no set_error")
+        }
         guard let layer = state.layer else { return failure("capture returned PF_OK without calling set_layer") }
         return .success(layer)
     }

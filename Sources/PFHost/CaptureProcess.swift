@@ -50,7 +50,8 @@ public enum CaptureProcess {
             _exit(0)
         }
         channel.send(.plugin(kind: plugin.kind, id: plugin.id, version: plugin.version, description: plugin.description,
-                             abiMajor: plugin.abiMajor, abiMinor: plugin.abiMinor))
+                             abiMajor: plugin.abiMajor, abiMinor: plugin.abiMinor, settings: plugin.settings,
+                             buildIdentity: plugin.buildIdentity))
 
         // 3. The request.
         let input = StandardInput()
@@ -63,8 +64,9 @@ public enum CaptureProcess {
             channel.send(.failed(message: "(host) the capture process cannot open the store: \(error)", milliseconds: 0))
             _exit(0)
         }
+        let bytes = BytesSender(channel: channel)
         let context = CaptureContext(plugin: plugin, store: store, config: request.config, parentLayer: request.parentLayer,
-                                     logger: logger, onProgress: progressSender(channel))
+                                     logger: logger, onProgress: progressSender(channel), onBytes: { _, count in bytes.add(count) })
         let capture = InProcessCapture(context: context)
         let finished = DispatchSemaphore(value: 0)
         capture.start { finished.signal() }
@@ -75,6 +77,7 @@ public enum CaptureProcess {
         finished.wait()
 
         // 5. Flush and answer.
+        bytes.flush()
         let (result, milliseconds) = capture.outcome!
         switch result {
         case .success:

@@ -95,6 +95,8 @@ public struct ELFDynamicSection: Sendable {
     static let maximumProgramHeaders = 4096
     static let maximumDynamicEntries = 65_536
     static let maximumSymbols = 1 << 22
+    /// A dynamic string table larger than this is refused when it is read whole.
+    static let maximumStringTable = 64 << 20
 
     /// Reads the dynamic section of the shared object open as `descriptor` (which does not move).
     ///
@@ -212,21 +214,32 @@ public struct ELFDynamicSection: Sendable {
     /// The dynamic symbols of the object open as `descriptor` (the one this was read from), the
     /// null symbol left out; empty when it has no symbol table or no hash table to count it by.
     public func symbols(descriptor: Int32, path: String, system: SystemCalls = SystemCalls()) throws(Problem) -> [Symbol] {
+        try symbols(file: Self.reader(descriptor: descriptor, path: path, system: system))
+    }
+
+    /// Reads of the file open as `descriptor`, bounded by its size now.
+    static func reader(descriptor: Int32, path: String, system: SystemCalls) throws(Problem) -> Reader {
         let size: Int64
         do { size = Int64(try system.status(descriptor, path: path).st_size) } catch {
             throw .unreadable(reason: error.reason)
         }
-        return try symbols(file: Reader(size: size) { (offset, count) throws(Problem) -> [UInt8] in
+        return Reader(size: size) { (offset, count) throws(Problem) -> [UInt8] in
             try Self.read(descriptor, path: path, system: system, offset: offset, count: count)
-        })
+        }
+    }
+
+    /// The dynamic symbol table's entries (24 bytes each, the null symbol first) and their count;
+    /// nil when there is none or only the null symbol.
+    private func symbolTable(file: Reader) throws(Problem) -> (table: [UInt8], count: Int)? {
+        guard let address = symbolTables.symbols else { return nil }
+        let count = try Self.symbolCount(file: file, loads: symbolTables.loads, hash: symbolTables.hash, gnuHash: symbolTables.gnuHash)
+        guard count > 1 else { return nil }
+        let offset = try Self.fileOffset(of: address, size: UInt64(count) * 24, in: symbolTables.loads, what: "DT_SYMTAB")
+        return (try file.bytes(at: offset, count: count * 24, what: "the dynamic symbol table"), count)
     }
 
     func symbols(file: Reader) throws(Problem) -> [Symbol] {
-        guard let address = symbolTables.symbols else { return [] }
-        let count = try Self.symbolCount(file: file, loads: symbolTables.loads, hash: symbolTables.hash, gnuHash: symbolTables.gnuHash)
-        guard count > 1 else { return [] }
-        let offset = try Self.fileOffset(of: address, size: UInt64(count) * 24, in: symbolTables.loads, what: "DT_SYMTAB")
-        let table = try file.bytes(at: offset, count: count * 24, what: "the dynamic symbol table")
+        guard let (table, count) = try symbolTable(file: file) else { return [] }
         let strings = StringTable(file: file, offset: stringTable.offset, size: stringTable.size)
         var symbols: [Symbol] = []
         symbols.reserveCapacity(count - 1)
@@ -238,6 +251,37 @@ public struct ELFDynamicSection: Sendable {
                 isDefined: Reader.u16(table, base + 6) != 0, type: info & 0xf, binding: info >> 4))
         }
         return symbols
+    }
+
+    /// The names of the symbols this object exports: defined, of global, weak or unique binding,
+    /// and visible (default or protected), as the loader would bind them for another object. Two
+    /// reads (the symbol table and the string table, each whole), however many symbols there are.
+    public func exportedNames(descriptor: Int32, path: String, system: SystemCalls = SystemCalls()) throws(Problem) -> [String] {
+        try exportedNames(file: Self.reader(descriptor: descriptor, path: path, system: system))
+    }
+
+    func exportedNames(file: Reader) throws(Problem) -> [String] {
+        guard let (table, count) = try symbolTable(file: file) else { return [] }
+        guard stringTable.size <= Int64(Self.maximumStringTable) else {
+            throw .malformed("DT_STRSZ is \(stringTable.size) bytes, more than \(Self.maximumStringTable)")
+        }
+        let strings = try file.bytes(at: UInt64(stringTable.offset), count: Int(stringTable.size), what: "the dynamic string table")
+        var names: [String] = []
+        for number in 1..<count {
+            let base = number * 24
+            let binding = table[base + 4] >> 4, visibility = table[base + 5] & 3
+            // STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE; STV_DEFAULT, STV_PROTECTED; not SHN_UNDEF.
+            guard [1, 2, 10].contains(binding), visibility == 0 || visibility == 3, Reader.u16(table, base + 6) != 0 else { continue }
+            let start = Int(Reader.u32(table, base))
+            guard start < strings.count, let end = strings[start...].firstIndex(of: 0) else {
+                throw .malformed("the name of dynamic symbol \(number) is outside the string table")
+            }
+            guard let name = String(validating: strings[start..<end], as: UTF8.self) else {
+                throw .malformed("the name of dynamic symbol \(number) is not UTF-8")
+            }
+            names.append(name)
+        }
+        return names
     }
 
     // MARK: Reading

@@ -82,7 +82,7 @@ enum HostServices {
                 }
                 // nil: the host aborted it as the capture returned, just now.
                 guard let result = box.commit() else { return Int32(PF_ERR_INVALID) }
-                return box.context.storing("blob_commit", { () throws(StoreError) in try result.get() }, into: digestOut)
+                return box.context.storing("blob_commit", { () throws(StoreError) in try result.get() }, into: digestOut, counted: true)
             },
             blob_abort: { handle in
                 guard let handle, let box = retireWriter(handle, "blob_abort") else { return }

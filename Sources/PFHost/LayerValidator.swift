@@ -3,11 +3,18 @@ import PFStore
 
 /// Checks the layer JSON a plugin passes to `set_layer`.
 ///
-/// The JSON must be an object whose `kind` is the plugin's declared kind and that decodes as
-/// that kind's typed layer; every `blobs` entry must be in the store with its exact size; and
+/// The JSON must be an object whose `kind` is the plugin's declared kind, valid against the
+/// published schema of that kind (`plugin-sdk/schema/layer-KIND.schema.json`, embedded as
+/// ``PublishedSchemas`` and checked by ``JSONSchemaValidator``: unknown fields, wrong formats and
+/// missing fields are refused, never dropped), and that decodes as that kind's typed layer; every `blobs` entry must be in the store with its exact size; and
 /// every `sha256:` string anywhere in it must be one of its `blobs`, so the snapshot's OCI
 /// manifest, which lists `blobs`, carries everything the layer refers to.
 enum LayerValidator {
+    /// The published layer schemas (and the definitions they share), parsed once per process.
+    static let published = Result { () throws(SchemaViolation) in
+        try JSONSchemaValidator(documents: PublishedSchemas.documents.filter { $0.key.hasPrefix("layer-") || $0.key == "common.schema.json" })
+    }
+
     static func validate(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore) throws(LayerValidationError) -> CapturedLayer {
         let json: JSONValue
         do { json = try JSONParser.parse(bytes) } catch {
@@ -19,6 +26,12 @@ enum LayerValidator {
         }
         guard declared == kind.rawValue else {
             throw LayerValidationError("the layer JSON has kind \"\(declared)\" but the plugin declares the \(kind) layer")
+        }
+        let validator: JSONSchemaValidator
+        do { validator = try published.get() } catch { throw LayerValidationError("the host's schemas cannot be used: \(error)") }
+        let schema = "layer-\(kind.rawValue).schema.json"
+        do { try validator.validate(json, against: schema) } catch {
+            throw LayerValidationError("the layer does not match plugin-sdk/schema/\(schema): \(error)")
         }
         let layer: CapturedLayer
         do { layer = try CapturedLayer.decode(json, as: kind) } catch {

@@ -21,6 +21,11 @@ public struct LoadedPlugin: @unchecked Sendable {
     /// The ABI it was built against.
     public let abiMajor: UInt32
     public let abiMinor: UInt32
+    /// The settings it declares (ABI 1.1), or nil when it declares none: then the host passes every key
+    /// through unchecked, as for ABI 1.0.
+    public let settings: [DeclaredSetting]?
+    /// What it was built with (`pf_plugin.build_identity`), e.g. `swift-6.3.1`; nil for none.
+    public let buildIdentity: String?
 
     /// The plugin as the manifest names it.
     public var reference: PluginRef { PluginRef(id: id, version: version) }

@@ -1,4 +1,5 @@
 import CPFPluginABI
+import PFBuildIdentity
 import PFModel
 import PFSystem
 import Synchronization
@@ -9,8 +10,11 @@ import Glibc
 /// Finds, loads and checks the plugins in a directory.
 ///
 /// Every `*.so` in the directory is considered, sorted by name; other files are ignored, and
-/// a file reached twice (a symlink to another, same device and inode) is loaded once. Each is
-/// loaded with `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` and never closed.
+/// a file reached twice (a symlink to another, same device and inode) is loaded once. Only a
+/// `.so` whose dynamic symbol table defines `pf_plugin_entry_v1` is a plugin: any other (a library
+/// a plugin needs, say) is skipped (``PluginRefusal/isSkipped``), told from the file's bytes
+/// before any `dlopen`, so its constructors never run. Each plugin is loaded with
+/// `dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)` and never closed.
 ///
 /// Before any `dlopen`, which runs a library's constructors:
 ///
@@ -18,8 +22,8 @@ import Glibc
 ///    symlinks and directories on its way, holding a descriptor of each: a file that someone other
 ///    than root or the effective user could have changed is refused unopened, and in such a
 ///    directory nothing is opened;
-/// 2. the file's dynamic section is read from its descriptor (``ELFDynamicSection``), and
-///    ``PluginDependencies`` checks the directories its libraries are looked up in and the
+/// 2. the file's dynamic section is read from its descriptor (``ELFDynamicSection``), a file not
+///    exporting `pf_plugin_entry_v1` is set aside, and ``PluginDependencies`` checks the directories its libraries are looked up in and the
 ///    libraries found there, refusing the plugin when any is untrusted;
 /// 3. those libraries, then the plugin, are loaded through `/proc/self/fd/N` of the checked
 ///    descriptors, so what is loaded is exactly the file that was checked, whatever happened to
@@ -37,8 +41,14 @@ public enum PluginLoader {
     public struct Candidate: Sendable {
         /// The file.
         public let file: String
-        /// The plugin, or why it is refused.
+        /// The plugin, or why it is refused or skipped.
         public let result: Result<LoadedPlugin, PluginRefusal>
+
+        /// Whether the file is not a plugin at all, and is left aside (``PluginRefusal/isSkipped``).
+        public var isSkipped: Bool {
+            if case .failure(let refusal) = result { return refusal.isSkipped }
+            return false
+        }
     }
 
     /// One `.so` in a directory before it is loaded: the symlink-free path the trust check ended at
@@ -71,12 +81,19 @@ public enum PluginLoader {
                     continue
                 }
                 guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
-                listings.append(Listing(file: file, path: .success(checked.path)))
+                let path = Result { () throws(PluginRefusal) -> String in
+                    _ = try entryChecked(descriptor: checked.descriptor, path: checked.path, as: file, system: trust.system)
+                    return checked.path
+                }
+                listings.append(Listing(file: file, path: path))
             } else {
                 if let info = try? SystemCalls().status(file) {
                     guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
                 }
-                listings.append(Listing(file: file, path: .success(file)))
+                listings.append(Listing(file: file, path: Result { () throws(PluginRefusal) -> String in
+                    try entryChecked(path: file, as: file)
+                    return file
+                }))
             }
         }
         return listings
@@ -149,7 +166,7 @@ public enum PluginLoader {
     /// Checks that `candidates` form a set: no refusals, one plugin per kind, all five present.
     public static func assemble(_ candidates: [Candidate], directory: String) throws(PluginSetError) -> [LayerKind: LoadedPlugin] {
         let refusals = candidates.compactMap { candidate -> PluginRefusal? in
-            if case .failure(let refusal) = candidate.result { return refusal }
+            if case .failure(let refusal) = candidate.result, !refusal.isSkipped { return refusal }
             return nil
         }
         if !refusals.isEmpty { throw .refused(refusals) }
@@ -195,10 +212,7 @@ public enum PluginLoader {
     /// Reads the checked file's dynamic section, checks its libraries, loads them and then it, each
     /// through its descriptor, and checks its table. Refusals and the plugin name it `file`.
     private static func load(_ checked: PluginTrust.Checked, as file: String, dependencies: PluginDependencies) throws(PluginRefusal) -> LoadedPlugin {
-        let dynamic: ELFDynamicSection
-        do { dynamic = try ELFDynamicSection(descriptor: checked.descriptor, path: checked.path, system: dependencies.trust.system) } catch {
-            throw .malformed(file: file, problem: error)
-        }
+        let dynamic = try entryChecked(descriptor: checked.descriptor, path: checked.path, as: file, system: dependencies.trust.system)
         let libraries: [PluginDependencies.Library]
         do { libraries = try dependencies.check(checked, dynamic) } catch { throw .untrustedDependency(file: file, problem: error) }
         for library in libraries where !PluginDependencies.isLoaded(library.name) {
@@ -224,6 +238,33 @@ public enum PluginLoader {
             }
         }
         return try table(handle, as: file)
+    }
+
+    /// The dynamic section of the file open as `descriptor`, once its symbol table shows it exports
+    /// `pf_plugin_entry_v1`: nothing of a file that does not is ever loaded.
+    static func entryChecked(descriptor: Int32, path: String, as file: String, system: SystemCalls) throws(PluginRefusal) -> ELFDynamicSection {
+        let dynamic: ELFDynamicSection
+        let exported: [String]
+        do {
+            dynamic = try ELFDynamicSection(descriptor: descriptor, path: path, system: system)
+            exported = try dynamic.exportedNames(descriptor: descriptor, path: path, system: system)
+        } catch {
+            throw .malformed(file: file, problem: error)
+        }
+        guard exported.contains(PluginABI.entrySymbol) else { throw .noEntrySymbol(file: file) }
+        return dynamic
+    }
+
+    /// ``entryChecked(descriptor:path:as:system:)`` of the file at `path`, opened for the check
+    /// only (the unchecked, development-only way).
+    static func entryChecked(path: String, as file: String) throws(PluginRefusal) {
+        let system = SystemCalls()
+        let descriptor: Int32
+        do { descriptor = try system.open(path, O_RDONLY) } catch {
+            throw .notLoadable(file: file, reason: "\(path): \(error.reason)")
+        }
+        defer { try? system.close(descriptor, path: path) }
+        _ = try entryChecked(descriptor: descriptor, path: path, as: file, system: system)
     }
 
     /// Why ``open(_:system:display:)`` failed.
@@ -285,6 +326,7 @@ public enum PluginLoader {
     /// For development only: `dlopen`s `file` as it is, unchecked.
     private static func loadInsecurely(_ path: String, as file: String? = nil) throws(PluginRefusal) -> LoadedPlugin {
         let file = file ?? path
+        try entryChecked(path: path, as: file)
         _ = dlerror()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
@@ -317,9 +359,58 @@ public enum PluginLoader {
         guard let id = text(plugin.id) else { throw .missingField(file: file, field: "id") }
         guard let version = text(plugin.version) else { throw .missingField(file: file, field: "version") }
         guard plugin.capture != nil else { throw .missingField(file: file, field: "capture") }
+        if let problem = PluginNaming.idProblem(id) { throw .badNaming(file: file, field: "id", value: id, problem: problem) }
+        if let problem = PluginNaming.versionProblem(version) {
+            throw .badNaming(file: file, field: "version", value: version, problem: problem)
+        }
+        let buildIdentity = text(plugin.build_identity)
+        if let buildIdentity, buildIdentity.hasPrefix("swift-"), buildIdentity != BuildIdentity.swiftRuntime {
+            throw .buildIdentityMismatch(file: file, plugin: buildIdentity, host: BuildIdentity.swiftRuntime)
+        }
         return LoadedPlugin(
             table: plugin, file: file, kind: kind, id: id, version: version, description: text(plugin.description),
-            abiMajor: plugin.abi_major, abiMinor: plugin.abi_minor)
+            abiMajor: plugin.abi_major, abiMinor: plugin.abi_minor, settings: try settings(of: plugin, file: file),
+            buildIdentity: buildIdentity)
+    }
+
+    /// The most settings a plugin may declare.
+    static let maximumSettings: UInt32 = 256
+
+    /// The settings `plugin` declares (nil: none, the 1.0 behaviour), each checked.
+    private static func settings(of plugin: pf_plugin, file: String) throws(PluginRefusal) -> [DeclaredSetting]? {
+        guard plugin.setting_count > 0 else { return nil }
+        func refuse(_ problem: String) -> PluginRefusal { .badSettings(file: file, problem: problem) }
+        guard plugin.setting_count <= maximumSettings else {
+            throw refuse("pf_plugin.setting_count is \(plugin.setting_count), more than \(maximumSettings)")
+        }
+        guard let base = plugin.settings else { throw refuse("pf_plugin.setting_count is \(plugin.setting_count) but settings is NULL") }
+        let minimum = UInt32(2 * MemoryLayout<UInt32>.size + 3 * MemoryLayout<UnsafeRawPointer>.size)   // PF_SETTING_SIZE_1_1
+        guard plugin.setting_size >= minimum, plugin.setting_size % UInt32(MemoryLayout<UnsafeRawPointer>.alignment) == 0 else {
+            throw refuse("pf_plugin.setting_size is \(plugin.setting_size), not sizeof(pf_setting) (at least \(minimum), a multiple of \(MemoryLayout<UnsafeRawPointer>.alignment))")
+        }
+        var declared: [DeclaredSetting] = []
+        var keys = Set<String>()
+        for index in 0..<Int(plugin.setting_count) {
+            var entry = pf_setting()
+            let start = UnsafeRawPointer(base) + index * Int(plugin.setting_size)
+            withUnsafeMutableBytes(of: &entry) { copy in
+                copy.copyMemory(from: UnsafeRawBufferPointer(start: start, count: min(Int(plugin.setting_size), copy.count)))
+            }
+            guard let key = text(entry.key) else { throw refuse("settings[\(index)].key is NULL or empty") }
+            let shown = DisplayText.escaped(key)
+            if let problem = DeclaredSetting.keyProblem(key) { throw refuse("settings[\(index)].key \"\(shown)\" \(problem)") }
+            guard keys.insert(key).inserted else { throw refuse("settings[\(index)].key \"\(key)\" is declared twice") }
+            guard let type = DeclaredSetting.ValueType(abiValue: entry.type) else {
+                throw refuse("settings[\(index)] (\(key)) has unknown type \(entry.type) (known: 1 string, 2 bool, 3 int, 4 path, 5 list)")
+            }
+            guard let help = text(entry.help) else { throw refuse("settings[\(index)] (\(key)) has no help line") }
+            let defaultValue = entry.default_value.map { String(cString: $0) }
+            if let defaultValue, let problem = type.problem(defaultValue) {
+                throw refuse("settings[\(index)] (\(key)) has default \"\(DisplayText.escaped(defaultValue))\", which \(problem)")
+            }
+            declared.append(DeclaredSetting(key: key, type: type, required: entry.required != 0, defaultValue: defaultValue, help: help))
+        }
+        return declared
     }
 
     private static func text(_ pointer: UnsafePointer<CChar>?) -> String? {

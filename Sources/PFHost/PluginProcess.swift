@@ -43,6 +43,7 @@ final class PluginProcess: CaptureTask {
         /// The request, until ``start(whenFinished:)``.
         var prepared: [UInt8] = []
         var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+        var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
         /// The request being written, and how much of it is.
         var request: [UInt8] = []
         var requestWritten = 0
@@ -129,10 +130,12 @@ final class PluginProcess: CaptureTask {
     }
 
     /// Sets what ``start(whenFinished:)`` sends.
-    func prepare(_ request: CaptureRequest, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?) {
+    func prepare(_ request: CaptureRequest, onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?,
+                 onBytes: (@Sendable (LayerKind, UInt64) -> Void)? = nil) {
         state.withLock { state in
             state.prepared = request.line
             state.onProgress = onProgress
+            state.onBytes = onBytes
         }
     }
 
@@ -275,10 +278,11 @@ final class PluginProcess: CaptureTask {
             return
         }
         switch message {
-        case .plugin(let kind, let id, let version, let description, let major, let minor):
+        case .plugin(let kind, let id, let version, let description, let major, let minor, let settings, let buildIdentity):
             // The table stays in the capture process: this copy is empty.
             let loadedPlugin = LoadedPlugin(table: pf_plugin(), file: file, kind: kind, id: id, version: version,
-                                            description: description, abiMajor: major, abiMinor: minor)
+                                            description: description, abiMajor: major, abiMinor: minor,
+                                            settings: settings, buildIdentity: buildIdentity)
             state.withLock { state in
                 if state.plugin == nil { state.plugin = .success(loadedPlugin) }
             }
@@ -293,6 +297,9 @@ final class PluginProcess: CaptureTask {
         case .progress(let done, let total):
             let (report, plugin) = state.withLock { ($0.onProgress, $0.plugin) }
             if let report, case .success(let plugin)? = plugin { report(plugin.kind, done, total) }
+        case .bytes(let count):
+            let (report, plugin) = state.withLock { ($0.onBytes, $0.plugin) }
+            if let report, case .success(let plugin)? = plugin { report(plugin.kind, count) }
         case .exit(let onCaptureThread, let text):
             state.withLock { $0.exitCall = (onCaptureThread, text) }
         case .layer, .failed:

@@ -1,3 +1,5 @@
+import PFModel
+
 /// Why the host will not use a `.so` file as a plugin. Each message names the file and the
 /// exact values involved.
 public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
@@ -14,6 +16,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     /// nothing was loaded.
     case noProcFileSystem(file: String, reason: String)
     case notLoadable(file: String, reason: String)
+    /// Its dynamic symbol table (read before any `dlopen`) does not define `pf_plugin_entry_v1`:
+    /// a library, not a plugin. In a directory such a file is skipped (``isSkipped``), never loaded.
     case noEntrySymbol(file: String)
     case entryReturnedNull(file: String)
     case abiMajorMismatch(file: String, major: UInt32, minor: UInt32)
@@ -21,16 +25,30 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case structTooSmall(file: String, size: UInt32)
     case unknownKind(file: String, kind: UInt32)
     case missingField(file: String, field: String)
+    /// The settings the plugin declares (ABI 1.1) cannot be used: `problem` says which and why.
+    case badSettings(file: String, problem: String)
+    /// A Swift plugin built with another Swift than this host's (`pf_plugin.build_identity`).
+    case buildIdentityMismatch(file: String, plugin: String, host: String)
+    /// `pf_plugin.id` or `pf_plugin.version` is not of its form (``PluginNaming``).
+    case badNaming(file: String, field: String, value: String, problem: String)
     /// Refused by the capture process that loaded it (`--isolate`), or that process ended before
     /// it could say: `reason` as it was worded there.
     case reported(file: String, reason: String)
+
+    /// Whether the file is simply not a plugin (a library beside the plugins, say the
+    /// `libsqlite3.so` a plugin needs): a directory's listing skips it instead of refusing the set.
+    public var isSkipped: Bool {
+        if case .noEntrySymbol = self { return true }
+        return false
+    }
 
     /// The file refused.
     public var file: String {
         switch self {
         case .untrusted(let file, _), .malformed(let file, _), .untrustedDependency(let file, _), .noProcFileSystem(let file, _), .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
              .abiMajorMismatch(let file, _, _), .abiMinorTooNew(let file, _), .structTooSmall(let file, _),
-             .unknownKind(let file, _), .missingField(let file, _), .reported(let file, _):
+             .unknownKind(let file, _), .missingField(let file, _), .badNaming(let file, _, _, _), .badSettings(let file, _),
+             .buildIdentityMismatch(let file, _, _), .reported(let file, _):
             file
         }
     }
@@ -65,6 +83,12 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
             return "declares unknown layer kind \(kind) (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"
         case .missingField(_, let field):
             return "pf_plugin.\(field) is NULL or empty"
+        case .badNaming(_, let field, let value, let problem):
+            return "pf_plugin.\(field) \"\(DisplayText.escaped(value))\" \(problem)"
+        case .badSettings(_, let problem):
+            return "declares settings pfhost cannot use: \(problem)"
+        case .buildIdentityMismatch(_, let plugin, let host):
+            return "built with \(DisplayText.escaped(plugin)), but this pfhost was built with \(host): Swift has no stable ABI on Linux and a Swift plugin runs on the host's Swift runtime, so rebuild the plugin with the \(host) toolchain (or use a pfhost built with \(DisplayText.escaped(plugin)))"
         case .reported(_, let reason):
             return reason
         }

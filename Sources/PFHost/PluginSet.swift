@@ -76,7 +76,7 @@ final class PluginSet {
     }
 
     /// The environment of capture processes: this one's, unchanged (plugins may capture it).
-    private static func childEnvironment() -> [String] {
+    static func childEnvironment() -> [String] {
         var variables: [String] = []
         var entry = environ
         while let pointer = entry.pointee {
@@ -86,15 +86,18 @@ final class PluginSet {
         return variables
     }
 
-    /// The capture of `kind`, ready to start.
+    /// The capture of `kind`, ready to start. `onBytes` hears of the bytes its capture stores (a
+    /// capture process sends them over its pipe, at most ten times a second).
     func task(for kind: LayerKind, config: [String: String], parentLayer: [UInt8]?, logger: Logger,
-              onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?) -> any CaptureTask {
+              onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?,
+              onBytes: (@Sendable (LayerKind, UInt64) -> Void)? = nil) -> any CaptureTask {
         if let process = processes[kind] {
-            process.prepare(CaptureRequest(config: config, parentLayer: parentLayer), onProgress: onProgress)
+            process.prepare(CaptureRequest(config: config, parentLayer: parentLayer), onProgress: onProgress, onBytes: onBytes)
             return process
         }
         return InProcessCapture(context: CaptureContext(plugin: plugins[kind]!, store: store, config: config,
-                                                        parentLayer: parentLayer, logger: logger, onProgress: onProgress))
+                                                        parentLayer: parentLayer, logger: logger, onProgress: onProgress,
+                                                        onBytes: onBytes))
     }
 
     /// Ends the capture processes that never captured (the snapshot failed before), at most

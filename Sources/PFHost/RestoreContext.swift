@@ -36,6 +36,8 @@ final class RestoreContext: @unchecked Sendable {
     /// The layer JSON handed to `restore`, NUL-terminated.
     let layerJSON: UnsafeMutablePointer<CChar>
     let layerJSONLength: Int
+    /// Restore setuid and setgid bits as recorded (`--keep-setid`); else files get them cleared.
+    let keepSetID: Bool
 
     struct State {
         /// The settings for this kind's section of `pfhost.json`, as written there.
@@ -48,17 +50,21 @@ final class RestoreContext: @unchecked Sendable {
         var storeError: StoreError?
         var blobsOpened = 0
         var bytesOpened: Int64 = 0
+        /// Entries whose setuid or setgid bits were left out, and the first of them.
+        var setIDDropped = 0
+        var firstSetIDDropped: String?
     }
     private let state = Mutex(State())
     private let system = SystemCalls()
 
     init(kind: LayerKind, plugin: LoadedPlugin, services: CaptureContext, directory: Int32, layer: [UInt8],
-         blobs: [Descriptor], verifier: BlobVerifier, logger: Logger) {
+         blobs: [Descriptor], verifier: BlobVerifier, keepSetID: Bool = false, logger: Logger) {
         self.kind = kind
         self.plugin = plugin
         self.services = services
         self.directory = directory
         self.verifier = verifier
+        self.keepSetID = keepSetID
         self.logger = logger
         var sizes: [Digest: Int64] = [:]
         for blob in blobs { sizes[blob.digest] = blob.size }
@@ -104,6 +110,37 @@ final class RestoreContext: @unchecked Sendable {
 
     /// A copy of what the plugin said and what failed.
     var snapshot: State { state.withLock { $0 } }
+
+    /// What the plugin reported, then the host's own report of setuid and setgid bits left out.
+    var reports: [(key: String, value: String)] {
+        let said = snapshot
+        guard said.setIDDropped > 0, let first = said.firstSetIDDropped else { return said.reports }
+        let more = said.setIDDropped == 1 ? "" : " and \(said.setIDDropped - 1) more"
+        return said.reports + [(Self.setIDReport, "\(first)\(more): setuid/setgid bits not restored (restore with --keep-setid to keep them)")]
+    }
+
+    /// The report key under which the host lists files whose setuid or setgid bits it left out.
+    static let setIDReport = "setid_not_restored"
+
+    /// `mode`'s permission bits, less setuid (and setgid, unless `directory`) without `keepSetID`;
+    /// a bit left out is counted for the report.
+    private func permitted(_ mode: UInt32, directory isDirectory: Bool, _ path: [UInt8]) -> mode_t {
+        var bits = mode_t(mode & 0o7777)
+        guard !keepSetID else { return bits }
+        let setID = isDirectory ? S_ISUID : S_ISUID | S_ISGID
+        if bits & setID != 0 {
+            bits &= ~setID
+            noteSetIDDropped(path)
+        }
+        return bits
+    }
+
+    private func noteSetIDDropped(_ path: [UInt8]) {
+        state.withLock { state in
+            state.setIDDropped += 1
+            if state.firstSetIDDropped == nil { state.firstSetIDDropped = DisplayText.escaped(shown(path)) }
+        }
+    }
 
     // MARK: Services
 
@@ -163,6 +200,7 @@ final class RestoreContext: @unchecked Sendable {
                 state.blobsOpened += 1
                 state.bytesOpened += size
             }
+            services.onBytes?(kind, UInt64(clamping: size))
             return Int32(PF_OK)
         } catch {
             record("blob \(digest) of the \(kind) layer: \(error)", store: error)
@@ -174,7 +212,7 @@ final class RestoreContext: @unchecked Sendable {
         guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
         guard let path = path("make_directory", text) else { return Int32(PF_ERR_INVALID) }
         do {
-            try system.makeDirectory(beneath: directory, path, mode: mode_t(mode & 0o7777), display: shown(path))
+            try system.makeDirectory(beneath: directory, path, mode: permitted(mode, directory: true, path), display: shown(path))
             return Int32(PF_OK)
         } catch {
             return failed("make_directory", path, error)
@@ -185,7 +223,7 @@ final class RestoreContext: @unchecked Sendable {
         guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
         guard let path = path("create_file", text) else { return Int32(PF_ERR_INVALID) }
         do {
-            fdOut.pointee = try system.createFile(beneath: directory, path, mode: mode_t(mode & 0o7777), display: shown(path))
+            fdOut.pointee = try system.createFile(beneath: directory, path, mode: permitted(mode, directory: false, path), display: shown(path))
             return Int32(PF_OK)
         } catch {
             return failed("create_file", path, error)
@@ -212,8 +250,9 @@ final class RestoreContext: @unchecked Sendable {
         guard !services.isCancelled else { return Int32(PF_ERR_CANCELLED) }
         guard let path = path("set_attributes", text) else { return Int32(PF_ERR_INVALID) }
         do {
-            try system.setAttributes(beneath: directory, path, mode: mode == PF_KEEP_MODE ? nil : mode_t(mode & 0o7777),
-                                     mtime: mtime, display: shown(path))
+            let dropped = try system.setAttributes(beneath: directory, path, mode: mode == PF_KEEP_MODE ? nil : mode_t(mode & 0o7777),
+                                                   mtime: mtime, dropSetID: !keepSetID, display: shown(path))
+            if dropped { noteSetIDDropped(path) }
             return Int32(PF_OK)
         } catch {
             return failed("set_attributes", path, error)
@@ -228,7 +267,12 @@ final class RestoreContext: @unchecked Sendable {
             return Int32(PF_ERR_INVALID)
         }
         if isPath {
-            guard SnapshotConfiguration.isPathKey(key) else {
+            if let declared = plugin.settings {
+                guard declared.contains(where: { $0.key == key && $0.type == .path }) else {
+                    record("set_restored_config \(kind).\(key): with is_path the key must be one of the plugin's path settings (\(declared.filter { $0.type == .path }.map(\.key).joined(separator: ", "))), so that the config file's directory is what it is relative to")
+                    return Int32(PF_ERR_INVALID)
+                }
+            } else if !SnapshotConfiguration.isPathKey(key) {
                 record("set_restored_config \(kind).\(key): a path setting's key must be path, root or dom, or end in _path, _dir or _file, so that the config file's directory is what it is relative to")
                 return Int32(PF_ERR_INVALID)
             }

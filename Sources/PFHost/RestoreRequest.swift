@@ -21,12 +21,17 @@ public struct RestoreRequest: Sendable {
     public var grace: Duration
     /// Load plugins without ``PluginTrust``'s checks, for development only.
     public var allowInsecurePlugins: Bool
+    /// Restore setuid and setgid bits as the snapshot records them. Off by default: a snapshot from
+    /// elsewhere could otherwise plant a set-user-ID program owned by whoever restores it (root,
+    /// say); files then get those bits cleared and the restore reports them.
+    public var keepSetID: Bool
 
     /// A request with defaults: every layer, no settings, TARGET never replaced, a 600 s timeout,
-    /// a 2 s grace period, plugins checked before they are loaded.
+    /// a 2 s grace period, plugins checked before they are loaded, setuid and setgid bits cleared.
     public init(reference: String, pluginsDirectory: String, target: String, kinds: Set<LayerKind> = [],
                 settings: SnapshotConfiguration = SnapshotConfiguration(), force: Bool = false,
-                timeout: Duration = .seconds(600), grace: Duration = .seconds(2), allowInsecurePlugins: Bool = false) {
+                timeout: Duration = .seconds(600), grace: Duration = .seconds(2), allowInsecurePlugins: Bool = false,
+                keepSetID: Bool = false) {
         self.reference = reference
         self.pluginsDirectory = pluginsDirectory
         self.target = target
@@ -36,5 +41,6 @@ public struct RestoreRequest: Sendable {
         self.timeout = timeout
         self.grace = grace
         self.allowInsecurePlugins = allowInsecurePlugins
+        self.keepSetID = keepSetID
     }
 }

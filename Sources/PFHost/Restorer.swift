@@ -27,6 +27,9 @@ public struct Restorer: Sendable {
     public var logger: Logger
     /// Called with each plugin's progress reports, from the plugins' threads.
     public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Called with the bytes of each blob as it is handed to a layer's plugin (checked before, or for
+    /// a large blob while the plugin copies it).
+    public var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     /// A restorer reading from `store`.
     public init(store: SnapshotStore, logger: Logger = Logger(label: "pfhost"),
@@ -66,11 +69,11 @@ public struct Restorer: Sendable {
                 let plugin = plugins[kind]!
                 let services = CaptureContext(
                     plugin: plugin, store: store, config: request.settings.layers[kind] ?? [:], parentLayer: nil,
-                    logger: logger, onProgress: onProgress)
+                    logger: logger, onProgress: onProgress, onBytes: onBytes)
                 contexts.append(RestoreContext(
                     kind: kind, plugin: plugin, services: services, directory: directory,
                     layer: manifestJSON[kind.rawValue].map { CanonicalJSON.encode($0) } ?? [], blobs: summary.blobs,
-                    verifier: verifier, logger: logger))
+                    verifier: verifier, keepSetID: request.keepSetID, logger: logger))
             }
             verifier.start()
             defer { verifier.stop() }
@@ -82,6 +85,9 @@ public struct Restorer: Sendable {
                 directories = []
                 throw RestoreError.timeout(plugins: hung.plugins, timeout: request.timeout, partial: target.partial)
             }
+            // Large blobs were copied while they were hashed: wrong bytes fail the restore here,
+            // before TARGET exists (a plugin that failed on them is then not what went wrong).
+            do throws(StoreError) { try verifier.settle() } catch { throw RestoreError.store(error) }
             var failures: [RestoreFailure] = []
             for outcome in outcomes {
                 // Aborts blob writers a plugin opened during its restore (capture services are not
@@ -109,7 +115,7 @@ public struct Restorer: Sendable {
                 return RestoreResult.LayerReport(
                     kind: outcome.context.kind, plugin: outcome.context.plugin.reference, file: outcome.context.plugin.file,
                     configuration: said.configuration,
-                    reports: said.reports.map { RestoreResult.Report(key: $0.key, value: $0.value) },
+                    reports: outcome.context.reports.map { RestoreResult.Report(key: $0.key, value: $0.value) },
                     blobCount: said.blobsOpened, bytes: said.bytesOpened, milliseconds: outcome.milliseconds)
             }
             return RestoreResult(id: id, target: target.path, configurationFile: target.path + "/pfhost.json", layers: reports,
@@ -137,7 +143,7 @@ public struct Restorer: Sendable {
         for candidate in candidates {
             switch candidate.result {
             case .failure(let refusal):
-                refusals.append(refusal)
+                if !refusal.isSkipped { refusals.append(refusal) }
             case .success(let plugin):
                 if let other = byKind[plugin.kind] {
                     throw .plugins(.duplicateKind(plugin.kind, first: other.label, second: plugin.label))

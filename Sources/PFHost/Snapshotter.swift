@@ -18,6 +18,10 @@ public struct Snapshotter: Sendable {
     public var logger: Logger
     /// Called with each plugin's progress reports, from the plugins' threads.
     public var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
+    /// Called, from the plugins' threads (or, for captures in processes of their own, the thread
+    /// reading their messages), with the bytes each layer's capture stores: every blob stored,
+    /// whether new or already in the store.
+    public var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
 
     /// A snapshotter writing into `store`.
     public init(store: SnapshotStore, logger: Logger = Logger(label: "pfhost"),
@@ -62,6 +66,12 @@ public struct Snapshotter: Sendable {
         defer { pluginSet.close() }
         let plugins = pluginSet.plugins
         lap("loaded the plugins")
+        var sections: [LayerKind: [String: String]] = [:]
+        do {
+            for kind in LayerKind.allCases { sections[kind] = try request.configuration.section(for: kind, plugin: plugins[kind]!) }
+        } catch {
+            throw .configuration(error)
+        }
         do {
             let reclaimed = try store.reclaimAbandonedFiles()
             if reclaimed.files > 0 {
@@ -92,9 +102,9 @@ public struct Snapshotter: Sendable {
 
         lap("read the parent")
         let tasks = LayerKind.allCases.map { kind in
-            pluginSet.task(for: kind, config: request.configuration.layers[kind] ?? [:],
+            pluginSet.task(for: kind, config: sections[kind] ?? [:],
                            parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
-                           logger: logger, onProgress: onProgress)
+                           logger: logger, onProgress: onProgress, onBytes: onBytes)
         }
         let run: CaptureRunner.Report
         do {

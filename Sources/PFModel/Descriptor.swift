@@ -23,3 +23,16 @@ public struct Descriptor: Codable, Hashable, Sendable {
         case mediaType = "media_type", digest, size, annotations
     }
 }
+
+extension Sequence<Descriptor> {
+    /// The sum of the blobs' sizes, saturated at the ends of `Int64`: a manifest read from a store
+    /// may say anything, and adding what it says must not trap.
+    public var totalSize: Int64 {
+        var total: Int64 = 0
+        for blob in self {
+            let (sum, overflow) = total.addingReportingOverflow(blob.size)
+            total = overflow ? (blob.size < 0 ? Int64.min : Int64.max) : sum
+        }
+        return total
+    }
+}

@@ -24,6 +24,35 @@ public enum DisplayText {
         return out
     }
 
+    /// A name that is bytes (a file name, a link target) made printable: valid UTF-8 is escaped as
+    /// ``escaped(_:)`` does, and each byte that is not part of valid UTF-8 is written `\x{HH}`, so
+    /// `bad\xff` and `bad\u{FFFD}` read differently. Machine-readable output gives the exact bytes.
+    public static func escaped(bytes: [UInt8]) -> String {
+        var out = ""
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            // The longest prefix that is valid UTF-8, then one byte that is not.
+            var valid = rest.endIndex
+            var decoder = UTF8()
+            var iterator = rest.makeIterator()
+            var consumed = rest.startIndex
+            decoding: while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar): consumed += UTF8.width(scalar)
+                case .emptyInput: break decoding
+                case .error:
+                    valid = consumed
+                    break decoding
+                }
+            }
+            out += escaped(String(decoding: rest[..<valid], as: UTF8.self))
+            guard valid < rest.endIndex else { break }
+            out += "\\x{" + String(rest[valid], radix: 16) + "}"
+            rest = rest[(valid + 1)...]
+        }
+        return out
+    }
+
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
     }

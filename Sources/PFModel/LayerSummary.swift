@@ -11,12 +11,5 @@ public struct LayerSummary: Hashable, Sendable {
 
     /// The sum of its blobs' sizes, saturated at the ends of `Int64`: a manifest read from a store
     /// may say anything, and adding what it says must not trap.
-    public var totalBytes: Int64 {
-        var total: Int64 = 0
-        for blob in blobs {
-            let (sum, overflow) = total.addingReportingOverflow(blob.size)
-            total = overflow ? (blob.size < 0 ? Int64.min : Int64.max) : sum
-        }
-        return total
-    }
+    public var totalBytes: Int64 { blobs.totalSize }
 }

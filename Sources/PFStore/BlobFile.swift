@@ -48,6 +48,21 @@ public struct BlobFile: Sendable {
     }
 }
 
+extension BlobFile {
+    /// The same open file on a descriptor of its own (`dup`, close-on-exec), for a second reader
+    /// that must not depend on the first keeping its descriptor open; the caller closes it.
+    ///
+    /// - Throws: ``StoreError/io(step:_:)`` when no descriptor is left.
+    public func duplicate() throws(StoreError) -> BlobFile {
+        do {
+            let copy = try SystemCalls().duplicate(fd, path: path)
+            return BlobFile(blob: blob, fd: copy, identity: identity, path: path)
+        } catch {
+            throw .io(step: "opening blob \(blob.digest)", error)
+        }
+    }
+}
+
 extension SnapshotStore {
     /// Opens `blob`'s file for reading: `O_NOFOLLOW`, a regular file, exactly `blob.size` bytes.
     /// The content is not read: ``verify(_:)`` hashes it.

@@ -152,6 +152,15 @@ public final class BlobWriter {
     /// - Throws: ``StoreError/io(step:_:)`` when any write to this blob failed before (the blob is
     ///   discarded: its file does not hold the bytes that were hashed), or when installing fails.
     public func commit() throws(StoreError) -> BlobRef {
+        try commit(expecting: nil)
+    }
+
+    /// Finishes the blob and installs it only when its bytes are `expected` (digest and size):
+    /// for bytes from elsewhere (a registry), whose name is a claim to check before the rename.
+    ///
+    /// - Throws: ``StoreError/corrupt(file:reason:)`` naming both digests when the bytes are not
+    ///   what was expected (the file is discarded, nothing is installed); else as ``commit()``.
+    public func commit(expecting expected: BlobRef?) throws(StoreError) -> BlobRef {
         precondition(!finished, "BlobWriter committed twice")
         if !failed { try? drainPipeline() }
         guard !failed else {
@@ -159,8 +168,12 @@ public final class BlobWriter {
             abort()
             throw error
         }
-        finished = true
         let blob = BlobRef(digest: hasher.finalize(), size: size)
+        if let expected, expected != blob {
+            abort()
+            throw .corrupt(file: "blob \(expected.digest)", reason: "the \(blob.size) bytes received hash to \(blob.digest), not to the \(expected.size)-byte blob expected; it was not stored")
+        }
+        finished = true
         let (fd, path, system, durability) = (fd, temporaryPath, store.system, store.durability)
         do {
             try store.step("flushing the blob \(blob.digest)") { () throws(SystemCallError) in

@@ -61,20 +61,32 @@ extension SystemCalls {
     /// Sets the permission bits (`mode & 0o7777`, unless nil; never on a symlink, which has none on
     /// Linux) and the modification and access times (`mtime` ns since 1970) of `relative` beneath
     /// `root`, without following a symlink there.
-    public func setAttributes(beneath root: Int32, _ relative: [UInt8], mode: mode_t?, mtime: Int64,
-                              display: @autoclosure () -> String) throws(SystemCallError) {
+    ///
+    /// With `dropSetID`, the setuid and setgid bits of `mode` are left out for anything but a
+    /// directory (where setgid only makes new entries inherit the group); the result says whether
+    /// a bit was left out.
+    @discardableResult
+    public func setAttributes(beneath root: Int32, _ relative: [UInt8], mode: mode_t?, mtime: Int64, dropSetID: Bool = false,
+                              display: @autoclosure () -> String) throws(SystemCallError) -> Bool {
         let (directory, name) = try parent(of: relative, beneath: root, display: display)
         defer { if directory != root { Glibc.close(directory) } }
-        try name.withCString { (cName) throws(SystemCallError) in
-            if let mode {
+        return try name.withCString { (cName) throws(SystemCallError) -> Bool in
+            var dropped = false
+            if var mode {
                 try check(.chmod, display())
                 guard let info = try linkStatus(at: directory, cName, display: display()) else {
                     throw fail(.chmod, display(), code: ENOENT)
                 }
+                mode &= 0o7777
+                if dropSetID {
+                    let setID = info.st_mode & S_IFMT == S_IFDIR ? S_ISUID : S_ISUID | S_ISGID
+                    dropped = mode & setID != 0
+                    mode &= ~setID
+                }
                 // fchmodat cannot be told not to follow a symlink (before Linux 6.6), so a symlink
                 // is never chmodded: it has no mode of its own, and its target is not ours to touch.
                 // The name was just seen not to be one, in a directory only this process writes.
-                if info.st_mode & S_IFMT != S_IFLNK, fchmodat(directory, cName, mode & 0o7777, 0) != 0 {
+                if info.st_mode & S_IFMT != S_IFLNK, fchmodat(directory, cName, mode, 0) != 0 {
                     throw fail(.chmod, display())
                 }
             }
@@ -82,6 +94,7 @@ extension SystemCalls {
             let time = Self.timespec(nanoseconds: mtime)
             let times = [time, time]
             if utimensat(directory, cName, times, AT_SYMLINK_NOFOLLOW) != 0 { throw fail(.utimes, display()) }
+            return dropped
         }
     }
 

@@ -202,8 +202,13 @@ public struct SystemCalls: Sendable {
     }
 
     public func close(_ fd: Int32, path: @autoclosure () -> String) throws(SystemCallError) {
-        try check(.close, path())
-        // Linux releases the descriptor even when close fails, so never retry.
+        // Linux releases the descriptor even when close fails, so an injected failure releases it
+        // too: a test failing a close must not leave a lock held that no real close would.
+        do { try check(.close, path()) } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        // Never retry.
         if Glibc.close(fd) != 0 && errno != EINTR { throw fail(.close, path()) }
     }
 

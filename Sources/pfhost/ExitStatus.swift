@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import PFHost
+import PFRegistry
 import PFStore
 
 /// pfhost's exit statuses, documented in `pfhost --help` and `docs/cli.md`.
@@ -65,5 +66,24 @@ func flushStandardOutput() throws {
     if fflush(nil) != 0 {
         let reason = String(cString: strerror(errno))
         throw fail("cannot write to standard output: \(reason) (what was done is done: see 'pfhost log')", ExitStatus.outputFailure)
+    }
+}
+
+extension ExitStatus {
+    static let unavailable = ExitCode(69)
+    static let protocolFailure = ExitCode(76)
+    static let permission = ExitCode(77)
+
+    /// The status for a push or pull error.
+    static func of(_ error: RegistryError) -> ExitCode {
+        switch error {
+        case .invalidReference: ExitCode.validationFailure
+        case .transportUnavailable, .unreachable, .connectionFailed: unavailable
+        case .authentication, .denied: permission
+        case .notFound: notFound
+        case .protocolViolation, .notASnapshot: protocolFailure
+        case .credentials: configuration
+        case .store(let store): of(store)
+        }
     }
 }

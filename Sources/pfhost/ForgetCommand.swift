@@ -62,9 +62,9 @@ struct ForgetCommand: ParsableCommand {
         }
         storeOptions.reportUpgrades(store)
         if json {
-            LifecycleOutput.printJSON(.object([
-                "schema": .string("pfhost.forget.v1"), "dry_run": .bool(dryRun),
-                "forgotten": LifecycleOutput.ids(forgotten), "kept": LifecycleOutput.ids(kept),
+            JSONOutput.print(.object([
+                "schema": .string("pfhost.forget/1"), "dry_run": .bool(dryRun),
+                "forgotten": JSONOutput.ids(forgotten), "kept": JSONOutput.ids(kept),
             ]))
         } else {
             for id in forgotten { print("\(dryRun ? "would forget" : "forgot") \(Formatting.short(id))") }

@@ -23,8 +23,8 @@ struct GCCommand: ParsableCommand {
         do { result = try store.collectGarbage(dryRun: dryRun) } catch { throw fail(error, ExitStatus.of(error)) }
         storeOptions.reportUpgrades(store)
         if json {
-            LifecycleOutput.printJSON(.object([
-                "schema": .string("pfhost.gc.v1"), "dry_run": .bool(dryRun), "snapshots": .int(Int64(result.snapshots)),
+            JSONOutput.print(.object([
+                "schema": .string("pfhost.gc/1"), "dry_run": .bool(dryRun), "snapshots": .int(Int64(result.snapshots)),
                 "blobs_kept": .int(Int64(result.blobsKept)), "blobs_removed": .int(Int64(result.blobsRemoved)),
                 "bytes_removed": .int(result.bytesRemoved), "temporary_files_removed": .int(Int64(result.temporary.files)),
                 "temporary_bytes_removed": .int(result.temporary.bytes), "journal_lines_dropped": .int(Int64(result.journalLinesDropped)),

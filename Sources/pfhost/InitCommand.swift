@@ -9,12 +9,21 @@ struct InitCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
+    @Flag(help: "Print {\"schema\":\"pfhost.init/1\",\"store\":PATH} instead of the path.")
+    var json = false
+
     func run() throws {
+        let store: SnapshotStore
         do {
-            let store = try SnapshotStore.openOrCreate(at: storeOptions.path)
-            print(store.path)
+            store = try SnapshotStore.openOrCreate(at: storeOptions.path)
         } catch {
             throw fail(error, ExitStatus.of(error))
         }
+        if json {
+            JSONOutput.print(command: "init", ["store": .string(store.path)])
+        } else {
+            print(store.path)
+        }
+        try flushStandardOutput()
     }
 }

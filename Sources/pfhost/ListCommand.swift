@@ -24,7 +24,7 @@ struct ListCommand: ParsableCommand {
         let rows: [JSONValue]
         do { rows = try listing(store) } catch { throw fail(error, ExitStatus.of(error)) }
         if json {
-            LifecycleOutput.printJSON(.object(["schema": .string("pfhost.list.v1"), "snapshots": .array(rows)]))
+            JSONOutput.print(.object(["schema": .string("pfhost.list/1"), "snapshots": .array(rows)]))
         } else {
             for row in rows {
                 let id = row["id"]?.stringValue ?? ""
@@ -70,7 +70,7 @@ struct ListCommand: ParsableCommand {
                 "created": .string(manifest.createdAt),
                 "agent": .object(["kind": .string(manifest.agent.kind), "version": .string(manifest.agent.version),
                                   "fingerprint": .string(manifest.agent.fingerprint)]),
-                "parents": LifecycleOutput.ids(manifest.parents),
+                "parents": JSONOutput.ids(manifest.parents),
                 "logical_bytes": .int(logical),
                 "added_bytes": .int(added),
                 "format": .int(Int64(snapshot.format)),

@@ -14,6 +14,9 @@ struct LogCommand: ParsableCommand {
     @Argument(help: "Where to start: content id, unique prefix or tag.")
     var reference: String?
 
+    @Flag(help: "Print the chain as JSON (schema pfhost.log/1).")
+    var json = false
+
     func run() throws {
         let store = try storeOptions.open()
         do {
@@ -21,6 +24,7 @@ struct LogCommand: ParsableCommand {
         } catch {
             throw fail(error, ExitStatus.of(error))
         }
+        try flushStandardOutput()
     }
 
     private func printLog(_ store: SnapshotStore) throws(StoreError) {
@@ -37,16 +41,30 @@ struct LogCommand: ParsableCommand {
             }?.element.id
         }
         var seen = Set<Digest>()
+        var rows: [JSONValue] = []
+        var missing: Digest?
         while let id = next, seen.insert(id).inserted {
             guard known.contains(id) || seen.count == 1 else {
-                print("\(Formatting.short(id))  (not in this store)")
+                missing = id
+                if !json { print("\(Formatting.short(id))  (not in this store)") }
                 break
             }
             let manifest = try store.snapshot(id).manifest
-            let tagText = tags[id].map { "  (" + $0.sorted().joined(separator: ", ") + ")" } ?? ""
-            let merge = manifest.parents.count > 1 ? "  +\(manifest.parents.count - 1) parent\(manifest.parents.count > 2 ? "s" : "")" : ""
-            print(DisplayText.escaped("\(Formatting.short(id))  \(manifest.createdAt)  \(manifest.agent.kind) \(manifest.agent.version)\(tagText)\(merge)"))
+            let sortedTags = tags[id, default: []].sorted()
+            if json {
+                rows.append(.object([
+                    "id": .string(id.description), "created_at": .string(manifest.createdAt), "agent": JSONOutput.agent(manifest.agent),
+                    "tags": .array(sortedTags.map { .string($0) }), "parents": .array(manifest.parents.map { .string($0.description) }),
+                ]))
+            } else {
+                let tagText = sortedTags.isEmpty ? "" : "  (" + sortedTags.joined(separator: ", ") + ")"
+                let merge = manifest.parents.count > 1 ? "  +\(manifest.parents.count - 1) parent\(manifest.parents.count > 2 ? "s" : "")" : ""
+                print(DisplayText.escaped("\(Formatting.short(id))  \(manifest.createdAt)  \(manifest.agent.kind) \(manifest.agent.version)\(tagText)\(merge)"))
+            }
             next = manifest.parents.first
+        }
+        if json {
+            JSONOutput.print(command: "log", ["snapshots": .array(rows), "missing_parent": missing.map { .string($0.description) } ?? .null])
         }
     }
 }

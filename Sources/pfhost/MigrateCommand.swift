@@ -18,8 +18,8 @@ struct MigrateCommand: ParsableCommand {
         let migration: SnapshotStore.Migration
         do { migration = try store.migrate() } catch { throw fail(error, ExitStatus.of(error)) }
         if json {
-            LifecycleOutput.printJSON(.object([
-                "schema": .string("pfhost.migrate.v1"), "from": .int(Int64(migration.from)), "to": .int(2),
+            JSONOutput.print(.object([
+                "schema": .string("pfhost.migrate/1"), "from": .int(Int64(migration.from)), "to": .int(2),
                 "snapshots": .int(Int64(migration.snapshots)), "tags": .int(Int64(migration.tags)),
             ]))
         } else if migration.from == 2 {

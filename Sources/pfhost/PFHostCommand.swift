@@ -1,9 +1,15 @@
 import ArgumentParser
+import PFBuildIdentity
+import PFHost
 
 /// `pfhost`: snapshot an AI agent's five layers into an OCI image layout.
 @main
 struct PFHostCommand: ParsableCommand {
     static let version = "0.1.0"
+
+    /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift
+    /// runtime it was built with (the `build_identity` a Swift plugin must carry).
+    static let versionText = "pfhost \(version) (plugin ABI \(PluginABI.major).\(PluginABI.minor), \(BuildIdentity.swiftRuntime))"
 
     static let configuration = CommandConfiguration(
         commandName: "pfhost",
@@ -11,13 +17,16 @@ struct PFHostCommand: ParsableCommand {
         discussion: """
             Exit status: 0 success; 1 verify found problems; 2 a plugin was refused, failed, or cannot restore; \
             3 the store is missing, corrupt or failed; 4 no such snapshot; 64 bad usage; \
-            73 restore: TARGET is not empty or cannot be created; 78 bad configuration.
+            69 push/pull: the registry cannot be reached; 73 restore: TARGET is not empty or cannot be created; \
+            74 stdout could not be written; 76 push/pull: the registry broke the protocol (a wrong blob); \
+            77 push/pull: authentication failed or denied; 78 bad configuration or credentials. \
+            --json documents are described in docs/cli.md.
             """,
-        version: version,
+        version: versionText,
         subcommands: [
-            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, ShowCommand.self, LogCommand.self,
-            VerifyCommand.self, InitCommand.self, TagCommand.self, UntagCommand.self, ListCommand.self, ForgetCommand.self,
-            GCCommand.self, MigrateCommand.self, CapturePluginCommand.self,
+            SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, CheckPluginCommand.self, ShowCommand.self, LogCommand.self,
+            DiffCommand.self, VerifyCommand.self, InitCommand.self, TagCommand.self, UntagCommand.self, ListCommand.self,
+            ForgetCommand.self, GCCommand.self, MigrateCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
         ]
     )
 }

@@ -6,13 +6,35 @@ import PFModel
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "List the plugins in a directory, whether each would be used or refused and why, and whether it can restore.",
+        abstract: "List the plugins in a directory, whether each would be used, skipped or refused and why, whether it can restore, and the settings each declares.",
         discussion: "Exits 2 when any file would be refused or the directory does not hold exactly one plugin per layer.")
+
+    /// The `"schema"` of `--json`'s output: bumped when a field changes meaning or goes away.
+    static let schema = "pfhost.plugins/1"
+
+    /// Why a `.so` without the entry symbol is left aside.
+    static let skipReason = "not a plugin: it does not export \(PluginABI.entrySymbol) (a library, never loaded)"
 
     @OptionGroup var pluginsOptions: PluginsOptions
 
     @Flag(help: "Print the rows as JSON.")
     var json = false
+
+    /// `settings of FILE (ID):` and one line per setting, or that it declares none.
+    static func printSettings(of plugin: LoadedPlugin) {
+        guard let settings = plugin.settings else {
+            print("settings of \(plugin.file): none declared (ABI \(plugin.abiMajor).\(plugin.abiMinor)): every \(plugin.kind).KEY is passed unchecked")
+            return
+        }
+        print("settings of \(plugin.file):")
+        let width = settings.map { "\(plugin.kind).\($0.key)".count }.max() ?? 0
+        for setting in settings {
+            var traits = [setting.type.rawValue]
+            if setting.required { traits.append("required") }
+            if let value = setting.defaultValue { traits.append("default \(value)") }
+            print("  \(Formatting.pad("\(plugin.kind).\(setting.key)", width))  \(traits.joined(separator: ", ")): \(setting.help)")
+        }
+    }
 
     func run() throws {
         let directory = try pluginsOptions.directory()
@@ -35,12 +57,15 @@ struct PluginsCommand: ParsableCommand {
                         "kind": .string(plugin.kind.rawValue), "abi": .string("\(plugin.abiMajor).\(plugin.abiMinor)"),
                         "restore": plugin.restoreRefusal.map { .string("no: \($0)") } ?? .string("yes"),
                         "status": .string("ok"),
+                        "settings": plugin.settings.map { .array($0.map(\.json)) } ?? .null,
+                        "build_identity": plugin.buildIdentity.map { .string($0) } ?? .null,
                     ])
                 case .failure(let refusal):
-                    return .object(["file": .string(candidate.file), "status": .string("refused"), "reason": .string(refusal.reason)])
+                    return .object(["file": .string(candidate.file), "status": .string(refusal.isSkipped ? "skipped" : "refused"),
+                                    "reason": .string(refusal.isSkipped ? Self.skipReason : refusal.reason)])
                 }
             }
-            var output: [String: JSONValue] = ["plugins": .array(rows)]
+            var output: [String: JSONValue] = ["schema": .string(Self.schema), "plugins": .array(rows)]
             output["problem"] = setProblem.map { .string($0) } ?? .null
             print(String(decoding: CanonicalJSON.encode(.object(output)), as: UTF8.self))
         } else {
@@ -52,7 +77,8 @@ struct PluginsCommand: ParsableCommand {
                     rows.append([plugin.file, plugin.id, plugin.version, plugin.kind.rawValue, "\(plugin.abiMajor).\(plugin.abiMinor)",
                                  plugin.canRestore ? "yes" : "no", "ok"])
                 case .failure(let refusal):
-                    rows.append([candidate.file, "-", "-", "-", "-", "-", "refused: " + refusal.reason])
+                    rows.append([candidate.file, "-", "-", "-", "-", "-",
+                                 refusal.isSkipped ? "skipped: " + Self.skipReason : "refused: " + refusal.reason])
                 }
             }
             let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max()! }
@@ -60,12 +86,13 @@ struct PluginsCommand: ParsableCommand {
                 print(row.enumerated().map { $0.offset < widths.count ? Formatting.pad($0.element, widths[$0.offset]) : $0.element }
                     .joined(separator: "  "))
             }
+            for case .success(let plugin) in candidates.map(\.result) { Self.printSettings(of: plugin) }
             if let setProblem { print("problem: \(setProblem)") }
             for case .success(let plugin) in candidates.map(\.result) {
                 if let refusal = plugin.restoreRefusal { print("cannot restore: \(plugin.file) \(refusal)") }
             }
         }
-        let refused = candidates.contains { if case .failure = $0.result { true } else { false } }
+        let refused = candidates.contains { if case .failure = $0.result { !$0.isSkipped } else { false } }
         if refused || setProblem != nil { throw ExitStatus.pluginFailure }
     }
 }

@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import PFHost
 import PFModel
@@ -39,6 +36,9 @@ struct RestoreCommand: ParsableCommand {
     @Flag(help: "Replace TARGET even if it exists and is not an empty directory (its content is removed).")
     var force = false
 
+    @Flag(name: .customLong("keep-setid"), help: "Restore setuid and setgid bits as recorded (by default files get them cleared, and the restore lists them).")
+    var keepSetID = false
+
     @Option(help: ArgumentHelp("Seconds the restores may take before they are cancelled.", valueName: "seconds"))
     var timeout: Int = 600
 
@@ -47,6 +47,8 @@ struct RestoreCommand: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Log debug messages from the host and the plugins on stderr.")
     var verbose = false
+
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
@@ -81,20 +83,21 @@ struct RestoreCommand: ParsableCommand {
             return handler
         }
         let store = try storeOptions.open()
-        let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-        let restorer = Restorer(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
+        let progress = progressOptions.line()
+        var restorer = Restorer(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
+        restorer.onBytes = progress?.bytes
         let request = RestoreRequest(
             reference: reference, pluginsDirectory: pluginsDirectory, target: target, kinds: try kinds(),
             settings: configuration, force: force, timeout: .seconds(timeout),
-            allowInsecurePlugins: pluginsOptions.allowInsecurePlugins)
+            allowInsecurePlugins: pluginsOptions.allowInsecurePlugins, keepSetID: keepSetID)
         let result: RestoreResult
         do {
             result = try restorer.restore(request)
         } catch {
-            progress?.clear()
+            progress?.finish()
             throw fail(error, ExitStatus.of(error))
         }
-        progress?.clear()
+        progress?.finish()
         var standardError = StandardError()
         for layer in result.layers {
             for report in layer.reports { print("pfhost: \(layer.kind): \(report.key): \(report.value)", to: &standardError) }
@@ -118,11 +121,10 @@ struct RestoreCommand: ParsableCommand {
                     "restore_ms": .int(layer.milliseconds),
                 ])
             }
-            let output = JSONValue.object([
+            JSONOutput.print(command: "restore", [
                 "id": .string(result.id.description), "target": .string(result.target), "config": .string(result.configurationFile),
                 "layers": .object(layers), "skipped": .array(result.skipped.map { .string($0.rawValue) }),
             ])
-            print(String(decoding: CanonicalJSON.encode(output), as: UTF8.self))
         } else {
             print(result.target)
         }

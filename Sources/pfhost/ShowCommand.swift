@@ -27,8 +27,13 @@ struct ShowCommand: ParsableCommand {
             throw fail(error, ExitStatus.of(error))
         }
         if json {
-            let bytes = (try? CanonicalJSON.encode(snapshot.manifest)) ?? []
+            // The manifest itself (its own version fields: media_type, schema_version), not a pfhost.show document.
+            let bytes: [UInt8]
+            do { bytes = try CanonicalJSON.encode(snapshot.manifest) } catch {
+                throw fail("cannot encode the manifest of \(snapshot.id): \(error)", ExitStatus.storeFailure)
+            }
             print(String(decoding: bytes, as: UTF8.self))
+            try flushStandardOutput()
             return
         }
         let manifest = snapshot.manifest
@@ -55,5 +60,6 @@ struct ShowCommand: ParsableCommand {
         for blob in manifest.layerSummaries.flatMap(\.blobs) { sizes[blob.digest] = blob.size }
         let totalBytes = Formatting.total(Array(sizes.values))
         print("total    \(totalBlobs.count) distinct blobs, \(Formatting.bytes(totalBytes))")
+        try flushStandardOutput()
     }
 }

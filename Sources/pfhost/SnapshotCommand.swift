@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import PFHost
 import PFModel
@@ -61,6 +58,8 @@ struct SnapshotCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log debug messages from the host and the plugins on stderr.")
     var verbose = false
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
@@ -89,8 +88,9 @@ struct SnapshotCommand: ParsableCommand {
         do { store = try SnapshotStore.openOrCreate(at: storeOptions.path, durability: durability) } catch {
             throw fail(error, ExitStatus.of(error))
         }
-        let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-        let snapshotter = Snapshotter(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
+        let progress = progressOptions.line()
+        var snapshotter = Snapshotter(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
+        snapshotter.onBytes = progress?.bytes
         let request = SnapshotRequest(
             pluginsDirectory: pluginsDirectory, configuration: configuration, parents: parents, tag: tag,
             timeout: .seconds(timeout), environment: environment, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins,
@@ -99,10 +99,10 @@ struct SnapshotCommand: ParsableCommand {
         do {
             result = try snapshotter.snapshot(request)
         } catch {
-            progress?.clear()
+            progress?.finish()
             throw fail(error, ExitStatus.of(error))
         }
-        progress?.clear()
+        progress?.finish()
         storeOptions.reportUpgrades(store)
         if json {
             var layers: [String: JSONValue] = [:]
@@ -115,8 +115,7 @@ struct SnapshotCommand: ParsableCommand {
                     "capture_ms": .int(layer.milliseconds),
                 ])
             }
-            let output = JSONValue.object(["id": .string(result.id.description), "layers": .object(layers)])
-            print(String(decoding: CanonicalJSON.encode(output), as: UTF8.self))
+            JSONOutput.print(command: "snapshot", ["id": .string(result.id.description), "layers": .object(layers)])
         } else {
             print(result.id)
         }

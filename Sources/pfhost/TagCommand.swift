@@ -31,7 +31,7 @@ struct TagCommand: ParsableCommand {
         do { id = try store.tag(reference, as: name, force: force) } catch { throw fail(error, ExitStatus.of(error)) }
         storeOptions.reportUpgrades(store)
         if json {
-            LifecycleOutput.printJSON(.object(["schema": .string("pfhost.tag.v1"), "id": .string(id.description), "tag": .string(name)]))
+            JSONOutput.print(.object(["schema": .string("pfhost.tag/1"), "id": .string(id.description), "tag": .string(name)]))
         } else {
             print(id)
         }

@@ -22,7 +22,7 @@ struct UntagCommand: ParsableCommand {
         do { id = try store.untag(name) } catch { throw fail(error, ExitStatus.of(error)) }
         storeOptions.reportUpgrades(store)
         if json {
-            LifecycleOutput.printJSON(.object(["schema": .string("pfhost.untag.v1"), "id": .string(id.description), "tag": .string(name)]))
+            JSONOutput.print(.object(["schema": .string("pfhost.untag/1"), "id": .string(id.description), "tag": .string(name)]))
         } else {
             print(id)
         }

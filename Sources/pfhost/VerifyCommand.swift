@@ -17,6 +17,9 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Verify every snapshot and every blob file in the store, referenced or not.")
     var all = false
 
+    @Flag(help: "Print the result as JSON (schema pfhost.verify/1); the exit status is the same.")
+    var json = false
+
     func validate() throws {
         if all && reference != nil { throw ValidationError("give a snapshot or --all, not both") }
     }
@@ -29,11 +32,23 @@ struct VerifyCommand: ParsableCommand {
         }
         var verifier = StoreVerifier(store: store)
         let problems = verifier.verify(snapshots: ids, everyBlob: all)
-        for problem in problems { print(problem) }
+        let count = ids?.count ?? ((try? store.history().count) ?? 0)
+        if json {
+            JSONOutput.print(command: "verify", [
+                "ok": .bool(problems.isEmpty), "snapshots": .int(Int64(count)), "every_blob": .bool(all),
+                "problems": .array(problems.map { problem in
+                    .object(["snapshot": problem.snapshot.map { .string($0.description) } ?? .null,
+                             "file": .string(problem.file), "message": .string(problem.message)])
+                }),
+            ])
+        } else {
+            for problem in problems { print(problem) }
+        }
+        try flushStandardOutput()
         if !problems.isEmpty {
             throw fail("\(problems.count) problem\(problems.count == 1 ? "" : "s") found in \(store.path)", ExitStatus.problemsFound)
         }
-        let count = ids?.count ?? ((try? store.history().count) ?? 0)
-        print("ok: \(count) snapshot\(count == 1 ? "" : "s") verified\(all ? ", and every blob" : "")")
+        if !json { print("ok: \(count) snapshot\(count == 1 ? "" : "s") verified\(all ? ", and every blob" : "")") }
+        try flushStandardOutput()
     }
 }

@@ -3,7 +3,9 @@
  *   cc -shared -fPIC -fvisibility=hidden -I plugin-sdk/include -DPF_KIND=3 -o world.so test_plugin.c
  *
  * Compile-time switches make plugins the loader must refuse (TEST_ABI_MAJOR, TEST_ABI_MINOR,
- * TEST_STRUCT_SIZE, TEST_KIND, TEST_NO_ID, TEST_NO_VERSION, TEST_NULL_ENTRY, TEST_NO_ENTRY).
+ * TEST_STRUCT_SIZE, TEST_KIND, TEST_NO_ID, TEST_NO_VERSION, TEST_NULL_ENTRY, TEST_NO_ENTRY; TEST_ID and
+ * TEST_VERSION give the id and version as string literals). TEST_SETTINGS declares settings (ABI 1.1,
+ * see `settings` below), TEST_BUILD_IDENTITY="\"…\"" sets pf_plugin.build_identity.
  * PF_TEST_CONSTRUCTOR_MARKER="\"/path\"" makes loading the library create that file, so a test can tell
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
  * At run time the config key `mode` chooses a behaviour (see capture() below): among them `fail`,
@@ -173,6 +175,22 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     snprintf(content, sizeof content, "%s", configured ? configured : "");
     if (content[0] == 0) snprintf(content, sizeof content, "test content of the %s layer", KIND_NAME);
 
+    if (strcmp(mode, "random") == 0) {
+        /* Different content on every capture: not deterministic. */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        snprintf(content, sizeof content, "captured at %lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+    }
+    if (strcmp(mode, "deaf") == 0 && host->cancelled(ctx)) {
+        /* Cancelled before it starts, and takes 5 s to notice: too slow. */
+        sleep_ms(5000);
+        host->set_error(ctx, "noticed the cancellation late");
+        return PF_ERR_CANCELLED;
+    }
+    if (strcmp(mode, "leak-fd") == 0) {
+        /* A descriptor opened on every capture and never closed. */
+        (void)open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
     const char *delay = host->config(ctx, "delay_ms");
     if (delay != NULL) sleep_ms(atol(delay));
     if (host->config(ctx, "open_writer") != NULL) {
@@ -360,10 +378,32 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     else if (strcmp(mode, "unlisted") == 0) layer_json(json, sizeof json, kind, digest, size, "{\"see\":\"" GHOST "\"}");
     else if (strcmp(mode, "invalid-json") == 0) snprintf(json, sizeof json, "{\"kind\": \"%s\", ", kind);
     else if (strcmp(mode, "not-a-layer") == 0) snprintf(json, sizeof json, "{\"kind\":\"%s\",\"blobs\":[]}", kind);
+    else if (strcmp(mode, "show-config") == 0) {
+        /* The values `config` returns for some keys, as annotations ("-" for NULL). */
+        static const char *const keys[] = {"path", "db", "root", "count", "flag", "names"};
+        char shown[1024] = "{";
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const char *value = host->config(ctx, keys[i]);
+            size_t used = strlen(shown);
+            snprintf(shown + used, sizeof shown - used, "%s\"%s\":\"%s\"", i ? "," : "", keys[i], value ? value : "-");
+        }
+        strncat(shown, "}", sizeof shown - strlen(shown) - 1);
+        layer_json(json, sizeof json, kind, digest, size, shown);
+    } else if (strcmp(mode, "unknown-field") == 0) {
+        /* A field no schema has, appended: the host refuses it rather than dropping it. */
+        int n = layer_json(json, sizeof json, kind, digest, size, annotations);
+        snprintf(json + n - 1, sizeof json - (size_t)n + 1, ",\"extra\":1}");
+    } else if (strcmp(mode, "bad-head") == 0 && PF_KIND == PF_LAYER_EFFECTS) {
+        /* An effects layer whose head is not 64 hex digits (the schema's pattern). */
+        int n = layer_json(json, sizeof json, kind, digest, size, annotations);
+        snprintf(json + n - 1, sizeof json - (size_t)n + 1, ",\"head\":\"XYZ\"}");
+    }
     else layer_json(json, sizeof json, kind, digest, size, annotations);
 
     rc = host->set_layer(ctx, json, strlen(json));
     if (strcmp(mode, "twice") == 0) host->set_layer(ctx, json, strlen(json));
+    /* Says it failed, then that it succeeded: the host believes neither. */
+    if (strcmp(mode, "error-ok") == 0) host->set_error(ctx, "something went wrong");
     return rc == PF_OK ? PF_OK : rc;
 }
 
@@ -481,18 +521,39 @@ __attribute__((constructor)) static void leave_marker(void) {
 }
 #endif
 
+#if PF_ABI_MINOR >= 1 && defined(TEST_SETTINGS)
+/* TEST_SETTINGS: declared settings (ABI 1.1); TEST_SETTINGS_REQUIRED adds a required one. */
+static const pf_setting settings[] = {
+    {"mode", PF_SETTING_STRING, 0, "ok", "what the test plugin does"},
+    {"content", PF_SETTING_STRING, 0, NULL, "the bytes of the blob"},
+    {"path", PF_SETTING_PATH, 0, NULL, "a file, for modes file and fd"},
+    {"db", PF_SETTING_PATH, 0, NULL, "a path whose key the name rule would miss"},
+    {"root", PF_SETTING_STRING, 0, NULL, "a string whose key the name rule would take for a path"},
+    {"count", PF_SETTING_INT, 0, "3", "a number"},
+    {"flag", PF_SETTING_BOOL, 0, NULL, "a switch"},
+    {"names", PF_SETTING_LIST, 0, NULL, "comma-separated names"},
+#ifdef TEST_SETTINGS_REQUIRED
+    {"needed", PF_SETTING_STRING, 1, NULL, "something the capture cannot do without"},
+#endif
+};
+#endif
+
 static const pf_plugin plugin = {
     .struct_size = TEST_STRUCT_SIZE,
     .abi_major = TEST_ABI_MAJOR,
     .abi_minor = TEST_ABI_MINOR,
     .kind = TEST_KIND,
-#ifdef TEST_NO_ID
+#if defined(TEST_NO_ID)
     .id = NULL,
+#elif defined(TEST_ID)
+    .id = TEST_ID,
 #else
     .id = "org.pfhost.test.plugin",
 #endif
-#ifdef TEST_NO_VERSION
+#if defined(TEST_NO_VERSION)
     .version = "",
+#elif defined(TEST_VERSION)
+    .version = TEST_VERSION,
 #else
     .version = "1.0.0",
 #endif
@@ -502,6 +563,16 @@ static const pf_plugin plugin = {
     .restore = NULL,
 #else
     .restore = restore,
+#endif
+#if PF_ABI_MINOR >= 1
+#ifdef TEST_SETTINGS
+    .setting_size = sizeof(pf_setting),
+    .setting_count = sizeof settings / sizeof settings[0],
+    .settings = settings,
+#endif
+#ifdef TEST_BUILD_IDENTITY
+    .build_identity = TEST_BUILD_IDENTITY,
+#endif
 #endif
 };
 

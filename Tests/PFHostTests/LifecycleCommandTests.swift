@@ -32,7 +32,7 @@ struct LifecycleCommandTests {
         let a = try take(setup, "a", day: 0), b = try take(setup, "b", day: 1), c = try take(setup, "c", day: 2)
         #expect(try pfhost("tag", "main~2", "first", "--store", setup.store).stdout == "\(a)\n")
         let list = try json(pfhost("list", "--json", "--store", setup.store))
-        #expect(list["schema"] == .string("pfhost.list.v1"))
+        #expect(list["schema"] == .string("pfhost.list/1"))
         #expect(ids(list["snapshots"]) == [c, b, a].map(\.description))
         guard case .array(let rows)? = list["snapshots"] else { Issue.record("no rows"); return }
         #expect(rows[0]["tags"] == .array([.string("main")]) && rows[2]["tags"] == .array([.string("first")]))
@@ -69,11 +69,11 @@ struct LifecycleCommandTests {
             expected = try store.snapshot(a).closure.filter { !kept.contains($0.digest) }.reduce(0) { $0 + $1.size }
         }
         let forget = try json(pfhost("forget", "main~1", "--json", "--store", setup.store))
-        #expect(forget["forgotten"] == .array([.string(a.description)]) && forget["schema"] == .string("pfhost.forget.v1"))
+        #expect(forget["forgotten"] == .array([.string(a.description)]) && forget["schema"] == .string("pfhost.forget/1"))
         let dry = try json(pfhost("gc", "--dry-run", "--json", "--store", setup.store))
         #expect(dry["bytes_removed"] == .int(expected) && dry["dry_run"] == .bool(true))
         let gc = try json(pfhost("gc", "--json", "--store", setup.store))
-        #expect(gc["schema"] == .string("pfhost.gc.v1") && gc["bytes_removed"] == .int(expected) && gc["snapshots"] == .int(1))
+        #expect(gc["schema"] == .string("pfhost.gc/1") && gc["bytes_removed"] == .int(expected) && gc["snapshots"] == .int(1))
         #expect(try json(pfhost("gc", "--json", "--store", setup.store))["blobs_removed"] == .int(0))
         #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
         let log = try pfhost("log", "main", "--store", setup.store)
@@ -158,7 +158,7 @@ struct LifecycleCommandTests {
         let copy = setup.dir.file("copy")
         try FileManager.default.copyItem(atPath: setup.store, toPath: copy)
         let migrate = try json(pfhost("migrate", "--json", "--store", copy))
-        #expect(migrate == .object(["schema": .string("pfhost.migrate.v1"), "from": .int(1), "to": .int(2), "snapshots": .int(2), "tags": .int(1)]))
+        #expect(migrate == .object(["schema": .string("pfhost.migrate/1"), "from": .int(1), "to": .int(2), "snapshots": .int(2), "tags": .int(1)]))
         #expect(ids(try json(pfhost("list", "--json", "--store", copy))["snapshots"]) == formatOne.reversed().map(\.description))
         #expect(try pfhost("migrate", "--store", copy).stdout == "\(copy) is already store format 2\n")
 

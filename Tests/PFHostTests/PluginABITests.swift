@@ -85,7 +85,8 @@ struct PluginABITests {
             #expect(MemoryLayout<pf_host>.offset(of: field) == Int(PluginABI.hostTableSize10) + (number + 1) * pointer)
         }
         #expect(MemoryLayout<pf_host>.size == Int(PluginABI.hostTableSize10) + 8 * pointer)
-        #expect(MemoryLayout<pf_plugin>.size == Int(PluginABI.pluginTableSize10), "pf_plugin did not grow: restore was in 1.0")
+        // restore was in 1.0; 1.1 appended setting_size and setting_count (8 bytes), settings and build_identity.
+        #expect(MemoryLayout<pf_plugin>.size == Int(PluginABI.pluginTableSize10) + 3 * pointer)
     }
 
     @Test("put_fd stores the size asked from the plugin's own descriptor, and says when that is not the file")

@@ -333,7 +333,9 @@ struct ReferencePluginTests {
         // Untrusted timestamps (the default window, files just written): no key, so no reuse.
         let (_, racy) = try agent.manifest(["--tag", "agent"])
         #expect(racy.world.annotations["dev.pfhost.world.tree_key"] == nil)
-        #expect(try agent.failure(of: .world, ["--set", "world.racy_window_ms=soon"]).contains("world.racy_window_ms='soon' is not a number"))
+        // A value of the wrong type never reaches the plugin: the host checks the declared int (exit 78).
+        let soon = try agent.snapshot(["--set", "world.racy_window_ms=soon"])
+        #expect(soon.status == 78 && soon.stderr.contains("world.racy_window_ms='soon' must be a decimal integer"), "\(soon)")
     }
 
     @Test("world: every file of a many-pack tree is found at its pack and offset in the index")
@@ -597,10 +599,14 @@ struct ReferencePluginTests {
         let agent = try Agent()
         #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/missing"]).contains("\(agent.root)/missing: no such directory (world.root)"))
         #expect(try agent.failure(of: .world, ["--set", "world.root=\(agent.root)/pfhost.json"]).contains("world.root is not a directory"))
-        #expect(try agent.failure(of: .world, ["--set", "world.pid=abc"]).contains("world.pid='abc' is not a process id"))
-        #expect(try agent.failure(of: .world, ["--set", "world.env=maybe"]).contains("world.env='maybe' is not a boolean"))
+        #expect(try agent.failure(of: .world, ["--set", "world.pid=-3"]).contains("world.pid='-3' is not a process id"))
+        // Values of the wrong type are the host's to refuse, from the declared settings (exit 78).
+        for (setting, problem) in [("world.pid=abc", "world.pid='abc' must be a decimal integer"), ("world.env=maybe", "world.env='maybe' must be true or false"),
+                                   ("world.keep_private_keys=perhaps", "world.keep_private_keys='perhaps' must be true or false")] {
+            let output = try agent.snapshot(["--set", setting])
+            #expect(output.status == 78 && output.stderr.contains(problem), "\(output)")
+        }
         #expect(try agent.failure(of: .world, ["--set", "world.racy_window_ms=9223372036854775807"]).contains("world.racy_window_ms='9223372036854775807' is too large"))
-        #expect(try agent.failure(of: .world, ["--set", "world.keep_private_keys=perhaps"]).contains("world.keep_private_keys='perhaps' is not a boolean"))
     }
 
     // MARK: effects

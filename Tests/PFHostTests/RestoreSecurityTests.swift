@@ -89,6 +89,38 @@ struct RestoreSecurityTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: target + "/world/tree/run") == ["ok.txt"])
     }
 
+    @Test("world: setuid and setgid bits of files are not restored unless --keep-setid, and are reported; a directory keeps setgid")
+    func setIDBits() throws {
+        let agent = try Agent()
+        let (_, base) = try agent.manifest()
+        // 0o2775 directory, 0o4755 and 0o2755 files: what a snapshot from elsewhere may record.
+        try Self.commitHostileWorld(agent, base: base, entries: [
+            #"{"mode":1533,"mtime_ns":0,"path":"shared","type":"directory"}"#,
+            #"{"mode":2541,"mtime_ns":0,"offset":0,"pack":0,"path":"shared/su","size":5,"type":"file"}"#,
+            #"{"mode":1517,"mtime_ns":0,"offset":0,"pack":0,"path":"shared/sg","size":5,"type":"file"}"#,
+        ], pack: Array("hello".utf8), tag: "setid")
+        func mode(_ path: String) -> mode_t {
+            var info = stat()
+            return lstat(path, &info) == 0 ? info.st_mode & 0o7777 : 0
+        }
+
+        let target = agent.dir.file("cleared")
+        let output = try RestoreTests.restore(agent, "setid", to: target, ["--only", "world", "--json"])
+        #expect(output.status == 0, "\(output)")
+        #expect(mode(target + "/world/tree/shared/su") == 0o755 && mode(target + "/world/tree/shared/sg") == 0o755)
+        #expect(mode(target + "/world/tree/shared") == 0o2775)
+        #expect(output.stderr.contains("pfhost: world: setid_not_restored: world/tree/shared/"), "\(output)")
+        #expect(output.stderr.contains("and 1 more: setuid/setgid bits not restored (restore with --keep-setid to keep them)"), "\(output)")
+        let json = try JSONParser.parse(Array(output.stdout.utf8.dropLast()))
+        #expect(json["layers"]?["world"]?["reports"]?["setid_not_restored"] != nil, "\(output)")
+
+        let kept = agent.dir.file("kept")
+        let keeping = try RestoreTests.restore(agent, "setid", to: kept, ["--only", "world", "--keep-setid"])
+        #expect(keeping.status == 0, "\(keeping)")
+        #expect(mode(kept + "/world/tree/shared/su") == 0o4755 && mode(kept + "/world/tree/shared/sg") == 0o2755)
+        #expect(!keeping.stderr.contains("setid_not_restored"), "\(keeping)")
+    }
+
     @Test("model: a file path leading out of the model directory fails the restore naming it")
     func hostileModel() throws {
         let agent = try Agent()

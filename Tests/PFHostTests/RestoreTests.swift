@@ -249,6 +249,35 @@ struct RestoreTests {
         #expect(try Self.restore(agent, "main", to: target, ["--only", "model,cache,effects,trace"]).status == 0)
     }
 
+    @Test("a large blob is copied while it is hashed: intact it restores byte for byte; damaged, the restore fails naming it before TARGET exists")
+    func damagedLargeBlob() throws {
+        let agent = try Agent()
+        // Larger than what is hashed before a plugin gets it (16 MiB): the copy and the hash overlap.
+        let weights = (0..<(17 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
+        try Data(weights).write(to: URL(fileURLWithPath: agent.root + "/model/extra.bin"))
+        let (_, manifest) = try agent.manifest(["--tag", "main"])
+        let blob = try #require(manifest.model.blobs.first { $0.size == Int64(weights.count) })
+
+        let intact = agent.dir.file("intact")
+        let restored = try Self.restore(agent, "main", to: intact, ["--only", "model"])
+        #expect(restored.status == 0, "\(restored)")
+        #expect(FileManager.default.contents(atPath: intact + "/model/extra.bin") == Data(weights))
+
+        let path = try SnapshotStore(opening: agent.store).blobPath(blob.digest)
+        chmod(path, 0o644)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: 9 << 20)
+        try handle.write(contentsOf: [weights[9 << 20] ^ 0x01])
+        try handle.close()
+        chmod(path, 0o444)
+        let target = agent.dir.file("b")
+        let output = try Self.restore(agent, "main", to: target)
+        #expect(output.status == 3, "\(output)")
+        #expect(output.stderr.contains("\(path) is corrupt: its content does not match its digest \(blob.digest)"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        #expect(Self.partials(in: agent.dir.path).isEmpty)
+    }
+
     // MARK: The hosted agent
 
     @Test("the hosted agent: model and cache recorded as hosted (no blobs, schema-valid), restored and snapshotted again")

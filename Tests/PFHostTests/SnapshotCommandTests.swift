@@ -105,7 +105,7 @@ struct SnapshotCommandTests {
         ("twice", "called set_layer 2 times; it must be called exactly once"),
         ("invalid-json", "capture returned PF_ERR_INVALID: the layer is not valid JSON: invalid JSON at byte 18: unexpected end of input in an object"),
         ("wrong-kind", "capture returned PF_ERR_INVALID: the layer JSON has kind \"trace\" but the plugin declares the world layer"),
-        ("not-a-layer", "capture returned PF_ERR_INVALID: the layer JSON is not a valid world layer: missing key 'root'"),
+        ("not-a-layer", "capture returned PF_ERR_INVALID: the layer does not match plugin-sdk/schema/layer-world.schema.json: the layer has no \"root\", which is required"),
         ("ghost", "blobs lists sha256:1111111111111111111111111111111111111111111111111111111111111111, which the plugin never wrote to the store"),
         ("wrong-size", "blobs says \(Digest.of(Array("test content of the world layer".utf8))) has 32 bytes; the stored blob has 31"),
         ("unlisted", "the layer refers to sha256:1111111111111111111111111111111111111111111111111111111111111111, which is not listed in its blobs"),
@@ -232,7 +232,7 @@ struct SnapshotCommandTests {
 
     @Test("bad configuration is refused before any capture", arguments: [
         (#"{"wrld": {}}"#, [], "unknown section 'wrld' (sections: agent, model, cache, world, effects, trace)"),
-        (#"{"world": {"root": [1]}}"#, [], "world.root must be a string, number or boolean"),
+        (#"{"world": {"root": [1]}}"#, [], "world.root must be a string, number, boolean or array of strings"),
         ("{", [], "invalid JSON at byte 1: unexpected end of input in an object"),
         ("{}", ["--set", "world"], "--set 'world' is not KIND.KEY=VALUE (e.g. world.root=./workspace)"),
         ("{}", ["--set", "brain.x=1"], "--set 'brain.x=1': unknown layer 'brain'"),

@@ -63,6 +63,11 @@ func pfhost(_ arguments: String..., environment: [String: String] = [:]) throws 
     try run(productsDirectory + "/pfhost", arguments, environment: environment)
 }
 
+/// Runs the built `pfhost` binary with `arguments`.
+func pfhost(_ arguments: [String], environment: [String: String] = [:], currentDirectory: String? = nil) throws -> ProcessOutput {
+    try run(productsDirectory + "/pfhost", arguments, environment: environment, currentDirectory: currentDirectory)
+}
+
 /// Builds test plugins from `Tests/Fixtures/test_plugin.c` with the system C compiler, the
 /// way a third party would: only the SDK header, hidden visibility, one exported symbol.
 enum PluginBuilder {
@@ -107,5 +112,13 @@ enum PluginBuilder {
     struct BuildFailure: Error, CustomStringConvertible {
         let output: String
         var description: String { "cc failed: \(output)" }
+    }
+}
+
+extension JSONValue {
+    /// The items of an array, or nil.
+    var items: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
     }
 }

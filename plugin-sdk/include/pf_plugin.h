@@ -253,10 +253,14 @@ typedef struct pf_host {
 
     /**
      * [1.1] Opens the blob `digest` ("sha256:<hex>"), which must be one of the layer's `blobs`, for
-     * reading. Before the descriptor is handed out the host has checked that the file's bytes hash
-     * to `digest` and that its size is the one the layer lists (it hashes each blob once per
-     * restore, usually on another thread ahead of the plugin), so the plugin never writes wrong
-     * bytes. `*fd_out` is a read-only descriptor at offset 0 (O_CLOEXEC), owned by the plugin, which
+     * reading. Its size is checked to be the one the layer lists. A blob of at most 16 MiB (what a
+     * plugin parses: indexes, ledgers, conversations) is checked to hash to `digest` before the
+     * descriptor is handed out (the host hashes each blob once per restore, usually on another
+     * thread ahead of the plugin); a larger one (weights, packs: bytes a plugin copies) is hashed
+     * while the plugin reads it, and wrong bytes fail the whole restore once the plugins return,
+     * before TARGET appears: TARGET never holds a wrong byte, though the plugin may have read some.
+     * Parse what you read as input from elsewhere either way: a snapshot's bytes hash to their digests
+     * but may have been written by anyone. `*fd_out` is a read-only descriptor at offset 0 (O_CLOEXEC), owned by the plugin, which
      * closes it; `*size_out` is its size. Use pread, or copy_file_range to a descriptor from
      * create_file. PF_ERR_INVALID for a digest the layer does not list; PF_ERR_IO for a blob that is
      * missing or damaged (the restore's error names the blob).
@@ -290,7 +294,10 @@ typedef struct pf_host {
      * none on Linux) and the mtime (and atime) of `path`, in ns since 1970, without following a
      * symlink at `path` (AT_SYMLINK_NOFOLLOW). Call it on a file after closing its descriptor, and on
      * a directory after everything in it was created (creating entries changes its mtime; a mode
-     * without write or search permission would stop the filling), deepest first.
+     * without write or search permission would stop the filling), deepest first. Unless the user
+     * asked to keep them (`pfhost restore --keep-setid`), the host clears the setuid and setgid bits
+     * of anything but a directory, here and in create_file, and reports it to the user itself: the
+     * call still succeeds.
      */
     int32_t (*set_attributes)(pf_ctx *ctx, const char *path, uint32_t mode, int64_t mtime_ns);
 
@@ -314,6 +321,38 @@ typedef struct pf_host {
      */
     void (*report)(pf_ctx *ctx, const char *key, const char *value);
 } pf_host;
+
+/** [1.1] The type of a declared setting (pf_setting.type): what the host accepts as its value. */
+enum {
+    PF_SETTING_STRING = 1, /* any text */
+    PF_SETTING_BOOL = 2,   /* "true" or "false" (a config file may give a JSON boolean) */
+    PF_SETTING_INT = 3,    /* a decimal integer within int64_t (a config file may give a JSON integer) */
+    PF_SETTING_PATH = 4,   /* a file or directory: a relative value from a config file is resolved against the
+                              config file's directory before the plugin sees it; from --set, it is left as given
+                              (relative to the host's working directory) */
+    PF_SETTING_LIST = 5    /* comma-separated text (a config file may give a JSON array of strings, joined with ",") */
+};
+
+/**
+ * [1.1] One setting a plugin declares (pf_plugin.settings). Static storage, never changed; read by the
+ * host when it loads the plugin, on any thread. Strings are NUL-terminated UTF-8.
+ */
+typedef struct pf_setting {
+    /** The key after the kind, e.g. "root" for world.root: 1 to 64 of [a-z0-9_], starting with a letter. */
+    const char *key;
+    /** One of PF_SETTING_*. */
+    uint32_t type;
+    /** Non-zero: the capture cannot run without it (the host refuses the snapshot, exit 78, when it is unset
+        and has no default). */
+    uint32_t required;
+    /** The value `config` returns when the setting is unset (of the setting's type), or NULL for none. */
+    const char *default_value;
+    /** One line for humans, shown by `pfhost plugins` and in errors. Required. */
+    const char *help;
+} pf_setting;
+
+/** [1.1] sizeof(pf_setting) as first published (32 bytes on LP64): the smallest pf_plugin.setting_size. */
+#define PF_SETTING_SIZE_1_1 (2 * sizeof(uint32_t) + 3 * sizeof(void *))
 
 /**
  * What a plugin is. Returned by the entry function; must be in static storage (valid for
@@ -355,6 +394,35 @@ typedef struct pf_plugin {
      * A plugin declaring abi_minor 0 is never asked to restore: ABI 1.0 has no restore services.
      */
     int32_t (*restore)(const pf_host *host, pf_ctx *ctx, const char *layer_json, size_t len);
+
+    /* ---- [1.1] Declared settings and build identity: read only when struct_size covers them. ---- */
+
+    /**
+     * [1.1] sizeof(pf_setting) as the plugin was built (at least PF_SETTING_SIZE_1_1), so the array can
+     * grow at its elements' end in a later minor. Zero when the plugin declares no settings.
+     */
+    uint32_t setting_size;
+    /** [1.1] How many entries `settings` has (at most 256). */
+    uint32_t setting_count;
+    /**
+     * [1.1] The settings the plugin reads with host->config, in static storage; NULL (with setting_count 0)
+     * declares none, and the host then behaves as for a 1.0 plugin: every key is passed through unchecked,
+     * relative paths are resolved by the name rule (path, root, dom, *_path, *_dir, *_file), and a key the
+     * capture never read is warned about. A plugin that declares (even one setting) gets the host's checks:
+     * an unknown key or a value of the wrong type refuses the snapshot (exit 78) naming the key, the valid
+     * keys and the nearest one; a required setting unset is refused the same way; `config` returns the
+     * default of an unset setting; PF_SETTING_PATH values from a config file are resolved against its
+     * directory (and only those: the name rule no longer applies). Read once, at load, on any thread.
+     */
+    const pf_setting *settings;
+    /**
+     * [1.1] What the plugin was built with, when that constrains the host it can run in (like PostgreSQL's
+     * PG_MODULE_MAGIC): NULL or "" for a plugin that needs nothing but this header (C, Rust). A Swift plugin
+     * gives "swift-" and the Swift runtime version it was compiled with ("swift-6.3.1"; PFPluginKit fills it):
+     * Swift has no stable ABI on Linux and the plugin uses the host process's libswiftCore, so a host
+     * built with another Swift refuses it, naming both versions. Static storage; read at load.
+     */
+    const char *build_identity;
 } pf_plugin;
 
 /** The type of pf_plugin_entry_v1. It may be called more than once and from any thread. */

@@ -8,6 +8,7 @@ import PFStore
 ///     pfbench overhead --pfhost BIN --plugins DIR [--runs 21]   snapshot of empty layers vs --version
 ///     pfbench snapshots --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
 ///     pfbench restores --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
+///     pfbench registry --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
 ///     pfbench json MANIFEST.json                            manifest JSON coding: pfhost vs Foundation
 ///     pfbench ingest-child STORE FILE...                    (internal) one measured ingest
 @main
@@ -24,6 +25,7 @@ struct PFBench {
         case "json": try JSONBench.run(arguments[0])
         case "snapshots": try snapshots(options(arguments), json: arguments.contains("--json"))
         case "restores": try restores(options(arguments), json: arguments.contains("--json"))
+        case "registry": try registry(options(arguments), json: arguments.contains("--json"))
         default: usage()
         }
     }
@@ -162,6 +164,15 @@ struct PFBench {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let benchmark = RestoreBenchmark(repo: repo, work: work, scale: scale, runs: runs, pfhost: binary, plugins: plugins)
         RestoreBenchmark.report(try benchmark.run(), scale: scale, runs: runs, json: json)
+    }
+
+    static func registry(_ options: [String: String], json: Bool) throws {
+        guard let repo = options["repo"], let work = options["work"], let binary = options["pfhost"], let plugins = options["plugins"] else { usage() }
+        let scale = options["scale"] ?? "synthetic"
+        let runs = Int(options["runs"] ?? "5")!
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let benchmark = RegistryBenchmark(repo: repo, work: work, scale: scale, runs: runs, pfhost: binary, plugins: plugins)
+        RegistryBenchmark.report(try benchmark.run(), scale: scale, runs: runs, json: json)
     }
 
     static func overhead(_ options: [String: String]) {

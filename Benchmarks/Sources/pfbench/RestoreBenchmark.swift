@@ -22,12 +22,7 @@ struct RestoreBenchmark {
     }
 
     func run() throws -> [Row] {
-        let fixture = work + "/agent-\(scale)"
-        if !FileManager.default.fileExists(atPath: fixture + "/.complete") {
-            try? FileManager.default.removeItem(atPath: fixture)
-            check(Measurement.run(["/usr/bin/env", "python3", repo + "/Examples/agent/generate.py", fixture, "--scale", scale]), "generating the fixture")
-            _ = FileManager.default.createFile(atPath: fixture + "/.complete", contents: nil)
-        }
+        let fixture = BenchmarkSupport.fixture(repo: repo, work: work, scale: scale)
         let agent = work + "/restore-agent"
         remove(agent)
         check(Measurement.run(["/bin/cp", "-a", fixture, agent]), "copying the fixture")
@@ -82,16 +77,7 @@ struct RestoreBenchmark {
     }
 
     /// Bytes of regular files under `root`.
-    private func size(of root: String) -> Int64 {
-        var total: Int64 = 0
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while enumerator?.nextObject() != nil {
-            if let attributes = enumerator?.fileAttributes, attributes[.type] as? FileAttributeType == .typeRegular {
-                total += (attributes[.size] as? Int64) ?? Int64((attributes[.size] as? Int) ?? 0)
-            }
-        }
-        return total
-    }
+    private func size(of root: String) -> Int64 { BenchmarkSupport.size(of: root) }
 
     /// Prints the table and pfhost's ratio to each reference, against issue 11's targets.
     static func report(_ rows: [Row], scale: String, runs: Int, json: Bool) {

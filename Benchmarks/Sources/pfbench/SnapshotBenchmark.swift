@@ -24,12 +24,7 @@ struct SnapshotBenchmark {
     }
 
     func run() throws -> [Row] {
-        let fixture = work + "/agent-\(scale)"
-        if !FileManager.default.fileExists(atPath: fixture + "/.complete") {
-            try? FileManager.default.removeItem(atPath: fixture)
-            check(Measurement.run(["/usr/bin/env", "python3", repo + "/Examples/agent/generate.py", fixture, "--scale", scale]), "generating the fixture")
-            _ = FileManager.default.createFile(atPath: fixture + "/.complete", contents: nil)
-        }
+        let fixture = BenchmarkSupport.fixture(repo: repo, work: work, scale: scale)
         let agent = work + "/agent-work"
         remove(agent)
         check(Measurement.run(["/bin/cp", "-a", fixture, agent]), "copying the fixture")
@@ -157,16 +152,7 @@ struct SnapshotBenchmark {
     }
 
     /// Bytes of regular files under `root`.
-    func size(of root: String) -> Int64 {
-        var total: Int64 = 0
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while enumerator?.nextObject() != nil {
-            if let attributes = enumerator?.fileAttributes, attributes[.type] as? FileAttributeType == .typeRegular {
-                total += (attributes[.size] as? Int64) ?? Int64((attributes[.size] as? Int) ?? 0)
-            }
-        }
-        return total
-    }
+    func size(of root: String) -> Int64 { BenchmarkSupport.size(of: root) }
 
     /// Prints the table, pfhost's ratio to each reference, and the targets of issue 5.
     static func report(_ rows: [Row], scale: String, runs: Int, fixtureBytes: Int64, json: Bool) {

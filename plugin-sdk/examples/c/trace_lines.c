@@ -12,6 +12,7 @@
  * with the host's file services (which never create anything outside TARGET/trace), and the setting
  * that captures it recorded for TARGET/pfhost.json:
  *          pfhost restore REF --plugins DIR --to /agents/b
+ * Check:   pfhost check-plugin libexample-trace.so --set path=conversation.jsonl
  */
 #include "pf_plugin.h"
 
@@ -144,6 +145,12 @@ static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer_json,
     return rc;
 }
 
+/* The settings it reads (ABI 1.1): the host refuses unknown keys and a missing path before capture
+ * runs, and resolves a relative path from a config file against the file's directory. */
+static const pf_setting settings[] = {
+    {"path", PF_SETTING_PATH, 1, NULL, "the conversation, JSON Lines (one chat message per line)"},
+};
+
 static const pf_plugin plugin = {
     .struct_size = sizeof(pf_plugin),
     .abi_major = PF_ABI_MAJOR,
@@ -154,6 +161,9 @@ static const pf_plugin plugin = {
     .description = "Stores a JSON Lines conversation and counts its messages",
     .capture = capture,
     .restore = restore,
+    .setting_size = sizeof(pf_setting),
+    .setting_count = sizeof settings / sizeof settings[0],
+    .settings = settings,
 };
 
 PF_PLUGIN_EXPORT const pf_plugin *pf_plugin_entry_v1(void) { return &plugin; }

@@ -1,0 +1,439 @@
+import CPFPluginABI
+import Dispatch
+import Logging
+import PFModel
+import PFStore
+import PFSystem
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `pfhost check-plugin`: a conformance run of one plugin, alone, against a scratch store (in the
+/// spirit of clap-validator). It never needs plugins for the other four kinds.
+///
+/// It runs the checks of ``PluginCheck/all`` in order, in this process, reporting each as it ends;
+/// a check whose prerequisite failed is skipped. `pfhost check-plugin` runs it in a worker process of
+/// its own, so a plugin that crashes fails the check it was in instead of crashing the checker.
+///
+/// ```swift
+/// let checker = PluginChecker(file: "libexample-trace.so", settings: ["path=conv.jsonl"])
+/// checker.run(begin: { _ in }) { check in print(check.status, check.name, check.detail) }
+/// ```
+public final class PluginChecker: Sendable {
+    let file: String
+    let settings: [String]
+    let configFile: String?
+    let allowInsecurePlugins: Bool
+    let logger: Logger
+    /// How long a cancelled capture may take to return.
+    public static let cancellationBound: Duration = .seconds(2)
+    /// How long any other capture or restore may take.
+    public static let captureTimeout: Duration = .seconds(120)
+    /// Threads calling host services beside the capture in `concurrent-services`.
+    static let stressThreads = 4
+
+    /// - Parameters:
+    ///   - settings: `KEY=VALUE` (the plugin's kind is implied) or `KIND.KEY=VALUE`, applied after `configFile`.
+    ///   - configFile: a pfhost config file; the section of the plugin's kind is used.
+    public init(file: String, settings: [String] = [], configFile: String? = nil, allowInsecurePlugins: Bool = false,
+                logger: Logger = Logger(label: "pfhost")) {
+        self.file = file
+        self.settings = settings
+        self.configFile = configFile
+        self.allowInsecurePlugins = allowInsecurePlugins
+        self.logger = logger
+    }
+
+    /// Thrown inside ``run(begin:report:)`` to end the run after a check that later ones depend on.
+    private struct Stop: Error {}
+
+    /// Runs every check, calling `begin` with a check's name before it starts and `report` when it
+    /// ends. Returns when all have run or one ended the run (the rest are reported skipped).
+    public func run(begin: (String) -> Void, report: (PluginCheck) -> Void) {
+        var remaining = PluginCheck.all.map(\.name)
+        func emit(_ check: PluginCheck) {
+            remaining.removeAll { $0 == check.name }
+            report(check)
+        }
+        var scratch: String?
+        defer { if let scratch { try? SystemCalls().removeTree(scratch) } }
+        do {
+            scratch = try SystemCalls().makeTemporaryDirectory(prefix: "/tmp/pfhost-check-")
+            try checks(scratch: scratch!, begin: begin, emit: emit)
+        } catch is Stop {
+        } catch {
+            emit(PluginCheck(remaining.first ?? "capture", .fail, "the checker could not run: \(error)"))
+        }
+        for name in remaining { report(PluginCheck(name, .skip, "not run: an earlier check it needs failed")) }
+    }
+
+    private func checks(scratch: String, begin: (String) -> Void, emit: (PluginCheck) -> Void) throws {
+        func fail(_ name: String, _ detail: String) throws -> Never {
+            emit(PluginCheck(name, .fail, detail))
+            throw Stop()
+        }
+
+        begin("exports")
+        let exported: [String]
+        do { exported = try Self.exports(of: file) } catch { try fail("exports", "\(error)") }
+        guard exported.contains(PluginABI.entrySymbol) else {
+            try fail("exports", "does not export \(PluginABI.entrySymbol): not a plugin (build it against plugin-sdk/include/pf_plugin.h)")
+        }
+        let extra = exported.filter { $0 != PluginABI.entrySymbol }.sorted()
+        if extra.isEmpty {
+            emit(PluginCheck("exports", .pass, "\(PluginABI.entrySymbol) and nothing else"))
+        } else {
+            emit(PluginCheck("exports", .warn, "also exports \(extra.count) other symbol\(extra.count == 1 ? "" : "s") (\(extra.prefix(5).joined(separator: ", "))\(extra.count > 5 ? ", …" : "")): build with -fvisibility=hidden or a version script (plugin-sdk/exports.map) so only \(PluginABI.entrySymbol) is"))
+        }
+
+        begin("loads")
+        let plugin: LoadedPlugin
+        do { plugin = try PluginLoader.load(file, allowInsecurePlugins: allowInsecurePlugins) } catch {
+            try fail("loads", error.reason)
+        }
+        let restore = plugin.restoreRefusal.map { "cannot restore: \($0)" } ?? "can restore"
+        emit(PluginCheck("loads", .pass, "\(plugin.id) \(plugin.version), \(plugin.kind) layer, ABI \(plugin.abiMajor).\(plugin.abiMinor), \(restore)\(plugin.buildIdentity.map { ", built with \($0)" } ?? "")"))
+
+        begin("settings")
+        let config: [String: String]
+        do { config = try configuration(for: plugin) } catch { try fail("settings", "\(error)") }
+        if let declared = plugin.settings {
+            emit(PluginCheck("settings", .pass, "\(declared.count) declared (\(declared.map(\.key).joined(separator: ", "))); \(config.count) with a value"))
+        } else {
+            emit(PluginCheck("settings", .warn, "declares none (every \(plugin.kind).KEY is passed unchecked, typos included): declare them in pf_plugin.settings (ABI 1.1)"))
+        }
+
+        let store: SnapshotStore
+        do { store = try SnapshotStore.openOrCreate(at: scratch + "/store", durability: .none) } catch {
+            try fail("capture", "cannot create the scratch store: \(error)")
+        }
+
+        begin("capture")
+        let first = capture(plugin, store: store, config: config)
+        guard case .finished(.success(let layer), let json?, let milliseconds) = first else {
+            try fail("capture", first.failure)
+        }
+        emit(PluginCheck("capture", .pass, "PF_OK in \(milliseconds) ms, \(layer.blobs.count) blob\(layer.blobs.count == 1 ? "" : "s")"))
+
+        begin("schema")
+        let schema = "layer-\(plugin.kind.rawValue).schema.json"
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(json)
+            try LayerValidator.published.get().validate(value, against: schema)
+            emit(PluginCheck("schema", .pass, "valid against plugin-sdk/schema/\(schema)"))
+        } catch {
+            try fail("schema", "plugin-sdk/schema/\(schema): \(error)")
+        }
+
+        begin("blobs")
+        var missing: [String] = []
+        for blob in layer.blobs {
+            let size = try? store.size(of: blob.digest)
+            if size != blob.size { missing.append("\(blob.digest) (\(size.map { "\($0) bytes stored" } ?? "missing"), \(blob.size) listed)") }
+        }
+        if missing.isEmpty {
+            emit(PluginCheck("blobs", .pass, "\(layer.blobs.count) listed, each present with its size"))
+        } else {
+            emit(PluginCheck("blobs", .fail, "listed but not stored with that size: \(missing.joined(separator: ", "))"))
+        }
+
+        begin("determinism")
+        let parent = Self.parentLayer(value, plugin: plugin)
+        let blobsBefore = Self.blobCount(store)
+        let second = capture(plugin, store: store, config: config, parent: parent)
+        let blobsAfter = Self.blobCount(store)
+        guard case .finished(.success, let secondJSON?, _) = second else { try fail("determinism", "the second capture: \(second.failure)") }
+        let secondValue = try? JSONParser.parse(secondJSON)
+        if secondValue == value {
+            emit(PluginCheck("determinism", .pass, "the second capture gave the same layer"))
+        } else {
+            emit(PluginCheck("determinism", .fail, "the second capture of unchanged input gave another layer: \(Self.difference(value, secondValue ?? .null))"))
+        }
+
+        begin("parent-reuse")
+        if blobsAfter == blobsBefore {
+            emit(PluginCheck("parent-reuse", .pass, "the second capture, given the first as parent, stored no new blob"))
+        } else {
+            emit(PluginCheck("parent-reuse", .fail, "the second capture, given the first as parent, stored \(blobsAfter - blobsBefore) new blob file(s) for unchanged input"))
+        }
+
+        begin("descriptors")
+        // After two captures whatever the host or plugin opens once (caches, a lock) is open: a third
+        // capture that ends with more descriptors than it started with leaks them, one per capture.
+        let descriptorsBefore = Self.openDescriptors()
+        let third = capture(plugin, store: store, config: config, parent: parent)
+        let descriptorsAfter = Self.openDescriptors()
+        guard case .finished(.success, _, _) = third else { try fail("descriptors", "the third capture: \(third.failure)") }
+        if descriptorsAfter <= descriptorsBefore {
+            emit(PluginCheck("descriptors", .pass, "\(descriptorsBefore) open before a third capture, \(descriptorsAfter) after"))
+        } else {
+            emit(PluginCheck("descriptors", .fail, "\(descriptorsAfter - descriptorsBefore) file descriptor(s) left open by a capture (\(descriptorsBefore) open before it, \(descriptorsAfter) after): close what you open, on every path"))
+        }
+
+        begin("concurrent-services")
+        let stressed = underStress(store: store, plugin: plugin, config: config) {
+            capture(plugin, store: store, config: config, parent: parent)
+        }
+        guard case .finished(.success, let stressedJSON?, _) = stressed.outcome else {
+            try fail("concurrent-services", "the capture under stress: \(stressed.outcome.failure)")
+        }
+        if (try? JSONParser.parse(stressedJSON)) == value {
+            emit(PluginCheck("concurrent-services", .pass, "same layer while \(Self.stressThreads) threads made \(stressed.calls) host service calls"))
+        } else {
+            emit(PluginCheck("concurrent-services", .fail, "under concurrent host service calls the layer differs: \(Self.difference(value, (try? JSONParser.parse(stressedJSON)) ?? .null))"))
+        }
+
+        begin("restore")
+        if let refusal = plugin.restoreRefusal {
+            emit(PluginCheck("restore", .skip, "the plugin cannot restore: \(refusal)"))
+        } else {
+            let outcome = roundTrip(plugin, store: store, layer: layer, value: value, scratch: scratch)
+            emit(outcome)
+        }
+
+        begin("cancellation")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let cancelled = capture(plugin, store: store, config: config, parent: parent, cancelled: true, timeout: Self.cancellationBound)
+        let took = (clock.now - start).saturatedMilliseconds
+        switch cancelled {
+        case .hung:
+            try fail("cancellation", "still running \(Self.cancellationBound.components.seconds) s after the capture was cancelled: check host->cancelled(ctx) in every loop and return PF_ERR_CANCELLED")
+        case .finished(let result, _, _):
+            let how = if case .failure(let failure) = result { failure.message } else { "PF_OK" }
+            emit(PluginCheck("cancellation", .pass, "returned \(took) ms after the capture was cancelled (bound \(Self.cancellationBound.components.seconds) s): \(how)"))
+        }
+    }
+
+    // MARK: Captures
+
+    /// How one capture ended.
+    enum Outcome {
+        case finished(Result<CapturedLayer, CaptureFailure>, json: [UInt8]?, milliseconds: Int64)
+        /// Still running at the deadline (the thread is left to it: this process ends soon).
+        case hung(Duration)
+
+        var failure: String {
+            switch self {
+            case .finished(.failure(let failure), _, _): failure.message
+            case .finished: "no layer"
+            case .hung(let timeout): "still running after \(timeout)"
+            }
+        }
+    }
+
+    private func capture(_ plugin: LoadedPlugin, store: SnapshotStore, config: [String: String], parent: [UInt8]? = nil,
+                         cancelled: Bool = false, timeout: Duration = PluginChecker.captureTimeout) -> Outcome {
+        let context = CaptureContext(plugin: plugin, store: store, config: config, parentLayer: parent, logger: logger, onProgress: nil)
+        let task = InProcessCapture(context: context)
+        if cancelled { task.cancel() }
+        let done = DispatchSemaphore(value: 0)
+        task.start { done.signal() }
+        guard done.wait(timeout: .now() + timeout.dispatchInterval) == .success, let outcome = task.outcome else {
+            _ = task.abandon()
+            return .hung(timeout)
+        }
+        return .finished(outcome.result, json: context.layerJSON, milliseconds: outcome.milliseconds)
+    }
+
+    /// Runs `body` while ``stressThreads`` threads call host services (put_blob, config, parent_layer,
+    /// cancelled, progress) through contexts of their own, as other plugins' captures would.
+    private func underStress(store: SnapshotStore, plugin: LoadedPlugin, config: [String: String],
+                             _ body: () -> Outcome) -> (outcome: Outcome, calls: Int) {
+        let stop = Atomic<Bool>(false)
+        let calls = Atomic<Int>(0)
+        let group = DispatchGroup()
+        let warmed = DispatchSemaphore(value: 0)
+        let logger = logger
+        for thread in 0..<Self.stressThreads {
+            group.enter()
+            let started = DetachedThread.start {
+                let context = CaptureContext(plugin: plugin, store: store, config: config, parentLayer: Array("{}".utf8),
+                                             logger: logger, onProgress: nil)
+                let handle = HostHandles.contexts.register(context)
+                let host = HostServices.table
+                var digest = [CChar](repeating: 0, count: Int(PF_DIGEST_STRLEN))
+                var round = 0
+                while !stop.load(ordering: .acquiring) {
+                    var bytes = Array("pfhost check-plugin stress \(thread) \(round % 64)".utf8)
+                    _ = host.pointee.put_blob(handle, "application/octet-stream", &bytes, bytes.count, &digest)
+                    _ = host.pointee.config(handle, "path")
+                    var length = 0
+                    _ = host.pointee.parent_layer(handle, &length)
+                    _ = host.pointee.cancelled(handle)
+                    host.pointee.progress(handle, UInt64(round), 0)
+                    calls.add(5, ordering: .relaxed)
+                    round += 1
+                    if round == 16 { warmed.signal() }
+                }
+                _ = HostHandles.contexts.retire(handle, owner: plugin.label, logger: logger)
+                _ = context.finish(returnCode: Int32(PF_ERR_CANCELLED))
+                group.leave()
+            }
+            if started != 0 {
+                group.leave()
+                warmed.signal()
+            }
+        }
+        // The capture starts once every thread is calling services.
+        for _ in 0..<Self.stressThreads { _ = warmed.wait(timeout: .now() + .seconds(10)) }
+        let outcome = body()
+        stop.store(true, ordering: .releasing)
+        group.wait()
+        return (outcome, calls.load(ordering: .acquiring))
+    }
+
+    /// Restores `layer` into a scratch TARGET, captures what was restored with the settings the
+    /// restore recorded, and compares the blobs.
+    private func roundTrip(_ plugin: LoadedPlugin, store: SnapshotStore, layer: CapturedLayer, value: JSONValue, scratch: String) -> PluginCheck {
+        let kind = plugin.kind
+        let restoredConfig: [String: String]
+        do {
+            let target = try RestoreTarget(scratch + "/restored", force: false, store: store.path)
+            let directory = try target.makeLayerDirectory(kind)
+            defer { close(directory) }
+            let verifier = BlobVerifier(store: store, layers: [layer.blobs.map { BlobRef(digest: $0.digest, size: $0.size) }])
+            let services = CaptureContext(plugin: plugin, store: store, config: [:], parentLayer: nil, logger: logger, onProgress: nil)
+            let context = RestoreContext(kind: kind, plugin: plugin, services: services, directory: directory,
+                                         layer: Self.parentLayer(value, plugin: plugin), blobs: layer.blobs, verifier: verifier, logger: logger)
+            verifier.start()
+            defer { verifier.stop() }
+            guard case .success(let outcomes) = RestoreRunner(timeout: Self.captureTimeout, grace: .seconds(2)).run([context]) else {
+                return PluginCheck("restore", .fail, "the restore was still running after \(Self.captureTimeout)")
+            }
+            let code = outcomes[0].returnCode
+            _ = services.finish(returnCode: code)
+            // Blobs over 16 MiB are hashed while the plugin copies them: wrong bytes show only now.
+            try verifier.settle()
+            guard code == Int32(PF_OK) else {
+                target.discard()
+                return PluginCheck("restore", .fail, "restore returned \(CaptureContext.codeName(code)): \(services.pluginError ?? "no message")")
+            }
+            try target.writeFile("pfhost.json", Restorer.configurationFile([kind.rawValue: context.snapshot.configuration]))
+            try target.commit()
+            let file = try SnapshotConfiguration.load(file: scratch + "/restored/pfhost.json")
+            restoredConfig = try file.section(for: kind, plugin: plugin)
+        } catch {
+            return PluginCheck("restore", .fail, "\(error)")
+        }
+        let again = capture(plugin, store: store, config: restoredConfig)
+        guard case .finished(.success(let restored), _, _) = again else {
+            return PluginCheck("restore", .fail, "capturing the restored layer with the settings it recorded (\(restoredConfig.keys.sorted().joined(separator: ", "))): \(again.failure)")
+        }
+        let original = Set(layer.blobs.map(\.digest)), recaptured = Set(restored.blobs.map(\.digest))
+        guard original == recaptured else {
+            return PluginCheck("restore", .fail, "a capture of the restored layer has \(recaptured.subtracting(original).count) blob(s) the original lacks and lacks \(original.subtracting(recaptured).count) of its \(original.count)")
+        }
+        return PluginCheck("restore", .pass, "restored, then captured again with the settings it recorded: the same \(original.count) blob\(original.count == 1 ? "" : "s")")
+    }
+
+    // MARK: The worker process
+
+    /// Runs `executable` with `arguments` (a `check-plugin --worker`), its stdin `/dev/null`,
+    /// handing each line it prints to `line`. Returns how it ended, or nil when it was still running
+    /// after `timeout` and was killed.
+    public static func runWorker(executable: String, arguments: [String], timeout: Duration,
+                                 line: (ArraySlice<UInt8>) -> Void) throws(SystemCallError) -> ProcessEnd? {
+        let system = SystemCalls()
+        let output = try system.makePipe()
+        let input: Int32
+        do { input = try system.open("/dev/null", O_RDONLY) } catch {
+            try? system.close(output.read, path: "a pipe")
+            try? system.close(output.write, path: "a pipe")
+            throw error
+        }
+        let environment = PluginSet.childEnvironment()
+        let spawned = Result { () throws(SystemCallError) in
+            try system.spawn(executable, arguments: arguments, environment: environment, standardInput: input, standardOutput: output.write)
+        }
+        try? system.close(output.write, path: "a pipe")
+        try? system.close(input, path: "/dev/null")
+        let pid: pid_t
+        do { pid = try spawned.get() } catch {
+            try? system.close(output.read, path: "a pipe")
+            throw error
+        }
+        let timedOut = Atomic<Bool>(false)
+        let finished = DispatchSemaphore(value: 0)
+        let watchdog = DetachedThread.start {
+            if finished.wait(timeout: .now() + timeout.dispatchInterval) == .timedOut {
+                timedOut.store(true, ordering: .releasing)
+                system.signalGroup(pid, SIGKILL)
+            }
+        }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = (try? chunk.withUnsafeMutableBytes { (raw) throws(SystemCallError) -> Int in
+                try system.read(output.read, into: raw.baseAddress!, count: raw.count, path: "the worker's output")
+            }) ?? 0
+            guard count > 0 else { break }
+            buffer += chunk[..<count]
+            while let newline = buffer.firstIndex(of: 0x0a) {
+                line(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+            }
+        }
+        try? system.close(output.read, path: "a pipe")
+        let end = try? system.waitForEnd(of: pid)
+        system.reap(pid)
+        if watchdog == 0 { finished.signal() }
+        return timedOut.load(ordering: .acquiring) ? nil : end
+    }
+
+    // MARK: Helpers
+
+    /// The configuration section the plugin gets: `configFile`'s section of its kind, then `settings`,
+    /// checked against what it declares.
+    private func configuration(for plugin: LoadedPlugin) throws(ConfigurationError) -> [String: String] {
+        var configuration = SnapshotConfiguration()
+        if let configFile { configuration = try SnapshotConfiguration.load(file: configFile) }
+        for setting in settings {
+            let name = setting.split(separator: "=", maxSplits: 1).first.map(String.init) ?? setting
+            try configuration.apply(setting: name.contains(".") ? setting : "\(plugin.kind).\(setting)")
+        }
+        return try configuration.section(for: plugin.kind, plugin: plugin)
+    }
+
+    /// The names `file` exports, read from its dynamic symbol table (nothing is loaded).
+    static func exports(of file: String) throws -> [String] {
+        let system = SystemCalls()
+        let descriptor = try system.open(file, O_RDONLY)
+        defer { try? system.close(descriptor, path: file) }
+        let dynamic = try ELFDynamicSection(descriptor: descriptor, path: file, system: system)
+        return try dynamic.exportedNames(descriptor: descriptor, path: file, system: system)
+    }
+
+    /// The layer as `parent_layer` gives it in a snapshot: with `plugin` filled, canonical JSON.
+    static func parentLayer(_ value: JSONValue, plugin: LoadedPlugin) -> [UInt8] {
+        var members = value.objectValue ?? [:]
+        members["plugin"] = .object(["id": .string(plugin.id), "version": .string(plugin.version)])
+        return CanonicalJSON.encode(.object(members))
+    }
+
+    static func blobCount(_ store: SnapshotStore) -> Int {
+        (try? SystemCalls().listDirectory(store.path + "/blobs/sha256").count) ?? -1
+    }
+
+    static func openDescriptors() -> Int {
+        (try? SystemCalls().listDirectory("/proc/self/fd").count) ?? -1
+    }
+
+    /// Where two layers first differ, as `/pointer: A, not B`.
+    static func difference(_ a: JSONValue, _ b: JSONValue, at pointer: String = "") -> String {
+        switch (a, b) {
+        case (.object(let left), .object(let right)):
+            for key in Set(left.keys).union(right.keys).sorted() where left[key] != right[key] {
+                return difference(left[key] ?? .null, right[key] ?? .null, at: pointer + "/" + key)
+            }
+        case (.array(let left), .array(let right)) where left.count == right.count:
+            for (index, pair) in zip(left, right).enumerated() where pair.0 != pair.1 {
+                return difference(pair.0, pair.1, at: pointer + "/\(index)")
+            }
+        default: break
+        }
+        return "\(pointer.isEmpty ? "/" : pointer): \(JSONSchemaValidator.show(b)), was \(JSONSchemaValidator.show(a))"
+    }
+}

@@ -1,0 +1,23 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SystemCalls {
+    /// `nanosleep(2)` for `milliseconds`, resumed after a signal: the backoff between retries of a
+    /// registry request.
+    public func sleep(milliseconds: Int) {
+        guard milliseconds > 0 else { return }
+        var delay = Glibc.timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        var remaining = Glibc.timespec()
+        while nanosleep(&delay, &remaining) != 0 && errno == EINTR { delay = remaining }
+    }
+
+    /// `getenv(3)`: the variable's value, nil when it is unset or empty.
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import PFRegistry
+import PFSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The options `push` and `pull` share: how to reach the registry and what to print.
+struct RegistryOptions: ParsableArguments {
+    @Flag(name: .customLong("plain-http"), help: "Talk plain HTTP instead of HTTPS (loopback and test registries only).")
+    var plainHTTP = false
+
+    @Option(help: ArgumentHelp("The registry user name; the password is read from stdin (--password-stdin).", valueName: "name"))
+    var username: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the password (or token) for --username from stdin.")
+    var passwordStdin = false
+
+    @Option(help: ArgumentHelp("Generations of ancestors to carry (0: the snapshot alone; default: all).", valueName: "n"))
+    var depth: Int?
+
+    @Option(help: ArgumentHelp("Blobs transferred at once, each on its own connection.", valueName: "n"))
+    var parallel: Int = 4
+
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Upload blobs larger than this in chunks of this many MiB, each a point to resume from.", valueName: "mib"))
+    var chunkSizeMiB: Int = 16
+
+    @Flag(help: "Print what was done as JSON.")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Draw no progress line, even on a terminal.")
+    var quiet = false
+
+    @Flag(help: "Trace every HTTP exchange on stderr (libcurl's verbose output; Authorization headers included).")
+    var verbose = false
+
+    /// Whether to draw the progress line: on a terminal, unless --quiet, --json or --verbose.
+    var showsProgress: Bool { isatty(STDERR_FILENO) == 1 && !quiet && !json && !verbose }
+
+    func validate() throws {
+        if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
+        if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin (a password on the command line would show in ps)") }
+        if let depth, depth < 0 { throw ValidationError("--depth must be 0 or more") }
+        if !(1...32).contains(parallel) { throw ValidationError("--parallel must be from 1 to 32") }
+        if !(1...4096).contains(chunkSizeMiB) { throw ValidationError("--chunk-size must be from 1 to 4096 (MiB)") }
+    }
+
+    /// The transfer options, with credentials from `--username`/`--password-stdin`, the environment or
+    /// the Docker/Podman credential files.
+    func transferOptions(for reference: RegistryReference) throws -> TransferOptions {
+        var credentials: RegistryCredentials?
+        do {
+            if let username {
+                let bytes: [UInt8]
+                do { bytes = try SystemCalls().readFile(STDIN_FILENO, path: "standard input", limit: 64 << 10) } catch {
+                    throw RegistryError.credentials("--password-stdin: \(error)")
+                }
+                var password = String(decoding: bytes, as: UTF8.self)
+                while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+                guard !password.isEmpty else { throw RegistryError.credentials("--password-stdin: standard input was empty") }
+                credentials = RegistryCredentials(username: username, password: password, source: "--username/--password-stdin")
+            } else {
+                credentials = try RegistryCredentials.find(for: reference.registry)
+            }
+        } catch let error as RegistryError {
+            throw fail(error, ExitStatus.of(error))
+        }
+        return TransferOptions(depth: depth, plainHTTP: plainHTTP, credentials: credentials, parallel: parallel,
+                               chunkSize: Int64(chunkSizeMiB) << 20, verbose: verbose)
+    }
+
+    /// Parses `text` as a registry reference, or fails with exit status 64.
+    static func reference(_ text: String) throws -> RegistryReference {
+        do { return try RegistryReference(parsing: text) } catch { throw fail(error, ExitStatus.of(error)) }
+    }
+}
