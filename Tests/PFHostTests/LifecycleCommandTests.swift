@@ -87,7 +87,7 @@ struct LifecycleCommandTests {
         let late = try take(setup, "2", day: 0, second: 60, [])
         let next = try take(setup, "3", day: 1, second: 0, [])
         let tagged = try take(setup, "4", day: 0, second: 30, ["--tag", "keep"])
-        let dry = try json(pfhost("forget", "--keep-daily", "1", "--dry-run", "--json", "--store", setup.store))
+        let dry = try json(pfhost("forget", "--keep-daily", "2", "--dry-run", "--json", "--store", setup.store))
         #expect(dry["forgotten"] == .array([.string(early.description)]), "\(dry)")
         #expect(ids(dry["kept"]) == [next, late, tagged].map(\.description))
         #expect(try SnapshotStore(opening: setup.store).history().count == 4)
