@@ -83,15 +83,7 @@ struct ForgetCommand: ParsableCommand {
             }
             return (ids, [])
         }
-        let history = try store.history()
-        var entries = history.enumerated().sorted { a, b in
-            a.element.created == b.element.created ? a.offset > b.offset : a.element.created > b.element.created
-        }.map(\.element)
-        if let tag {
-            guard let head = try store.snapshotID(tagged: tag) else { throw .notFound(reference: tag, store: store.path) }
-            let chain = try ListCommand.firstParents(from: head, in: store, known: Set(history.map(\.id)))
-            entries = entries.filter { chain.contains($0.id) }
-        }
+        let entries = try ListCommand.newestFirst(store, tag: tag)
         let tagged = Set(try store.tags().keys)
         var keep = Set(entries.prefix(keepLast ?? 0).map(\.id))
         for bucket in buckets {

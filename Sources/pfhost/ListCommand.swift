@@ -40,16 +40,8 @@ struct ListCommand: ParsableCommand {
 
     /// One JSON object per snapshot listed, newest first.
     private func listing(_ store: SnapshotStore) throws(StoreError) -> [JSONValue] {
-        let history = try store.history()
         let tags = try store.tags()
-        var entries = history.enumerated().sorted { a, b in
-            a.element.created == b.element.created ? a.offset > b.offset : a.element.created > b.element.created
-        }.map(\.element)
-        if let tag {
-            guard let head = try store.snapshotID(tagged: tag) else { throw .notFound(reference: tag, store: store.path) }
-            let chain = try Self.firstParents(from: head, in: store, known: Set(history.map(\.id)))
-            entries = entries.filter { chain.contains($0.id) }
-        }
+        let entries = try Self.newestFirst(store, tag: tag)
         var cache: [Digest: [OCIDescriptor]] = [:]
         var rows: [JSONValue] = []
         for entry in entries {
@@ -77,6 +69,19 @@ struct ListCommand: ParsableCommand {
             ]))
         }
         return rows
+    }
+
+    /// The history, newest first (by creation time, then the order added); with `tag`, only that
+    /// tag's chain of first parents.
+    static func newestFirst(_ store: SnapshotStore, tag: String?) throws(StoreError) -> [HistoryEntry] {
+        let history = try store.history()
+        let entries = history.enumerated().sorted { a, b in
+            a.element.created == b.element.created ? a.offset > b.offset : a.element.created > b.element.created
+        }.map(\.element)
+        guard let tag else { return entries }
+        guard let head = try store.snapshotID(tagged: tag) else { throw .notFound(reference: tag, store: store.path) }
+        let chain = try firstParents(from: head, in: store, known: Set(history.map(\.id)))
+        return entries.filter { chain.contains($0.id) }
     }
 
     /// `head` and its first parents, as far as the history goes.
