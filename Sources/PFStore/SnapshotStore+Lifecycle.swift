@@ -165,7 +165,15 @@ extension SnapshotStore {
             guard fd == nil else { return }
             let lockPath = ingestPath + "/gc.lock"
             fd = try step("taking the write lease (\(lockPath))") { () throws(SystemCallError) -> Int32 in
-                let opened = try openLockFile(lockPath)
+                let first = try openLockFile(lockPath)
+                // Held for the object's life: never as descriptor 0, 1 or 2, which a process started
+                // with stdout closed would otherwise print the content id into.
+                let opened: Int32
+                do throws(SystemCallError) { opened = try system.duplicate(first, minimum: 3, path: lockPath) } catch {
+                    try? system.close(first, path: lockPath)
+                    throw error
+                }
+                try? system.close(first, path: lockPath)
                 do throws(SystemCallError) { try system.lockShared(opened, path: lockPath) } catch {
                     try? system.close(opened, path: lockPath)
                     throw error
