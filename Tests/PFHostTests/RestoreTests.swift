@@ -230,23 +230,11 @@ struct RestoreTests {
         let store = try SnapshotStore(opening: agent.store)
         let pack = try #require(manifest.world.content.tree.packs?.first?.digest)
         let path = store.blobPath(pack)
-        chmod(path, 0o644)
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-        try handle.seek(toOffset: 3)
-        let byte = try #require(try handle.read(upToCount: 1)).first!
-        try handle.seek(toOffset: 3)
-        try handle.write(contentsOf: [byte ^ 0x20])
-        try handle.close()
-        chmod(path, 0o444)
-        let target = agent.dir.file("b")
-        let output = try Self.restore(agent, "main", to: target)
-        #expect(output.status == 3, "\(output)")
-        #expect(output.stderr.contains("\(path) is corrupt: its content does not match its digest \(pack)"), "\(output)")
+        try Self.flipByte(of: path, at: 3)
+        let output = try Self.expectDamagedRestore(agent, blob: pack, path: path)
         #expect(output.stderr.contains("world"), "\(output)")
-        #expect(!FileManager.default.fileExists(atPath: target))
-        #expect(Self.partials(in: agent.dir.path).isEmpty)
         // The other layers restore.
-        #expect(try Self.restore(agent, "main", to: target, ["--only", "model,cache,effects,trace"]).status == 0)
+        #expect(try Self.restore(agent, "main", to: agent.dir.file("b"), ["--only", "model,cache,effects,trace"]).status == 0)
     }
 
     @Test("a large blob is copied while it is hashed: intact it restores byte for byte; damaged, the restore fails naming it before TARGET exists")
@@ -264,18 +252,33 @@ struct RestoreTests {
         #expect(FileManager.default.contents(atPath: intact + "/model/extra.bin") == Data(weights))
 
         let path = try SnapshotStore(opening: agent.store).blobPath(blob.digest)
+        try Self.flipByte(of: path, at: 9 << 20)
+        try Self.expectDamagedRestore(agent, blob: blob.digest, path: path)
+    }
+
+    /// Flips one bit of the byte at `offset` of the (read-only) blob file at `path`.
+    static func flipByte(of path: String, at offset: UInt64) throws {
         chmod(path, 0o644)
+        defer { chmod(path, 0o444) }
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-        try handle.seek(toOffset: 9 << 20)
-        try handle.write(contentsOf: [weights[9 << 20] ^ 0x01])
-        try handle.close()
-        chmod(path, 0o444)
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        let byte = try #require(try handle.read(upToCount: 1)).first!
+        try handle.seek(toOffset: offset)
+        try handle.write(contentsOf: [byte ^ 0x20])
+    }
+
+    /// A whole restore of `main` fails with exit 3 naming the damaged `blob` at `path`, and leaves
+    /// neither TARGET nor a temporary sibling.
+    @discardableResult
+    static func expectDamagedRestore(_ agent: Agent, blob: Digest, path: String) throws -> ProcessOutput {
         let target = agent.dir.file("b")
-        let output = try Self.restore(agent, "main", to: target)
+        let output = try restore(agent, "main", to: target)
         #expect(output.status == 3, "\(output)")
-        #expect(output.stderr.contains("\(path) is corrupt: its content does not match its digest \(blob.digest)"), "\(output)")
+        #expect(output.stderr.contains("\(path) is corrupt: its content does not match its digest \(blob)"), "\(output)")
         #expect(!FileManager.default.fileExists(atPath: target))
-        #expect(Self.partials(in: agent.dir.path).isEmpty)
+        #expect(partials(in: agent.dir.path).isEmpty)
+        return output
     }
 
     // MARK: The hosted agent
