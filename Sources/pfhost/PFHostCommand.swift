@@ -41,7 +41,8 @@ struct PFHostCommand: ParsableCommand {
         version: versionText,
         subcommands: [
             SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, CheckPluginCommand.self, ShowCommand.self, LogCommand.self,
-            DiffCommand.self, VerifyCommand.self, InitCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
+            DiffCommand.self, VerifyCommand.self, InitCommand.self, TagCommand.self, UntagCommand.self, ListCommand.self,
+            ForgetCommand.self, GCCommand.self, MigrateCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
         ]
     )
 }
