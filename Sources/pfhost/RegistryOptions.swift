@@ -51,12 +51,8 @@ struct RegistryOptions: ParsableArguments {
         var credentials: RegistryCredentials?
         do {
             if let username {
-                let bytes: [UInt8]
-                do { bytes = try SystemCalls().readFile(STDIN_FILENO, path: "standard input", limit: 64 << 10) } catch {
-                    throw RegistryError.credentials("--password-stdin: \(error)")
-                }
-                var password = String(decoding: bytes, as: UTF8.self)
-                while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+                var password = String(decoding: try Self.passwordLine(), as: UTF8.self)
+                while password.hasSuffix("\r") { password.removeLast() }
                 guard !password.isEmpty else { throw RegistryError.credentials("--password-stdin: standard input was empty") }
                 credentials = RegistryCredentials(username: username, password: password, source: "--username/--password-stdin")
             } else {
@@ -67,6 +63,23 @@ struct RegistryOptions: ParsableArguments {
         }
         return TransferOptions(depth: depth, plainHTTP: plainHTTP, credentials: credentials, parallel: parallel,
                                chunkSize: Int64(chunkSizeMiB) << 20, verbose: verbose)
+    }
+
+    /// The first line of standard input without its newline (at most 64 KiB), read a byte at a time
+    /// so that a pipe, a terminal, a here string or a file all work and nothing past the line is taken.
+    static func passwordLine() throws(RegistryError) -> [UInt8] {
+        let system = SystemCalls()
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let count: Int
+            do { count = try system.read(STDIN_FILENO, into: &byte, count: 1, path: "standard input") } catch {
+                throw .credentials("--password-stdin: \(error)")
+            }
+            if count == 0 || byte == UInt8(ascii: "\n") { return line }
+            guard line.count < 64 << 10 else { throw .credentials("--password-stdin: the first line of standard input is over 64 KiB") }
+            line.append(byte)
+        }
     }
 
     /// Parses `text` as a registry reference, or fails with exit status 64.

@@ -256,6 +256,21 @@ struct RegistryTests {
 
     // MARK: Failures
 
+    @Test("a registry trickling a manifest at 1 byte/s, or sending nothing, fails after one bounded wait (exit 69), not retried", arguments: ["trickle-manifests", "silent-manifests"])
+    func slowRegistry(mode: String) throws {
+        let setup = try Setup()
+        _ = try setup.snapshot()
+        #expect(try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/slow:v1", "--plain-http"]).status == 0)
+        let proxy = try RegistryProxy(upstream: setup.registry, mode: mode)
+        let target = setup.newStore()
+        let start = ContinuousClock.now
+        let pull = try setup.pfhost(["pull", "\(proxy.host)/agents/slow:v1", "--plain-http"], store: target)
+        let elapsed = ContinuousClock.now - start
+        #expect(pull.status == 69 && pull.stderr.contains("too slow while reading manifest v1"), "\(pull)")
+        // The limit is 30 s under 1 KiB/s; four tries would be two minutes.
+        #expect(elapsed < .seconds(55), "\(elapsed)")
+    }
+
     @Test("an unreachable registry, or HTTPS to a plain-HTTP one, is a one-line error (exit 69) and the store is untouched")
     func unreachable() throws {
         let setup = try Setup()
@@ -383,6 +398,21 @@ struct RegistryTests {
         #expect(pull.status == 0 && pull.stdout == id.description + "\n", "\(pull)")
     }
 
+    @Test("an upload Location on another origin (127.0.0.2) is followed without the user's credentials; the push and pull still work")
+    func noCredentialsElsewhere() throws {
+        let setup = try Setup()
+        try setup.addFiles(1, size: 3 << 20)
+        let id = try setup.snapshot()
+        let proxy = try RegistryProxy(upstream: setup.registry, mode: "elsewhere:bob:pw")
+        let destination = "\(proxy.host)/agents/elsewhere:v1"
+        let credentials = ["PFHOST_REGISTRY_USERNAME": "bob", "PFHOST_REGISTRY_PASSWORD": "pw"]
+        // The second listener answers 400 DENIED to any Authorization header: a leak fails the push.
+        let push = try setup.pfhost(["push", "a", destination, "--plain-http", "--chunk-size", "1"], environment: credentials)
+        #expect(push.status == 0, "\(push)")
+        let pull = try setup.pfhost(["pull", destination, "--plain-http"], store: setup.newStore(), environment: credentials)
+        #expect(pull.status == 0 && pull.stdout == id.description + "\n", "\(pull)")
+    }
+
     @Test("HTTPS by default: a registry whose CA is trusted through SSL_CERT_FILE works without --plain-http; untrusted, it is a TLS error (exit 69)")
     func https() throws {
         let agent = try ReferencePluginTests.Agent()
@@ -450,10 +480,9 @@ struct RegistryTests {
 /// Runs a program with `input` on its stdin (nothing when nil).
 func runWithInput(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> ProcessOutput {
     guard let input else { return try run(executable, arguments, environment: environment) }
-    let file = TemporaryDirectory()
-    try Data(input.utf8).write(to: URL(fileURLWithPath: file.file("stdin")))
-    let shell = ["-c", "exec \"$0\" \"$@\" < \"$PFHOST_TEST_STDIN\"", executable] + arguments
+    // Through a pipe, as `echo pw | pfhost push … --password-stdin` gives it (not a seekable file).
+    let shell = ["-c", "printf %s \"$PFHOST_TEST_STDIN\" | \"$0\" \"$@\"", executable] + arguments
     var env = environment
-    env["PFHOST_TEST_STDIN"] = file.file("stdin")
+    env["PFHOST_TEST_STDIN"] = input
     return try run("/bin/sh", shell, environment: env)
 }
