@@ -48,6 +48,8 @@ final class HTTPTransport {
         var connectFailed: Bool
         /// Whether a time limit ran out (connect timeout, low-speed limit, deadline).
         var timedOut = false
+        /// Whether a redirect went nowhere pfhost follows (too many, or not to http/https).
+        var badRedirect = false
         /// Whether the TLS handshake or the certificate check failed.
         var tlsFailed = false
         /// What the body source or sink reported when it aborted the transfer, if it did.
@@ -104,7 +106,7 @@ final class HTTPTransport {
         }
         guard code == 0 else {
             let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw Failure(code: code, message: message, connectFailed: pf_http_is_connect_failure(code) == 1, timedOut: pf_http_is_timeout(code) == 1,
+            throw Failure(code: code, message: message, connectFailed: pf_http_is_connect_failure(code) == 1, timedOut: pf_http_is_timeout(code) == 1, badRedirect: pf_http_is_bad_redirect(code) == 1,
                           tlsFailed: pf_http_is_tls_failure(code) == 1, callbackError: context.failure)
         }
         return (HTTPResponse(status: status, headers: context.headers), context.collected)
@@ -167,7 +169,10 @@ final class HTTPTransport {
                 }
                 return size
             }
-            guard collected.count + size <= limit else { return 0 }
+            guard collected.count + size <= limit else {
+                failure = DocumentTooLarge(limit: limit)
+                return 0
+            }
             collected.append(contentsOf: bytes)
             return size
         }
@@ -188,6 +193,12 @@ final class HTTPTransport {
             headers.append((name, value))
         }
     }
+}
+
+/// A response body over the limit of what is collected in memory (a manifest, a token, an error).
+struct DocumentTooLarge: Error {
+    /// The limit, in bytes.
+    var limit: Int
 }
 
 /// Calls `body` with `text` as a C string, or NULL.

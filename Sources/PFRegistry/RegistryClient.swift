@@ -42,6 +42,12 @@ final class RegistryClient {
                                                limit: limit, deadline: sink == nil && !body.isFile, sink: sink)
             } catch {
                 if let store = error.callbackError as? StoreError { throw .store(store) }
+                if let large = error.callbackError as? DocumentTooLarge {
+                    throw .protocolViolation(registry: registry, what: what(), reason: "its answer is a document larger than \(large.limit >> 20) MiB (the limit; not retried)")
+                }
+                if error.badRedirect {
+                    throw .protocolViolation(registry: registry, what: what(), reason: "it redirected too many times or to a URL that is not http or https: \(error.message)")
+                }
                 if error.callbackError is BlobTooLong {
                     throw .protocolViolation(registry: registry, what: what(), reason: "it sent more bytes than the blob's size")
                 }
@@ -139,6 +145,9 @@ final class RegistryClient {
         do {
             result = try transport.perform("GET", url, headers: headers, limit: 1 << 20, deadline: true)
         } catch {
+            if let large = error.callbackError as? DocumentTooLarge {
+                throw .authentication(registry: registry, reason: "the token service \(realm) answered with more than \(large.limit >> 20) MiB (no token is that long)")
+            }
             throw .unreachable(registry: realm, reason: error.timedOut ? Self.timeoutText(error.message, "fetching a token") : error.message)
         }
         guard result.response.status == 200 else {

@@ -62,6 +62,10 @@ int pf_http_is_connect_failure(int code);
  *  limit, deadline): 1 or 0. */
 int pf_http_is_timeout(int code);
 
+/** Whether a non-zero pf_http_perform result is a redirect not followed: too many of them, or to a
+ *  scheme other than http/https: 1 or 0. */
+int pf_http_is_bad_redirect(int code);
+
 /** Whether a non-zero pf_http_perform result is a TLS failure (handshake, certificate): 1 or 0.
  *  Retrying does not help; a plain-HTTP registry answers HTTPS this way. */
 int pf_http_is_tls_failure(int code);
