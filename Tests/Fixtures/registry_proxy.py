@@ -16,6 +16,10 @@ MODE:
   short-size      claim one byte less than it has for the first layer (or manifest, of an index) of every manifest served
   busy:N          answer the first N requests with 503 and Retry-After: 0 (nothing forwarded)
   corrupt-blobs   flip the first byte of every blob body served by GET .../blobs/sha256:...
+  huge-manifest   answer every GET of a manifest with 5 MiB (over the 4 MiB limit)
+  redirect-loop   answer every GET of a blob with a redirect to itself
+  redirect-file   answer every GET of a blob with a redirect to file:///etc/passwd
+  huge-token      as bearer:USER:PASS, but the token service answers 2 MiB
   trickle-manifests  send every manifest body one byte a second
   silent-manifests  answer no GET of a manifest at all (hold the connection open, send nothing)
   elsewhere:USER:PASS  as bearer:USER:PASS, but every upload's Location points at a second listener on
@@ -75,8 +79,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.body()
             return self.reply(400, b'{"errors":[{"code":"DENIED","message":"credentials sent to another host"}]}',
                               head=self.command == "HEAD")
-        if (MODE.startswith("bearer:") or MODE.startswith("elsewhere:")) and not elsewhere:
+        if (MODE.startswith("bearer:") or MODE.startswith("elsewhere:") or MODE.startswith("huge-token:")) and not elsewhere:
             user, password = MODE.split(":", 2)[1:]
+            if self.path.startswith("/token") and MODE.startswith("huge-token:"):
+                return self.reply(200, b'{"token":"' + b"x" * (2 << 20) + b'"}')
             if self.path.startswith("/token"):
                 expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
                 if self.headers.get("Authorization") != expected:
@@ -101,6 +107,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return
         payload = self.body()
+        if MODE == "huge-manifest" and self.command == "GET" and "/manifests/" in self.path:
+            return self.reply(200, b'{"x":"' + b" " * (5 << 20) + b'"}', [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        if MODE in ("redirect-loop", "redirect-file") and self.command == "GET" and "/blobs/sha256:" in self.path:
+            target = self.path if MODE == "redirect-loop" else "file:///etc/passwd"
+            return self.reply(307, b"", [("Location", target)])
         if MODE == "silent-manifests" and self.command == "GET" and "/manifests/" in self.path:
             time.sleep(3600)
             return

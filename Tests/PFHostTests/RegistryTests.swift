@@ -271,6 +271,38 @@ struct RegistryTests {
         #expect(elapsed < .seconds(55), "\(elapsed)")
     }
 
+    @Test("a manifest over 4 MiB, redirect loops and file:// redirects are exit 76; a token over 1 MiB exit 77", arguments: [
+        ("huge-manifest", 76, "its answer is a document larger than 4 MiB"),
+        ("redirect-loop", 76, "it redirected too many times or to a URL that is not http or https"),
+        ("redirect-file", 76, "it redirected too many times or to a URL that is not http or https"),
+        ("huge-token:bob:pw", 77, "answered with more than 1 MiB"),
+    ])
+    func hostileAnswers(mode: String, status: Int32, message: String) throws {
+        let setup = try Setup()
+        _ = try setup.snapshot()
+        #expect(try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/hostile:v1", "--plain-http"]).status == 0)
+        let proxy = try RegistryProxy(upstream: setup.registry, mode: mode)
+        let pull = try setup.pfhost(["pull", "\(proxy.host)/agents/hostile:v1", "--plain-http"], store: setup.newStore(),
+                                    environment: ["PFHOST_REGISTRY_USERNAME": "bob", "PFHOST_REGISTRY_PASSWORD": "pw"])
+        #expect(pull.status == status && pull.stderr.hasPrefix("pfhost: error: ") && pull.stderr.contains(message), "\(pull)")
+    }
+
+    @Test("option and credential mistakes are one-line 'pfhost: error:' messages with their documented status, before any request", arguments: [
+        (["pull", "127.0.0.1:1/a:v1", "--tag", "../../evil"], [String: String](), 64, "invalid tag '../../evil' for the store"),
+        (["pull", "127.0.0.1:1/a:v1", "--tag", "a\u{1B}[31m"], [:], 64, "invalid tag 'a\\e[31m' for the store"),
+        (["pull", "127.0.0.1:1/a:\u{1B}[31m"], [:], 64, "tag '\\e[31m' is not"),
+        (["pull", "127.0.0.1:1/a:v1", "--username", "u"], [:], 64, "--username needs --password-stdin"),
+        (["push", "a", "127.0.0.1:1/a:v1", "--parallel", "0"], [:], 64, "--parallel must be from 1 to 32"),
+        (["push", "a", "127.0.0.1:1/a:v1", "--chunk-size", "0"], [:], 64, "--chunk-size must be from 1 to 4096"),
+        (["pull", "127.0.0.1:1/a:v1"], ["PFHOST_REGISTRY_PASSWORD": "pw"], 78, "PFHOST_REGISTRY_PASSWORD is set but PFHOST_REGISTRY_USERNAME is not"),
+    ])
+    func usageErrors(arguments: [String], environment: [String: String], status: Int32, message: String) throws {
+        let dir = TemporaryDirectory()
+        let output = try runWithInput(productsDirectory + "/pfhost", arguments + ["--plain-http", "--store", dir.file("store")], environment: environment)
+        #expect(output.status == status && output.stderr.hasPrefix("pfhost: error: ") && output.stderr.contains(message)
+                && output.stderr.split(separator: "\n").count == 1, "\(output)")
+    }
+
     @Test("an unreachable registry, or HTTPS to a plain-HTTP one, is a one-line error (exit 69) and the store is untouched")
     func unreachable() throws {
         let setup = try Setup()
