@@ -248,6 +248,9 @@ struct RegistryTests {
         process.waitUntilExit()
         let verify = try setup.pfhost(["verify"], store: target)
         #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified\n", "\(verify)")
+        // verify --all reports the killed pull's temporary files (exit 1, as docs/cli.md says) and who removes them.
+        let leftovers = try setup.pfhost(["verify", "--all"], store: target)
+        #expect(leftovers.status == 1 && leftovers.stdout.contains("left by writers that are gone (the store is valid; the next pull or snapshot removes them)"), "\(leftovers)")
         let again = try setup.pfhost(["pull", "\(setup.registry.host)/agents/killed:v1", "--plain-http"], store: target)
         #expect(again.status == 0 && again.stdout == id.description + "\n", "\(again)")
         let all = try setup.pfhost(["verify", "--all"], store: target)
