@@ -36,6 +36,7 @@ import http.server
 import sys
 import threading
 import time
+import urllib.parse
 
 UPSTREAM = int(sys.argv[1])
 MODE = sys.argv[2]
@@ -163,7 +164,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         extra = [(k, v) for k, v in answer.getheaders() if k.lower() not in ("content-length", "connection", "transfer-encoding")]
         if MODE.startswith("elsewhere:") and (elsewhere or "/blobs/uploads/" in self.path):
             other = "http://127.0.0.2:%d" % OTHER.server_address[1]
-            extra = [(k, other + v if k.lower() == "location" and v.startswith("/") else v) for k, v in extra]
+            # The registry's Location may be absolute (on this proxy's host) or a path: point it at the other listener.
+            def moved(v):
+                parts = urllib.parse.urlsplit(v)
+                return other + parts.path + ("?" + parts.query if parts.query else "")
+            extra = [(k, moved(v) if k.lower() == "location" else v) for k, v in extra]
         self.reply(answer.status, data, extra, head=self.command == "HEAD",
                    length=answer.getheader("Content-Length") if self.command == "HEAD" else None)
 
