@@ -19,10 +19,10 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Generations of ancestors to carry (0: the snapshot alone; default: all).", valueName: "n"))
     var depth: Int?
 
-    @Option(help: ArgumentHelp("Blobs transferred at once, each on its own connection (1 to 32; default 4).", valueName: "n"))
+    @Option(help: ArgumentHelp("Blobs transferred at once, each on its own connection (1 to 32).", valueName: "n"))
     var parallel: Int = 4
 
-    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("push only: upload blobs larger than this in chunks of this many MiB (1 to 4096; default 16), each a point to resume from; pull ignores it.", valueName: "mib"))
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("push only: upload blobs larger than this in chunks of this many MiB (1 to 4096), each a point to resume from; pull ignores it.", valueName: "mib"))
     var chunkSizeMiB: Int = 16
 
     @Flag(help: "Print what was done as JSON.")
