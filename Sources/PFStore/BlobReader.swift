@@ -40,12 +40,18 @@ public final class BlobReader {
             throw .io(step: "opening blob \(digest)", error)
         }
         let fd = self.fd
+        let info: stat
         do {
-            size = Int64(try store.system.status(fd, path: path).st_size)
+            info = try store.system.status(fd, path: path)
         } catch {
             try? store.system.close(fd, path: path)
             throw .io(step: "opening blob \(digest)", error)
         }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            try? store.system.close(fd, path: path)
+            throw .corrupt(file: path, reason: SnapshotStore.notRegularReason)
+        }
+        size = Int64(info.st_size)
     }
 
     deinit { try? store.system.close(fd, path: path) }

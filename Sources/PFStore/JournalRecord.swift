@@ -31,36 +31,33 @@ enum JournalRecord: Hashable, Sendable {
         return CanonicalJSON.encode(value) + [0x0a]
     }
 
-    /// The records of a journal's bytes. A last line without its newline (an append a crash cut
-    /// short) is left out; any other line that is not a record is corruption, reported with its number.
-    static func parse(_ bytes: [UInt8], file: String) throws(StoreError) -> [JournalRecord] {
-        var records: [JournalRecord] = []
-        var start = 0
-        var number = 0
-        while let end = bytes[start...].firstIndex(of: 0x0a) {
-            number += 1
-            let lineBytes = Array(bytes[start..<end])
-            guard let record = record(lineBytes) else {
-                throw .corrupt(file: file, reason: "line \(number) is not a journal record")
-            }
-            records.append(record)
-            start = end + 1
+    /// The record on one line (without its newline), or why the line is damaged: not a JSON
+    /// object, an unknown `op`, a digest that is not `sha256:<64 hex>`, and for an `add` a media
+    /// type other than an OCI index or manifest, a size below 1, or a `created` that is neither
+    /// empty (unknown) nor a creation time (``CreationTime``).
+    static func parse(line: [UInt8], file: String, number: Int) -> Result<JournalRecord, JournalDamage> {
+        func damaged(_ reason: String) -> Result<JournalRecord, JournalDamage> {
+            .failure(JournalDamage(file: file, line: number, reason: reason))
         }
-        return records
-    }
-
-    private static func record(_ line: [UInt8]) -> JournalRecord? {
-        guard let value = try? JSONParser.parse(line), let op = value["op"]?.stringValue,
-              let text = value["digest"]?.stringValue, let digest = try? Digest(parsing: text) else { return nil }
-        switch op {
+        let value: JSONValue
+        do { value = try JSONParser.parse(line) } catch { return damaged("not JSON: \(error)") }
+        guard case .object = value else { return damaged("not a JSON object") }
+        guard let text = value["digest"]?.stringValue else { return damaged("no digest") }
+        let digest: Digest
+        do { digest = try Digest(parsing: text) } catch { return damaged("digest '\(text)' is not sha256:<64 hex>") }
+        switch value["op"]?.stringValue {
         case "forget":
-            return .forget(digest)
+            return .success(.forget(digest))
         case "add":
-            guard let mediaType = value["mediaType"]?.stringValue, case .int(let size)? = value["size"], size >= 0,
-                  let created = value["created"]?.stringValue else { return nil }
-            return .add(HistoryEntry(root: OCIDescriptor(mediaType: mediaType, digest: digest, size: size), created: created))
+            guard let mediaType = value["mediaType"]?.stringValue, [MediaType.ociIndex, MediaType.ociManifest].contains(mediaType) else {
+                return damaged("mediaType is not \(MediaType.ociIndex) or \(MediaType.ociManifest)")
+            }
+            guard case .int(let size)? = value["size"], size > 0 else { return damaged("size is not a whole number of bytes above 0") }
+            guard let created = value["created"]?.stringValue else { return damaged("no created") }
+            guard created.isEmpty || CreationTime(parsing: created) != nil else { return damaged(CreationTime.problem(created)) }
+            return .success(.add(HistoryEntry(root: OCIDescriptor(mediaType: mediaType, digest: digest, size: size), created: created)))
         default:
-            return nil
+            return damaged("op is not \"add\" or \"forget\"")
         }
     }
 

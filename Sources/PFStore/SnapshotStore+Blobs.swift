@@ -217,7 +217,7 @@ extension SnapshotStore {
             bytes = try system.readFile(fd, path: path)
         } catch where error.code == ENOENT {
             throw .missingBlob(digest, store: self.path)
-        } catch where error.code == ELOOP || error.code == EINVAL {
+        } catch where error.code == ELOOP || error.code == EINVAL || error.code == EISDIR {
             throw .corrupt(file: path, reason: Self.notRegularReason)
         } catch {
             throw .io(step: "reading blob \(digest)", error)
@@ -242,7 +242,7 @@ extension SnapshotStore {
             }
         } catch where error.code == ENOENT {
             throw .missingBlob(digest, store: self.path)
-        } catch where error.code == ELOOP || error.code == EINVAL {
+        } catch where error.code == ELOOP || error.code == EINVAL || error.code == EISDIR {
             throw .corrupt(file: path, reason: Self.notRegularReason)
         } catch {
             throw .io(step: "reading blob \(digest)", error)

@@ -100,7 +100,46 @@ extension SnapshotStore {
         guard manifest.artifactType == MediaType.layerArtifact, manifest.config.mediaType == MediaType.layerConfig else {
             throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest (artifactType \(manifest.artifactType ?? "none"))")
         }
+        try checkSizes([manifest.config] + manifest.layers, in: entry.digest)
         return (manifest, try readDocument(manifest.config))
+    }
+
+    /// Refuses a document that gives a blob a negative size: no reader may take it for anything.
+    private func checkSizes(_ descriptors: [OCIDescriptor], in document: Digest) throws(StoreError) {
+        if let bad = descriptors.first(where: { $0.size < 0 }) {
+            throw .corrupt(file: blobPath(document), reason: "it gives blob \(bad.digest) the size \(bad.size)")
+        }
+    }
+
+    /// A layer config decoded as a layer of `Content`'s kind, every blob it names checked to be
+    /// among its layer manifest's layers (`listed`) with the same size.
+    private func decodeLayer<Content: LayerContent>(_ type: Content.Type, config: [UInt8], configDigest: Digest, manifest: Digest,
+                                                    listed: [Digest: Int64]) throws(StoreError) -> Layer<Content> {
+        let layer: Layer<Content>
+        do { layer = try CanonicalJSON.decode(Layer<Content>.self, from: config) } catch {
+            throw .corrupt(file: blobPath(configDigest), reason: "not a \(Content.kind) layer: \(describeJSONError(error))")
+        }
+        for blob in layer.blobs where listed[blob.digest] != blob.size {
+            throw .corrupt(file: blobPath(manifest),
+                           reason: "the \(Content.kind) layer's blob \(blob.digest) (\(blob.size) bytes) is not among its layer manifest's layers")
+        }
+        return layer
+    }
+
+    /// What a layer manifest reaches (itself, its config, its layers), checked as ``snapshot(_:)``
+    /// checks it: the config decodes as a layer of `kind` and names only blobs the manifest lists.
+    private func layerClosure(_ entry: OCIDescriptor, kind: LayerKind) throws(StoreError) -> [OCIDescriptor] {
+        let (layerManifest, config) = try layerDocuments(entry)
+        let listed = Dictionary(layerManifest.layers.map { ($0.digest, $0.size) }) { first, _ in first }
+        let configDigest = layerManifest.config.digest
+        switch kind {
+        case .model: _ = try decodeLayer(ModelContent.self, config: config, configDigest: configDigest, manifest: entry.digest, listed: listed)
+        case .cache: _ = try decodeLayer(CacheContent.self, config: config, configDigest: configDigest, manifest: entry.digest, listed: listed)
+        case .world: _ = try decodeLayer(WorldContent.self, config: config, configDigest: configDigest, manifest: entry.digest, listed: listed)
+        case .effects: _ = try decodeLayer(EffectsContent.self, config: config, configDigest: configDigest, manifest: entry.digest, listed: listed)
+        case .trace: _ = try decodeLayer(TraceContent.self, config: config, configDigest: configDigest, manifest: entry.digest, listed: listed)
+        }
+        return [entry, layerManifest.config] + layerManifest.layers
     }
 
     private func snapshotIndex(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
@@ -130,15 +169,8 @@ extension SnapshotStore {
             listed.append(Dictionary(layerManifest.layers.map { ($0.digest, $0.size) }) { first, _ in first })
         }
         func layer<Content: LayerContent>(_ position: Int, _ type: Content.Type) throws(StoreError) -> Layer<Content> {
-            let layer: Layer<Content>
-            do { layer = try CanonicalJSON.decode(Layer<Content>.self, from: configs[position]) } catch {
-                throw .corrupt(file: blobPath(configDigests[position]), reason: "not a \(Content.kind) layer: \(describeJSONError(error))")
-            }
-            for blob in layer.blobs where listed[position][blob.digest] != blob.size {
-                throw .corrupt(file: blobPath(entries[position].digest),
-                               reason: "the \(Content.kind) layer's blob \(blob.digest) (\(blob.size) bytes) is not among its layer manifest's layers")
-            }
-            return layer
+            try decodeLayer(type, config: configs[position], configDigest: configDigests[position], manifest: entries[position].digest,
+                            listed: listed[position])
         }
         let manifest = Manifest(
             agent: Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
@@ -159,8 +191,32 @@ extension SnapshotStore {
         do { manifest = try CanonicalJSON.decode(Manifest.self, from: configBytes) } catch {
             throw .corrupt(file: blobPath(oci.config.digest), reason: "not a pfhost manifest: \(describeJSONError(error))")
         }
+        try checkSizes([oci.config] + oci.layers, in: id)
+        var listed: [Digest: Int64] = [:]
+        for layer in oci.layers where listed[layer.digest] == nil { listed[layer.digest] = layer.size }
+        for summary in manifest.layerSummaries {
+            for blob in summary.blobs where listed[blob.digest] != blob.size {
+                throw .corrupt(file: blobPath(id), reason: "the \(summary.kind) layer's blob \(blob.digest) (\(blob.size) bytes) is not among the OCI manifest's layers")
+            }
+        }
         let root = OCIDescriptor(mediaType: MediaType.ociManifest, digest: id, size: size, artifactType: oci.artifactType)
         return Snapshot(root: root, manifest: manifest, closure: Self.distinct([root, oci.config] + oci.layers))
+    }
+
+    /// The creation time snapshot `id` itself records (its root re-hashed): for a snapshot index
+    /// its `org.opencontainers.image.created` annotation, read without its layers; for a snapshot
+    /// manifest its pfhost manifest's `created_at`. What `list` and `forget --keep-*` rank by, since
+    /// a journal line is only a copy of it.
+    public func createdAt(of id: Digest) throws(StoreError) -> String {
+        let bytes = try readBlob(id)
+        let root = try parseDocument(bytes, id)
+        if root["mediaType"]?.stringValue == MediaType.ociIndex {
+            guard let created = root["annotations"]?[AnnotationKey.created]?.stringValue else {
+                throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
+            }
+            return created
+        }
+        return try snapshotManifest(id, root, size: Int64(bytes.count)).manifest.createdAt
     }
 
     /// Each digest once, first occurrence kept.
@@ -170,22 +226,22 @@ extension SnapshotStore {
     }
 
     /// Every blob snapshot `id` reaches (its documents and its layers' blobs), each document
-    /// re-hashed but no layer decoded. `cache` holds what each layer manifest reaches, so a layer
-    /// shared by many snapshots is read once.
+    /// re-hashed and checked as ``snapshot(_:)`` checks it (each layer config decoded, every blob
+    /// it names among its manifest's layers, no negative size), so that `gc` keeps everything a
+    /// snapshot `list` shows reaches, or refuses. `cache` holds what each layer manifest reaches,
+    /// so a layer shared by many snapshots is read once.
     public func closure(of id: Digest, cache: inout [Digest: [OCIDescriptor]]) throws(StoreError) -> [OCIDescriptor] {
         let bytes = try readBlob(id)
         let value = try parseDocument(bytes, id)
         if value["mediaType"]?.stringValue == MediaType.ociIndex {
             let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
             var closure = [OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: Int64(bytes.count))]
-            for entry in try layerEntries(index, id) {
+            for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
                 if let known = cache[entry.digest] {
                     closure += known
                     continue
                 }
-                let layerValue = try parseDocument(readDocument(entry), entry.digest)
-                let layerManifest = try decodeDocument(OCIManifest.self, layerValue, entry.digest, what: "an OCI image manifest")
-                let part = [entry, layerManifest.config] + layerManifest.layers
+                let part = try layerClosure(entry, kind: kind)
                 cache[entry.digest] = part
                 closure += part
             }

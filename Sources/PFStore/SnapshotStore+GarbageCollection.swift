@@ -21,6 +21,9 @@ extension SnapshotStore {
         public var journalLinesDropped = 0
     }
 
+    /// Why gc stops at damage: it removes nothing it cannot prove unreachable.
+    static let refusal = "gc removes nothing while the history is damaged, since a blob it cannot account for may be one a snapshot needs: run 'pfhost verify', then repair or remove what it names"
+
     /// Removes every blob no snapshot of the history reaches, the temporary files of writers that
     /// are gone, and the journal's forgotten snapshots. With `dryRun`, only counts.
     ///
@@ -44,12 +47,27 @@ extension SnapshotStore {
         var cache: [Digest: [OCIDescriptor]] = [:]
         func mark(_ history: [HistoryEntry]) throws(StoreError) {
             for entry in history where done.insert(entry.id).inserted {
-                for blob in try closure(of: entry.id, cache: &cache) { marked.insert(blob.digest) }
+                let closure = try closure(of: entry.id, cache: &cache)
+                // The root as the journal or index.json records it must be the document read.
+                if let root = closure.first, root.size != entry.root.size || root.mediaType != entry.root.mediaType {
+                    throw .corrupt(file: journalPath, reason: "it records snapshot \(entry.id) as \(entry.root.mediaType) of \(entry.root.size) bytes, the blob is \(root.mediaType) of \(root.size) (\(Self.refusal))")
+                }
+                for blob in closure { marked.insert(blob.digest) }
             }
         }
-        try mark(history())
+        /// The history, refused while a journal line is damaged: the line may name a snapshot
+        /// whose blobs must stay, and gc cannot tell which.
+        func checkedHistory() throws(StoreError) -> [HistoryEntry] {
+            let (entries, damaged) = try historyWithDamage()
+            if let first = damaged.first {
+                let more = damaged.count > 1 ? " (and \(damaged.count - 1) more damaged line\(damaged.count == 2 ? "" : "s"))" : ""
+                throw .corrupt(file: first.file, reason: "line \(first.line) is damaged: \(first.reason)\(more); \(Self.refusal)")
+            }
+            return entries
+        }
+        try mark(checkedHistory())
         let lockPath = ingestPath + "/gc.lock"
-        let exclusive = try step("waiting for writers (\(lockPath))") { () throws(SystemCallError) -> Int32 in
+        let exclusive = try lockStep(lockPath, "waiting for writers (\(lockPath))") { () throws(SystemCallError) -> Int32 in
             let fd = try openLockFile(lockPath)
             do throws(SystemCallError) { try system.lockExclusive(fd, path: lockPath) } catch {
                 try? system.close(fd, path: lockPath)
@@ -61,10 +79,10 @@ extension SnapshotStore {
         return try withIndexLock { () throws(StoreError) -> GarbageCollection in
             var result = GarbageCollection()
             if !dryRun { _ = try readIndexForWriting() }
-            let history = try history()
+            let history = try checkedHistory()
             try mark(history)
             result.snapshots = history.count
-            let records = try readJournal()
+            let records = try readJournal().records
             let live = JournalRecord.history(records)
             result.journalLinesDropped = records.count - live.count
             if !dryRun, result.journalLinesDropped > 0 { try rewriteJournal(live.map { .add($0) }) }

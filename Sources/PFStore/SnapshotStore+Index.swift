@@ -56,7 +56,7 @@ extension SnapshotStore {
             let moved = try withIndexLock { () throws(StoreError) -> Digest? in
                 var index = try readIndexForWriting()
                 if let follow, let current = index.entry(tagged: follow.tag)?.digest, current != follow.head { return current }
-                try appendJournal([.add(HistoryEntry(root: root, created: manifest.createdAt))])
+                try appendJournal([.add(HistoryEntry(root: root, created: CreationTime.recordable(manifest.createdAt)))])
                 if let tag {
                     index.setTag(tag, to: root, created: manifest.createdAt)
                     try writeIndex(index)
@@ -72,7 +72,7 @@ extension SnapshotStore {
     /// change to `index.json` and the journal.
     func withIndexLock<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         let lockPath = ingestPath + "/index.lock"
-        let lock = try step("locking the index (\(lockPath))") { () throws(SystemCallError) in
+        let lock = try lockStep(lockPath, "locking the index (\(lockPath))") { () throws(SystemCallError) in
             let fd = try openLockFile(lockPath)
             do throws(SystemCallError) {
                 try system.lockExclusive(fd, path: lockPath)
@@ -85,6 +85,19 @@ extension SnapshotStore {
         // Closing the descriptor releases the lock.
         defer { try? system.close(lock, path: lockPath) }
         return try body()
+    }
+
+    /// ``step(_:_:)`` for work on the lock file `lockPath`: when the file cannot be opened as a
+    /// regular file (a symlink, `ELOOP`; a directory or a FIFO), the store is damaged there, and the
+    /// error says so and what to do instead of giving the raw errno.
+    func lockStep<T>(_ lockPath: String, _ what: @autoclosure () -> String, _ body: () throws(SystemCallError) -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch where error.operation == "open" && error.path == lockPath && [ELOOP, EINVAL, EISDIR].contains(error.code) {
+            throw .corrupt(file: lockPath, reason: "it is not a regular file (a symlink, a directory or a FIFO where a lock file belongs); pfhost never follows a link inside a store: remove it, and the next command creates it again")
+        } catch {
+            throw .io(step: what(), error)
+        }
     }
 
     /// Opens (creating) a lock file in `ingest/`: never through a symlink (it could make pfhost
@@ -163,15 +176,23 @@ extension SnapshotStore {
         }
     }
 
-    /// The length of the journal's whole lines: `size` when it ends with a newline, else the
-    /// offset after the last newline in its last MiB (0 when there is none).
+    /// The length of the journal's whole lines: `size` when its last byte is a newline (one
+    /// byte read: a commit never reads the journal), else the offset after the last newline, looked
+    /// for backwards 64 KiB at a time (0 when there is none), so that a new line never continues
+    /// the cut one, however long.
     private func wholeLines(_ fd: Int32, size: Int64) throws(SystemCallError) -> Int64? {
-        let window = min(size, 1 << 20)
-        var tail = [UInt8](repeating: 0, count: Int(window))
-        _ = try withBytes(&tail) { (raw) throws(SystemCallError) in try system.readFully(fd, into: raw, at: size - window, path: journalPath) }
-        if tail.last == 0x0a { return size }
-        guard let newline = tail.lastIndex(of: 0x0a) else { return size - window }
-        return size - window + Int64(newline) + 1
+        var last: [UInt8] = [0]
+        _ = try withBytes(&last) { (raw) throws(SystemCallError) in try system.readFully(fd, into: raw, at: size - 1, path: journalPath) }
+        if last[0] == 0x0a { return size }
+        var end = size - 1
+        while end > 0 {
+            let window = min(end, Int64(JournalScanner.lineLimit))
+            var tail = [UInt8](repeating: 0, count: Int(window))
+            _ = try withBytes(&tail) { (raw) throws(SystemCallError) in try system.readFully(fd, into: raw, at: end - window, path: journalPath) }
+            if let newline = tail.lastIndex(of: 0x0a) { return end - window + Int64(newline) + 1 }
+            end -= window
+        }
+        return 0
     }
 
     /// Under the index lock: replaces the journal with `records` (temporary file, fsync, rename, fsync).
@@ -185,29 +206,63 @@ extension SnapshotStore {
         }
     }
 
-    /// The journal's records; none when it does not exist.
-    func readJournal() throws(StoreError) -> [JournalRecord] {
-        let bytes: [UInt8]
+    /// The journal's records and its damaged lines; none when it does not exist. Read in chunks
+    /// of 1 MiB, never more than one line (at most 64 KiB) gathered at a time.
+    func readJournal() throws(StoreError) -> (records: [JournalRecord], damaged: [JournalDamage]) {
+        let file = journalPath
+        let fd: Int32
         do {
-            bytes = try system.readFile(journalPath, limit: 1 << 32, followSymlinks: false)
+            fd = try system.open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         } catch where error.code == ENOENT {
-            return []
+            return ([], [])
+        } catch where error.code == ELOOP {
+            throw .corrupt(file: file, reason: "it is a symlink; pfhost never follows one inside a store: replace it with the journal itself")
         } catch {
-            throw .io(step: "reading \(journalPath)", error)
+            throw .io(step: "reading \(file)", error)
         }
-        return try JournalRecord.parse(bytes, file: journalPath)
+        defer { try? system.close(fd, path: file) }
+        var scanner = JournalScanner(file: file)
+        try step("reading \(file)") { () throws(SystemCallError) in
+            guard try system.status(fd, path: file).st_mode & S_IFMT == S_IFREG else {
+                throw SystemCallError(operation: "read", path: file, code: EINVAL)
+            }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var offset: Int64 = 0
+            while true {
+                let count = try withBytes(&buffer) { (raw) throws(SystemCallError) in
+                    try system.read(fd, into: raw.baseAddress!, count: raw.count, at: offset, path: file)
+                }
+                if count == 0 { break }
+                scanner.feed(buffer[0..<count])
+                offset += Int64(count)
+            }
+        }
+        return scanner.finish()
     }
 
     /// Every snapshot of the store's history, in the order they were added: the journal's, then
-    /// those only `index.json` lists (format 1: the index's entries).
+    /// those only `index.json` lists (format 1: the index's entries). Damaged journal lines are
+    /// skipped (``historyWithDamage()`` reports them).
     public func history() throws(StoreError) -> [HistoryEntry] {
+        try historyWithDamage().entries
+    }
+
+    /// The history as ``history()`` gives it, and the journal's damaged lines, which it skipped:
+    /// a reader reports them, and `gc` refuses to run while there is any.
+    public func historyWithDamage() throws(StoreError) -> (entries: [HistoryEntry], damaged: [JournalDamage]) {
         let index = try readIndexDocument()
-        var entries = index.format == 2 ? JournalRecord.history(try readJournal()) : []
+        var damaged: [JournalDamage] = []
+        var entries: [HistoryEntry] = []
+        if index.format == 2 {
+            let journal = try readJournal()
+            entries = JournalRecord.history(journal.records)
+            damaged = journal.damaged
+        }
         var seen = Set(entries.map(\.id))
         for entry in index.entries where seen.insert(entry.digest).inserted {
-            entries.append(HistoryEntry(root: entry, created: entry.annotations?[AnnotationKey.created] ?? ""))
+            entries.append(HistoryEntry(root: entry, created: CreationTime.recordable(entry.annotations?[AnnotationKey.created] ?? "")))
         }
-        return entries
+        return (entries, damaged)
     }
 
     /// The tags of each snapshot that has one.
@@ -239,9 +294,11 @@ extension SnapshotStore {
         if let tilde = reference.lastIndex(of: "~") {
             let base = String(reference[..<tilde])
             let count = reference[reference.index(after: tilde)...]
-            guard !base.isEmpty, count.isEmpty || count.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-                  let steps = count.isEmpty ? 1 : Int(count) else {
-                throw .invalidReference(reference, reason: "after '~' comes a number of first parents to go back, as in main~2")
+            guard !base.isEmpty, count.isEmpty || count.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+                throw .malformedReference(reference, reason: "after '~' comes a number of first parents to go back, as in main~2")
+            }
+            guard let steps = count.isEmpty ? 1 : Int(count) else {
+                throw .malformedReference(reference, reason: "\(count) first parents is more than any history holds (at most \(Int.max)); give a smaller number")
             }
             var id = try resolve(base)
             for step in 0..<steps {

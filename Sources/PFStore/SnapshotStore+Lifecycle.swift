@@ -43,11 +43,11 @@ extension SnapshotStore {
         // A journal already there is kept: one an interrupted migration left lists only what
         // index.json lists, and one of a format-2 store whose index lost its format annotation to
         // another tool holds history that must not be lost.
-        var records: [JournalRecord] = JournalRecord.history((try? readJournal()) ?? []).map { .add($0) }
+        var records: [JournalRecord] = JournalRecord.history((try? readJournal().records) ?? []).map { .add($0) }
         var seen = Set(records.map(\.digest))
         for entry in index.entries where seen.insert(entry.digest).inserted {
-            var created = entry.annotations?[AnnotationKey.created] ?? ""
-            if created.isEmpty, let snapshot = try? snapshot(entry.digest) { created = snapshot.manifest.createdAt }
+            var created = CreationTime.recordable(entry.annotations?[AnnotationKey.created] ?? "")
+            if created.isEmpty, let snapshot = try? snapshot(entry.digest) { created = CreationTime.recordable(snapshot.manifest.createdAt) }
             records.append(.add(HistoryEntry(root: OCIDescriptor(mediaType: entry.mediaType, digest: entry.digest, size: entry.size),
                                              created: created)))
         }
@@ -97,8 +97,10 @@ extension SnapshotStore {
             var index = try readIndexForWriting()
             guard let entry = index.entry(tagged: name) else { throw .notFound(reference: name, store: path) }
             // A snapshot another tool added to index.json has no journal line yet: give it one.
-            if !JournalRecord.history(try readJournal()).contains(where: { $0.id == entry.digest }) {
-                try appendJournal([.add(HistoryEntry(root: entry, created: entry.annotations?[AnnotationKey.created] ?? ""))])
+            if !JournalRecord.history(try readJournal().records).contains(where: { $0.id == entry.digest }) {
+                let created = CreationTime.recordable(entry.annotations?[AnnotationKey.created] ?? "")
+                try appendJournal([.add(HistoryEntry(root: OCIDescriptor(mediaType: entry.mediaType, digest: entry.digest, size: entry.size),
+                                                     created: created))])
             }
             _ = index.removeTag(name)
             try writeIndex(index)
@@ -111,7 +113,7 @@ extension SnapshotStore {
     private func historyEntry(of id: Digest) throws(StoreError) -> HistoryEntry {
         if let entry = try history().first(where: { $0.id == id }) { return entry }
         let snapshot = try snapshot(id)
-        let entry = HistoryEntry(root: snapshot.root, created: snapshot.manifest.createdAt)
+        let entry = HistoryEntry(root: snapshot.root, created: CreationTime.recordable(snapshot.manifest.createdAt))
         try appendJournal([.add(entry)])
         return entry
     }
@@ -146,7 +148,7 @@ extension SnapshotStore {
         }
         try withIndexLock { () throws(StoreError) in
             var index = try readIndexForWriting()
-            let entry = HistoryEntry(root: snapshot.root, created: snapshot.manifest.createdAt)
+            let entry = HistoryEntry(root: snapshot.root, created: CreationTime.recordable(snapshot.manifest.createdAt))
             try appendJournal([.add(entry)])
             if let tag {
                 index.setTag(tag, to: entry.root, created: entry.created)
@@ -164,7 +166,7 @@ extension SnapshotStore {
         try lease.withLock { (fd) throws(StoreError) in
             guard fd == nil else { return }
             let lockPath = ingestPath + "/gc.lock"
-            fd = try step("taking the write lease (\(lockPath))") { () throws(SystemCallError) -> Int32 in
+            fd = try lockStep(lockPath, "taking the write lease (\(lockPath))") { () throws(SystemCallError) -> Int32 in
                 let first = try openLockFile(lockPath)
                 // Held for the object's life: never as descriptor 0, 1 or 2, which a process started
                 // with stdout closed would otherwise print the content id into.

@@ -16,6 +16,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case ambiguous(reference: String, candidates: [Digest])
     /// A reference or tag that is not well formed.
     case invalidReference(String, reason: String)
+    /// A reference whose syntax is wrong whatever the store holds (`main~x`, a count of first
+    /// parents too large for any history): bad usage, not a missing snapshot.
+    case malformedReference(String, reason: String)
     /// A blob the caller named is not in the store.
     case missingBlob(Digest, store: String)
     /// The tag names another snapshot (moving it needs `force`).
@@ -33,7 +36,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "no snapshot '\(reference)' in \(store) (see 'pfhost log' or index.json for what it holds)"
         case .ambiguous(let reference, let candidates):
             "'\(reference)' matches \(candidates.count) snapshots (\(candidates.map { String($0.hex.prefix(16)) }.joined(separator: ", "))): give more digits"
-        case .invalidReference(let reference, let reason):
+        case .invalidReference(let reference, let reason), .malformedReference(let reference, let reason):
             "invalid reference '\(reference)': \(reason)"
         case .missingBlob(let digest, let store):
             "blob \(digest) is not in \(store)"

@@ -28,7 +28,11 @@ public struct StoreVerifier {
     public mutating func verify(snapshots ids: [Digest]?, everyBlob: Bool) -> [VerificationProblem] {
         problems = []
         let history: [HistoryEntry]
-        do { history = try store.history() } catch {
+        do {
+            let read = try store.historyWithDamage()
+            history = read.entries
+            for damage in read.damaged { report(nil, damage.file, "line \(damage.line) is damaged: \(damage.reason)") }
+        } catch {
             let file: String
             if case .corrupt(let path, _) = error { file = path } else { file = store.path + "/index.json" }
             return [VerificationProblem(snapshot: nil, file: file, message: "\(error)")]
@@ -37,9 +41,14 @@ public struct StoreVerifier {
             report(entry.id, store.path + "/index.json", "entry \(entry.id) has mediaType \(entry.root.mediaType), expected \(MediaType.ociIndex) or \(MediaType.ociManifest)")
         }
         var seen = Set<Digest>()
+        let byID = Dictionary(history.map { ($0.id, $0) }) { first, _ in first }
         let targets = ids ?? history.map(\.id)
         for id in targets where seen.insert(id).inserted {
-            verifySnapshot(id, indexedSize: history.first { $0.id == id }?.root.size)
+            let entry = byID[id]
+            verifySnapshot(id, indexedSize: entry?.root.size)
+            if let entry, !entry.created.isEmpty, let created = try? store.createdAt(of: id), created != entry.created {
+                report(id, store.path + "/ingest/journal.v2", "the history records it as created '\(entry.created)', the snapshot says '\(created)'")
+            }
         }
         if everyBlob {
             verifyEveryBlob()

@@ -20,4 +20,12 @@ extension SystemCalls {
         let text = String(cString: value)
         return text.isEmpty ? nil : text
     }
+
+    /// `clock_gettime(CLOCK_REALTIME)`: whole seconds since 1970, for judging whether a time a
+    /// store records lies in the future.
+    public static func wallClockSeconds() -> Int64 {
+        var time = Glibc.timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec)
+    }
 }

@@ -22,7 +22,7 @@ enum ExitStatus {
     static func of(_ error: StoreError) -> ExitCode {
         switch error {
         case .notFound, .ambiguous, .invalidReference: notFound
-        case .tagExists: usage
+        case .tagExists, .malformedReference: usage
         default: storeFailure
         }
     }

@@ -41,8 +41,11 @@ struct ForgetCommand: ParsableCommand {
 
     func validate() throws {
         let hasPolicy = keepLast != nil || !buckets.isEmpty
-        if references.isEmpty == !hasPolicy {
-            throw ValidationError("give either snapshots to forget or a --keep-* policy (not both)")
+        if !references.isEmpty && hasPolicy {
+            throw ValidationError("give snapshots to forget or a --keep-* policy, not both (the policy already chooses the snapshots)")
+        }
+        if references.isEmpty && !hasPolicy {
+            throw ValidationError("give the snapshots to forget, or a policy such as --keep-last N or --keep-daily N")
         }
         if tag != nil && !hasPolicy { throw ValidationError("--tag applies to a --keep-* policy") }
         for count in [keepLast, keepHourly, keepDaily, keepMonthly, keepYearly].compactMap({ $0 }) where count < 0 {
@@ -68,7 +71,7 @@ struct ForgetCommand: ParsableCommand {
             ]))
         } else {
             for id in forgotten { print("\(dryRun ? "would forget" : "forgot") \(Formatting.short(id))") }
-            print("\(dryRun ? "would forget" : "forgot") \(forgotten.count) snapshot\(forgotten.count == 1 ? "" : "s"), kept \(kept.count); run 'pfhost gc' to reclaim their space")
+            print("\(dryRun ? "would forget" : "forgot") \(Formatting.count(forgotten.count, "snapshot")), kept \(kept.count); run 'pfhost gc' to reclaim their space")
         }
         try flushStandardOutput()
     }
@@ -83,13 +86,39 @@ struct ForgetCommand: ParsableCommand {
             }
             return (ids, [])
         }
-        let entries = try ListCommand.newestFirst(store, tag: tag)
+        let (history, damaged) = try ListCommand.history(store, tag: tag)
+        warn(skipped: damaged)
+        // Ranked by the time each snapshot records itself. One whose time cannot be read, is not
+        // a creation time, or lies more than a day ahead is kept and named: no rule may drop a
+        // snapshot (or another one, by ranking it lower) on the strength of such a date.
+        let now = CreationTime.now()
+        var ranked: [(entry: HistoryEntry, created: String)] = []
+        var unranked: [Digest] = []
+        for entry in history {
+            let created: String
+            do { created = try store.createdAt(of: entry.id) } catch {
+                warn("kept \(Formatting.short(entry.id)): its creation time cannot be read (\(error)); forget it by id if it should go")
+                unranked.append(entry.id)
+                continue
+            }
+            guard let time = CreationTime(parsing: created), !time.isInTheFuture(of: now) else {
+                warn("kept \(Formatting.short(entry.id)): it says it was created '\(created)', \(CreationTime(parsing: created) == nil ? "not a time" : "more than a day from now"), so no --keep-* rule can rank it; forget it by id if it should go")
+                unranked.append(entry.id)
+                continue
+            }
+            if !entry.created.isEmpty && entry.created != created {
+                warn("\(Formatting.short(entry.id)): the journal records it as created '\(entry.created)', the snapshot says '\(created)': ranked by the snapshot's (see 'pfhost verify')")
+            }
+            ranked.append((entry, created))
+        }
+        let ordered = ListCommand.newestFirst(ranked, created: \.created)
+        let entries = ordered.map(\.entry)
         let tagged = Set(try store.tags().keys)
         var keep = Set(entries.prefix(keepLast ?? 0).map(\.id))
         for bucket in buckets {
             var seen: [Substring] = []
-            for entry in entries {
-                let key = entry.created.prefix(bucket.prefix)
+            for (entry, created) in ordered {
+                let key = created.prefix(bucket.prefix)
                 if seen.count >= bucket.count { break }
                 if seen.last != key {
                     seen.append(key)
@@ -98,7 +127,7 @@ struct ForgetCommand: ParsableCommand {
             }
         }
         let forget = entries.filter { !keep.contains($0.id) && !tagged.contains($0.id) }.map(\.id)
-        let kept = entries.filter { keep.contains($0.id) || tagged.contains($0.id) }.map(\.id)
+        let kept = entries.filter { keep.contains($0.id) || tagged.contains($0.id) }.map(\.id) + unranked
         return (forget, kept)
     }
 }

@@ -35,4 +35,9 @@ enum Formatting {
     static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
+
+    /// `count` and `noun`, plural unless the count is 1: `1 tag`, `0 tags`, `2 blobs`.
+    static func count(_ count: some BinaryInteger, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
+    }
 }

@@ -31,7 +31,7 @@ struct GCCommand: ParsableCommand {
             ]))
         } else {
             let verb = dryRun ? "would remove" : "removed"
-            print("\(verb) \(result.blobsRemoved) blob\(result.blobsRemoved == 1 ? "" : "s") (\(Formatting.bytes(result.bytesRemoved))) and \(result.temporary.files) temporary file\(result.temporary.files == 1 ? "" : "s") (\(Formatting.bytes(result.temporary.bytes))); kept \(result.blobsKept) blobs of \(result.snapshots) snapshot\(result.snapshots == 1 ? "" : "s")")
+            print("\(verb) \(Formatting.count(result.blobsRemoved, "blob")) (\(Formatting.bytes(result.bytesRemoved))) and \(Formatting.count(result.temporary.files, "temporary file")) (\(Formatting.bytes(result.temporary.bytes))); kept \(Formatting.count(result.blobsKept, "blob")) of \(Formatting.count(result.snapshots, "snapshot"))")
         }
         try flushStandardOutput()
     }

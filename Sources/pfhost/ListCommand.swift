@@ -41,9 +41,10 @@ struct ListCommand: ParsableCommand {
     /// One JSON object per snapshot listed, newest first.
     private func listing(_ store: SnapshotStore) throws(StoreError) -> [JSONValue] {
         let tags = try store.tags()
-        let entries = try Self.newestFirst(store, tag: tag)
+        let (entries, damaged) = try Self.history(store, tag: tag)
+        warn(skipped: damaged)
         var cache: [Digest: [OCIDescriptor]] = [:]
-        var rows: [JSONValue] = []
+        var rows: [(created: String, row: JSONValue)] = []
         for entry in entries {
             let snapshot = try store.snapshot(entry.id)
             let manifest = snapshot.manifest
@@ -56,7 +57,7 @@ struct ListCommand: ParsableCommand {
             }
             let logical = Formatting.total(closure.map(\.size))
             let added = Formatting.total(closure.filter { !parentBlobs.contains($0.digest) }.map(\.size))
-            rows.append(.object([
+            rows.append((manifest.createdAt, .object([
                 "id": .string(entry.id.description),
                 "tags": .array((tags[entry.id] ?? []).map(JSONValue.string)),
                 "created": .string(manifest.createdAt),
@@ -66,22 +67,36 @@ struct ListCommand: ParsableCommand {
                 "logical_bytes": .int(logical),
                 "added_bytes": .int(added),
                 "format": .int(Int64(snapshot.format)),
-            ]))
+            ])))
         }
-        return rows
+        return Self.newestFirst(rows, created: \.created).map(\.row)
     }
 
-    /// The history, newest first (by creation time, then the order added); with `tag`, only that
-    /// tag's chain of first parents.
-    static func newestFirst(_ store: SnapshotStore, tag: String?) throws(StoreError) -> [HistoryEntry] {
-        let history = try store.history()
-        let entries = history.enumerated().sorted { a, b in
-            a.element.created == b.element.created ? a.offset > b.offset : a.element.created > b.element.created
-        }.map(\.element)
-        guard let tag else { return entries }
+    /// `items` (in the order the history added them) newest first by the creation time each
+    /// snapshot records itself, the last added first among equals; those whose time is not one
+    /// (``CreationTime``) come after all the others, last added first. A journal line's `created`
+    /// is never the key: it is only a copy, and a forged one must not reorder anything.
+    static func newestFirst<Item>(_ items: [Item], created: (Item) -> String) -> [Item] {
+        items.enumerated().map { (time: CreationTime(parsing: created($0.element)), offset: $0.offset, item: $0.element) }
+            .sorted { a, b in
+                switch (a.time, b.time) {
+                case (let x?, let y?): x == y ? a.offset > b.offset : x > y
+                case (nil, nil): a.offset > b.offset
+                case (_?, nil): true
+                case (nil, _?): false
+                }
+            }
+            .map(\.item)
+    }
+
+    /// The history in the order it was added (with `tag`, only that tag's chain of first parents),
+    /// and the damaged journal lines skipped.
+    static func history(_ store: SnapshotStore, tag: String?) throws(StoreError) -> (entries: [HistoryEntry], damaged: [JournalDamage]) {
+        let (history, damaged) = try store.historyWithDamage()
+        guard let tag else { return (history, damaged) }
         guard let head = try store.snapshotID(tagged: tag) else { throw .notFound(reference: tag, store: store.path) }
         let chain = try firstParents(from: head, in: store, known: Set(history.map(\.id)))
-        return entries.filter { chain.contains($0.id) }
+        return (history.filter { chain.contains($0.id) }, damaged)
     }
 
     /// `head` and its first parents, as far as the history goes.

@@ -25,7 +25,7 @@ struct MigrateCommand: ParsableCommand {
         } else if migration.from == 2 {
             print("\(store.path) is already store format 2")
         } else {
-            print("\(store.path): upgraded from store format 1 to 2 (\(migration.snapshots) snapshots in ingest/journal.v2, \(migration.tags) tags in index.json)")
+            print("\(store.path): upgraded from store format 1 to 2 (\(Formatting.count(migration.snapshots, "snapshot")) in ingest/journal.v2, \(Formatting.count(migration.tags, "tag")) in index.json)")
         }
         try flushStandardOutput()
     }

@@ -20,7 +20,21 @@ struct PFHostCommand: ParsableCommand {
             print("pfhost: error: argument \(position) (\(DisplayText.escaped(bytes: bytes))) is not valid UTF-8: pfhost reads its arguments as UTF-8 text, and a path or value with other bytes would name something else; rename the file, or put the value in a --config file (JSON, UTF-8)", to: &standardError)
             exit(withError: ExitCode.validationFailure)
         }
-        main(nil)
+        let arguments = RawArguments.storeAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            // Help, --version and errors a command already printed (an ExitCode) go as
+            // ArgumentParser sends them; its own errors get pfhost's prefix, like every other one.
+            let message = fullMessage(for: error)
+            let code = exitCode(for: error)
+            guard code != .success, !message.isEmpty else { exit(withError: error) }
+            var standardError = StandardError()
+            let text = message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message
+            print("pfhost: error: \(text)", to: &standardError)
+            Glibc.exit(code.rawValue)
+        }
     }
 
     static let versionText = "pfhost \(version) (plugin ABI \(PluginABI.major).\(PluginABI.minor), \(BuildIdentity.swiftRuntime))"

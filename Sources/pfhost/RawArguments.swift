@@ -16,4 +16,22 @@ enum RawArguments {
         }
         return nil
     }
+
+    /// `arguments` (without the program's name) with a leading `--store DIR` or `--store=DIR`
+    /// moved after the subcommand that follows it: `pfhost --store S list` is `pfhost list --store
+    /// S`, as restic and git users type it. Anything else is left as it is.
+    static func storeAfterSubcommand(_ arguments: [String]) -> [String] {
+        guard let first = arguments.first else { return arguments }
+        let option: [String]
+        if first == "--store", arguments.count >= 3 {
+            option = Array(arguments[0...1])
+        } else if first.hasPrefix("--store="), arguments.count >= 2 {
+            option = [first]
+        } else {
+            return arguments
+        }
+        let rest = arguments.dropFirst(option.count)
+        guard let subcommand = rest.first, !subcommand.hasPrefix("-") else { return arguments }
+        return [subcommand] + option + rest.dropFirst()
+    }
 }

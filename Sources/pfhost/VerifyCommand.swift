@@ -46,9 +46,9 @@ struct VerifyCommand: ParsableCommand {
         }
         try flushStandardOutput()
         if !problems.isEmpty {
-            throw fail("\(problems.count) problem\(problems.count == 1 ? "" : "s") found in \(store.path)", ExitStatus.problemsFound)
+            throw fail("\(Formatting.count(problems.count, "problem")) found in \(store.path)", ExitStatus.problemsFound)
         }
-        if !json { print("ok: \(count) snapshot\(count == 1 ? "" : "s") verified\(all ? ", and every blob" : "")") }
+        if !json { print("ok: \(Formatting.count(count, "snapshot")) verified\(all ? ", and every blob" : "")") }
         try flushStandardOutput()
     }
 }
