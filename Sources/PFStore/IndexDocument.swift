@@ -53,6 +53,21 @@ struct IndexDocument {
         entries.first { $0.refName == tag }
     }
 
+    /// Tags `index.json` lists more than once (another tool wrote them), each with the snapshots
+    /// its entries name, in index order. The first entry wins everywhere (references, `list`,
+    /// `log`); the others are read as untagged snapshots of the history, so `gc` keeps them;
+    /// `tag --force` and `untag` replace or remove every entry of the name.
+    var duplicateTags: [(tag: String, ids: [Digest])] {
+        var order: [String] = []
+        var named: [String: [Digest]] = [:]
+        for entry in entries {
+            guard let tag = entry.refName else { continue }
+            if named[tag] == nil { order.append(tag) }
+            named[tag, default: []].append(entry.digest)
+        }
+        return order.compactMap { tag in named[tag].flatMap { $0.count > 1 ? (tag, $0) : nil } }
+    }
+
     /// Points `tag` at `root` (moving it to the end of the list).
     mutating func setTag(_ tag: String, to root: OCIDescriptor, created: String) {
         entries.removeAll { $0.refName == tag }

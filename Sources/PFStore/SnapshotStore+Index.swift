@@ -268,8 +268,20 @@ extension SnapshotStore {
     /// The tags of each snapshot that has one.
     public func tags() throws(StoreError) -> [Digest: [String]] {
         var tags: [Digest: [String]] = [:]
-        for entry in try readIndexDocument().entries { if let tag = entry.refName { tags[entry.digest, default: []].append(tag) } }
+        var seen = Set<String>()
+        // A tag listed twice is the first entry's (see ``duplicateTags()``).
+        for entry in try readIndexDocument().entries {
+            if let tag = entry.refName, seen.insert(tag).inserted { tags[entry.digest, default: []].append(tag) }
+        }
         return tags.mapValues { $0.sorted() }
+    }
+
+    /// Tags `index.json` lists more than once (another tool wrote it so), each with the content
+    /// ids of its entries in index order. The first entry wins for every command; the others are
+    /// read as untagged snapshots of the history (kept by `gc`), `verify` reports the tag, and
+    /// `tag NAME --force` or `untag NAME` settles it.
+    public func duplicateTags() throws(StoreError) -> [(tag: String, ids: [Digest])] {
+        try readIndexDocument().duplicateTags
     }
 
     /// Resolves a reference to a snapshot's content id.

@@ -37,6 +37,9 @@ public struct StoreVerifier {
             if case .corrupt(let path, _) = error { file = path } else { file = store.path + "/index.json" }
             return [VerificationProblem(snapshot: nil, file: file, message: "\(error)")]
         }
+        for (tag, ids) in (try? store.duplicateTags()) ?? [] {
+            report(nil, store.path + "/index.json", "tag '\(tag)' is listed \(ids.count) times (\(ids.map { String($0.hex.prefix(12)) }.joined(separator: ", "))): the first entry wins and the others are read as untagged snapshots; run 'pfhost tag REF \(tag) --force' or 'pfhost untag \(tag)' to settle it")
+        }
         for entry in history where entry.root.mediaType != MediaType.ociManifest && entry.root.mediaType != MediaType.ociIndex {
             report(entry.id, store.path + "/index.json", "entry \(entry.id) has mediaType \(entry.root.mediaType), expected \(MediaType.ociIndex) or \(MediaType.ociManifest)")
         }

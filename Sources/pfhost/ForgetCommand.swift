@@ -113,7 +113,10 @@ struct ForgetCommand: ParsableCommand {
         }
         let ordered = ListCommand.newestFirst(ranked, created: \.created)
         let entries = ordered.map(\.entry)
-        let tagged = Set(try store.tags().keys)
+        // Every snapshot an entry of index.json tags is kept, a tag listed twice included.
+        let duplicates = try store.duplicateTags()
+        warn(duplicates: duplicates)
+        let tagged = Set(try store.tags().keys).union(duplicates.flatMap(\.ids))
         var keep = Set(entries.prefix(keepLast ?? 0).map(\.id))
         for bucket in buckets {
             var seen: [Substring] = []

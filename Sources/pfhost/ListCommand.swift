@@ -43,6 +43,7 @@ struct ListCommand: ParsableCommand {
         let tags = try store.tags()
         let (entries, damaged) = try Self.history(store, tag: tag)
         warn(skipped: damaged)
+        warn(duplicates: try store.duplicateTags())
         var cache: [Digest: [OCIDescriptor]] = [:]
         var rows: [(created: String, row: JSONValue)] = []
         for entry in entries {

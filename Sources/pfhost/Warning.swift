@@ -16,3 +16,10 @@ func warn(skipped damaged: [JournalDamage]) {
         warn("\(damage); skipped: it decides nothing here (see 'pfhost verify'; 'pfhost gc' refuses to run until it is repaired or removed)")
     }
 }
+
+/// Warns about each tag `index.json` lists more than once.
+func warn(duplicates: [(tag: String, ids: [Digest])]) {
+    for (tag, ids) in duplicates {
+        warn("tag '\(tag)' is listed \(ids.count) times in index.json; the first entry (\(Formatting.short(ids[0]))) wins and the others (\(ids.dropFirst().map(Formatting.short).joined(separator: ", "))) are read as untagged snapshots: run 'pfhost tag REF \(tag) --force' or 'pfhost untag \(tag)' to settle it")
+    }
+}
