@@ -190,7 +190,7 @@ struct JournalTests {
         #expect(text.split(separator: "\n").count == 2 && text.hasSuffix("\n"))
     }
 
-    @Test("a damaged line in the middle is reported with its number")
+    @Test("a damaged line in the middle is skipped and reported with its number, and gc refuses to run")
     func damagedLine() throws {
         let dir = TemporaryDirectory()
         let store = try SnapshotStore.openOrCreate(at: dir.path)
@@ -200,7 +200,10 @@ struct JournalTests {
         var lines = String(decoding: FileManager.default.bytes(path), as: UTF8.self).split(separator: "\n").map(String.init)
         lines[0] = "{\"op\":\"add\"}"
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
-        #expect { try store.history() } throws: { "\($0)" .hasPrefix("\(path) is corrupt: line 1 is not a journal record") }
+        let (entries, damaged) = try store.historyWithDamage()
+        #expect(entries.count == 1 && damaged == [JournalDamage(file: path, line: 1, reason: "no digest")])
+        #expect(try store.history() == entries)
+        #expect { try SnapshotStore(opening: dir.path).collectGarbage() } throws: { "\($0)".hasPrefix("\(path) is corrupt: line 1 is damaged: no digest; gc removes nothing") }
     }
 
     @Test("forget takes snapshots and their tags out of the history; gc then removes exactly the blobs only they reached")
