@@ -119,21 +119,15 @@ struct StoreDamageTests {
         .object(["mediaType": .string(mediaType), "digest": .string(blob.digest.description), "size": .int(Int64(blob.size))])
     }
 
-    /// A copy of snapshot `base` whose trace layer config also names `extra` (which its layer
-    /// manifest does not list), journaled as an untagged snapshot; returns the layer manifest's digest.
-    private func forgeTraceLayer(_ setup: Setup, base: Digest, naming extra: (digest: Digest, size: Int)) throws -> Digest {
+    /// A copy of snapshot `base` whose trace layer manifest `change` rewrote, journaled as an
+    /// untagged snapshot. Returns the new layer manifest's digest and the new root.
+    private func forgeTraceLayer(_ setup: Setup, base: Digest,
+                                 _ change: (inout [String: JSONValue]) throws -> Void) throws -> (layer: Digest, root: Digest) {
         var root = try readJSON(setup, base)
         guard case .array(var entries)? = root["manifests"], case .object(var entry) = entries[4],
               let layerText = entry["digest"]?.stringValue else { throw CocoaError(.fileReadCorruptFile) }
         var layer = try readJSON(setup, try Digest(parsing: layerText))
-        guard let configText = layer["config"]?["digest"]?.stringValue else { throw CocoaError(.fileReadCorruptFile) }
-        var config = try readJSON(setup, try Digest(parsing: configText))
-        guard case .array(var blobs)? = config["blobs"] else { throw CocoaError(.fileReadCorruptFile) }
-        blobs.append(.object(["media_type": .string("application/octet-stream"), "digest": .string(extra.digest.description),
-                              "size": .int(Int64(extra.size))]))
-        config["blobs"] = .array(blobs)
-        let newConfig = try putBlob(setup, CanonicalJSON.encode(JSONValue.object(config)))
-        layer["config"] = descriptor("application/vnd.pfhost.layer.v1+json", newConfig)
+        try change(&layer)
         let newLayer = try putBlob(setup, CanonicalJSON.encode(JSONValue.object(layer)))
         entry["digest"] = .string(newLayer.digest.description)
         entry["size"] = .int(Int64(newLayer.size))
@@ -149,7 +143,7 @@ struct StoreDamageTests {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(line + [0x0a]))
         try handle.close()
-        return newLayer.digest
+        return (newLayer.digest, newRoot.digest)
     }
 
     @Test("gc refuses, naming the document, when a layer config names a blob its layer manifest does not list (before, gc removed that blob)")
@@ -157,7 +151,16 @@ struct StoreDamageTests {
         let setup = Setup()
         let a = try take(setup, "a", ["--tag", "main"])
         let extra = try putBlob(setup, Array("a blob only a forged layer config names".utf8))
-        let layer = try forgeTraceLayer(setup, base: a, naming: extra)
+        // The trace layer config also names `extra`, which its layer manifest does not list.
+        let (layer, _) = try forgeTraceLayer(setup, base: a) { layer in
+            guard let configText = layer["config"]?["digest"]?.stringValue else { throw CocoaError(.fileReadCorruptFile) }
+            var config = try readJSON(setup, try Digest(parsing: configText))
+            guard case .array(var blobs)? = config["blobs"] else { throw CocoaError(.fileReadCorruptFile) }
+            blobs.append(.object(["media_type": .string("application/octet-stream"), "digest": .string(extra.digest.description),
+                                  "size": .int(Int64(extra.size))]))
+            config["blobs"] = .array(blobs)
+            layer["config"] = descriptor("application/vnd.pfhost.layer.v1+json", try putBlob(setup, CanonicalJSON.encode(JSONValue.object(config))))
+        }
         let gc = try pfhost("gc", "--store", setup.store)
         #expect(gc.status == 3, "\(gc)")
         #expect(gc.stderr.hasPrefix("pfhost: error: \(setup.store)/blobs/sha256/\(layer.hex) is corrupt: the trace layer's blob \(extra.digest)"), "\(gc)")
@@ -184,23 +187,11 @@ struct StoreDamageTests {
     func negativeSize() throws {
         let setup = Setup()
         let a = try take(setup, "a", ["--tag", "main"])
-        var root = try readJSON(setup, a)
-        guard case .array(var entries)? = root["manifests"], case .object(var entry) = entries[4],
-              let layerText = entry["digest"]?.stringValue else { Issue.record("root"); return }
-        var layer = try readJSON(setup, try Digest(parsing: layerText))
-        guard case .array(var layers)? = layer["layers"], case .object(var first) = layers[0] else { Issue.record("layer"); return }
-        first["size"] = .int(-5)
-        layers[0] = .object(first)
-        layer["layers"] = .array(layers)
-        let newLayer = try putBlob(setup, CanonicalJSON.encode(JSONValue.object(layer)))
-        entry["digest"] = .string(newLayer.digest.description)
-        entry["size"] = .int(Int64(newLayer.size))
-        entries[4] = .object(entry)
-        root["manifests"] = .array(entries)
-        let newRoot = try putBlob(setup, CanonicalJSON.encode(JSONValue.object(root)))
-        #expect(try pfhost("tag", newRoot.digest.description, "evil", "--store", setup.store).status != 0)
-        try editJournal(setup) { lines in
-            lines.append(#"{"created":"2026-11-28T07:59:00Z","digest":"\#(newRoot.digest)","mediaType":"\#(MediaType.ociIndex)","op":"add","size":\#(newRoot.size)}"#)
+        _ = try forgeTraceLayer(setup, base: a) { layer in
+            guard case .array(var layers)? = layer["layers"], case .object(var first) = layers[0] else { throw CocoaError(.fileReadCorruptFile) }
+            first["size"] = .int(-5)
+            layers[0] = .object(first)
+            layer["layers"] = .array(layers)
         }
         for command in [["list"], ["gc"]] {
             let output = try pfhost(command + ["--store", setup.store])
