@@ -149,13 +149,7 @@ extension SnapshotStore {
         guard let created = annotations[AnnotationKey.created] else {
             throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
         }
-        var parents: [Digest] = []
-        for text in (annotations[AnnotationKey.parents] ?? "").split(separator: ",", omittingEmptySubsequences: false) where !annotations[AnnotationKey.parents, default: ""].isEmpty {
-            guard let parent = try? Digest(parsing: String(text)) else {
-                throw .corrupt(file: blobPath(id), reason: "\(AnnotationKey.parents) holds '\(text)', not a content id")
-            }
-            parents.append(parent)
-        }
+        let parents = try parents(annotations, of: id)
         let root = OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: size)
         var closure = [root]
         var configs: [[UInt8]] = []
@@ -231,23 +225,53 @@ extension SnapshotStore {
     /// snapshot `list` shows reaches, or refuses. `cache` holds what each layer manifest reaches,
     /// so a layer shared by many snapshots is read once.
     public func closure(of id: Digest, cache: inout [Digest: [OCIDescriptor]]) throws(StoreError) -> [OCIDescriptor] {
+        try summary(of: id, cache: &cache).closure
+    }
+
+    /// Snapshot `id` as `list` shows it: its root read and checked, and its closure as
+    /// ``closure(of:cache:)`` gives it, so a layer shared by many snapshots is read and decoded once.
+    public func summary(of id: Digest, cache: inout [Digest: [OCIDescriptor]]) throws(StoreError) -> SnapshotSummary {
         let bytes = try readBlob(id)
         let value = try parseDocument(bytes, id)
-        if value["mediaType"]?.stringValue == MediaType.ociIndex {
-            let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
-            var closure = [OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: Int64(bytes.count))]
-            for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
-                if let known = cache[entry.digest] {
-                    closure += known
-                    continue
-                }
-                let part = try layerClosure(entry, kind: kind)
-                cache[entry.digest] = part
-                closure += part
-            }
-            return Self.distinct(closure)
+        guard value["mediaType"]?.stringValue == MediaType.ociIndex else {
+            let snapshot = try snapshotManifest(id, value, size: Int64(bytes.count))
+            return SnapshotSummary(root: snapshot.root, agent: snapshot.manifest.agent, createdAt: snapshot.manifest.createdAt,
+                                   parents: snapshot.manifest.parents, closure: snapshot.closure, layerManifests: [])
         }
-        return try snapshotManifest(id, value, size: Int64(bytes.count)).closure
+        let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
+        let root = OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: Int64(bytes.count))
+        var closure = [root]
+        let entries = try layerEntries(index, id)
+        for (entry, kind) in zip(entries, LayerKind.allCases) {
+            if let known = cache[entry.digest] {
+                closure += known
+                continue
+            }
+            let part = try layerClosure(entry, kind: kind)
+            cache[entry.digest] = part
+            closure += part
+        }
+        let annotations = index.annotations ?? [:]
+        guard let created = annotations[AnnotationKey.created] else {
+            throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
+        }
+        return SnapshotSummary(root: root, agent: Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
+                                                        fingerprint: annotations[AnnotationKey.agentFingerprint] ?? ""),
+                               createdAt: created, parents: try parents(annotations, of: id), closure: Self.distinct(closure),
+                               layerManifests: entries.map(\.digest))
+    }
+
+    /// The parents a snapshot index's annotations list, first parent first.
+    private func parents(_ annotations: [String: String], of id: Digest) throws(StoreError) -> [Digest] {
+        guard let list = annotations[AnnotationKey.parents], !list.isEmpty else { return [] }
+        var parents: [Digest] = []
+        for text in list.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let parent = try? Digest(parsing: String(text)) else {
+                throw .corrupt(file: blobPath(id), reason: "\(AnnotationKey.parents) holds '\(text)', not a content id")
+            }
+            parents.append(parent)
+        }
+        return parents
     }
 
     /// The pfhost manifest of snapshot `id` as parsed JSON, every byte checked against its digest

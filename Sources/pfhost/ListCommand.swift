@@ -46,25 +46,37 @@ struct ListCommand: ParsableCommand {
         warn(duplicates: try store.duplicateTags())
         var cache: [Digest: [OCIDescriptor]] = [:]
         var rows: [(created: String, row: JSONValue)] = []
+        // What each snapshot read reaches, kept small (its root and layer manifests; the cache
+        // holds what those reach) for its children's "added": a parent is usually listed before
+        // them, so it is not read twice.
+        var reached: [Digest: (root: OCIDescriptor, layers: [Digest], whole: [OCIDescriptor])] = [:]
+        func blobs(reached known: (root: OCIDescriptor, layers: [Digest], whole: [OCIDescriptor])) -> Set<Digest> {
+            var blobs = Set(known.whole.map(\.digest))
+            blobs.insert(known.root.digest)
+            for layer in known.layers { blobs.formUnion((cache[layer] ?? []).map(\.digest)) }
+            return blobs
+        }
         for entry in entries {
-            let snapshot = try store.snapshot(entry.id)
-            let manifest = snapshot.manifest
-            if let agentKind, manifest.agent.kind != agentKind { continue }
-            let closure = try store.closure(of: entry.id, cache: &cache)
+            let snapshot = try store.summary(of: entry.id, cache: &cache)
+            reached[entry.id] = (snapshot.root, snapshot.layerManifests, snapshot.layerManifests.isEmpty ? snapshot.closure : [])
+            if let agentKind, snapshot.agent.kind != agentKind { continue }
             var parentBlobs = Set<Digest>()
-            if let parent = manifest.parents.first, store.has(parent),
-               let blobs = try? store.closure(of: parent, cache: &cache) {
-                parentBlobs = Set(blobs.map(\.digest))
+            if let parent = snapshot.parents.first {
+                if let known = reached[parent] {
+                    parentBlobs = blobs(reached: known)
+                } else if store.has(parent), let closure = try? store.closure(of: parent, cache: &cache) {
+                    parentBlobs = Set(closure.map(\.digest))
+                }
             }
-            let logical = Formatting.total(closure.map(\.size))
-            let added = Formatting.total(closure.filter { !parentBlobs.contains($0.digest) }.map(\.size))
-            rows.append((manifest.createdAt, .object([
+            let logical = Formatting.total(snapshot.closure.map(\.size))
+            let added = Formatting.total(snapshot.closure.filter { !parentBlobs.contains($0.digest) }.map(\.size))
+            rows.append((snapshot.createdAt, .object([
                 "id": .string(entry.id.description),
                 "tags": .array((tags[entry.id] ?? []).map(JSONValue.string)),
-                "created": .string(manifest.createdAt),
-                "agent": .object(["kind": .string(manifest.agent.kind), "version": .string(manifest.agent.version),
-                                  "fingerprint": .string(manifest.agent.fingerprint)]),
-                "parents": JSONOutput.ids(manifest.parents),
+                "created": .string(snapshot.createdAt),
+                "agent": .object(["kind": .string(snapshot.agent.kind), "version": .string(snapshot.agent.version),
+                                  "fingerprint": .string(snapshot.agent.fingerprint)]),
+                "parents": JSONOutput.ids(snapshot.parents),
                 "logical_bytes": .int(logical),
                 "added_bytes": .int(added),
                 "format": .int(Int64(snapshot.format)),
