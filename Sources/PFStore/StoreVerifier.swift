@@ -14,6 +14,8 @@ public struct StoreVerifier {
     private let store: SnapshotStore
     private var hashed: [Digest: Result<BlobRef, StoreError>] = [:]
     private var problems: [VerificationProblem] = []
+    /// Layers whose declared counts were checked against their blobs (see ``DeclaredCounts``).
+    private var countsChecked = Set<String>()
 
     /// A verifier for `store`.
     public init(store: SnapshotStore) {
@@ -108,6 +110,15 @@ public struct StoreVerifier {
             let role = [MediaType.ociManifest, MediaType.snapshotConfig, MediaType.layerConfig].contains(blob.mediaType)
                 ? "document (\(blob.mediaType))" : "layer blob (\(blob.mediaType))"
             _ = checkBlob(blob.digest, size: blob.size, of: id, role: role)
+        }
+        do {
+            for (kind, message) in try DeclaredCounts.problems(in: snapshot.manifest, store: store, checked: &countsChecked) {
+                let position = LayerKind.allCases.firstIndex(of: kind) ?? 0
+                let file = snapshot.format == 2 ? snapshot.closure.dropFirst().filter { $0.mediaType == MediaType.ociManifest }.map(\.digest) : []
+                report(id, position < file.count ? store.blobPath(file[position]) : store.blobPath(id), "the \(kind) layer: \(message)")
+            }
+        } catch {
+            // A blob that cannot be read was reported with the layer's blobs above.
         }
         for summary in snapshot.manifest.layerSummaries {
             for blob in summary.blobs {

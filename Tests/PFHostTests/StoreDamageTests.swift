@@ -119,19 +119,20 @@ struct StoreDamageTests {
         .object(["mediaType": .string(mediaType), "digest": .string(blob.digest.description), "size": .int(Int64(blob.size))])
     }
 
-    /// A copy of snapshot `base` whose trace layer manifest `change` rewrote, journaled as an
-    /// untagged snapshot. Returns the new layer manifest's digest and the new root.
-    private func forgeTraceLayer(_ setup: Setup, base: Digest,
+    /// A copy of snapshot `base` whose layer manifest of `kind` (the trace's by default) `change`
+    /// rewrote, journaled as an untagged snapshot. Returns the new layer manifest's digest and the new root.
+    private func forgeTraceLayer(_ setup: Setup, base: Digest, kind: LayerKind = .trace,
                                  _ change: (inout [String: JSONValue]) throws -> Void) throws -> (layer: Digest, root: Digest) {
+        let position = LayerKind.allCases.firstIndex(of: kind)!
         var root = try readJSON(setup, base)
-        guard case .array(var entries)? = root["manifests"], case .object(var entry) = entries[4],
+        guard case .array(var entries)? = root["manifests"], case .object(var entry) = entries[position],
               let layerText = entry["digest"]?.stringValue else { throw CocoaError(.fileReadCorruptFile) }
         var layer = try readJSON(setup, try Digest(parsing: layerText))
         try change(&layer)
         let newLayer = try putBlob(setup, CanonicalJSON.encode(JSONValue.object(layer)))
         entry["digest"] = .string(newLayer.digest.description)
         entry["size"] = .int(Int64(newLayer.size))
-        entries[4] = .object(entry)
+        entries[position] = .object(entry)
         root["manifests"] = .array(entries)
         let newRoot = try putBlob(setup, CanonicalJSON.encode(JSONValue.object(root)))
         let created = try SnapshotStore(opening: setup.store).snapshot(base).manifest.createdAt
@@ -197,6 +198,57 @@ struct StoreDamageTests {
             let output = try pfhost(command + ["--store", setup.store])
             #expect(output.status == 3 && output.stderr.contains("it gives blob") && output.stderr.contains("the size -5"), "\(command): \(output)")
         }
+    }
+
+    // MARK: Counts a layer declares
+
+    /// Rewrites a layer manifest (in `forgeTraceLayer`) so that its config's `field` blob is
+    /// `content` (with `mediaType`), and `declared` is set in the config as `change` says.
+    private func replaceBlob(_ setup: Setup, in layer: inout [String: JSONValue], field: (inout [String: JSONValue], String) -> Void,
+                             content: String, mediaType: String, declare: (inout [String: JSONValue]) -> Void) throws {
+        let blob = try putBlob(setup, Array(content.utf8))
+        guard let configText = layer["config"]?["digest"]?.stringValue else { throw CocoaError(.fileReadCorruptFile) }
+        var config = try readJSON(setup, try Digest(parsing: configText))
+        config["blobs"] = .array([.object(["media_type": .string(mediaType), "digest": .string(blob.digest.description), "size": .int(Int64(blob.size))])])
+        field(&config, blob.digest.description)
+        declare(&config)
+        layer["config"] = descriptor("application/vnd.pfhost.layer.v1+json", try putBlob(setup, CanonicalJSON.encode(JSONValue.object(config))))
+        layer["layers"] = .array([descriptor(mediaType, blob)])
+    }
+
+    @Test("verify reports a layer whose declared counts its blobs contradict, naming the snapshot and the layer; true counts pass")
+    func declaredCounts() throws {
+        let setup = Setup()
+        let a = try take(setup, "a", ["--tag", "main"])
+        let trace = "{\"id\":\"1\"}\n{\"id\":\"2\"}\n{\"id\":\"3\"}\n"
+        let tree = #"{"entries":[{"path":"a","size":5,"type":"file"},{"path":"b","size":7,"type":"file"},{"path":"d","type":"dir"}],"format":"pfhost-world-tree","packs":[],"version":1}"#
+        func forge(messages: Int, entries: Int, bytes: Int) throws -> (trace: Digest, world: Digest, root: Digest) {
+            let (traceLayer, traced) = try forgeTraceLayer(setup, base: a) { layer in
+                try replaceBlob(setup, in: &layer, field: { $0["messages"] = .string($1) }, content: trace, mediaType: "application/x-ndjson") {
+                    $0["message_count"] = .int(Int64(messages))
+                }
+            }
+            let (worldLayer, root) = try forgeTraceLayer(setup, base: traced, kind: .world) { layer in
+                try replaceBlob(setup, in: &layer, field: { config, digest in
+                    guard case .object(var tree)? = config["tree"] else { return }
+                    tree["index"] = .string(digest)
+                    tree["entry_count"] = .int(Int64(entries))
+                    tree["total_bytes"] = .int(Int64(bytes))
+                    config["tree"] = .object(tree)
+                }, content: tree, mediaType: "application/vnd.pfhost.world-tree.v1+json") { _ in }
+            }
+            return (traceLayer, worldLayer, root)
+        }
+        _ = try forge(messages: 3, entries: 3, bytes: 12)
+        let honest = try pfhost("verify", "--store", setup.store)
+        #expect(honest.status == 0, "\(honest)")
+        let (traceLayer, worldLayer, root) = try forge(messages: 2, entries: 10_000_000, bytes: 13)
+        let lying = try pfhost("verify", root.description, "--store", setup.store)
+        #expect(lying.status == 1, "\(lying)")
+        let prefix = "snapshot \(root.hex.prefix(16)): \(setup.store)/blobs/sha256/"
+        #expect(lying.stdout.contains(prefix + "\(traceLayer.hex): the trace layer: the layer declares message_count 2, its blob holds 3 messages"), "\(lying)")
+        #expect(lying.stdout.contains(prefix + "\(worldLayer.hex): the world layer: the layer declares entry_count 10000000, its blob holds 3 entries"), "\(lying)")
+        #expect(lying.stdout.contains("the world layer: the layer declares total_bytes 13, its tree's files hold 12"), "\(lying)")
     }
 
     // MARK: Journal size
