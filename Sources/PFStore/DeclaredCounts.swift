@@ -3,9 +3,8 @@ import PFModel
 /// Checks the summary counts a layer declares against the blobs they summarise, where the blob's
 /// format makes them checkable: a world tree index (`pfhost-world-tree`) against `entry_count` and
 /// `total_bytes`; an NDJSON ledger (`application/x-ndjson`) against `entry_count` and
-/// `pending_count`; an NDJSON trace against `message_count`; a cache layer's packs and sequences
-/// against `page_count` and `token_count`. A blob of another format (a third-party plugin's)
-/// is not judged.
+/// `pending_count`; an NDJSON trace against `message_count`. A blob of another format (a
+/// third-party plugin's) is not judged.
 ///
 /// ```swift
 /// var checked = Set<String>()
@@ -41,23 +40,6 @@ enum DeclaredCounts {
         if trace.blobs.first(where: { $0.digest == trace.content.messages })?.mediaType == lines,
            checked.insert("trace \(trace.content.messages) \(trace.content.messageCount)").inserted {
             differ(.trace, "message_count", declared: trace.content.messageCount, actual: try countLines(trace.content.messages, store: store, pending: false).lines, "messages")
-        }
-        let cache = manifest.cache.content
-        if !cache.isHosted {
-            let (pages, pagesOverflow) = cache.packs.reduce((0, false)) { sum, pack in
-                let (total, overflow) = sum.0.addingReportingOverflow(pack.pageCount)
-                return (total, sum.1 || overflow || pack.pageCount < 0)
-            }
-            if pagesOverflow { problems.append((.cache, "its packs' page counts are negative or overflow")) } else if !cache.packs.isEmpty {
-                differ(.cache, "page_count", declared: cache.pageCount, actual: pages, "pages in its packs")
-            }
-            let (tokens, tokensOverflow) = cache.sequences.reduce((0, false)) { sum, sequence in
-                let (total, overflow) = sum.0.addingReportingOverflow(sequence.tokenCount)
-                return (total, sum.1 || overflow || sequence.tokenCount < 0)
-            }
-            if tokensOverflow { problems.append((.cache, "its sequences' token counts are negative or overflow")) } else {
-                differ(.cache, "token_count", declared: cache.tokenCount, actual: tokens, "tokens in its sequences")
-            }
         }
         return problems
     }
