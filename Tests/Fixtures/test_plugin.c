@@ -456,7 +456,9 @@ static int first_digest(const char *json, size_t len, char out[PF_DIGEST_STRLEN]
  *   escape   tries every way out of KIND/ a careless plugin could take, reports each return code
  *            as `escape`, and still succeeds (nothing may have been created outside);
  *   ghost    opens a blob the layer does not list;
- *   report   also reports pending=fx-1,fx-2.
+ *   report   also reports pending=fx-1,fx-2;
+ *   config-undeclared, config-wrong-type, config-not-utf8   records a setting the plugin does not declare,
+ *            a value not of its declared type, or bytes that are not UTF-8 (and fails if refused).
  */
 static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size_t len) {
     const char *mode = host->config(ctx, "restore_mode");
@@ -470,6 +472,15 @@ static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size
     if (host->create_file(ctx, "content.bin", 0644, &lazy) == PF_OK) close(lazy);
     return PF_OK;
 #endif
+    /* Settings the next snapshot would refuse (or bytes that are not text): the host must refuse them. */
+    const char *bad_key = NULL, *bad_value = NULL;
+    if (strcmp(mode, "config-undeclared") == 0) bad_key = "undeclared", bad_value = "x";
+    if (strcmp(mode, "config-wrong-type") == 0) bad_key = "count", bad_value = "many";
+    if (strcmp(mode, "config-not-utf8") == 0) bad_key = "content", bad_value = "\xff\xfe";
+    if (bad_key != NULL) {
+        int32_t refused = host->set_restored_config(ctx, bad_key, bad_value, 0);
+        if (refused != PF_OK) return refused;
+    }
     if (strcmp(mode, "fail") == 0) {
         host->set_error(ctx, "simulated restore failure");
         return PF_ERR_IO;
@@ -566,6 +577,7 @@ static const pf_setting settings[] = {
     {"count", PF_SETTING_INT, 0, "3", "a number"},
     {"flag", PF_SETTING_BOOL, 0, NULL, "a switch"},
     {"names", PF_SETTING_LIST, 0, NULL, "comma-separated names"},
+    {"restore_mode", PF_SETTING_STRING, 0, NULL, "what restore does"},
 #ifdef TEST_SETTINGS_REQUIRED
     {"needed", PF_SETTING_STRING, 1, NULL, "something the capture cannot do without"},
 #endif
