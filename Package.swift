@@ -76,7 +76,7 @@ let package = Package(
         )
     } + [
         // Helpers shared by the test targets.
-        .target(name: "PFTestSupport", path: "Tests/PFTestSupport"),
+        .target(name: "PFTestSupport", dependencies: ["PFStore", "PFModel"], path: "Tests/PFTestSupport"),
         .testTarget(name: "PFModelTests", dependencies: ["PFModel"]),
         .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel", "PFSystem", "PFTestSupport"]),
         .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit"]),

@@ -161,7 +161,21 @@ final class CaptureContext: @unchecked Sendable {
         logger.error("\(message)", metadata: ["plugin": "\(plugin.file)"])
     }
 
+    /// The largest layer JSON `set_layer` takes: a layer describes its content, which goes in blobs
+    /// (the reference layers are a few KiB; a million-entry world tree is one blob of its own).
+    static let maximumLayerBytes = 16 << 20
+
+    /// Refuses a layer of `length` bytes, over ``maximumLayerBytes``, without reading it.
+    func refuseLayer(length: Int) -> Int32 {
+        state.withLock { state in
+            state.setLayerCalls += 1
+            state.violation = "called set_layer with \(length) bytes; a layer is at most \(Self.maximumLayerBytes >> 20) MiB of JSON (put large content in blobs and list them)"
+        }
+        return Int32(PF_ERR_INVALID)
+    }
+
     func setLayer(_ bytes: [UInt8]) -> Int32 {
+        guard bytes.count <= Self.maximumLayerBytes else { return refuseLayer(length: bytes.count) }
         let calls = state.withLock { state in
             state.setLayerCalls += 1
             return state.setLayerCalls

@@ -30,8 +30,9 @@ enum HostServices {
                 return context.config(String(cString: key))
             },
             put_blob: { handle, mediaType, data, length, digestOut in
+                // A size_t beyond Int.max (a -1 passed on from a failed read) is no length.
                 guard let context = context(handle, "put_blob"), mediaType != nil, digestOut != nil,
-                      data != nil || length == 0 else { return Int32(PF_ERR_INVALID) }
+                      length >= 0, data != nil || length == 0 else { return Int32(PF_ERR_INVALID) }
                 return context.storing("put_blob", { () throws(StoreError) in
                     try context.store.putBlob(UnsafeRawBufferPointer(start: data, count: length))
                 }, into: digestOut)
@@ -62,7 +63,9 @@ enum HostServices {
                 }
             },
             blob_write: { handle, data, length in
-                guard let box = writer(handle, "blob_write"), data != nil || length == 0 else { return Int32(PF_ERR_INVALID) }
+                guard let box = writer(handle, "blob_write"), length >= 0, data != nil || length == 0 else {
+                    return Int32(PF_ERR_INVALID)
+                }
                 guard !box.context.isCancelled else { return Int32(PF_ERR_CANCELLED) }
                 switch box.write(UnsafeRawBufferPointer(start: data, count: length)) {
                 case .success?: return Int32(PF_OK)
@@ -97,7 +100,8 @@ enum HostServices {
                 return context.parent(length: lengthOut)
             },
             set_layer: { handle, json, length in
-                guard let context = context(handle, "set_layer"), let json else { return Int32(PF_ERR_INVALID) }
+                guard let context = context(handle, "set_layer"), let json, length >= 0 else { return Int32(PF_ERR_INVALID) }
+                guard length <= CaptureContext.maximumLayerBytes else { return context.refuseLayer(length: length) }
                 let bytes = Array(UnsafeRawBufferPointer(start: json, count: length))
                 return context.setLayer(bytes)
             },

@@ -47,7 +47,7 @@ enum LayerValidator {
                 throw LayerValidationError("blobs lists \(blob.digest), which the plugin never wrote to the store")
             }
             guard size == blob.size else {
-                throw LayerValidationError("blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size) (a blob reused from the parent is damaged in the store: run 'pfhost verify --all', and snapshot without a parent to store it again)")
+                throw LayerValidationError("blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size): the plugin listed the wrong size (or, when it reused the blob from the parent layer, that blob is damaged in the store: run 'pfhost verify --all')")
             }
             listed.insert(blob.digest)
         }

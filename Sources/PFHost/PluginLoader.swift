@@ -356,19 +356,19 @@ public enum PluginLoader {
             copy.copyMemory(from: UnsafeRawBufferPointer(start: header, count: min(Int(size), copy.count)))
         }
         guard let kind = LayerKind(abiValue: plugin.kind) else { throw .unknownKind(file: file, kind: plugin.kind) }
-        guard let id = text(plugin.id) else { throw .missingField(file: file, field: "id") }
-        guard let version = text(plugin.version) else { throw .missingField(file: file, field: "version") }
+        guard let id = try text(plugin.id, "id", file: file) else { throw .missingField(file: file, field: "id") }
+        guard let version = try text(plugin.version, "version", file: file) else { throw .missingField(file: file, field: "version") }
         guard plugin.capture != nil else { throw .missingField(file: file, field: "capture") }
         if let problem = PluginNaming.idProblem(id) { throw .badNaming(file: file, field: "id", value: id, problem: problem) }
         if let problem = PluginNaming.versionProblem(version) {
             throw .badNaming(file: file, field: "version", value: version, problem: problem)
         }
-        let buildIdentity = text(plugin.build_identity)
+        let buildIdentity = try text(plugin.build_identity, "build_identity", file: file)
         if let buildIdentity, buildIdentity.hasPrefix("swift-"), buildIdentity != BuildIdentity.swiftRuntime {
             throw .buildIdentityMismatch(file: file, plugin: buildIdentity, host: BuildIdentity.swiftRuntime)
         }
         return LoadedPlugin(
-            table: plugin, file: file, kind: kind, id: id, version: version, description: text(plugin.description),
+            table: plugin, file: file, kind: kind, id: id, version: version, description: try text(plugin.description, "description", limit: longTextLimit, file: file),
             abiMajor: plugin.abi_major, abiMinor: plugin.abi_minor, settings: try settings(of: plugin, file: file),
             buildIdentity: buildIdentity)
     }
@@ -396,15 +396,19 @@ public enum PluginLoader {
             withUnsafeMutableBytes(of: &entry) { copy in
                 copy.copyMemory(from: UnsafeRawBufferPointer(start: start, count: min(Int(plugin.setting_size), copy.count)))
             }
-            guard let key = text(entry.key) else { throw refuse("settings[\(index)].key is NULL or empty") }
+            guard let key = try text(entry.key, "settings[\(index)].key", file: file) else { throw refuse("settings[\(index)].key is NULL or empty") }
             let shown = DisplayText.escaped(key)
             if let problem = DeclaredSetting.keyProblem(key) { throw refuse("settings[\(index)].key \"\(shown)\" \(problem)") }
             guard keys.insert(key).inserted else { throw refuse("settings[\(index)].key \"\(key)\" is declared twice") }
             guard let type = DeclaredSetting.ValueType(abiValue: entry.type) else {
                 throw refuse("settings[\(index)] (\(key)) has unknown type \(entry.type) (known: 1 string, 2 bool, 3 int, 4 path, 5 list)")
             }
-            guard let help = text(entry.help) else { throw refuse("settings[\(index)] (\(key)) has no help line") }
-            let defaultValue = entry.default_value.map { String(cString: $0) }
+            guard let help = try text(entry.help, "settings[\(index)].help", limit: longTextLimit, file: file) else {
+                throw refuse("settings[\(index)] (\(key)) has no help line")
+            }
+            let defaultValue = try entry.default_value.map { (value) throws(PluginRefusal) in
+                try text(value, "settings[\(index)].default_value", limit: longTextLimit, file: file, empty: true) ?? ""
+            }
             if let defaultValue, let problem = type.problem(defaultValue) {
                 throw refuse("settings[\(index)] (\(key)) has default \"\(DisplayText.escaped(defaultValue))\", which \(problem)")
             }
@@ -413,9 +417,20 @@ public enum PluginLoader {
         return declared
     }
 
-    private static func text(_ pointer: UnsafePointer<CChar>?) -> String? {
-        guard let pointer, pointer.pointee != 0 else { return nil }
-        return String(cString: pointer)
+    /// The longest id, version, build identity or setting key, with its NUL.
+    static let shortTextLimit = 256
+    /// The longest description, help line or default value, with its NUL.
+    static let longTextLimit = 4096
+
+    /// A string of the table, read no further than `limit` bytes (a plugin's string without a NUL
+    /// must not send the host reading through its memory): nil when NULL or empty (unless `empty`).
+    private static func text(_ pointer: UnsafePointer<CChar>?, _ field: String, limit: Int = shortTextLimit,
+                             file: String, empty: Bool = false) throws(PluginRefusal) -> String? {
+        guard let pointer else { return nil }
+        let length = strnlen(pointer, limit)
+        guard length < limit else { throw .unterminated(file: file, field: field, limit: limit) }
+        guard length > 0 || empty else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
     }
 
     private struct FileIdentity: Hashable, Sendable {

@@ -25,6 +25,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case structTooSmall(file: String, size: UInt32)
     case unknownKind(file: String, kind: UInt32)
     case missingField(file: String, field: String)
+    /// A string of the table has no NUL within `limit` bytes: it is not read further.
+    case unterminated(file: String, field: String, limit: Int)
     /// The settings the plugin declares (ABI 1.1) cannot be used: `problem` says which and why.
     case badSettings(file: String, problem: String)
     /// A Swift plugin built with another Swift than this host's (`pf_plugin.build_identity`).
@@ -47,7 +49,7 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .untrusted(let file, _), .malformed(let file, _), .untrustedDependency(let file, _), .noProcFileSystem(let file, _), .notLoadable(let file, _), .noEntrySymbol(let file), .entryReturnedNull(let file),
              .abiMajorMismatch(let file, _, _), .abiMinorTooNew(let file, _), .structTooSmall(let file, _),
-             .unknownKind(let file, _), .missingField(let file, _), .badNaming(let file, _, _, _), .badSettings(let file, _),
+             .unknownKind(let file, _), .missingField(let file, _), .unterminated(let file, _, _), .badNaming(let file, _, _, _), .badSettings(let file, _),
              .buildIdentityMismatch(let file, _, _), .reported(let file, _):
             file
         }
@@ -83,6 +85,8 @@ public enum PluginRefusal: Error, Hashable, Sendable, CustomStringConvertible {
             return "declares unknown layer kind \(kind) (known: 1 model, 2 cache, 3 world, 4 effects, 5 trace)"
         case .missingField(_, let field):
             return "pf_plugin.\(field) is NULL or empty"
+        case .unterminated(_, let field, let limit):
+            return "pf_plugin.\(field) has no terminating NUL within \(limit) bytes (a string of the table is at most \(limit - 1) bytes)"
         case .badNaming(_, let field, let value, let problem):
             return "pf_plugin.\(field) \"\(DisplayText.escaped(value))\" \(problem)"
         case .badSettings(_, let problem):

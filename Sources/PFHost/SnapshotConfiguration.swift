@@ -145,7 +145,7 @@ public struct SnapshotConfiguration: Sendable, Equatable {
             }
             let raw = fromFile ?? value
             if let problem = setting.type.problem(raw) {
-                throw ConfigurationError(file: origin, message: "\(kind).\(key)='\(DisplayText.escaped(raw))' \(problem) (\(setting.type.rawValue) setting of plugin \(plugin.label): \(setting.help))")
+                throw ConfigurationError(file: origin, message: "\(kind).\(key)='\(DisplayText.escaped(raw))' \(problem) (\(setting.type.rawValue) setting of plugin \(plugin.label): \(DisplayText.escaped(setting.help)))")
             }
             if setting.type == .path, fromFile != nil, let directory = file?.directory {
                 section[key] = Self.resolve(raw, against: directory)
@@ -157,7 +157,7 @@ public struct SnapshotConfiguration: Sendable, Equatable {
             if let value = setting.defaultValue {
                 section[setting.key] = value
             } else if setting.required {
-                throw ConfigurationError(file: nil, message: "\(kind).\(setting.key) is required by plugin \(plugin.label) (\(setting.help)): set it in the config file's \"\(kind)\" section or with --set \(kind).\(setting.key)=VALUE")
+                throw ConfigurationError(file: nil, message: "\(kind).\(setting.key) is required by plugin \(plugin.label) (\(DisplayText.escaped(setting.help))): set it in the config file's \"\(kind)\" section or with --set \(kind).\(setting.key)=VALUE")
             }
         }
         return section

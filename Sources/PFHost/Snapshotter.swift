@@ -88,6 +88,8 @@ public struct Snapshotter: Sendable {
         let parents: [Digest]
         let parentManifest: JSONValue?
         do {
+            // Before the parent is read: from here until this process ends, gc waits for it.
+            try store.acquireLease()
             if request.parents.isEmpty {
                 parents = try request.tag.flatMap { tag throws(StoreError) in try store.snapshotID(tagged: tag) }.map { [$0] } ?? []
             } else {

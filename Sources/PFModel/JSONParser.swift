@@ -12,7 +12,7 @@ public struct JSONParser {
     /// How deeply arrays and objects may nest: `[[1]]` is 2 levels. Deeper input is refused
     /// ("nesting deeper than 512 levels" at the offset of the bracket that goes too deep) instead
     /// of being parsed by recursion until the stack runs out. pfhost's own documents nest fewer
-    /// than 10 levels; the same limit holds for every JSON reader of pfhost (`RawIndex` and the
+    /// than 10 levels; the same limit holds for every JSON reader of pfhost (the store's and the
     /// plugin kit's reader of other programs' JSON).
     public static let maximumDepth = 512
 

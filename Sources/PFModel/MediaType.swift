@@ -11,4 +11,10 @@ public enum MediaType {
     /// The OCI empty descriptor's media type (content `{}`), used as the only layer of a
     /// snapshot whose plugins stored no blob, since OCI manifests should list one layer.
     public static let ociEmpty = "application/vnd.oci.empty.v1+json"
+    /// The `artifactType` of a format-2 snapshot's root, its snapshot index.
+    public static let snapshotIndexArtifact = "application/vnd.pfhost.snapshot.v2"
+    /// The `artifactType` of a format-2 layer manifest.
+    public static let layerArtifact = "application/vnd.pfhost.layer.v1"
+    /// A format-2 layer config: one layer object, canonical JSON.
+    public static let layerConfig = "application/vnd.pfhost.layer.v1+json"
 }

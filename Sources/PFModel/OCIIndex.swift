@@ -2,14 +2,16 @@
 public struct OCIIndex: Codable, Hashable, Sendable {
     public var schemaVersion: Int
     public var mediaType: String?
+    public var artifactType: String?
     public var manifests: [OCIDescriptor]
     public var annotations: [String: String]?
 
     /// An index listing `manifests`.
-    public init(manifests: [OCIDescriptor]) {
+    public init(manifests: [OCIDescriptor], artifactType: String? = nil, annotations: [String: String]? = nil) {
         schemaVersion = 2
         mediaType = MediaType.ociIndex
+        self.artifactType = artifactType
         self.manifests = manifests
-        annotations = nil
+        self.annotations = annotations
     }
 }

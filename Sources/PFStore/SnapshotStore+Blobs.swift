@@ -14,6 +14,7 @@ extension SnapshotStore {
 
     /// Stores the bytes in `buffer` as a blob. An identical blob already there is not rewritten.
     public func putBlob(_ buffer: UnsafeRawBufferPointer) throws(StoreError) -> BlobRef {
+        try acquireLease()
         let hasher = SHA256Hasher()
         hasher.update(buffer)
         let blob = BlobRef(digest: hasher.finalize(), size: Int64(buffer.count))
@@ -52,6 +53,7 @@ extension SnapshotStore {
 
     /// The work of both `putFile`s. The stat cache is keyed by `cacheKey`, or by device and inode.
     private func ingest(_ fd: Int32, size: Int64?, cacheKey: String?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+        try acquireLease()
         let before = try step("reading \(display)") { () throws(SystemCallError) in try system.status(fd, path: display) }
         guard before.st_mode & S_IFMT == S_IFREG else {
             throw .io(step: "reading \(display)", SystemCallError(operation: "open", path: display, code: EINVAL))
@@ -78,7 +80,8 @@ extension SnapshotStore {
 
     /// A writer for a blob whose bytes arrive piece by piece.
     public func makeWriter() throws(StoreError) -> BlobWriter {
-        try BlobWriter(store: self)
+        try acquireLease()
+        return try BlobWriter(store: self)
     }
 
     /// Whether the blob is in the store (or waiting for this process's flush phase).

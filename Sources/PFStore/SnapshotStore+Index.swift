@@ -7,33 +7,28 @@ import Darwin
 #endif
 
 extension SnapshotStore {
-    /// The store's `index.json`.
+    /// The store's `index.json`, decoded (format 2: one entry per tag; format 1: every snapshot).
     ///
     /// - Throws: ``StoreError/corrupt(file:reason:)`` when it is not a valid OCI image index.
     public func readIndex() throws(StoreError) -> OCIIndex {
+        let document = try readIndexDocument()
+        return OCIIndex(manifests: document.entries)
+    }
+
+    /// The store format `index.json` says: 1 or 2.
+    public func format() throws(StoreError) -> Int {
+        try readIndexDocument().format
+    }
+
+    func readIndexDocument() throws(StoreError) -> IndexDocument {
         let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath, followSymlinks: false) }
-        return try Self.decodeIndex(bytes, file: indexPath)
+        return try IndexDocument.parse(bytes, file: indexPath, store: path)
     }
 
-    static func decodeIndex(_ bytes: [UInt8], file: String) throws(StoreError) -> OCIIndex {
-        let index: OCIIndex
-        do {
-            index = try CanonicalJSON.decode(OCIIndex.self, from: bytes)
-        } catch {
-            throw .corrupt(file: file, reason: describeJSONError(error))
-        }
-        guard index.schemaVersion == 2 else {
-            throw .corrupt(file: file, reason: "schemaVersion is \(index.schemaVersion), expected 2")
-        }
-        return index
-    }
-
-    /// Commits a snapshot: stores `manifest` as the config blob, stores the OCI manifest that
-    /// lists every blob of every layer, flushes, and adds the snapshot to `index.json` (moving
-    /// `tag` to it). The index rename is the commit point: when this throws, the index is as it
-    /// was and the snapshot is not visible.
+    /// Commits a snapshot: stores its documents (see `docs/store-format.md`), flushes, appends it
+    /// to the journal and moves `tag` to it. When this throws, the snapshot is not in the history.
     ///
-    /// - Returns: the snapshot's content id, the digest of its OCI manifest.
+    /// - Returns: the snapshot's content id, the digest of its snapshot index.
     /// - Throws: ``StoreError/missingBlob(_:store:)`` when a layer names a blob the store
     ///   lacks; ``StoreError/io(step:_:)`` naming the step that failed.
     @discardableResult
@@ -47,91 +42,39 @@ extension SnapshotStore {
     /// `onTagHead` is for a snapshot whose first parent is the head `tag` had when its capture
     /// began. Other processes may have moved the tag since; the head is read again under the index
     /// lock, and when it moved, the manifest's first parent becomes the new head (its layers are
-    /// unchanged: parents are history, never content) and the snapshot's documents are written
-    /// again, so that concurrent writers to one tag form one chain instead of losing history.
+    /// unchanged: parents are history, never content) and the snapshot index is written again, so
+    /// that concurrent writers to one tag form one chain instead of losing history.
     ///
     /// - Returns: the content id and the manifest committed (its parents as committed).
     public func commit(_ manifest: Manifest, tag: String?, onTagHead: Bool) throws(StoreError) -> (id: Digest, manifest: Manifest) {
-        if let tag, !IndexEdit.isValidTag(tag) {
-            throw .invalidReference(tag, reason: "a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'")
-        }
+        if let tag, let problem = IndexDocument.tagProblem(tag) { throw .invalidReference(tag, reason: problem) }
+        try acquireLease()
         var manifest = manifest
         while true {
-            let entry = try storeDocuments(of: manifest)
+            let root = try storeDocuments(of: manifest)
             let follow = onTagHead ? tag.map { (tag: $0, head: manifest.parents.first) } : nil
-            let moved = try updateIndex({ index in IndexEdit.add(entry, tag: tag, to: &index) }, raw: { $0.add(entry, tag: tag) },
-                                        unlessMoved: follow)
-            guard let head = moved else { return (entry.digest, manifest) }
+            let moved = try withIndexLock { () throws(StoreError) -> Digest? in
+                var index = try readIndexForWriting()
+                if let follow, let current = index.entry(tagged: follow.tag)?.digest, current != follow.head { return current }
+                try appendJournal([.add(HistoryEntry(root: root, created: manifest.createdAt))])
+                if let tag {
+                    index.setTag(tag, to: root, created: manifest.createdAt)
+                    try writeIndex(index)
+                }
+                return nil
+            }
+            guard let head = moved else { return (root.digest, manifest) }
             manifest.parents = [head] + manifest.parents.dropFirst().filter { $0 != head }
         }
     }
 
-    /// Writes a snapshot's config (the pfhost manifest) and OCI manifest, flushes every blob, and
-    /// returns the index entry that commits it.
-    private func storeDocuments(of manifest: Manifest) throws(StoreError) -> OCIDescriptor {
-        var layers: [OCIDescriptor] = []
-        var position: [Digest: Int] = [:]
-        for summary in manifest.layerSummaries {
-            for blob in summary.blobs {
-                if let at = position[blob.digest] {
-                    var kinds = layers[at].annotations?[AnnotationKey.layerKinds]?.split(separator: ",").map(String.init) ?? []
-                    if !kinds.contains(summary.kind.rawValue) { kinds.append(summary.kind.rawValue) }
-                    layers[at].annotations?[AnnotationKey.layerKinds] = kinds.joined(separator: ",")
-                    continue
-                }
-                guard try size(of: blob.digest) == blob.size else { throw .missingBlob(blob.digest, store: path) }
-                position[blob.digest] = layers.count
-                layers.append(OCIDescriptor(
-                    mediaType: blob.mediaType, digest: blob.digest, size: blob.size,
-                    annotations: [AnnotationKey.layerKinds: summary.kind.rawValue]))
-            }
-        }
-        if layers.isEmpty {
-            let empty = try putBlob(Array("{}".utf8))
-            layers.append(OCIDescriptor(mediaType: MediaType.ociEmpty, digest: empty.digest, size: empty.size))
-        }
-        let configBytes: [UInt8]
-        do { configBytes = try CanonicalJSON.encode(manifest) } catch {
-            throw .corrupt(file: "the new snapshot's manifest", reason: "\(error)")
-        }
-        let config = try putBlob(configBytes)
-        let oci = OCIManifest(
-            artifactType: MediaType.snapshotArtifact,
-            config: OCIDescriptor(mediaType: MediaType.snapshotConfig, digest: config.digest, size: config.size),
-            layers: layers,
-            annotations: [AnnotationKey.created: manifest.createdAt])
-        let ociBytes = try! CanonicalJSON.encode(oci)
-        let id = try putBlob(ociBytes)
-        try flush()
-        return OCIDescriptor(
-            mediaType: MediaType.ociManifest, digest: id.digest, size: id.size,
-            artifactType: MediaType.snapshotArtifact, annotations: [AnnotationKey.created: manifest.createdAt])
-    }
-
-    /// Rewrites `index.json` under the store's exclusive lock: read the current index, apply
-    /// `edit`, write `ingest/index.json.tmp`, fsync it, rename it over `index.json`, fsync the
-    /// store directory. When the last fsync fails the previous index is put back, so a failed
-    /// update is never visible.
-    ///
-    /// `raw`, when given, makes the same edit on a ``RawIndex`` and is used whenever the index
-    /// is in pfhost's canonical form (and `raw` returns true), so the cost is a copy of the index,
-    /// not a decoding of it.
-    ///
-    /// With `unlessMoved`, nothing is written when the tag's head is no longer `head` (and is some
-    /// snapshot): the current head is returned instead, for the caller to rebase onto.
-    @discardableResult
-    func updateIndex(_ edit: (inout OCIIndex) -> Void, raw: ((inout RawIndex) -> Bool)? = nil,
-                     unlessMoved follow: (tag: String, head: Digest?)? = nil) throws(StoreError) -> Digest? {
+    /// Runs `body` holding the exclusive `flock` on `ingest/index.lock`, which serialises every
+    /// change to `index.json` and the journal.
+    func withIndexLock<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         let lockPath = ingestPath + "/index.lock"
-        let temporary = ingestPath + "/index.json.tmp"
-        let sync = durability != .none
         let lock = try step("locking the index (\(lockPath))") { () throws(SystemCallError) in
-            // Never through a symlink (it could make pfhost create a file anywhere), never a FIFO.
-            let fd = try system.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o644)
+            let fd = try openLockFile(lockPath)
             do throws(SystemCallError) {
-                guard try system.status(fd, path: lockPath).st_mode & S_IFMT == S_IFREG else {
-                    throw SystemCallError(operation: "open", path: lockPath, code: EINVAL)
-                }
                 try system.lockExclusive(fd, path: lockPath)
             } catch {
                 try? system.close(fd, path: lockPath)
@@ -141,47 +84,168 @@ extension SnapshotStore {
         }
         // Closing the descriptor releases the lock.
         defer { try? system.close(lock, path: lockPath) }
-        let oldBytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath, followSymlinks: false) }
-        if let follow {
-            let listed: [(Digest, String?)]
-            if let raw = RawIndex(oldBytes) { listed = raw.entries.map { ($0.digest, $0.refName) } } else {
-                listed = try Self.decodeIndex(oldBytes, file: indexPath).manifests.map { ($0.digest, $0.refName) }
+        return try body()
+    }
+
+    /// Opens (creating) a lock file in `ingest/`: never through a symlink (it could make pfhost
+    /// create a file anywhere), never a FIFO.
+    func openLockFile(_ lockPath: String) throws(SystemCallError) -> Int32 {
+        let fd = try system.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o644)
+        do throws(SystemCallError) {
+            guard try system.status(fd, path: lockPath).st_mode & S_IFMT == S_IFREG else {
+                throw SystemCallError(operation: "open", path: lockPath, code: EINVAL)
             }
-            if let current = listed.first(where: { $0.1 == follow.tag })?.0, current != follow.head { return current }
+        } catch {
+            try? system.close(fd, path: lockPath)
+            throw error
         }
-        let newBytes: [UInt8]
-        if let raw, var rawIndex = RawIndex(oldBytes), raw(&rawIndex) {
-            newBytes = rawIndex.encoded()
-        } else {
-            var index = try Self.decodeIndex(oldBytes, file: indexPath)
-            edit(&index)
-            newBytes = try! CanonicalJSON.encode(index)
-        }
-        try step("writing \(temporary)") { () throws(SystemCallError) in
-            try system.writeFile(temporary, newBytes, sync: sync)
-        }
+        return fd
+    }
+
+    /// Under the index lock: `index.json`, a format-1 store being upgraded to format 2 first.
+    func readIndexForWriting() throws(StoreError) -> IndexDocument {
+        let index = try readIndexDocument()
+        guard index.format == 1 else { return index }
+        let (upgraded, migration) = try upgradeLocked(index)
+        upgrades.withLock { $0.append(migration) }
+        return upgraded
+    }
+
+    /// Under the index lock: writes `ingest/index.json.tmp`, fsyncs it, renames it over
+    /// `index.json`, fsyncs the store directory. When that last fsync fails the previous index
+    /// (`index.source`) is put back, so a failed update is never visible.
+    func writeIndex(_ index: IndexDocument) throws(StoreError) {
+        let temporary = ingestPath + "/index.json.tmp"
+        let sync = durability != .none
+        try step("writing \(temporary)") { () throws(SystemCallError) in try system.writeFile(temporary, index.encoded(), sync: sync) }
         try step("replacing \(indexPath)") { () throws(SystemCallError) in try system.rename(temporary, indexPath) }
-        guard sync else { return nil }
+        guard sync else { return }
         do {
             try system.fsyncDirectory(path)
         } catch {
-            // The new index may or may not survive a crash: restore the old one.
-            try? system.writeFile(temporary, oldBytes, sync: true)
+            try? system.writeFile(temporary, index.source, sync: true)
             try? system.rename(temporary, indexPath)
             throw .io(step: "flushing \(path) after replacing index.json (the previous index was restored)", error)
         }
-        return nil
+    }
+
+    var journalPath: String { ingestPath + "/journal.v2" }
+
+    /// Under the index lock: appends `records` to the journal in one write and makes them durable
+    /// (not in `none`). A last line a crash cut short is cut off first.
+    func appendJournal(_ records: [JournalRecord]) throws(StoreError) {
+        guard !records.isEmpty else { return }
+        let file = journalPath
+        let sync = durability != .none
+        try step("appending to \(file)") { () throws(SystemCallError) in
+            let existed = try system.linkStatus(file) != nil
+            let fd = try system.open(file, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o644)
+            defer { try? system.close(fd, path: file) }
+            let info = try system.status(fd, path: file)
+            guard info.st_mode & S_IFMT == S_IFREG else { throw SystemCallError(operation: "open", path: file, code: EINVAL) }
+            let size = Int64(info.st_size)
+            if size > 0, let keep = try wholeLines(fd, size: size), keep != size {
+                try system.truncate(fd, to: keep, path: file)
+            }
+            let whole = try system.status(fd, path: file).st_size
+            let bytes = records.flatMap(\.line)
+            do throws(SystemCallError) {
+                try withBytes(bytes) { (raw) throws(SystemCallError) in try system.write(fd, raw.baseAddress!, count: raw.count, path: file) }
+                if sync {
+                    try system.fsync(fd, path: file)
+                    if !existed { try system.fsyncDirectory(ingestPath) }
+                }
+            } catch {
+                // Not durable, so not committed: take the lines back out.
+                try? system.truncate(fd, to: Int64(whole), path: file)
+                throw error
+            }
+        }
+    }
+
+    /// The length of the journal's whole lines: `size` when it ends with a newline, else the
+    /// offset after the last newline in its last MiB (0 when there is none).
+    private func wholeLines(_ fd: Int32, size: Int64) throws(SystemCallError) -> Int64? {
+        let window = min(size, 1 << 20)
+        var tail = [UInt8](repeating: 0, count: Int(window))
+        _ = try withBytes(&tail) { (raw) throws(SystemCallError) in try system.readFully(fd, into: raw, at: size - window, path: journalPath) }
+        if tail.last == 0x0a { return size }
+        guard let newline = tail.lastIndex(of: 0x0a) else { return size - window }
+        return size - window + Int64(newline) + 1
+    }
+
+    /// Under the index lock: replaces the journal with `records` (temporary file, fsync, rename, fsync).
+    func rewriteJournal(_ records: [JournalRecord]) throws(StoreError) {
+        let temporary = journalPath + ".tmp"
+        let sync = durability != .none
+        try step("rewriting \(journalPath)") { () throws(SystemCallError) in
+            try system.writeFile(temporary, records.flatMap(\.line), sync: sync)
+            try system.rename(temporary, journalPath)
+            if sync { try system.fsyncDirectory(ingestPath) }
+        }
+    }
+
+    /// The journal's records; none when it does not exist.
+    func readJournal() throws(StoreError) -> [JournalRecord] {
+        let bytes: [UInt8]
+        do {
+            bytes = try system.readFile(journalPath, limit: 1 << 32, followSymlinks: false)
+        } catch where error.code == ENOENT {
+            return []
+        } catch {
+            throw .io(step: "reading \(journalPath)", error)
+        }
+        return try JournalRecord.parse(bytes, file: journalPath)
+    }
+
+    /// Every snapshot of the store's history, in the order they were added: the journal's, then
+    /// those only `index.json` lists (format 1: the index's entries).
+    public func history() throws(StoreError) -> [HistoryEntry] {
+        let index = try readIndexDocument()
+        var entries = index.format == 2 ? JournalRecord.history(try readJournal()) : []
+        var seen = Set(entries.map(\.id))
+        for entry in index.entries where seen.insert(entry.digest).inserted {
+            entries.append(HistoryEntry(root: entry, created: entry.annotations?[AnnotationKey.created] ?? ""))
+        }
+        return entries
+    }
+
+    /// The tags of each snapshot that has one.
+    public func tags() throws(StoreError) -> [Digest: [String]] {
+        var tags: [Digest: [String]] = [:]
+        for entry in try readIndexDocument().entries { if let tag = entry.refName { tags[entry.digest, default: []].append(tag) } }
+        return tags.mapValues { $0.sorted() }
     }
 
     /// Resolves a reference to a snapshot's content id.
     ///
-    /// A reference is a full content id (`sha256:<64 hex>`), a tag, or a unique prefix of at
-    /// least 12 hex digits (with or without `sha256:`). A tag wins over a prefix that spells
+    /// A reference is, in this order: a tag; `REF~N`, the N-th first parent of REF (`REF~` is
+    /// `REF~1`); a full content id (`sha256:<64 hex>`) of a snapshot in the history; a unique prefix
+    /// of at least 7 hex digits (with or without `sha256:`). A tag wins over a prefix that spells
     /// the same text.
     public func resolve(_ reference: String) throws(StoreError) -> Digest {
-        let listed = try listedSnapshots()
-        if let entry = listed.first(where: { $0.refName == reference }) { return entry.digest }
+        if let tagged = try snapshotID(tagged: reference) { return tagged }
+        if let tilde = reference.lastIndex(of: "~") {
+            let base = String(reference[..<tilde])
+            let count = reference[reference.index(after: tilde)...]
+            guard !base.isEmpty, count.isEmpty || count.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                  let steps = count.isEmpty ? 1 : Int(count) else {
+                throw .invalidReference(reference, reason: "after '~' comes a number of first parents to go back, as in main~2")
+            }
+            var id = try resolve(base)
+            for step in 0..<steps {
+                guard let parent = try parents(of: id).first else {
+                    throw .invalidReference(reference, reason: "\(Self.shortID(id)) (\(base)~\(step)) has no parent")
+                }
+                guard has(parent) else {
+                    throw .invalidReference(reference, reason: "\(parent) is not in this store (history is shallow there)")
+                }
+                id = parent
+            }
+            return id
+        }
         var prefix = reference
+        let history = try history()
         if reference.hasPrefix("sha256:") {
             prefix = String(reference.dropFirst("sha256:".count))
             if prefix.utf8.count == 64 {
@@ -189,20 +253,15 @@ extension SnapshotStore {
                 do { digest = try Digest(parsing: reference) } catch {
                     throw .invalidReference(reference, reason: error.description)
                 }
-                guard listed.contains(where: { $0.digest == digest }) else {
-                    throw .notFound(reference: reference, store: path)
-                }
+                guard history.contains(where: { $0.id == digest }) else { throw .notFound(reference: reference, store: path) }
                 return digest
             }
         }
-        let isHex = !prefix.isEmpty && prefix.utf8.allSatisfy {
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+        guard IndexDocument.isHex(prefix), prefix.utf8.count <= 64 else { throw .notFound(reference: reference, store: path) }
+        guard prefix.utf8.count >= 7 else {
+            throw .invalidReference(reference, reason: "a content-id prefix needs at least 7 hex digits")
         }
-        guard isHex, prefix.utf8.count <= 64 else { throw .notFound(reference: reference, store: path) }
-        guard prefix.utf8.count >= 12 else {
-            throw .invalidReference(reference, reason: "a content-id prefix needs at least 12 hex digits")
-        }
-        let matches = Set(listed.map(\.digest).filter { $0.hex.hasPrefix(prefix) }).sorted()
+        let matches = Set(history.map(\.id).filter { $0.hex.hasPrefix(prefix) }).sorted()
         switch matches.count {
         case 0: throw .notFound(reference: reference, store: path)
         case 1: return matches[0]
@@ -210,52 +269,15 @@ extension SnapshotStore {
         }
     }
 
-    /// Reads the snapshot with content id `id`, checking every byte it reads against its digest.
-    public func snapshot(_ id: Digest) throws(StoreError) -> Snapshot {
-        let ociBytes = try readBlob(id)
-        let oci: OCIManifest
-        do { oci = try CanonicalJSON.decode(OCIManifest.self, from: ociBytes) } catch {
-            throw .corrupt(file: blobPath(id), reason: "not an OCI image manifest: \(describeJSONError(error))")
-        }
-        guard oci.artifactType == MediaType.snapshotArtifact, oci.config.mediaType == MediaType.snapshotConfig else {
-            throw .corrupt(file: blobPath(id), reason: "not a pfhost snapshot (artifactType \(oci.artifactType ?? "none"))")
-        }
-        let configBytes = try readBlob(oci.config.digest)
-        guard Int64(configBytes.count) == oci.config.size else {
-            throw .corrupt(file: blobPath(oci.config.digest), reason: "size \(configBytes.count), its descriptor says \(oci.config.size)")
-        }
-        let manifest: Manifest
-        do { manifest = try CanonicalJSON.decode(Manifest.self, from: configBytes) } catch {
-            throw .corrupt(file: blobPath(oci.config.digest), reason: "not a pfhost manifest: \(describeJSONError(error))")
-        }
-        return Snapshot(id: id, ociManifest: oci, manifest: manifest)
+    /// The parents of snapshot `id`, first parent first.
+    public func parents(of id: Digest) throws(StoreError) -> [Digest] {
+        try snapshot(id).manifest.parents
     }
 
-    /// The pfhost manifest of snapshot `id` as parsed JSON, every byte checked against its digest
-    /// but not decoded: for reading parts of it (a parent's layers) without the cost of the whole.
-    public func manifestJSON(_ id: Digest) throws(StoreError) -> JSONValue {
-        let oci: JSONValue
-        do { oci = try JSONParser.parse(readBlob(id)) } catch let error as StoreError { throw error } catch {
-            throw .corrupt(file: blobPath(id), reason: "not JSON: \(error)")
-        }
-        guard let text = oci["config"]?["digest"]?.stringValue, let config = try? Digest(parsing: text) else {
-            throw .corrupt(file: blobPath(id), reason: "not an OCI image manifest: no config digest")
-        }
-        do { return try JSONParser.parse(readBlob(config)) } catch let error as StoreError { throw error } catch {
-            throw .corrupt(file: blobPath(config), reason: "not JSON: \(error)")
-        }
-    }
+    static func shortID(_ id: Digest) -> String { String(id.hex.prefix(12)) }
 
     /// The snapshot a tag names, or nil when the tag is not in the index.
     public func snapshotID(tagged tag: String) throws(StoreError) -> Digest? {
-        try listedSnapshots().first { $0.refName == tag }?.digest
-    }
-
-    /// The digest and tag of every entry in `index.json`, in order: read out of the raw bytes
-    /// when the index is in pfhost's canonical form, else from the decoded index.
-    func listedSnapshots() throws(StoreError) -> [(digest: Digest, refName: String?)] {
-        let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath, followSymlinks: false) }
-        if let raw = RawIndex(bytes) { return raw.entries.map { ($0.digest, $0.refName) } }
-        return try Self.decodeIndex(bytes, file: indexPath).manifests.map { ($0.digest, $0.refName) }
+        try readIndexDocument().entry(tagged: tag)?.digest
     }
 }

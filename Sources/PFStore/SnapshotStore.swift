@@ -7,20 +7,22 @@ import Glibc
 import Darwin
 #endif
 
-/// A pfhost store: an OCI image layout directory holding blobs named by their SHA-256 and an
-/// `index.json` that lists the snapshots.
+/// A pfhost store: an OCI image layout directory holding blobs named by their SHA-256, an
+/// `index.json` that lists the tags, and a journal of every snapshot (store format 2,
+/// `docs/store-format.md`).
 ///
 /// ```
 /// STORE/oci-layout            {"imageLayoutVersion":"1.0.0"}
-/// STORE/index.json            the OCI image index: one descriptor per snapshot (tags as ref.name)
+/// STORE/index.json            the OCI image index: one descriptor per tag
 /// STORE/blobs/sha256/<hex>    immutable blobs (mode 0444), content == digest
-/// STORE/ingest/               pfhost's private area: blobs being written, the index lock,
-///                             the stat cache
+/// STORE/ingest/               pfhost's private area: the journal, blobs being written, the
+///                             index and gc locks, the stat cache
 /// ```
 ///
 /// All methods are thread-safe, and several processes may use one store at once: blobs are
-/// content-addressed and the index is updated under an exclusive `flock`. The rename of
-/// `index.json` is the only commit point, so a crash at any moment leaves the store valid.
+/// content-addressed and the journal and index are updated under an exclusive `flock`. A
+/// snapshot is committed by one append to the journal, so a crash at any moment leaves the store
+/// valid.
 ///
 /// ```swift
 /// let store = try SnapshotStore.openOrCreate(at: "/var/lib/agent/.pfstore")
@@ -49,10 +51,18 @@ public final class SnapshotStore: Sendable {
     /// This object's claim on its temporary files in `ingest/` (see ``IngestOwner``), made when it
     /// first writes one.
     let ownerClaim = Mutex<IngestOwner?>(nil)
+    /// The descriptor holding this object's shared lease on `ingest/gc.lock`, once taken.
+    let lease = Mutex<Int32?>(nil)
+    /// Upgrades to format 2 this object made as part of a write, until taken.
+    let upgrades = Mutex<[Migration]>([])
 
     struct PendingBlob: Sendable {
         var ingestPath: String
         var size: Int64
+    }
+
+    deinit {
+        if let fd = lease.withLock({ $0 }) { try? system.close(fd, path: ingestPath + "/gc.lock") }
     }
 
     static let layoutFile = "oci-layout"
@@ -115,7 +125,7 @@ public final class SnapshotStore: Sendable {
         try step("creating the store at \(path)") { () throws(SystemCallError) in
             let sync = durability != .none
             if try system.status(indexPath) == nil {
-                let empty = try! CanonicalJSON.encode(OCIIndex(manifests: []))
+                let empty = IndexDocument.empty.encoded()
                 try system.writeFile(indexTemporary, empty, sync: sync)
                 if try !system.renameNoReplace(indexTemporary, indexPath) { try system.unlink(indexTemporary) }
             }

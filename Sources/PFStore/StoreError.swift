@@ -18,6 +18,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case invalidReference(String, reason: String)
     /// A blob the caller named is not in the store.
     case missingBlob(Digest, store: String)
+    /// The tag names another snapshot (moving it needs `force`).
+    case tagExists(String, id: Digest)
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "invalid reference '\(reference)': \(reason)"
         case .missingBlob(let digest, let store):
             "blob \(digest) is not in \(store)"
+        case .tagExists(let tag, let id):
+            "tag '\(tag)' already names \(id); pass --force to move it"
         }
     }
 }

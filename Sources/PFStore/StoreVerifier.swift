@@ -5,8 +5,7 @@ import Glibc
 #endif
 import PFSystem
 
-/// Checks a store end to end: the layout, `index.json`, every snapshot's OCI manifest and
-/// pfhost manifest, and the bytes of every blob they reference (re-hashed, sizes compared).
+/// Checks a store end to end: the layout, `index.json` and the journal, every snapshot's documents, and the bytes of every blob they reference (re-hashed, sizes compared).
 ///
 /// ```swift
 /// let problems = StoreVerifier(store: store).verify(snapshots: nil, everyBlob: true)
@@ -28,18 +27,19 @@ public struct StoreVerifier {
     /// - Returns: the problems found, one per damaged thing; empty when the store is clean.
     public mutating func verify(snapshots ids: [Digest]?, everyBlob: Bool) -> [VerificationProblem] {
         problems = []
-        let index: OCIIndex
-        do { index = try store.readIndex() } catch {
-            return [VerificationProblem(snapshot: nil, file: store.path + "/index.json", message: "\(error)")]
+        let history: [HistoryEntry]
+        do { history = try store.history() } catch {
+            let file: String
+            if case .corrupt(let path, _) = error { file = path } else { file = store.path + "/index.json" }
+            return [VerificationProblem(snapshot: nil, file: file, message: "\(error)")]
         }
-        for entry in index.manifests where entry.mediaType != MediaType.ociManifest {
-            report(nil, store.path + "/index.json", "entry \(entry.digest) has mediaType \(entry.mediaType), expected \(MediaType.ociManifest)")
+        for entry in history where entry.root.mediaType != MediaType.ociManifest && entry.root.mediaType != MediaType.ociIndex {
+            report(entry.id, store.path + "/index.json", "entry \(entry.id) has mediaType \(entry.root.mediaType), expected \(MediaType.ociIndex) or \(MediaType.ociManifest)")
         }
         var seen = Set<Digest>()
-        let targets = ids ?? index.manifests.map(\.digest)
+        let targets = ids ?? history.map(\.id)
         for id in targets where seen.insert(id).inserted {
-            let size = index.manifests.first { $0.digest == id }?.size
-            verifySnapshot(id, indexedSize: size)
+            verifySnapshot(id, indexedSize: history.first { $0.id == id }?.root.size)
         }
         if everyBlob {
             verifyEveryBlob()
@@ -81,22 +81,21 @@ public struct StoreVerifier {
     }
 
     private mutating func verifySnapshot(_ id: Digest, indexedSize: Int64?) {
-        if indexedSize == nil { report(id, store.path + "/index.json", "the snapshot is not in the index") }
-        guard checkBlob(id, size: indexedSize, of: id, role: "the OCI manifest") else { return }
+        if indexedSize == nil { report(id, store.path + "/index.json", "the snapshot is not in the history") }
+        guard checkBlob(id, size: indexedSize, of: id, role: "the snapshot's root") else { return }
         let snapshot: Snapshot
         do { snapshot = try store.snapshot(id) } catch {
-            report(id, store.blobPath(id), "\(error)")
+            let file: String
+            if case .corrupt(let path, _) = error { file = path } else { file = store.blobPath(id) }
+            report(id, file, "\(error)")
             return
         }
-        let oci = snapshot.ociManifest
-        if oci.schemaVersion != 2 || oci.mediaType != MediaType.ociManifest {
-            report(id, store.blobPath(id), "not an OCI image manifest (schemaVersion \(oci.schemaVersion), mediaType \(oci.mediaType))")
-        }
-        _ = checkBlob(oci.config.digest, size: oci.config.size, of: id, role: "the pfhost manifest (config)")
         var listed: [Digest: Int64] = [:]
-        for layer in oci.layers {
-            listed[layer.digest] = layer.size
-            _ = checkBlob(layer.digest, size: layer.size, of: id, role: "layer blob (\(layer.mediaType))")
+        for blob in snapshot.closure.dropFirst() {
+            listed[blob.digest] = blob.size
+            let role = [MediaType.ociManifest, MediaType.snapshotConfig, MediaType.layerConfig].contains(blob.mediaType)
+                ? "document (\(blob.mediaType))" : "layer blob (\(blob.mediaType))"
+            _ = checkBlob(blob.digest, size: blob.size, of: id, role: role)
         }
         for summary in snapshot.manifest.layerSummaries {
             for blob in summary.blobs {
@@ -105,7 +104,7 @@ public struct StoreVerifier {
                     continue
                 }
                 if size != blob.size {
-                    report(id, store.blobPath(oci.config.digest), "the \(summary.kind) layer says blob \(blob.digest) has \(blob.size) bytes, the OCI manifest says \(size)")
+                    report(id, store.blobPath(id), "the \(summary.kind) layer says blob \(blob.digest) has \(blob.size) bytes, the OCI manifest says \(size)")
                 }
             }
         }

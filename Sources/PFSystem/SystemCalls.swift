@@ -23,7 +23,7 @@ public struct SystemCalls: Sendable {
     /// The calls a fault hook can fail.
     public enum Operation: String, Sendable, CaseIterable {
         case open, read, write, fsync, syncfs, close, rename, unlink, mkdir, stat, flock, readdir, readlink
-        case symlink, chmod, utimes
+        case symlink, chmod, utimes, truncate
     }
 
     /// Returns an errno to fail the call with, or nil to let it run.
@@ -202,8 +202,13 @@ public struct SystemCalls: Sendable {
     }
 
     public func close(_ fd: Int32, path: @autoclosure () -> String) throws(SystemCallError) {
-        try check(.close, path())
-        // Linux releases the descriptor even when close fails, so never retry.
+        // Linux releases the descriptor even when close fails, so an injected failure releases it
+        // too: a test failing a close must not leave a lock held that no real close would.
+        do { try check(.close, path()) } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        // Never retry.
         if Glibc.close(fd) != 0 && errno != EINTR { throw fail(.close, path()) }
     }
 
@@ -310,6 +315,22 @@ public struct SystemCalls: Sendable {
         try check(.flock, path)
         while flock(fd, LOCK_EX) != 0 {
             if errno != EINTR { throw fail(.flock, path) }
+        }
+    }
+
+    /// Takes a shared `flock` on `fd`, waiting for it.
+    public func lockShared(_ fd: Int32, path: String) throws(SystemCallError) {
+        try check(.flock, path)
+        while flock(fd, LOCK_SH) != 0 {
+            if errno != EINTR { throw fail(.flock, path) }
+        }
+    }
+
+    /// `ftruncate(2)`: cuts or extends the file open as `fd` to `size` bytes.
+    public func truncate(_ fd: Int32, to size: Int64, path: @autoclosure () -> String) throws(SystemCallError) {
+        try check(.truncate, path())
+        while ftruncate(fd, off_t(size)) != 0 {
+            if errno != EINTR { throw fail(.truncate, path()) }
         }
     }
 

@@ -12,6 +12,7 @@ enum ExitStatus {
     static let pluginFailure = ExitCode(2)
     static let storeFailure = ExitCode(3)
     static let notFound = ExitCode(4)
+    static let usage = ExitCode(64)
     static let cannotCreate = ExitCode(73)
     static let outputFailure = ExitCode(74)
     static let configuration = ExitCode(78)
@@ -20,6 +21,7 @@ enum ExitStatus {
     static func of(_ error: StoreError) -> ExitCode {
         switch error {
         case .notFound, .ambiguous, .invalidReference: notFound
+        case .tagExists: usage
         default: storeFailure
         }
     }

@@ -23,4 +23,9 @@ enum JSONOutput {
     static func agent(_ agent: Agent) -> JSONValue {
         .object(["kind": .string(agent.kind), "version": .string(agent.version), "fingerprint": .string(agent.fingerprint)])
     }
+
+    /// A list of content ids as JSON strings.
+    static func ids(_ ids: [Digest]) -> JSONValue {
+        .array(ids.map { .string($0.description) })
+    }
 }

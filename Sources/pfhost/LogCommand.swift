@@ -28,25 +28,23 @@ struct LogCommand: ParsableCommand {
     }
 
     private func printLog(_ store: SnapshotStore) throws(StoreError) {
-        let index = try store.readIndex()
-        var tags: [Digest: [String]] = [:]
-        for entry in index.manifests { if let tag = entry.refName { tags[entry.digest, default: []].append(tag) } }
+        let history = try store.history()
+        let tags = try store.tags()
+        let known = Set(history.map(\.id))
         var next: Digest?
         if let reference {
             next = try store.resolve(reference)
         } else {
-            // The newest by creation time; among equals, the one added to the index last.
-            next = index.manifests.enumerated().max { a, b in
-                let (ca, cb) = (a.element.annotations?[AnnotationKey.created] ?? "", b.element.annotations?[AnnotationKey.created] ?? "")
-                return ca == cb ? a.offset < b.offset : ca < cb
-            }?.element.digest
+            // The newest by creation time; among equals, the one added last.
+            next = history.enumerated().max { a, b in
+                a.element.created == b.element.created ? a.offset < b.offset : a.element.created < b.element.created
+            }?.element.id
         }
         var seen = Set<Digest>()
         var rows: [JSONValue] = []
         var missing: Digest?
         while let id = next, seen.insert(id).inserted {
-            let known = index.manifests.contains { $0.digest == id }
-            guard known || seen.count == 1 else {
+            guard known.contains(id) || seen.count == 1 else {
                 missing = id
                 if !json { print("\(Formatting.short(id))  (not in this store)") }
                 break

@@ -1,6 +1,11 @@
 import ArgumentParser
 import PFBuildIdentity
 import PFHost
+import PFModel
+import PFSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `pfhost`: snapshot an AI agent's five layers into an OCI image layout.
 @main
@@ -9,6 +14,17 @@ struct PFHostCommand: ParsableCommand {
 
     /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift
     /// runtime it was built with (the `build_identity` a Swift plugin must carry).
+    /// Checks the command line and the process's signals, then runs the command.
+    static func main() {
+        FatalSignals.endTheProcess()
+        if let (position, bytes) = RawArguments.firstInvalid() {
+            var standardError = StandardError()
+            print("pfhost: error: argument \(position) (\(DisplayText.escaped(bytes: bytes))) is not valid UTF-8: pfhost reads its arguments as UTF-8 text, and a path or value with other bytes would name something else; rename the file, or put the value in a --config file (JSON, UTF-8)", to: &standardError)
+            exit(withError: ExitCode.validationFailure)
+        }
+        main(nil)
+    }
+
     static let versionText = "pfhost \(version) (plugin ABI \(PluginABI.major).\(PluginABI.minor), \(BuildIdentity.swiftRuntime))"
 
     static let configuration = CommandConfiguration(
@@ -25,7 +41,8 @@ struct PFHostCommand: ParsableCommand {
         version: versionText,
         subcommands: [
             SnapshotCommand.self, RestoreCommand.self, PluginsCommand.self, CheckPluginCommand.self, ShowCommand.self, LogCommand.self,
-            DiffCommand.self, VerifyCommand.self, InitCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
+            DiffCommand.self, VerifyCommand.self, InitCommand.self, TagCommand.self, UntagCommand.self, ListCommand.self,
+            ForgetCommand.self, GCCommand.self, MigrateCommand.self, PushCommand.self, PullCommand.self, CapturePluginCommand.self,
         ]
     )
 }

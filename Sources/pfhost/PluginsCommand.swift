@@ -31,8 +31,9 @@ struct PluginsCommand: ParsableCommand {
         for setting in settings {
             var traits = [setting.type.rawValue]
             if setting.required { traits.append("required") }
-            if let value = setting.defaultValue { traits.append("default \(value)") }
-            print("  \(Formatting.pad("\(plugin.kind).\(setting.key)", width))  \(traits.joined(separator: ", ")): \(setting.help)")
+            if let value = setting.defaultValue { traits.append("default \(DisplayText.escaped(value))") }
+            // A plugin's own words reach the terminal escaped: no control sequence, no forged line.
+            print("  \(Formatting.pad("\(plugin.kind).\(DisplayText.escaped(setting.key))", width))  \(traits.joined(separator: ", ")): \(DisplayText.escaped(setting.help))")
         }
     }
 

@@ -22,7 +22,7 @@ struct ShowCommand: ParsableCommand {
         let tags: [String]
         do {
             snapshot = try store.snapshot(store.resolve(reference))
-            tags = try store.readIndex().manifests.filter { $0.digest == snapshot.id }.compactMap(\.refName)
+            tags = try store.tags()[snapshot.id] ?? []
         } catch {
             throw fail(error, ExitStatus.of(error))
         }
@@ -56,7 +56,9 @@ struct ShowCommand: ParsableCommand {
             print("  \(Formatting.pad(summary.kind.rawValue, 8)) \(Formatting.pad(DisplayText.escaped(plugin), 40)) \(Formatting.pad(blobs, 10)) \(Formatting.bytes(summary.totalBytes))")
             totalBlobs.formUnion(summary.blobs.map(\.digest))
         }
-        let totalBytes = Formatting.total(snapshot.ociManifest.layers.map(\.size))
+        var sizes: [Digest: Int64] = [:]
+        for blob in manifest.layerSummaries.flatMap(\.blobs) { sizes[blob.digest] = blob.size }
+        let totalBytes = Formatting.total(Array(sizes.values))
         print("total    \(totalBlobs.count) distinct blobs, \(Formatting.bytes(totalBytes))")
         try flushStandardOutput()
     }

@@ -103,6 +103,7 @@ struct SnapshotCommand: ParsableCommand {
             throw fail(error, ExitStatus.of(error))
         }
         progress?.finish()
+        storeOptions.reportUpgrades(store)
         if json {
             var layers: [String: JSONValue] = [:]
             for layer in result.layers {

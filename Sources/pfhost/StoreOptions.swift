@@ -26,4 +26,14 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+extension StoreOptions {
+    /// Says on stderr that the store was upgraded to format 2, when a write just did it.
+    func reportUpgrades(_ store: SnapshotStore) {
+        var standardError = StandardError()
+        for upgrade in store.takeUpgrades() {
+            print("pfhost: upgraded \(store.path) to store format 2 (\(upgrade.snapshots) snapshot\(upgrade.snapshots == 1 ? "" : "s") moved from index.json to ingest/journal.v2)", to: &standardError)
+        }
+    }
+}
+
 extension Durability: ExpressibleByArgument {}

@@ -32,7 +32,7 @@ struct VerifyCommand: ParsableCommand {
         }
         var verifier = StoreVerifier(store: store)
         let problems = verifier.verify(snapshots: ids, everyBlob: all)
-        let count = ids?.count ?? ((try? store.readIndex().manifests.count) ?? 0)
+        let count = ids?.count ?? ((try? store.history().count) ?? 0)
         if json {
             JSONOutput.print(command: "verify", [
                 "ok": .bool(problems.isEmpty), "snapshots": .int(Int64(count)), "every_blob": .bool(all),

@@ -12,8 +12,8 @@ MODE:
                   the first chunk arrived, so the client can go on from the registry's offset)
   stall-blobs     serve half of every blob over 1 MiB, then hold the connection open without a byte more
   lie-manifest    add a space to every manifest served (still JSON, no longer the digest asked for)
-  huge-size       claim 2**62 bytes for the first layer of every manifest served
-  short-size      claim one byte less than it has for the first layer of every manifest served
+  huge-size       claim 2**62 bytes for the first layer (or manifest, of an index) of every manifest served
+  short-size      claim one byte less than it has for the first layer (or manifest, of an index) of every manifest served
   busy:N          answer the first N requests with 503 and Retry-After: 0 (nothing forwarded)
   corrupt-blobs   flip the first byte of every blob body served by GET .../blobs/sha256:...
   bearer:USER:PASS  demand a Bearer token (WWW-Authenticate: Bearer realm=http://.../token), given by
@@ -117,11 +117,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 data = data + b" "
             elif MODE == "huge-size":
                 document = json.loads(data)
-                document["layers"][0]["size"] = 2 ** 62
+                # A snapshot index (store format 2) lists manifests, a manifest layers.
+                document["layers" if "layers" in document else "manifests"][0]["size"] = 2 ** 62
                 data = json.dumps(document).encode()
             elif MODE == "short-size":
                 document = json.loads(data)
-                document["layers"][0]["size"] -= 1
+                document["layers" if "layers" in document else "manifests"][0]["size"] -= 1
                 data = json.dumps(document).encode()
         if (MODE == "corrupt-blobs" and self.command == "GET" and "/blobs/sha256:" in self.path
                 and answer.status == 200 and data):

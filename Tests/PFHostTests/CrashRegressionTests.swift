@@ -20,7 +20,8 @@ struct CrashRegressionTests {
     @Test("an index.json nested 1,000,000 deep: show and log report it with its offset, neither recurses")
     func deepIndex() throws {
         let setup = SnapshotCommandTests.Setup()
-        let id = try Digest(parsing: setup.snapshot().stdout.trimmingCharacters(in: .newlines))
+        // Tagged, so that index.json (tags only) has an entry to nest in.
+        let id = try Digest(parsing: setup.snapshot(["--tag", "t"]).stdout.trimmingCharacters(in: .newlines))
         // Still canonical-looking (no white space), so show's raw scan reads it first.
         let path = setup.store + "/index.json"
         let original = try String(contentsOfFile: path, encoding: .utf8)
@@ -124,17 +125,14 @@ struct CrashRegressionTests {
         let huge: Int64 = 1 << 62
         manifest.model.blobs = [manifest.model.blobs[0], manifest.model.blobs[0]].map { var blob = $0; blob.size = huge; return blob }
         manifest.trace.blobs[0].size = huge
-        let config = try store.putBlob(CanonicalJSON.encode(manifest))
-        var oci = snapshot.ociManifest
-        oci.config.digest = config.digest
-        oci.config.size = config.size
-        for index in oci.layers.indices { oci.layers[index].size = huge }
-        let ociBlob = try store.putBlob(CanonicalJSON.encode(oci))
-        try store.flush()
-        var index = try store.readIndex()
-        index.manifests.append(OCIDescriptor(mediaType: MediaType.ociManifest, digest: ociBlob.digest, size: ociBlob.size,
-                                             artifactType: MediaType.snapshotArtifact))
-        try Data(CanonicalJSON.encode(index)).write(to: URL(fileURLWithPath: setup.store + "/index.json"))
+        // Written as a format-1 snapshot manifest, whose OCI layers then claim 2^62 bytes too.
+        let root = try FormatOneStore.writeSnapshot(manifest, store: setup.store)
+        let ociBlob = (digest: root.digest, size: root.size)
+        let line = #"{"created":"","digest":"\#(root.digest)","mediaType":"\#(root.mediaType)","op":"add","size":\#(root.size)}"# + "\n"
+        let journal = try #require(FileHandle(forWritingAtPath: setup.store + "/ingest/journal.v2"))
+        journal.seekToEndOfFile()
+        journal.write(Data(line.utf8))
+        journal.closeFile()
 
         let show = try pfhost("show", ociBlob.digest.description, "--store", setup.store)
         expectNoCrash(show)

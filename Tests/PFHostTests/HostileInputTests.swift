@@ -107,7 +107,7 @@ struct HostileInputTests {
         try Data("short".utf8).write(to: URL(fileURLWithPath: path))
         let output = try agent.snapshot(["--tag", "t", "--set", "world.racy_window_ms=0"])
         #expect(output.status == 2, "\(output)")
-        #expect(output.stderr.contains("a blob reused from the parent is damaged in the store: run 'pfhost verify --all'"), "\(output)")
+        #expect(output.stderr.contains("when it reused the blob from the parent layer, that blob is damaged in the store: run 'pfhost verify --all'"), "\(output)")
     }
 
     @Test("a directory where a blob belongs fails the write, saying to remove it")

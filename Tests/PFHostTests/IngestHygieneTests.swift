@@ -82,7 +82,7 @@ struct IngestHygieneTests {
         #expect(log.stdout.split(separator: "\n").count == 100, "\(log.stdout)")
         // Every snapshot is in the chain: no parent has two children.
         let store = try SnapshotStore(opening: setup.store)
-        let ids = try store.readIndex().manifests.map(\.digest)
+        let ids = try store.history().map(\.id)
         #expect(ids.count == 100)
         let parents = try ids.compactMap { try store.snapshot($0).manifest.parents.first }
         #expect(Set(parents).count == parents.count && parents.count == 99)
@@ -125,7 +125,7 @@ struct ConcurrentCreationTests {
         }
         group.wait()
         #expect(failures.all == [])
-        #expect(try SnapshotStore(opening: setup.store).readIndex().manifests.count >= 1)
+        #expect(try SnapshotStore(opening: setup.store).history().count >= 1)
         #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
         #expect(IngestHygieneTests.temporaryFiles(setup.store) == [])
     }

@@ -6,7 +6,7 @@ import PFStore
 /// Proof, with a tool that shares no code with pfhost, that a store is a valid OCI image layout.
 @Suite("OCI interoperability")
 struct OCIInteropTests {
-    @Test("skopeo copies a snapshot to another layout, and the copy verifies and reads back")
+    @Test("skopeo copy --all copies a snapshot whole to another layout, with its content id; the copy verifies and reads back")
     func skopeoCopy() throws {
         let skopeo = ["/usr/bin/skopeo", "/usr/local/bin/skopeo"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let skopeo else {
@@ -16,7 +16,7 @@ struct OCIInteropTests {
         let setup = SnapshotCommandTests.Setup()
         let id = try Digest(parsing: setup.snapshot(["--tag", "agent"]).stdout.trimmingCharacters(in: .newlines))
         let copy = setup.dir.file("copy")
-        let output = try run(skopeo, ["--insecure-policy", "copy", "--preserve-digests", "oci:\(setup.store):agent", "oci:\(copy):moved"])
+        let output = try run(skopeo, ["--insecure-policy", "copy", "--all", "--preserve-digests", "oci:\(setup.store):agent", "oci:\(copy):moved"])
         #expect(output.status == 0, "\(output)")
         let verify = try pfhost("verify", "--all", "--store", copy)
         #expect(verify.status == 0, "\(verify)")

@@ -65,7 +65,7 @@ struct PluginTrustTests {
         #expect(snapshot.status == 2, "\(snapshot)")
         #expect(snapshot.stderr == "pfhost: error: \(reason)\n", "\(snapshot)")
         #expect(!setup.constructorRan)
-        #expect(try SnapshotStore(opening: setup.store).readIndex().manifests.isEmpty)
+        #expect(try SnapshotStore(opening: setup.store).history().isEmpty)
     }
 
     @Test("--allow-insecure-plugins loads a plugin in a 0777 directory (its constructor runs), with a warning")

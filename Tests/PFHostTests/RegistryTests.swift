@@ -303,10 +303,11 @@ struct RegistryTests {
         #expect(byDigest.status == 76 && byDigest.stderr.contains("reading manifest \(id): its bytes hash to sha256:"), "\(byDigest)")
         let huge = try RegistryProxy(upstream: setup.registry, mode: "huge-size")
         let big = try setup.pfhost(["pull", "\(huge.host)/agents/lies:v1", "--plain-http"], store: target)
-        #expect(big.status == 76 && big.stderr.contains("bytes of a 4611686018427387904-byte blob"), "\(big)")
+        // A format-2 snapshot's layer manifests are fetched by digest, so the lie is caught there.
+        #expect(big.status == 76 && big.stderr.contains("answered wrongly") && big.stderr.contains("nothing was committed"), "\(big)")
         let short = try RegistryProxy(upstream: setup.registry, mode: "short-size")
         let more = try setup.pfhost(["pull", "\(short.host)/agents/lies:v1", "--plain-http"], store: target)
-        #expect(more.status == 76 && more.stderr.contains("it sent more bytes than the blob's size"), "\(more)")
+        #expect(more.status == 76 && more.stderr.contains("answered wrongly") && more.stderr.contains("nothing was committed"), "\(more)")
         let verify = try setup.pfhost(["verify", "--all"], store: target)
         #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified, and every blob\n", "\(verify)")
     }

@@ -86,12 +86,13 @@ enum PluginBuilder {
     /// Compiles one plugin of `kind` with extra `-D` definitions and extra linker arguments
     /// (`link`, after the source: `-L`, `-l`, `-Wl,…`).
     /// `header` is the directory holding the `pf_plugin.h` to build against (the SDK's by default).
+    /// `source` is the C file under `Tests/Fixtures/`.
     static func build(kind: LayerKind, defines: [String] = [], header: String = repositoryRoot + "/plugin-sdk/include",
-                      link: [String] = [], into directory: String, name: String) throws -> String {
+                      link: [String] = [], source: String = "test_plugin.c", into directory: String, name: String) throws -> String {
         let output = directory + "/" + name
         let arguments = ["-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Werror",
                          "-I", header, "-DPF_KIND=\(kind.abiValue)"]
-            + defines.map { "-D" + $0 } + ["-o", output, repositoryRoot + "/Tests/Fixtures/test_plugin.c", "-lpthread"] + link
+            + defines.map { "-D" + $0 } + ["-o", output, repositoryRoot + "/Tests/Fixtures/" + source, "-lpthread"] + link
         let result = try run("/usr/bin/cc", arguments)
         guard result.status == 0 else { throw BuildFailure(output: result.description) }
         // The host refuses group- or world-writable plugins: make the mode not depend on the umask.

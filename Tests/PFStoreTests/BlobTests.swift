@@ -14,7 +14,7 @@ struct BlobTests {
         let files = FileManager.default
         #expect(String(decoding: files.bytes(store.path + "/oci-layout"), as: UTF8.self) == #"{"imageLayoutVersion":"1.0.0"}"#)
         #expect(String(decoding: files.bytes(store.path + "/index.json"), as: UTF8.self)
-            == #"{"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#)
+            == #"{"annotations":{"dev.pfhost.store.format":"2"},"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#)
         var isDirectory: ObjCBool = false
         #expect(files.fileExists(atPath: store.path + "/blobs/sha256", isDirectory: &isDirectory) && isDirectory.boolValue)
         #expect(try SnapshotStore(opening: dir.file("store")).path == store.path)

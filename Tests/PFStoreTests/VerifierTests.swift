@@ -56,7 +56,7 @@ struct VerifierTests {
         try overwrite(store.blobPath(second), with: Array(bytes.prefix(bytes.count / 2)))
         let found = problems(store)
         #expect(found.contains("snapshot \(first.hex.prefix(16)): \(store.blobPath(trace)): layer blob (application/octet-stream) is missing"))
-        #expect(found.contains { $0.hasPrefix("snapshot \(second.hex.prefix(16)): \(store.blobPath(second)): the OCI manifest is damaged") })
+        #expect(found.contains { $0.hasPrefix("snapshot \(second.hex.prefix(16)): \(store.blobPath(second)): the snapshot's root is damaged") })
     }
 
     @Test("an unreferenced damaged blob is found by a full check only")
@@ -132,7 +132,9 @@ struct VerifierTests {
                               config: OCIDescriptor(mediaType: MediaType.snapshotConfig, digest: config.digest, size: config.size),
                               layers: [], annotations: nil)
         let manifest = try store.putBlob(CanonicalJSON.encode(oci))
-        try store.updateIndex { IndexEdit.add(OCIDescriptor(mediaType: MediaType.ociManifest, digest: manifest.digest, size: manifest.size), tag: nil, to: &$0) }
+        try store.withIndexLock { () throws(StoreError) in
+            try store.appendJournal([.add(HistoryEntry(root: OCIDescriptor(mediaType: MediaType.ociManifest, digest: manifest.digest, size: manifest.size), created: ""))])
+        }
         let found = problems(store)
         #expect(found.count == 1)
         #expect(found.first?.contains("not a pfhost manifest: missing key 'media_type'") == true)

@@ -231,7 +231,8 @@ typedef struct pf_host {
      * a file whose fstat data (device, inode, size, mtime, ctime) match a file it stored before.
      *
      * Returns PF_OK, PF_ERR_INVALID (a NULL argument, a negative fd, a size over INT64_MAX that
-     * is not PF_SIZE_FSTAT, or `fd` not a regular file), PF_ERR_IO or PF_ERR_CANCELLED.
+     * is not PF_SIZE_FSTAT), PF_ERR_IO (`fd` unreadable or not a regular file, as for put_file)
+     * or PF_ERR_CANCELLED.
      * [thread-safe]; `fd` must stay open until the call returns.
      */
     int32_t (*put_fd)(pf_ctx *ctx, int fd, uint64_t size, const char *media_type,

@@ -1,0 +1,217 @@
+import PFModel
+import PFSystem
+
+extension SnapshotStore {
+    /// Writes a snapshot's documents (each layer's config and manifest, then the snapshot index),
+    /// flushes every blob, and returns the root's descriptor. An unchanged layer's documents are
+    /// already in the store and are not written again.
+    func storeDocuments(of manifest: Manifest) throws(StoreError) -> OCIDescriptor {
+        let configs: [[UInt8]]
+        do {
+            configs = [try CanonicalJSON.encode(manifest.model), try CanonicalJSON.encode(manifest.cache),
+                       try CanonicalJSON.encode(manifest.world), try CanonicalJSON.encode(manifest.effects),
+                       try CanonicalJSON.encode(manifest.trace)]
+        } catch {
+            throw .corrupt(file: "the new snapshot's manifest", reason: "\(error)")
+        }
+        var entries: [OCIDescriptor] = []
+        for (summary, configBytes) in zip(manifest.layerSummaries, configs) {
+            var layers: [OCIDescriptor] = []
+            var seen = Set<Digest>()
+            for blob in summary.blobs where seen.insert(blob.digest).inserted {
+                guard try size(of: blob.digest) == blob.size else { throw .missingBlob(blob.digest, store: path) }
+                layers.append(OCIDescriptor(mediaType: blob.mediaType, digest: blob.digest, size: blob.size))
+            }
+            if layers.isEmpty {
+                let empty = try putBlob(Array("{}".utf8))
+                layers.append(OCIDescriptor(mediaType: MediaType.ociEmpty, digest: empty.digest, size: empty.size))
+            }
+            let config = try putBlob(configBytes)
+            let layerManifest = OCIManifest(
+                artifactType: MediaType.layerArtifact,
+                config: OCIDescriptor(mediaType: MediaType.layerConfig, digest: config.digest, size: config.size),
+                layers: layers, annotations: nil)
+            let stored = try putBlob(try! CanonicalJSON.encode(layerManifest))
+            entries.append(OCIDescriptor(mediaType: MediaType.ociManifest, digest: stored.digest, size: stored.size,
+                                         annotations: [AnnotationKey.layerKinds: summary.kind.rawValue]))
+        }
+        var annotations = [
+            AnnotationKey.agentKind: manifest.agent.kind, AnnotationKey.agentVersion: manifest.agent.version,
+            AnnotationKey.agentFingerprint: manifest.agent.fingerprint, AnnotationKey.created: manifest.createdAt,
+            AnnotationKey.snapshot: MediaType.snapshotIndexArtifact,
+        ]
+        if !manifest.parents.isEmpty { annotations[AnnotationKey.parents] = manifest.parents.map(\.description).joined(separator: ",") }
+        let index = OCIIndex(manifests: entries, annotations: annotations)
+        let root = try putBlob(try! CanonicalJSON.encode(index))
+        try flush()
+        return OCIDescriptor(mediaType: MediaType.ociIndex, digest: root.digest, size: root.size)
+    }
+
+    /// Reads the snapshot with content id `id`, checking every document it reads against its
+    /// digest (layer blobs are not read: ``StoreVerifier`` re-hashes them).
+    public func snapshot(_ id: Digest) throws(StoreError) -> Snapshot {
+        let bytes = try readBlob(id)
+        let root = try parseDocument(bytes, id)
+        if root["mediaType"]?.stringValue == MediaType.ociIndex {
+            return try snapshotIndex(id, root, size: Int64(bytes.count))
+        }
+        return try snapshotManifest(id, root, size: Int64(bytes.count))
+    }
+
+    private func parseDocument(_ bytes: [UInt8], _ digest: Digest) throws(StoreError) -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch {
+            throw .corrupt(file: blobPath(digest), reason: "not JSON: \(error)")
+        }
+    }
+
+    private func decodeDocument<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ digest: Digest, what: String) throws(StoreError) -> T {
+        do { return try CanonicalJSON.decode(type, from: value) } catch {
+            throw .corrupt(file: blobPath(digest), reason: "not \(what): \(describeJSONError(error))")
+        }
+    }
+
+    /// A document a descriptor names, read and checked against its digest and size.
+    private func readDocument(_ descriptor: OCIDescriptor) throws(StoreError) -> [UInt8] {
+        let bytes = try readBlob(descriptor.digest)
+        guard Int64(bytes.count) == descriptor.size else {
+            throw .corrupt(file: blobPath(descriptor.digest), reason: "size \(bytes.count), its descriptor says \(descriptor.size)")
+        }
+        return bytes
+    }
+
+    /// A snapshot index's layer entries, checked: five OCI manifests, model to trace.
+    private func layerEntries(_ index: OCIIndex, _ id: Digest) throws(StoreError) -> [OCIDescriptor] {
+        guard index.annotations?[AnnotationKey.snapshot] == MediaType.snapshotIndexArtifact else {
+            throw .corrupt(file: blobPath(id), reason: "not a pfhost snapshot (no \(AnnotationKey.snapshot) annotation saying \(MediaType.snapshotIndexArtifact))")
+        }
+        guard index.manifests.count == LayerKind.allCases.count,
+              zip(index.manifests, LayerKind.allCases).allSatisfy({ entry, kind in
+                  entry.mediaType == MediaType.ociManifest && entry.annotations?[AnnotationKey.layerKinds] == kind.rawValue
+              }) else {
+            throw .corrupt(file: blobPath(id), reason: "a snapshot index lists five layer manifests, annotated model, cache, world, effects and trace, in that order")
+        }
+        return index.manifests
+    }
+
+    /// A layer manifest and its config's bytes, both checked.
+    private func layerDocuments(_ entry: OCIDescriptor) throws(StoreError) -> (manifest: OCIManifest, config: [UInt8]) {
+        let value = try parseDocument(readDocument(entry), entry.digest)
+        let manifest = try decodeDocument(OCIManifest.self, value, entry.digest, what: "an OCI image manifest")
+        guard manifest.artifactType == MediaType.layerArtifact, manifest.config.mediaType == MediaType.layerConfig else {
+            throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest (artifactType \(manifest.artifactType ?? "none"))")
+        }
+        return (manifest, try readDocument(manifest.config))
+    }
+
+    private func snapshotIndex(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
+        let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
+        let entries = try layerEntries(index, id)
+        let annotations = index.annotations ?? [:]
+        guard let created = annotations[AnnotationKey.created] else {
+            throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
+        }
+        var parents: [Digest] = []
+        for text in (annotations[AnnotationKey.parents] ?? "").split(separator: ",", omittingEmptySubsequences: false) where !annotations[AnnotationKey.parents, default: ""].isEmpty {
+            guard let parent = try? Digest(parsing: String(text)) else {
+                throw .corrupt(file: blobPath(id), reason: "\(AnnotationKey.parents) holds '\(text)', not a content id")
+            }
+            parents.append(parent)
+        }
+        let root = OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: size)
+        var closure = [root]
+        var configs: [[UInt8]] = []
+        var configDigests: [Digest] = []
+        var listed: [[Digest: Int64]] = []
+        for entry in entries {
+            let (layerManifest, config) = try layerDocuments(entry)
+            closure += [entry, layerManifest.config] + layerManifest.layers
+            configs.append(config)
+            configDigests.append(layerManifest.config.digest)
+            listed.append(Dictionary(layerManifest.layers.map { ($0.digest, $0.size) }) { first, _ in first })
+        }
+        func layer<Content: LayerContent>(_ position: Int, _ type: Content.Type) throws(StoreError) -> Layer<Content> {
+            let layer: Layer<Content>
+            do { layer = try CanonicalJSON.decode(Layer<Content>.self, from: configs[position]) } catch {
+                throw .corrupt(file: blobPath(configDigests[position]), reason: "not a \(Content.kind) layer: \(describeJSONError(error))")
+            }
+            for blob in layer.blobs where listed[position][blob.digest] != blob.size {
+                throw .corrupt(file: blobPath(entries[position].digest),
+                               reason: "the \(Content.kind) layer's blob \(blob.digest) (\(blob.size) bytes) is not among its layer manifest's layers")
+            }
+            return layer
+        }
+        let manifest = Manifest(
+            agent: Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
+                         fingerprint: annotations[AnnotationKey.agentFingerprint] ?? ""),
+            model: try layer(0, ModelContent.self), cache: try layer(1, CacheContent.self), world: try layer(2, WorldContent.self),
+            effects: try layer(3, EffectsContent.self), trace: try layer(4, TraceContent.self),
+            createdAt: created, parents: parents)
+        return Snapshot(root: root, manifest: manifest, closure: Self.distinct(closure))
+    }
+
+    private func snapshotManifest(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
+        let oci = try decodeDocument(OCIManifest.self, value, id, what: "an OCI image manifest")
+        guard oci.artifactType == MediaType.snapshotArtifact, oci.config.mediaType == MediaType.snapshotConfig else {
+            throw .corrupt(file: blobPath(id), reason: "not a pfhost snapshot (artifactType \(oci.artifactType ?? "none"))")
+        }
+        let configBytes = try readDocument(oci.config)
+        let manifest: Manifest
+        do { manifest = try CanonicalJSON.decode(Manifest.self, from: configBytes) } catch {
+            throw .corrupt(file: blobPath(oci.config.digest), reason: "not a pfhost manifest: \(describeJSONError(error))")
+        }
+        let root = OCIDescriptor(mediaType: MediaType.ociManifest, digest: id, size: size, artifactType: oci.artifactType)
+        return Snapshot(root: root, manifest: manifest, closure: Self.distinct([root, oci.config] + oci.layers))
+    }
+
+    /// Each digest once, first occurrence kept.
+    static func distinct(_ descriptors: [OCIDescriptor]) -> [OCIDescriptor] {
+        var seen = Set<Digest>()
+        return descriptors.filter { seen.insert($0.digest).inserted }
+    }
+
+    /// Every blob snapshot `id` reaches (its documents and its layers' blobs), each document
+    /// re-hashed but no layer decoded. `cache` holds what each layer manifest reaches, so a layer
+    /// shared by many snapshots is read once.
+    public func closure(of id: Digest, cache: inout [Digest: [OCIDescriptor]]) throws(StoreError) -> [OCIDescriptor] {
+        let bytes = try readBlob(id)
+        let value = try parseDocument(bytes, id)
+        if value["mediaType"]?.stringValue == MediaType.ociIndex {
+            let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
+            var closure = [OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: Int64(bytes.count))]
+            for entry in try layerEntries(index, id) {
+                if let known = cache[entry.digest] {
+                    closure += known
+                    continue
+                }
+                let layerValue = try parseDocument(readDocument(entry), entry.digest)
+                let layerManifest = try decodeDocument(OCIManifest.self, layerValue, entry.digest, what: "an OCI image manifest")
+                let part = [entry, layerManifest.config] + layerManifest.layers
+                cache[entry.digest] = part
+                closure += part
+            }
+            return Self.distinct(closure)
+        }
+        return try snapshotManifest(id, value, size: Int64(bytes.count)).closure
+    }
+
+    /// The pfhost manifest of snapshot `id` as parsed JSON, every byte checked against its digest
+    /// but not decoded: for reading parts of it (a parent's layers) without the cost of the whole.
+    public func manifestJSON(_ id: Digest) throws(StoreError) -> JSONValue {
+        let root = try parseDocument(readBlob(id), id)
+        if root["mediaType"]?.stringValue == MediaType.ociIndex {
+            let index = try decodeDocument(OCIIndex.self, root, id, what: "an OCI image index")
+            var members: [String: JSONValue] = [:]
+            for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
+                members[kind.rawValue] = try parseDocument(layerDocuments(entry).config, entry.digest)
+            }
+            let annotations = index.annotations ?? [:]
+            members["created_at"] = annotations[AnnotationKey.created].map(JSONValue.string)
+            members["parents"] = .array((annotations[AnnotationKey.parents] ?? "").split(separator: ",").map { .string(String($0)) })
+            return .object(members)
+        }
+        guard let text = root["config"]?["digest"]?.stringValue, let config = try? Digest(parsing: text) else {
+            throw .corrupt(file: blobPath(id), reason: "not an OCI image manifest: no config digest")
+        }
+        return try parseDocument(readBlob(config), config)
+    }
+}

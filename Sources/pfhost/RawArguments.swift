@@ -1,0 +1,19 @@
+import PFModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The command line as the kernel passed it, before Swift decoded it as UTF-8.
+enum RawArguments {
+    /// The first argument that is not valid UTF-8, with its position (1 is the first after the
+    /// program's name), or nil. Swift replaces such bytes with U+FFFD, so a path or a value holding
+    /// them would silently name something else: pfhost refuses them instead.
+    static func firstInvalid() -> (position: Int, bytes: [UInt8])? {
+        for position in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[position] else { continue }
+            let bytes = Array(UnsafeRawBufferPointer(start: argument, count: strlen(argument)))
+            if String(validating: bytes, as: UTF8.self) == nil { return (position, bytes) }
+        }
+        return nil
+    }
+}

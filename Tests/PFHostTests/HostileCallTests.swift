@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import PFModel
+
+/// What an outside tester's plugins did to crash the host this round (`Tests/Fixtures/hostile_calls.c`),
+/// and arguments no UTF-8 decoder accepts: each now ends as the exit statuses promise.
+@Suite("Hostile calls and arguments")
+struct HostileCallTests {
+    typealias Setup = SnapshotCommandTests.Setup
+
+    /// The plugins built from hostile_calls.c, for the life of the test process.
+    private static let built: TemporaryDirectory = {
+        let dir = TemporaryDirectory()
+        _ = Unmanaged.passRetained(dir)
+        return dir
+    }()
+
+    /// A trace plugin built from hostile_calls.c with `define`.
+    private func hostile(_ define: String) throws -> String {
+        try PluginBuilder.build(kind: .trace, defines: [define], source: "hostile_calls.c",
+                                into: Self.built.path, name: "\(define).so")
+    }
+
+    @Test("a plugin that raises SIGSEGV ends the snapshot by SIGSEGV (not a backtrace and a commit); with --isolate, exit 2")
+    func raisedSignal() throws {
+        let plugin = try hostile("HOSTILE_RAISE")
+        let setup = Setup(replacing: [.trace: plugin])
+        let output = try setup.snapshot(["--tag", "t"])
+        #expect(output.signalled && output.status == SIGSEGV, "\(output)")
+        #expect(output.stdout.isEmpty, "\(output)")
+        #expect(try pfhost("show", "t", "--store", setup.store).status == 4, "nothing was committed")
+        let isolated = try setup.snapshot(["--isolate"])
+        #expect(isolated.status == 2 && isolated.stderr.contains("SIGSEGV"), "\(isolated)")
+    }
+
+    @Test("lengths beyond INT64_MAX to put_blob, blob_write and set_layer are PF_ERR_INVALID, and the capture goes on")
+    func hugeLengths() throws {
+        let plugin = try hostile("HOSTILE_LENGTHS")
+        let setup = Setup(replacing: [.trace: plugin])
+        let output = try setup.snapshot()
+        #expect(output.status == 0 && !output.signalled, "\(output)")
+    }
+
+    @Test("a layer over 16 MiB is refused without being read, naming the limit")
+    func hugeLayer() throws {
+        let plugin = try hostile("HOSTILE_BIG_LAYER")
+        let setup = Setup(replacing: [.trace: plugin])
+        let output = try setup.snapshot()
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("called set_layer with 17825792 bytes; a layer is at most 16 MiB of JSON"), "\(output)")
+    }
+
+    @Test("an id without a NUL in its first 256 bytes is refused by name; plugins lists the others")
+    func unterminatedID() throws {
+        let plugin = try hostile("HOSTILE_UNTERMINATED_ID")
+        let setup = Setup(replacing: [.trace: plugin])
+        let output = try pfhost("plugins", "--plugins", setup.plugins)
+        #expect(output.status == 2 && !output.signalled, "\(output)")
+        #expect(output.stdout.contains("pf_plugin.id has no terminating NUL within 256 bytes"), "\(output)")
+        #expect(output.stdout.contains("org.pfhost.test.plugin"), "\(output)")
+        let snapshot = try setup.snapshot()
+        #expect(snapshot.status == 2 && snapshot.stderr.contains("pf_plugin.id has no terminating NUL"), "\(snapshot)")
+    }
+
+    @Test("an argument that is not UTF-8 is refused naming it (exit 64), never read as another name")
+    func nonUTF8Argument() throws {
+        let setup = Setup()
+        // Foundation's Process passes Swift strings; the raw bytes come through a shell.
+        let raw = try run("/bin/sh", ["-c", "exec \"$0\" snapshot --plugins \"$1\" --store \"$2\" --set \"$(printf 'trace.path=conv\\377.jsonl')\"",
+                                      productsDirectory + "/pfhost", setup.plugins, setup.store])
+        #expect(raw.status == 64, "\(raw)")
+        #expect(raw.stderr.contains("argument 7 (trace.path=conv\\x{ff}.jsonl) is not valid UTF-8"), "\(raw)")
+        #expect(!FileManager.default.fileExists(atPath: setup.store))
+        let output = try setup.snapshot(["--set", "trace.path=conv\u{FFFD}.jsonl"])
+        // U+FFFD itself is a character like any other.
+        #expect(!output.stderr.contains("is not valid UTF-8"), "\(output)")
+    }
+}

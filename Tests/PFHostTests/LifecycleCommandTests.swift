@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+import PFModel
+import PFStore
+
+/// `pfhost tag`, `untag`, `list`, `forget`, `gc` and `migrate`, run as processes.
+@Suite("Lifecycle commands")
+struct LifecycleCommandTests {
+    typealias Setup = SnapshotCommandTests.Setup
+
+    /// Takes a snapshot whose trace holds `content`, created at `day` days after a fixed epoch.
+    private func take(_ setup: Setup, _ content: String, day: Int = 0, second: Int = 0, _ extra: [String] = ["--tag", "main"]) throws -> Digest {
+        let output = try setup.snapshot(["--set", "trace.content=\(content)"] + extra,
+                                        environment: ["SOURCE_DATE_EPOCH": "\(1_790_000_000 + day * 86_400 + second)"])
+        #expect(output.status == 0, "\(output)")
+        return try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+    }
+
+    private func json(_ output: ProcessOutput) throws -> JSONValue {
+        #expect(output.status == 0, "\(output)")
+        return try JSONParser.parse(Array(output.stdout.utf8.dropLast()))
+    }
+
+    private func ids(_ value: JSONValue?) -> [String] {
+        if case .array(let items)? = value { return items.compactMap { $0["id"]?.stringValue ?? $0.stringValue } }
+        return []
+    }
+
+    @Test("tag, untag and list, in text and JSON")
+    func tagAndList() throws {
+        let setup = Setup()
+        let a = try take(setup, "a", day: 0), b = try take(setup, "b", day: 1), c = try take(setup, "c", day: 2)
+        #expect(try pfhost("tag", "main~2", "first", "--store", setup.store).stdout == "\(a)\n")
+        let list = try json(pfhost("list", "--json", "--store", setup.store))
+        #expect(list["schema"] == .string("pfhost.list/1"))
+        #expect(ids(list["snapshots"]) == [c, b, a].map(\.description))
+        guard case .array(let rows)? = list["snapshots"] else { Issue.record("no rows"); return }
+        #expect(rows[0]["tags"] == .array([.string("main")]) && rows[2]["tags"] == .array([.string("first")]))
+        #expect(rows[0]["parents"] == .array([.string(b.description)]))
+        if case .int(let logical)? = rows[0]["logical_bytes"], case .int(let added)? = rows[0]["added_bytes"] {
+            #expect(added > 0 && added < logical)
+        } else { Issue.record("no sizes: \(rows[0])") }
+        let text = try pfhost("list", "--store", setup.store)
+        #expect(text.stdout.split(separator: "\n").first?.hasPrefix(String(c.hex.prefix(12))) == true, "\(text)")
+        #expect(text.stdout.split(separator: "\n").first?.hasSuffix("(main)") == true, "\(text)")
+
+        let taken = try pfhost("tag", "main", "first", "--store", setup.store)
+        #expect(taken.status == 64 && taken.stderr == "pfhost: error: tag 'first' already names \(a); pass --force to move it\n", "\(taken)")
+        #expect(try pfhost("tag", "main", "first", "--force", "--store", setup.store).status == 0)
+        let hex = try pfhost("tag", "main", "0123456789abcdef", "--store", setup.store)
+        #expect(hex.status == 64 && hex.stderr.contains("would read as a content-id prefix"), "\(hex)")
+        #expect(try json(pfhost("untag", "first", "--json", "--store", setup.store))["id"] == .string(c.description))
+        let missing = try pfhost("untag", "first", "--store", setup.store)
+        #expect(missing.status == 4, "\(missing)")
+        #expect(ids(try json(pfhost("list", "--json", "--tag", "main", "--store", setup.store))["snapshots"]).count == 3)
+        #expect(ids(try json(pfhost("list", "--json", "--agent-kind", "no-such-kind", "--store", setup.store))["snapshots"]).isEmpty)
+        #expect(try pfhost("show", String(b.hex.prefix(7)), "--store", setup.store).stdout.hasPrefix("snapshot \(b)\n"))
+    }
+
+    @Test("forget and gc reclaim exactly the bytes no remaining snapshot reaches")
+    func forgetAndCollect() throws {
+        let setup = Setup()
+        let a = try take(setup, String(repeating: "first trace ", count: 500), day: 0)
+        let b = try take(setup, "second trace", day: 1)
+        let expected: Int64
+        do {
+            let store = try SnapshotStore(opening: setup.store)
+            let kept = Set(try store.snapshot(b).closure.map(\.digest))
+            expected = try store.snapshot(a).closure.filter { !kept.contains($0.digest) }.reduce(0) { $0 + $1.size }
+        }
+        let forget = try json(pfhost("forget", "main~1", "--json", "--store", setup.store))
+        #expect(forget["forgotten"] == .array([.string(a.description)]) && forget["schema"] == .string("pfhost.forget/1"))
+        let dry = try json(pfhost("gc", "--dry-run", "--json", "--store", setup.store))
+        #expect(dry["bytes_removed"] == .int(expected) && dry["dry_run"] == .bool(true))
+        let gc = try json(pfhost("gc", "--json", "--store", setup.store))
+        #expect(gc["schema"] == .string("pfhost.gc/1") && gc["bytes_removed"] == .int(expected) && gc["snapshots"] == .int(1))
+        #expect(try json(pfhost("gc", "--json", "--store", setup.store))["blobs_removed"] == .int(0))
+        #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
+        let log = try pfhost("log", "main", "--store", setup.store)
+        #expect(log.stdout.hasSuffix("\(a.hex.prefix(12))  (not in this store)\n"), "\(log)")
+    }
+
+    @Test("forget --keep-daily keeps the newest snapshot of each day; tagged snapshots stay; --dry-run changes nothing")
+    func keepPolicy() throws {
+        let setup = Setup()
+        let early = try take(setup, "1", day: 0, second: 0, [])
+        let late = try take(setup, "2", day: 0, second: 60, [])
+        let next = try take(setup, "3", day: 1, second: 0, [])
+        let tagged = try take(setup, "4", day: 0, second: 30, ["--tag", "keep"])
+        let dry = try json(pfhost("forget", "--keep-daily", "2", "--dry-run", "--json", "--store", setup.store))
+        #expect(dry["forgotten"] == .array([.string(early.description)]), "\(dry)")
+        #expect(ids(dry["kept"]) == [next, late, tagged].map(\.description))
+        #expect(try SnapshotStore(opening: setup.store).history().count == 4)
+        let done = try pfhost("forget", "--keep-last", "1", "--store", setup.store)
+        #expect(done.stdout.hasSuffix("forgot 2 snapshots, kept 2; run 'pfhost gc' to reclaim their space\n"), "\(done)")
+        #expect(Set(try SnapshotStore(opening: setup.store).history().map(\.id)) == [next, tagged])
+        let both = try pfhost("forget", "main", "--keep-last", "1", "--store", setup.store)
+        #expect(both.status == 64, "\(both)")
+    }
+
+    @Test("gc in a loop beside concurrent snapshots and forgets: every snapshot left verifies")
+    func gcBesideSnapshots() throws {
+        let setup = Setup()
+        _ = try take(setup, "seed")
+        let group = DispatchGroup()
+        let failures = IngestHygieneTests.FailureLog()
+        let running = ManagedFlag()
+        for writer in 0..<2 {
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                for n in 0..<12 {
+                    do {
+                        let output = try setup.snapshot(["--set", "trace.content=writer \(writer) step \(n)", "--tag", "w\(writer)"])
+                        if output.status != 0 { failures.add("snapshot: \(output)") }
+                    } catch { failures.add("\(error)") }
+                }
+            }
+        }
+        let collector = DispatchGroup()
+        collector.enter()
+        DispatchQueue.global().async {
+            defer { collector.leave() }
+            var rounds = 0
+            while running.value || rounds < 3 {
+                rounds += 1
+                do {
+                    let forget = try pfhost("forget", "--keep-last", "3", "--store", setup.store)
+                    if forget.status != 0 { failures.add("forget: \(forget)") }
+                    let gc = try pfhost("gc", "--store", setup.store)
+                    if gc.status != 0 { failures.add("gc: \(gc)") }
+                } catch { failures.add("\(error)") }
+            }
+        }
+        group.wait()
+        running.value = false
+        collector.wait()
+        #expect(failures.all == [])
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 0, "\(verify)")
+        for tag in ["w0", "w1"] {
+            #expect(try pfhost("show", tag, "--store", setup.store).status == 0)
+        }
+    }
+
+    @Test("a format-1 store: read as it is, upgraded by migrate (same ids), and by the first write, which says so")
+    func migration() throws {
+        let setup = Setup()
+        _ = try take(setup, "a", day: 0)
+        _ = try take(setup, "b", day: 1)
+        let formatOne = try FormatOneStore.downgrade(setup.store)
+        let before = setup.index
+        #expect(try pfhost("log", "main", "--store", setup.store).stdout.split(separator: "\n").count == 2)
+        #expect(try pfhost("show", "main", "--store", setup.store).stdout.hasPrefix("snapshot \(formatOne[1])\n"))
+        #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
+        #expect(setup.index == before)
+
+        let copy = setup.dir.file("copy")
+        try FileManager.default.copyItem(atPath: setup.store, toPath: copy)
+        let migrate = try json(pfhost("migrate", "--json", "--store", copy))
+        #expect(migrate == .object(["schema": .string("pfhost.migrate/1"), "from": .int(1), "to": .int(2), "snapshots": .int(2), "tags": .int(1)]))
+        #expect(ids(try json(pfhost("list", "--json", "--store", copy))["snapshots"]) == formatOne.reversed().map(\.description))
+        #expect(try pfhost("migrate", "--store", copy).stdout == "\(copy) is already store format 2\n")
+
+        let write = try setup.snapshot(["--tag", "main"])
+        #expect(write.status == 0, "\(write)")
+        #expect(write.stderr.contains("pfhost: upgraded \(setup.store) to store format 2 (2 snapshots moved from index.json to ingest/journal.v2)"), "\(write)")
+        let id = try Digest(parsing: write.stdout.trimmingCharacters(in: .newlines))
+        #expect(try SnapshotStore(opening: setup.store).snapshot(id).manifest.parents == [formatOne[1]])
+        #expect(try pfhost("log", "main", "--store", setup.store).stdout.split(separator: "\n").count == 3)
+        #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
+    }
+}
+
+/// A flag shared between threads.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var state = true
+    var value: Bool {
+        get { lock.withLock { state } }
+        set { lock.withLock { state = newValue } }
+    }
+}
