@@ -135,8 +135,10 @@ public final class PluginChecker: Sendable {
         }
 
         // Whatever a capture opens and leaves open is counted against the count before the first one,
-        // taken once Dispatch has opened what it keeps (its timer, epoll and event descriptors).
+        // taken once Dispatch has opened what it keeps (its timer, epoll and event descriptors)
+        // and the store its write lease on ingest/gc.lock, held for the store object's life.
         Self.startDispatchTimers()
+        try? store.acquireLease()
         let descriptorsAtStart = Self.openDescriptors()
         var descriptorsAfter: [Int] = []
 
@@ -406,7 +408,9 @@ public final class PluginChecker: Sendable {
             try? system.close(output.write, path: "a pipe")
             throw error
         }
-        let environment = PluginSet.childEnvironment()
+        // No Swift backtrace for a plugin's crash: the checker reports the signal, and a backtracer
+        // attached to a crashed worker can outlive it by minutes.
+        let environment = PluginSet.childEnvironment().filter { !$0.hasPrefix("SWIFT_BACKTRACE=") } + ["SWIFT_BACKTRACE=enable=no"]
         let spawned = Result { () throws(SystemCallError) in
             try system.spawn(executable, arguments: arguments, environment: environment, standardInput: input, standardOutput: output.write)
         }

@@ -14,11 +14,12 @@ struct CheckPluginCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-plugin",
         abstract: "Check one plugin alone against a scratch store: exports, table, settings, schema, blobs, determinism, parent reuse, descriptors, concurrent services, restore, cancellation.",
-        discussion: "Prints one line per check (pass, fail, warn or skip, with the reason). Exits 0 only when no check failed (warnings do not count), 2 when one did. Needs no other plugin and no store.")
+        discussion: "Prints one line per check (pass, fail, warn or skip, with the reason). Exits 0 only when no check failed (warnings do not count), 2 when one did, 78 for a --set of another kind than the plugin's. Needs no other plugin and no store.")
 
     /// The `"schema"` of `--json`'s output.
     static let schema = "pfhost.check-plugin/1"
-    /// The whole run may take this long; then the worker is killed and the check it was in fails.
+    /// The whole run may take this long; then the worker is killed and the check it was in fails (each
+    /// capture or restore is bounded by ``PluginChecker/captureTimeout``, 120 s, well within it).
     static let overallTimeout: Duration = .seconds(600)
 
     @Argument(help: ArgumentHelp("The plugin's .so file.", valueName: "file"))
