@@ -148,9 +148,10 @@ int pf_http_perform(pf_http *http, const pf_http_request *request, long *status,
     if (request->ca_file) curl.easy_setopt(easy, CURLOPT_CAINFO, request->ca_file);
     if (request->connect_timeout_seconds > 0) curl.easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, request->connect_timeout_seconds);
     if (request->stall_seconds > 0) {
-        curl.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl.easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, request->stall_bytes_per_second > 0 ? request->stall_bytes_per_second : 1L);
         curl.easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, request->stall_seconds);
     }
+    if (request->deadline_seconds > 0) curl.easy_setopt(easy, CURLOPT_TIMEOUT, request->deadline_seconds);
     if (request->follow_redirects) {
         curl.easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
         curl.easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
@@ -185,11 +186,18 @@ int pf_http_perform(pf_http *http, const pf_http_request *request, long *status,
 }
 
 int pf_http_is_connect_failure(int code) {
-    return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY
-        || code == CURLE_OPERATION_TIMEDOUT;
+    return code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+int pf_http_is_timeout(int code) {
+    return code == CURLE_OPERATION_TIMEDOUT;
 }
 
 int pf_http_is_tls_failure(int code) {
     return code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CERTPROBLEM
         || code == CURLE_SSL_CIPHER || code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_ISSUER_ERROR;
+}
+
+int pf_http_is_bad_redirect(int code) {
+    return code == CURLE_TOO_MANY_REDIRECTS || code == CURLE_UNSUPPORTED_PROTOCOL;
 }

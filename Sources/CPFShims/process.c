@@ -84,34 +84,3 @@ const char *pf_signal_abbreviation(int sig) {
     return sigabbrev_np(sig);
 }
 
-/* The handlers that were installed before pf_make_fatal_signals_fatal, one per fatal signal. */
-static struct sigaction pf_previous_fatal[65];
-
-static void pf_fatal_signal(int sig, siginfo_t *info, void *context) {
-    struct sigaction *previous = &pf_previous_fatal[sig];
-    if (previous->sa_flags & SA_SIGINFO) {
-        if (previous->sa_sigaction) previous->sa_sigaction(sig, info, context);
-    } else if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN) {
-        previous->sa_handler(sig);
-    }
-    /* Whatever the previous handler did (Swift's backtracer prints and returns, expecting the
-     * faulting instruction to fault again, which a raise() never does), the process ends by this
-     * signal: it is blocked while this handler runs and delivered, with the default action, as it
-     * returns. */
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-int pf_make_fatal_signals_fatal(void) {
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
-    for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
-        int sig = fatal[i];
-        struct sigaction action;
-        memset(&action, 0, sizeof action);
-        action.sa_sigaction = pf_fatal_signal;
-        action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-        sigemptyset(&action.sa_mask);
-        if (sigaction(sig, &action, &pf_previous_fatal[sig]) != 0) return errno;
-    }
-    return 0;
-}

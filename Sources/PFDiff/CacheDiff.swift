@@ -16,8 +16,8 @@ public struct CacheDiff: Sendable {
     /// Keys of pages only the first holds, sorted; nil when the indexes were not compared.
     public var pagesRemoved: [String]?
 
-    /// The largest cache index `diff` reads.
-    public static let maximumIndexBytes = 64 << 20
+    /// The largest cache index `diff` reads (the same bound as a tree index: two parsed stay under about 1 GiB).
+    public static let maximumIndexBytes = 32 << 20
 
     static func compare(_ layer: LayerDiff, from old: CacheLayer, to new: CacheLayer, store: SnapshotStore) throws(StoreError) -> CacheDiff {
         var layer = layer

@@ -19,4 +19,10 @@ enum HTTPBody {
         case .file(_, _, let count, _): count
         }
     }
+
+    /// Whether the body is a file range (a blob, sent at the connection's pace, under no deadline).
+    var isFile: Bool {
+        if case .file = self { return true }
+        return false
+    }
 }

@@ -31,6 +31,13 @@ final class HTTPTransport {
 
     deinit { pf_http_free(handle) }
 
+    /// A transfer under this many bytes a second for ``stallSeconds`` fails (a stalled or trickling registry).
+    static let stallBytesPerSecond = 1024
+    /// See ``stallBytesPerSecond``.
+    static let stallSeconds = 30
+    /// The longest a small document (a manifest, a token, a HEAD, an upload's start) may take in all.
+    static let documentDeadlineSeconds = 60
+
     /// A failure before any HTTP status: the connection could not be made or broke.
     struct Failure: Error {
         /// libcurl's code.
@@ -39,6 +46,10 @@ final class HTTPTransport {
         var message: String
         /// Whether no connection was made at all (refused, unresolved, timed out).
         var connectFailed: Bool
+        /// Whether a time limit ran out (connect timeout, low-speed limit, deadline).
+        var timedOut = false
+        /// Whether a redirect went nowhere pfhost follows (too many, or not to http/https).
+        var badRedirect = false
         /// Whether the TLS handshake or the certificate check failed.
         var tlsFailed = false
         /// What the body source or sink reported when it aborted the transfer, if it did.
@@ -47,8 +58,9 @@ final class HTTPTransport {
 
     /// Runs one request. The response body goes to `sink` piece by piece (return false to abort);
     /// without a sink it is collected and returned, up to `limit` bytes (more aborts the transfer).
+    /// With `deadline`, the whole request fails after ``documentDeadlineSeconds``.
     func perform(_ method: String, _ url: String, headers: [String], body: HTTPBody = .none,
-                 followRedirects: Bool = false, limit: Int = 4 << 20,
+                 followRedirects: Bool = false, limit: Int = 4 << 20, deadline: Bool = false,
                  sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws(Failure) -> (response: HTTPResponse, body: [UInt8]) {
         let context = Context(body: body, sink: sink, limit: limit, system: system)
         var status = 0
@@ -76,7 +88,9 @@ final class HTTPTransport {
                         }
                         request.context = Unmanaged.passUnretained(context).toOpaque()
                         request.connect_timeout_seconds = 10
-                        request.stall_seconds = 60
+                        request.stall_seconds = Self.stallSeconds
+                        request.stall_bytes_per_second = Self.stallBytesPerSecond
+                        request.deadline_seconds = deadline ? Self.documentDeadlineSeconds : 0
                         request.follow_redirects = followRedirects ? 1 : 0
                         request.verbose = verbose ? 1 : 0
                         var answer = 0
@@ -92,7 +106,7 @@ final class HTTPTransport {
         }
         guard code == 0 else {
             let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw Failure(code: code, message: message, connectFailed: pf_http_is_connect_failure(code) == 1,
+            throw Failure(code: code, message: message, connectFailed: pf_http_is_connect_failure(code) == 1, timedOut: pf_http_is_timeout(code) == 1, badRedirect: pf_http_is_bad_redirect(code) == 1,
                           tlsFailed: pf_http_is_tls_failure(code) == 1, callbackError: context.failure)
         }
         return (HTTPResponse(status: status, headers: context.headers), context.collected)
@@ -155,7 +169,10 @@ final class HTTPTransport {
                 }
                 return size
             }
-            guard collected.count + size <= limit else { return 0 }
+            guard collected.count + size <= limit else {
+                failure = DocumentTooLarge(limit: limit)
+                return 0
+            }
             collected.append(contentsOf: bytes)
             return size
         }
@@ -176,6 +193,12 @@ final class HTTPTransport {
             headers.append((name, value))
         }
     }
+}
+
+/// A response body over the limit of what is collected in memory (a manifest, a token, an error).
+struct DocumentTooLarge: Error {
+    /// The limit, in bytes.
+    var limit: Int
 }
 
 /// Calls `body` with `text` as a C string, or NULL.

@@ -33,19 +33,29 @@ final class RegistryClient {
         while true {
             let (authorization, generation) = session.authorization.withLock { $0 }
             var all = headers
-            if let authorization { all.append("Authorization: " + authorization) }
+            // A URL the registry handed back (an upload's Location) may be elsewhere: no credentials there.
+            let ownOrigin = session.isOwnOrigin(url)
+            if let authorization, ownOrigin { all.append("Authorization: " + authorization) }
             let result: (response: HTTPResponse, body: [UInt8])
             do {
                 result = try transport.perform(method, url, headers: all, body: body, followRedirects: followRedirects,
-                                               limit: limit, sink: sink)
+                                               limit: limit, deadline: sink == nil && !body.isFile, sink: sink)
             } catch {
                 if let store = error.callbackError as? StoreError { throw .store(store) }
+                if let large = error.callbackError as? DocumentTooLarge {
+                    throw .protocolViolation(registry: registry, what: what(), reason: "its answer is a document larger than \(large.limit >> 20) MiB (the limit; not retried)")
+                }
+                if error.badRedirect {
+                    throw .protocolViolation(registry: registry, what: what(), reason: "it redirected too many times or to a URL that is not http or https: \(error.message)")
+                }
                 if error.callbackError is BlobTooLong {
                     throw .protocolViolation(registry: registry, what: what(), reason: "it sent more bytes than the blob's size")
                 }
                 if let failure = error.callbackError as? SystemCallError {
                     throw .store(.io(step: "reading a blob to send", failure))
                 }
+                // A registry too slow once is too slow again: one bounded wait, no retry.
+                if error.timedOut { throw .unreachable(registry: registry, reason: Self.timeoutText(error.message, what())) }
                 if error.tlsFailed {
                     throw .unreachable(registry: registry, reason: "TLS failed: \(error.message)")
                 }
@@ -64,6 +74,9 @@ final class RegistryClient {
             }
             let status = result.response.status
             if status == 401 {
+                guard ownOrigin else {
+                    throw .protocolViolation(registry: registry, what: what(), reason: "\(DisplayText.escaped(Self.originText(url))) (not the registry) asks for credentials; pfhost sends them only to the registry and its token service")
+                }
                 // One fresh authorization per request: a second 401 means the credentials are refused.
                 guard authenticatedFor != generation || generation == 0 && authorization == nil else {
                     throw .authentication(registry: registry, reason: refusal(result))
@@ -75,7 +88,7 @@ final class RegistryClient {
             if status == 429 || (500...599).contains(status) {
                 attempt += 1
                 guard attempt < session.retryPolicy.attempts else {
-                    throw .protocolViolation(registry: registry, what: what(), reason: "HTTP \(status) \(Self.errorText(result.body)) after \(attempt) attempts")
+                    throw .protocolViolation(registry: registry, what: what(), reason: (["HTTP \(status)", Self.errorText(result.body), "after \(attempt) attempts"].filter { !$0.isEmpty }.joined(separator: " ")))
                 }
                 session.retryPolicy.wait(after: attempt - 1, retryAfter: result.response.header("retry-after"))
                 continue
@@ -130,9 +143,12 @@ final class RegistryClient {
         if let credentials = session.credentials { headers.append("Authorization: " + credentials.basicAuthorization) }
         let result: (response: HTTPResponse, body: [UInt8])
         do {
-            result = try transport.perform("GET", url, headers: headers, limit: 1 << 20)
+            result = try transport.perform("GET", url, headers: headers, limit: 1 << 20, deadline: true)
         } catch {
-            throw .unreachable(registry: realm, reason: error.message)
+            if let large = error.callbackError as? DocumentTooLarge {
+                throw .authentication(registry: registry, reason: "the token service \(realm) answered with more than \(large.limit >> 20) MiB (no token is that long)")
+            }
+            throw .unreachable(registry: realm, reason: error.timedOut ? Self.timeoutText(error.message, "fetching a token") : error.message)
         }
         guard result.response.status == 200 else {
             throw .authentication(registry: registry, reason: "the token service \(realm) answered HTTP \(result.response.status)"
@@ -376,6 +392,17 @@ final class RegistryClient {
     private func resolve(_ location: String) -> String {
         if location.hasPrefix("http://") || location.hasPrefix("https://") { return location }
         return session.origin + (location.hasPrefix("/") ? "" : "/") + location
+    }
+
+    /// The reason for a time limit reached, naming pfhost's limits.
+    static func timeoutText(_ message: String, _ what: String) -> String {
+        "too slow while \(what): \(message) (pfhost gives up under \(HTTPTransport.stallBytesPerSecond) bytes/s for \(HTTPTransport.stallSeconds) s, "
+            + "or after \(HTTPTransport.documentDeadlineSeconds) s for a manifest or token)"
+    }
+
+    /// The scheme, host and port of `url`, for messages.
+    static func originText(_ url: String) -> String {
+        RegistrySession.normalizedOrigin(url) ?? url
     }
 
     /// `location` with `digest=` added to its query.

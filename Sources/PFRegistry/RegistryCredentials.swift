@@ -38,6 +38,9 @@ public struct RegistryCredentials: Sendable, Equatable {
             }
             return RegistryCredentials(username: username, password: password, source: "PFHOST_REGISTRY_USERNAME")
         }
+        if environment("PFHOST_REGISTRY_PASSWORD") != nil {
+            throw .credentials("PFHOST_REGISTRY_PASSWORD is set but PFHOST_REGISTRY_USERNAME is not")
+        }
         var files: [String] = []
         if let file = environment("REGISTRY_AUTH_FILE") { files.append(file) }
         if let directory = environment("DOCKER_CONFIG") {

@@ -32,7 +32,7 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidReference(let text, let reason):
-            "invalid registry reference '\(text)': \(reason) (write registry[:port]/repository[:tag|@sha256:…], e.g. localhost:5000/agents/a:latest)"
+            "invalid registry reference '\(DisplayText.escaped(text))': \(reason) (write registry[:port]/repository[:tag|@sha256:…], e.g. localhost:5000/agents/a:latest)"
         case .transportUnavailable(let reason):
             "cannot load libcurl for push and pull: \(reason) (install Debian's libcurl4)"
         case .unreachable(let registry, let reason):
@@ -46,7 +46,7 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
         case .notFound(let registry, let what):
             "\(registry) has no \(what)"
         case .protocolViolation(let registry, let what, let reason):
-            "the registry \(registry) answered wrongly while \(what): \(reason); nothing was committed to the local store"
+            "the registry \(registry) answered wrongly while \(what): \(reason)"
         case .notASnapshot(let what, let reason):
             "\(what) is not a pfhost snapshot: \(reason)"
         case .credentials(let reason):

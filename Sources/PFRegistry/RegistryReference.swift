@@ -38,7 +38,7 @@ public struct RegistryReference: Sendable, Hashable, CustomStringConvertible {
         if let colon = path.lastIndex(of: ":"), !path[colon...].contains("/") {
             let tagText = String(path[path.index(after: colon)...])
             guard Self.isValidTag(tagText) else {
-                throw invalid("tag '\(tagText)' is not 1 to 128 of [A-Za-z0-9_.-] starting with a letter, digit or '_'")
+                throw invalid("tag '\(DisplayText.escaped(tagText))' is not 1 to 128 of [A-Za-z0-9_.-] starting with a letter, digit or '_'")
             }
             tag = tagText
             path = path[..<colon]

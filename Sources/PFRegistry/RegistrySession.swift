@@ -35,6 +35,25 @@ final class RegistrySession: Sendable {
         self.retryPolicy = retryPolicy
     }
 
+    /// Whether `url` is on the registry's own origin (same scheme, host and port; a default port
+    /// written out counts as the same). Credentials go nowhere else but the token realm a challenge names.
+    func isOwnOrigin(_ url: String) -> Bool {
+        Self.normalizedOrigin(url).map { $0 == Self.normalizedOrigin(origin) } ?? false
+    }
+
+    /// `scheme://authority` of an absolute http(s) URL, lowercased, without a default port; nil otherwise.
+    static func normalizedOrigin(_ url: String) -> String? {
+        let lowered = url.lowercased()
+        let scheme: String
+        if lowered.hasPrefix("https://") { scheme = "https" } else if lowered.hasPrefix("http://") { scheme = "http" } else { return nil }
+        let rest = lowered.dropFirst(scheme.count + 3)
+        var authority = String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" })
+        let defaultPort = scheme == "https" ? ":443" : ":80"
+        if authority.hasSuffix(defaultPort) { authority.removeLast(defaultPort.count) }
+        guard !authority.isEmpty else { return nil }
+        return scheme + "://" + authority
+    }
+
     /// `origin/v2/repository`.
     var repositoryURL: String { origin + "/v2/" + reference.repository }
 }

@@ -21,6 +21,12 @@ public final class SnapshotPuller: Sendable {
     let options: TransferOptions
     let session: RegistrySession
 
+    /// The most parents one snapshot may list: more is a malformed snapshot (a hostile one would make
+    /// the pull walk for ever, one request each).
+    public static let parentLimit = 1024
+    /// The largest JSON document (a snapshot's or a layer's config) a pull accepts: the store reads none larger.
+    public static let documentLimit: Int64 = 64 << 20
+
     /// A puller of snapshots from `source` into `store`.
     public init(store: SnapshotStore, source: RegistryReference, options: TransferOptions) {
         self.store = store
@@ -86,6 +92,9 @@ public final class SnapshotPuller: Sendable {
                 do { parents = try store.snapshot(digest).manifest.parents } catch {
                     throw .notASnapshot("\(source.with(digest: digest))", reason: "\(error)")
                 }
+                guard parents.count <= Self.parentLimit else {
+                    throw .notASnapshot("\(source.with(digest: digest))", reason: "it lists \(parents.count) parents, more than the \(Self.parentLimit) pfhost accepts")
+                }
                 for parent in parents where seen.insert(parent).inserted { next.append((parent, nil)) }
             }
             generation = next
@@ -135,6 +144,9 @@ public final class SnapshotPuller: Sendable {
                 root = GraphNode(mediaType: parsed.mediaType ?? declared?.mediaType ?? MediaType.ociManifest, digest: digest, size: Int64(document.count))
             }
             for child in parsed.children {
+                if [MediaType.snapshotConfig, MediaType.layerConfig].contains(child.mediaType), child.size > Self.documentLimit {
+                    throw .notASnapshot("manifest \(digest)", reason: "its config \(child.digest) is a document of \(child.size) bytes, larger than \(Self.documentLimit >> 20) MiB")
+                }
                 if child.isManifest { try visit(child.digest, bytes: nil, declared: child, depth: depth + 1) } else { blobs.append(child) }
             }
             do { _ = try store.putBlob(document) } catch { throw .store(error) }

@@ -77,7 +77,7 @@ struct IndexDocument {
     }
 
     /// Whether `tag` may be used as a new tag: the OCI distribution tag grammar, and not a string of
-    /// 12 or more hex digits (which would read as a content-id prefix).
+    /// 7 or more hex digits, in either case (which would read as a content-id prefix).
     static func isValidTag(_ tag: String) -> Bool {
         let bytes = Array(tag.utf8)
         guard (1...128).contains(bytes.count) else { return false }
@@ -91,8 +91,11 @@ struct IndexDocument {
 
     /// Whether `text` looks like a content id or a prefix of one: 12 or more lowercase hex digits.
     static func looksLikeContentID(_ text: String) -> Bool {
-        text.utf8.count >= 12 && isHex(text)
+        text.utf8.count >= minimumPrefix && isHex(text.lowercased())
     }
+
+    /// The fewest hex digits a content-id prefix may have (as git).
+    static let minimumPrefix = 7
 
     static func isHex(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.allSatisfy {
@@ -103,7 +106,7 @@ struct IndexDocument {
     /// Why `tag` cannot be a new tag, or nil when it can.
     static func tagProblem(_ tag: String) -> String? {
         if !isValidTag(tag) { return "a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'" }
-        if looksLikeContentID(tag) { return "a tag of 12 or more hex digits would read as a content-id prefix; choose another name" }
+        if looksLikeContentID(tag) { return "a tag of \(minimumPrefix) or more hex digits (in either case) would read as a content-id prefix; choose another name" }
         return nil
     }
 }

@@ -224,7 +224,18 @@ extension SnapshotStore {
     /// of at least 7 hex digits (with or without `sha256:`). A tag wins over a prefix that spells
     /// the same text.
     public func resolve(_ reference: String) throws(StoreError) -> Digest {
-        if let tagged = try snapshotID(tagged: reference) { return tagged }
+        // A content id, a prefix of one, and TAG~N are never read as a tag: a tag another tool
+        // wrote under such a name (or one made before tags of hex digits were refused) must not
+        // make `forget ID` forget another snapshot. A hex reference that is no prefix of a
+        // snapshot may still be such an old tag.
+        let hex = reference.hasPrefix("sha256:") ? String(reference.dropFirst("sha256:".count)) : reference
+        if reference.hasPrefix("sha256:") || (IndexDocument.isHex(hex) && hex.utf8.count >= IndexDocument.minimumPrefix) {
+            do { return try resolveContentID(reference, hex: hex) } catch {
+                guard case .notFound = error, !reference.hasPrefix("sha256:"), let tagged = try snapshotID(tagged: reference) else { throw error }
+                return tagged
+            }
+        }
+        if !reference.contains("~"), let tagged = try snapshotID(tagged: reference) { return tagged }
         if let tilde = reference.lastIndex(of: "~") {
             let base = String(reference[..<tilde])
             let count = reference[reference.index(after: tilde)...]
@@ -244,10 +255,13 @@ extension SnapshotStore {
             }
             return id
         }
-        var prefix = reference
+        return try resolveContentID(reference, hex: hex)
+    }
+
+    /// `reference`, a content id or a prefix of one (`hex`, without `sha256:`), in the history.
+    private func resolveContentID(_ reference: String, hex prefix: String) throws(StoreError) -> Digest {
         let history = try history()
         if reference.hasPrefix("sha256:") {
-            prefix = String(reference.dropFirst("sha256:".count))
             if prefix.utf8.count == 64 {
                 let digest: Digest
                 do { digest = try Digest(parsing: reference) } catch {

@@ -60,7 +60,7 @@ extension SnapshotStore {
     }
 
     /// Why `name` cannot be a new tag, or nil when it can: the OCI tag grammar (1 to 128 of
-    /// `[A-Za-z0-9_.-]`, not starting with `.` or `-`), and not 12 or more hex digits, which would
+    /// `[A-Za-z0-9_.-]`, not starting with `.` or `-`), and not 7 or more hex digits, which would
     /// read as a content-id prefix.
     public static func tagProblem(_ name: String) -> String? {
         IndexDocument.tagProblem(name)

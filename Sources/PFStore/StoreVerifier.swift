@@ -127,7 +127,7 @@ public struct StoreVerifier {
         do {
             let abandoned = try store.reclaimAbandonedFiles(dryRun: true)
             if abandoned.files > 0 {
-                report(nil, store.path + "/ingest", "\(abandoned.files) temporary file\(abandoned.files == 1 ? "" : "s") (\(abandoned.bytes) bytes) left by writers that are gone; the next snapshot removes them")
+                report(nil, store.path + "/ingest", "\(abandoned.files) temporary file\(abandoned.files == 1 ? "" : "s") (\(abandoned.bytes) bytes) left by writers that are gone (the store is valid; the next pull or snapshot removes them)")
             }
         } catch {
             report(nil, store.path + "/ingest", "cannot be listed: \(error)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PFModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,11 +51,12 @@ extension ExitStatus {
 }
 
 /// Prints `pfhost: error: <message>` on stderr, one line per line of the message, and
-/// returns the exit code to throw.
+/// returns the exit code to throw. Each line is escaped (``DisplayText``): a message may quote what
+/// a store, a registry or a plugin said, and none of it may drive the terminal.
 func fail(_ message: CustomStringConvertible, _ code: ExitCode) -> ExitCode {
     var standardError = StandardError()
     for line in message.description.split(separator: "\n", omittingEmptySubsequences: false) {
-        print("pfhost: error: \(line)", to: &standardError)
+        print("pfhost: error: \(DisplayText.escaped(String(line)))", to: &standardError)
     }
     return code
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import PFBuildIdentity
 import PFHost
 import PFModel
-import PFSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,9 +13,8 @@ struct PFHostCommand: ParsableCommand {
 
     /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift
     /// runtime it was built with (the `build_identity` a Swift plugin must carry).
-    /// Checks the command line and the process's signals, then runs the command.
+    /// Checks the command line, then runs the command.
     static func main() {
-        FatalSignals.endTheProcess()
         if let (position, bytes) = RawArguments.firstInvalid() {
             var standardError = StandardError()
             print("pfhost: error: argument \(position) (\(DisplayText.escaped(bytes: bytes))) is not valid UTF-8: pfhost reads its arguments as UTF-8 text, and a path or value with other bytes would name something else; rename the file, or put the value in a --config file (JSON, UTF-8)", to: &standardError)

@@ -28,6 +28,10 @@ struct PullCommand: ParsableCommand {
 
     func run() throws {
         let origin = try RegistryOptions.reference(source)
+        // The tag is checked before anything is fetched: a bad one is a usage error, not a store failure at the end.
+        if let name = tag ?? origin.tag, let problem = SnapshotStore.tagProblem(name) {
+            throw fail("invalid tag '\(DisplayText.escaped(name))' for the store: \(problem)" + (tag == nil ? " (give another with --tag)" : ""), ExitStatus.usage)
+        }
         let store: SnapshotStore
         do { store = try SnapshotStore.openOrCreate(at: storeOptions.path) } catch { throw fail(error, ExitStatus.of(error)) }
         var options = try registryOptions.transferOptions(for: origin)
@@ -39,6 +43,8 @@ struct PullCommand: ParsableCommand {
             progress?.clear()
         } catch {
             progress?.clear()
+            // A push only reads the store; a pull that fails lists nothing (verified blobs are kept).
+            if case .protocolViolation = error { throw fail("\(error); no snapshot was added to the store", ExitStatus.of(error)) }
             throw fail(error, ExitStatus.of(error))
         }
         if registryOptions.json {
@@ -50,7 +56,7 @@ struct PullCommand: ParsableCommand {
             print(String(decoding: CanonicalJSON.encode(json), as: UTF8.self))
         } else {
             print(report.id?.description ?? "")
-            TransferSummary.print(report, verb: "pulled", direction: "received")
+            TransferSummary.print(report, verb: "pulled", direction: "received", skipped: "not fetched (in the store already, or shared with a snapshot fetched before)")
         }
         try flushStandardOutput()
     }

@@ -65,7 +65,7 @@ struct PushCommand: ParsableCommand {
             print(String(decoding: CanonicalJSON.encode(json), as: UTF8.self))
         } else {
             print(pushed.description)
-            TransferSummary.print(report, verb: "pushed", direction: "sent")
+            TransferSummary.print(report, verb: "pushed", direction: "sent", skipped: "already there")
         }
         try flushStandardOutput()
     }

@@ -19,10 +19,10 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Generations of ancestors to carry (0: the snapshot alone; default: all).", valueName: "n"))
     var depth: Int?
 
-    @Option(help: ArgumentHelp("Blobs transferred at once, each on its own connection.", valueName: "n"))
+    @Option(help: ArgumentHelp("Blobs transferred at once, each on its own connection (1 to 32).", valueName: "n"))
     var parallel: Int = 4
 
-    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("Upload blobs larger than this in chunks of this many MiB, each a point to resume from.", valueName: "mib"))
+    @Option(name: .customLong("chunk-size"), help: ArgumentHelp("push only: upload blobs larger than this in chunks of this many MiB (1 to 4096), each a point to resume from; pull ignores it.", valueName: "mib"))
     var chunkSizeMiB: Int = 16
 
     @Flag(help: "Print what was done as JSON.")
@@ -38,11 +38,14 @@ struct RegistryOptions: ParsableArguments {
     var showsProgress: Bool { isatty(STDERR_FILENO) == 1 && !quiet && !json && !verbose }
 
     func validate() throws {
-        if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
-        if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin (a password on the command line would show in ps)") }
-        if let depth, depth < 0 { throw ValidationError("--depth must be 0 or more") }
-        if !(1...32).contains(parallel) { throw ValidationError("--parallel must be from 1 to 32") }
-        if !(1...4096).contains(chunkSizeMiB) { throw ValidationError("--chunk-size must be from 1 to 4096 (MiB)") }
+        // `pfhost: error:` like every other error (ArgumentParser's ValidationError prints `Error:`).
+        if passwordStdin && username == nil { throw fail("--password-stdin needs --username", ExitStatus.usage) }
+        if username != nil && !passwordStdin {
+            throw fail("--username needs --password-stdin (a password on the command line would show in ps)", ExitStatus.usage)
+        }
+        if let depth, depth < 0 { throw fail("--depth must be 0 or more", ExitStatus.usage) }
+        if !(1...32).contains(parallel) { throw fail("--parallel must be from 1 to 32", ExitStatus.usage) }
+        if !(1...4096).contains(chunkSizeMiB) { throw fail("--chunk-size must be from 1 to 4096 (MiB)", ExitStatus.usage) }
     }
 
     /// The transfer options, with credentials from `--username`/`--password-stdin`, the environment or
@@ -51,12 +54,8 @@ struct RegistryOptions: ParsableArguments {
         var credentials: RegistryCredentials?
         do {
             if let username {
-                let bytes: [UInt8]
-                do { bytes = try SystemCalls().readFile(STDIN_FILENO, path: "standard input", limit: 64 << 10) } catch {
-                    throw RegistryError.credentials("--password-stdin: \(error)")
-                }
-                var password = String(decoding: bytes, as: UTF8.self)
-                while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+                var password = String(decoding: try Self.passwordLine(), as: UTF8.self)
+                while password.hasSuffix("\r") { password.removeLast() }
                 guard !password.isEmpty else { throw RegistryError.credentials("--password-stdin: standard input was empty") }
                 credentials = RegistryCredentials(username: username, password: password, source: "--username/--password-stdin")
             } else {
@@ -67,6 +66,23 @@ struct RegistryOptions: ParsableArguments {
         }
         return TransferOptions(depth: depth, plainHTTP: plainHTTP, credentials: credentials, parallel: parallel,
                                chunkSize: Int64(chunkSizeMiB) << 20, verbose: verbose)
+    }
+
+    /// The first line of standard input without its newline (at most 64 KiB), read a byte at a time
+    /// so that a pipe, a terminal, a here string or a file all work and nothing past the line is taken.
+    static func passwordLine() throws(RegistryError) -> [UInt8] {
+        let system = SystemCalls()
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let count: Int
+            do { count = try system.read(STDIN_FILENO, into: &byte, count: 1, path: "standard input") } catch {
+                throw .credentials("--password-stdin: \(error)")
+            }
+            if count == 0 || byte == UInt8(ascii: "\n") { return line }
+            guard line.count < 64 << 10 else { throw .credentials("--password-stdin: the first line of standard input is over 64 KiB") }
+            line.append(byte)
+        }
     }
 
     /// Parses `text` as a registry reference, or fails with exit status 64.

@@ -42,7 +42,7 @@ struct VerifyCommand: ParsableCommand {
                 }),
             ])
         } else {
-            for problem in problems { print(problem) }
+            for problem in problems { print(DisplayText.escaped(problem.description)) }
         }
         try flushStandardOutput()
         if !problems.isEmpty {

@@ -1,20 +1,16 @@
 /* A trace plugin that misuses the host the ways an outside tester found crashed it, chosen by one
- * -D definition: HOSTILE_RAISE (raise(SIGSEGV) in capture), HOSTILE_LENGTHS (lengths beyond
+ * -D definition: HOSTILE_LENGTHS (lengths beyond
  * INT64_MAX to put_blob, blob_write and set_layer, as a -1 from a failed read passed on would be),
  * HOSTILE_BIG_LAYER (a 17 MiB layer), HOSTILE_UNTERMINATED_ID (an id with no NUL in its first
  * 300 bytes). Without one it is a well-behaved trace plugin. Built by the tests with the SDK header. */
 #include "pf_plugin.h"
 
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int32_t capture(const pf_host *host, pf_ctx *ctx) {
-#ifdef HOSTILE_RAISE
-    raise(SIGSEGV);
-#endif
     char digest[PF_DIGEST_STRLEN];
 #ifdef HOSTILE_LENGTHS
     const char *text = "x";

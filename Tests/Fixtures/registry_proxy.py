@@ -16,6 +16,15 @@ MODE:
   short-size      claim one byte less than it has for the first layer (or manifest, of an index) of every manifest served
   busy:N          answer the first N requests with 503 and Retry-After: 0 (nothing forwarded)
   corrupt-blobs   flip the first byte of every blob body served by GET .../blobs/sha256:...
+  huge-manifest   answer every GET of a manifest with 5 MiB (over the 4 MiB limit)
+  redirect-loop   answer every GET of a blob with a redirect to itself
+  redirect-file   answer every GET of a blob with a redirect to file:///etc/passwd
+  huge-token      as bearer:USER:PASS, but the token service answers 2 MiB
+  trickle-manifests  send every manifest body one byte a second
+  silent-manifests  answer no GET of a manifest at all (hold the connection open, send nothing)
+  elsewhere:USER:PASS  as bearer:USER:PASS, but every upload's Location points at a second listener on
+                  127.0.0.2 (another origin), which forwards like pass but answers 400 DENIED to any request
+                  carrying an Authorization header (credentials sent to a host that is not the registry)
   bearer:USER:PASS  demand a Bearer token (WWW-Authenticate: Bearer realm=http://.../token), given by
                   GET /token to Basic USER:PASS; requests with the token are forwarded
 Every request line is logged on stderr. Stops when stdin closes (the test ends).
@@ -27,6 +36,7 @@ import http.server
 import sys
 import threading
 import time
+import urllib.parse
 
 UPSTREAM = int(sys.argv[1])
 MODE = sys.argv[2]
@@ -65,8 +75,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         port = self.server.server_address[1]
-        if MODE.startswith("bearer:"):
+        elsewhere = self.server is not SERVER
+        if elsewhere and self.headers.get("Authorization"):
+            self.body()
+            return self.reply(400, b'{"errors":[{"code":"DENIED","message":"credentials sent to another host"}]}',
+                              head=self.command == "HEAD")
+        if (MODE.startswith("bearer:") or MODE.startswith("elsewhere:") or MODE.startswith("huge-token:")) and not elsewhere:
             user, password = MODE.split(":", 2)[1:]
+            if self.path.startswith("/token") and MODE.startswith("huge-token:"):
+                return self.reply(200, b'{"token":"' + b"x" * (2 << 20) + b'"}')
             if self.path.startswith("/token"):
                 expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
                 if self.headers.get("Authorization") != expected:
@@ -91,6 +108,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return
         payload = self.body()
+        if MODE == "huge-manifest" and self.command == "GET" and "/manifests/" in self.path:
+            return self.reply(200, b'{"x":"' + b" " * (5 << 20) + b'"}', [("Content-Type", "application/vnd.oci.image.manifest.v1+json")])
+        if MODE in ("redirect-loop", "redirect-file") and self.command == "GET" and "/blobs/sha256:" in self.path:
+            target = self.path if MODE == "redirect-loop" else "file:///etc/passwd"
+            return self.reply(307, b"", [("Location", target)])
+        if MODE == "silent-manifests" and self.command == "GET" and "/manifests/" in self.path:
+            time.sleep(3600)
+            return
         upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("content-length", "connection")}
         headers["Content-Length"] = str(len(payload))
@@ -113,6 +138,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             time.sleep(3600)
             return
         if self.command == "GET" and "/manifests/" in self.path and answer.status == 200:
+            if MODE == "trickle-manifests":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(1)
+                return
             if MODE == "lie-manifest":
                 data = data + b" "
             elif MODE == "huge-size":
@@ -128,6 +162,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 and answer.status == 200 and data):
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         extra = [(k, v) for k, v in answer.getheaders() if k.lower() not in ("content-length", "connection", "transfer-encoding")]
+        if MODE.startswith("elsewhere:") and (elsewhere or "/blobs/uploads/" in self.path):
+            other = "http://127.0.0.2:%d" % OTHER.server_address[1]
+            # The registry's Location may be absolute (on this proxy's host) or a path: point it at the other listener.
+            def moved(v):
+                parts = urllib.parse.urlsplit(v)
+                return other + parts.path + ("?" + parts.query if parts.query else "")
+            extra = [(k, moved(v) if k.lower() == "location" else v) for k, v in extra]
         self.reply(answer.status, data, extra, head=self.command == "HEAD",
                    length=answer.getheader("Content-Length") if self.command == "HEAD" else None)
 
@@ -143,8 +184,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_PATCH = do_POST = do_DELETE = handle_any
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-server.daemon_threads = True
-print(server.server_address[1], flush=True)
-threading.Thread(target=server.serve_forever, daemon=True).start()
+SERVER = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+OTHER = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Proxy) if MODE.startswith("elsewhere:") else None
+for server in (SERVER, OTHER):
+    if server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+print(SERVER.server_address[1], flush=True)
 sys.stdin.read()

@@ -57,6 +57,50 @@ struct LifecycleCommandTests {
         #expect(try pfhost("show", String(b.hex.prefix(7)), "--store", setup.store).stdout.hasPrefix("snapshot \(b)\n"))
     }
 
+    @Test("a tag never stands in for a content id: tags of 7+ hex digits (either case) are refused; ids, prefixes and TAG~N win over names another tool wrote")
+    func tagsCannotShadowIDs() throws {
+        let setup = Setup()
+        let a = try take(setup, "a", day: 0), b = try take(setup, "b", day: 1)
+        for name in [String(a.hex.prefix(7)), String(a.hex.prefix(12)).uppercased()] {
+            let refused = try pfhost("tag", "main", name, "--store", setup.store)
+            #expect(refused.status == 64 && refused.stderr.contains("7 or more hex digits (in either case) would read as a content-id prefix"), "\(refused)")
+        }
+        // Tags another tool wrote into index.json under an id's, a prefix's and a TAG~N's names, all on b.
+        let path = setup.store + "/index.json"
+        var index = try JSONParser.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        guard case .object(var top) = index, case .array(var entries)? = top["manifests"], case .object(var entry)? = entries.first,
+              case .object(var annotations)? = entry["annotations"] else { Issue.record("index: \(index)"); return }
+        for name in [a.description, String(a.hex.prefix(9)), "main~1"] {
+            annotations["org.opencontainers.image.ref.name"] = .string(name)
+            entry["annotations"] = .object(annotations)
+            entries.insert(.object(entry), at: 0)
+        }
+        top["manifests"] = .array(entries)
+        index = .object(top)
+        try Data(CanonicalJSON.encode(index)).write(to: URL(fileURLWithPath: path))
+        for reference in [a.description, String(a.hex.prefix(9)), "main~1"] {
+            let shown = try pfhost("show", reference, "--store", setup.store)
+            #expect(shown.stdout.hasPrefix("snapshot \(a)\n"), "\(reference): \(shown)")
+        }
+        let dryRun = try pfhost("forget", String(a.hex.prefix(9)), "--dry-run", "--store", setup.store)
+        #expect(dryRun.stdout.contains(String(a.hex.prefix(12))) && !dryRun.stdout.contains(String(b.hex.prefix(12))), "\(dryRun)")
+    }
+
+    @Test("what a store says is escaped in error messages: an artifactType with terminal escapes cannot drive the terminal")
+    func storeTextEscaped() throws {
+        let setup = Setup()
+        _ = try take(setup, "a")
+        let path = setup.store + "/index.json"
+        let index = try #require(String(data: try Data(contentsOf: URL(fileURLWithPath: path)), encoding: .utf8))
+        let hostile = index.replacingOccurrences(of: #""dev.pfhost.store.format":"2""#, with: #""dev.pfhost.store.format":"3\u001b[31m\u0007""#)
+        #expect(hostile != index)
+        try Data(hostile.utf8).write(to: URL(fileURLWithPath: path))
+        let output = try pfhost("list", "--store", setup.store)
+        #expect(output.status == 3, "\(output)")
+        #expect(output.stderr.contains("says store format 3\\e[31m\\u{7}"), "\(output)")
+        #expect(!output.stderr.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 }, "\(output)")
+    }
+
     @Test("forget and gc reclaim exactly the bytes no remaining snapshot reaches")
     func forgetAndCollect() throws {
         let setup = Setup()

@@ -248,6 +248,9 @@ struct RegistryTests {
         process.waitUntilExit()
         let verify = try setup.pfhost(["verify"], store: target)
         #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified\n", "\(verify)")
+        // verify --all reports the killed pull's temporary files (exit 1, as docs/cli.md says) and who removes them.
+        let leftovers = try setup.pfhost(["verify", "--all"], store: target)
+        #expect(leftovers.status == 1 && leftovers.stdout.contains("left by writers that are gone (the store is valid; the next pull or snapshot removes them)"), "\(leftovers)")
         let again = try setup.pfhost(["pull", "\(setup.registry.host)/agents/killed:v1", "--plain-http"], store: target)
         #expect(again.status == 0 && again.stdout == id.description + "\n", "\(again)")
         let all = try setup.pfhost(["verify", "--all"], store: target)
@@ -255,6 +258,53 @@ struct RegistryTests {
     }
 
     // MARK: Failures
+
+    @Test("a registry trickling a manifest at 1 byte/s, or sending nothing, fails after one bounded wait (exit 69), not retried", arguments: ["trickle-manifests", "silent-manifests"])
+    func slowRegistry(mode: String) throws {
+        let setup = try Setup()
+        _ = try setup.snapshot()
+        #expect(try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/slow:v1", "--plain-http"]).status == 0)
+        let proxy = try RegistryProxy(upstream: setup.registry, mode: mode)
+        let target = setup.newStore()
+        let start = ContinuousClock.now
+        let pull = try setup.pfhost(["pull", "\(proxy.host)/agents/slow:v1", "--plain-http"], store: target)
+        let elapsed = ContinuousClock.now - start
+        #expect(pull.status == 69 && pull.stderr.contains("too slow while reading manifest v1"), "\(pull)")
+        // The limit is 30 s under 1 KiB/s; four tries would be two minutes.
+        #expect(elapsed < .seconds(55), "\(elapsed)")
+    }
+
+    @Test("a manifest over 4 MiB, redirect loops and file:// redirects are exit 76; a token over 1 MiB exit 77", arguments: [
+        ("huge-manifest", 76, "its answer is a document larger than 4 MiB"),
+        ("redirect-loop", 76, "it redirected too many times or to a URL that is not http or https"),
+        ("redirect-file", 76, "it redirected too many times or to a URL that is not http or https"),
+        ("huge-token:bob:pw", 77, "answered with more than 1 MiB"),
+    ])
+    func hostileAnswers(mode: String, status: Int32, message: String) throws {
+        let setup = try Setup()
+        _ = try setup.snapshot()
+        #expect(try setup.pfhost(["push", "a", "\(setup.registry.host)/agents/hostile:v1", "--plain-http"]).status == 0)
+        let proxy = try RegistryProxy(upstream: setup.registry, mode: mode)
+        let pull = try setup.pfhost(["pull", "\(proxy.host)/agents/hostile:v1", "--plain-http"], store: setup.newStore(),
+                                    environment: ["PFHOST_REGISTRY_USERNAME": "bob", "PFHOST_REGISTRY_PASSWORD": "pw"])
+        #expect(pull.status == status && pull.stderr.hasPrefix("pfhost: error: ") && pull.stderr.contains(message), "\(pull)")
+    }
+
+    @Test("option and credential mistakes are one-line 'pfhost: error:' messages with their documented status, before any request", arguments: [
+        (["pull", "127.0.0.1:1/a:v1", "--tag", "../../evil"], [String: String](), 64, "invalid tag '../../evil' for the store"),
+        (["pull", "127.0.0.1:1/a:v1", "--tag", "a\u{1B}[31m"], [:], 64, "invalid tag 'a\\e[31m' for the store"),
+        (["pull", "127.0.0.1:1/a:\u{1B}[31m"], [:], 64, "tag '\\e[31m' is not"),
+        (["pull", "127.0.0.1:1/a:v1", "--username", "u"], [:], 64, "--username needs --password-stdin"),
+        (["push", "a", "127.0.0.1:1/a:v1", "--parallel", "0"], [:], 64, "--parallel must be from 1 to 32"),
+        (["push", "a", "127.0.0.1:1/a:v1", "--chunk-size", "0"], [:], 64, "--chunk-size must be from 1 to 4096"),
+        (["pull", "127.0.0.1:1/a:v1"], ["PFHOST_REGISTRY_PASSWORD": "pw"], 78, "PFHOST_REGISTRY_PASSWORD is set but PFHOST_REGISTRY_USERNAME is not"),
+    ])
+    func usageErrors(arguments: [String], environment: [String: String], status: Int32, message: String) throws {
+        let dir = TemporaryDirectory()
+        let output = try runWithInput(productsDirectory + "/pfhost", arguments + ["--plain-http", "--store", dir.file("store")], environment: environment)
+        #expect(output.status == status && output.stderr.hasPrefix("pfhost: error: ") && output.stderr.contains(message)
+                && output.stderr.split(separator: "\n").count == 1, "\(output)")
+    }
 
     @Test("an unreachable registry, or HTTPS to a plain-HTTP one, is a one-line error (exit 69) and the store is untouched")
     func unreachable() throws {
@@ -284,7 +334,7 @@ struct RegistryTests {
         let pull = try setup.pfhost(["pull", "\(proxy.host)/agents/bad:v1", "--plain-http", "--parallel", "1"], store: target)
         #expect(pull.status == 76, "\(pull)")
         #expect(pull.stderr.hasPrefix("pfhost: error: the registry \(proxy.host) answered wrongly while downloading blob sha256:"), "\(pull)")
-        #expect(pull.stderr.contains("nothing was committed"), "\(pull)")
+        #expect(pull.stderr.contains("no snapshot was added to the store"), "\(pull)")
         let verify = try setup.pfhost(["verify", "--all"], store: target)
         #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified, and every blob\n", "\(verify)")
         // The same store pulls cleanly from the registry itself afterwards.
@@ -304,10 +354,10 @@ struct RegistryTests {
         let huge = try RegistryProxy(upstream: setup.registry, mode: "huge-size")
         let big = try setup.pfhost(["pull", "\(huge.host)/agents/lies:v1", "--plain-http"], store: target)
         // A format-2 snapshot's layer manifests are fetched by digest, so the lie is caught there.
-        #expect(big.status == 76 && big.stderr.contains("answered wrongly") && big.stderr.contains("nothing was committed"), "\(big)")
+        #expect(big.status == 76 && big.stderr.contains("answered wrongly") && big.stderr.contains("no snapshot was added to the store"), "\(big)")
         let short = try RegistryProxy(upstream: setup.registry, mode: "short-size")
         let more = try setup.pfhost(["pull", "\(short.host)/agents/lies:v1", "--plain-http"], store: target)
-        #expect(more.status == 76 && more.stderr.contains("answered wrongly") && more.stderr.contains("nothing was committed"), "\(more)")
+        #expect(more.status == 76 && more.stderr.contains("answered wrongly") && more.stderr.contains("no snapshot was added to the store"), "\(more)")
         let verify = try setup.pfhost(["verify", "--all"], store: target)
         #expect(verify.status == 0 && verify.stdout == "ok: 0 snapshots verified, and every blob\n", "\(verify)")
     }
@@ -383,6 +433,21 @@ struct RegistryTests {
         #expect(pull.status == 0 && pull.stdout == id.description + "\n", "\(pull)")
     }
 
+    @Test("an upload Location on another origin (127.0.0.2) is followed without the user's credentials; the push and pull still work")
+    func noCredentialsElsewhere() throws {
+        let setup = try Setup()
+        try setup.addFiles(1, size: 3 << 20)
+        let id = try setup.snapshot()
+        let proxy = try RegistryProxy(upstream: setup.registry, mode: "elsewhere:bob:pw")
+        let destination = "\(proxy.host)/agents/elsewhere:v1"
+        let credentials = ["PFHOST_REGISTRY_USERNAME": "bob", "PFHOST_REGISTRY_PASSWORD": "pw"]
+        // The second listener answers 400 DENIED to any Authorization header: a leak fails the push.
+        let push = try setup.pfhost(["push", "a", destination, "--plain-http", "--chunk-size", "1"], environment: credentials)
+        #expect(push.status == 0, "\(push)")
+        let pull = try setup.pfhost(["pull", destination, "--plain-http"], store: setup.newStore(), environment: credentials)
+        #expect(pull.status == 0 && pull.stdout == id.description + "\n", "\(pull)")
+    }
+
     @Test("HTTPS by default: a registry whose CA is trusted through SSL_CERT_FILE works without --plain-http; untrusted, it is a TLS error (exit 69)")
     func https() throws {
         let agent = try ReferencePluginTests.Agent()
@@ -450,10 +515,9 @@ struct RegistryTests {
 /// Runs a program with `input` on its stdin (nothing when nil).
 func runWithInput(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> ProcessOutput {
     guard let input else { return try run(executable, arguments, environment: environment) }
-    let file = TemporaryDirectory()
-    try Data(input.utf8).write(to: URL(fileURLWithPath: file.file("stdin")))
-    let shell = ["-c", "exec \"$0\" \"$@\" < \"$PFHOST_TEST_STDIN\"", executable] + arguments
+    // Through a pipe, as `echo pw | pfhost push … --password-stdin` gives it (not a seekable file).
+    let shell = ["-c", "printf %s \"$PFHOST_TEST_STDIN\" | \"$0\" \"$@\"", executable] + arguments
     var env = environment
-    env["PFHOST_TEST_STDIN"] = file.file("stdin")
+    env["PFHOST_TEST_STDIN"] = input
     return try run("/bin/sh", shell, environment: env)
 }

@@ -42,7 +42,9 @@ typedef struct pf_http_request {
     pf_http_header_sink header_sink; /* may be NULL */
     void *context;                 /* passed to the three callbacks */
     long connect_timeout_seconds;  /* 0: libcurl's default */
-    long stall_seconds;            /* fail when under 1 byte/s for this long (0: never) */
+    long stall_seconds;            /* fail when under `stall_bytes_per_second` for this long (0: never) */
+    long stall_bytes_per_second;   /* the low-speed limit stall_seconds applies to */
+    long deadline_seconds;         /* fail when the whole request takes longer (0: no limit) */
     int follow_redirects;          /* 1: follow 3xx (GET/HEAD of blobs served from elsewhere) */
     int verbose;                   /* 1: libcurl's trace on stderr */
     const char *ca_file;           /* PEM file of the CAs to trust instead of the system's; NULL: the system's */
@@ -53,8 +55,16 @@ typedef struct pf_http_request {
 int pf_http_perform(pf_http *http, const pf_http_request *request, long *status, char *error, size_t error_size);
 
 /** Whether a non-zero pf_http_perform result means the connection failed before any answer
- *  (refused, unresolved host, timeout): 1 or 0. */
+ *  (refused, unresolved host): 1 or 0. A timeout is pf_http_is_timeout. */
 int pf_http_is_connect_failure(int code);
+
+/** Whether a non-zero pf_http_perform result is a time limit reached (connect timeout, low-speed
+ *  limit, deadline): 1 or 0. */
+int pf_http_is_timeout(int code);
+
+/** Whether a non-zero pf_http_perform result is a redirect not followed: too many of them, or to a
+ *  scheme other than http/https: 1 or 0. */
+int pf_http_is_bad_redirect(int code);
 
 /** Whether a non-zero pf_http_perform result is a TLS failure (handshake, certificate): 1 or 0.
  *  Retrying does not help; a plain-HTTP registry answers HTTPS this way. */

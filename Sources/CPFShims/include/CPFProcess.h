@@ -32,14 +32,6 @@ int pf_set_parent_death_signal(int sig);
 /** Blocks SIGPIPE in the calling thread, so a write to a pipe nobody reads fails with EPIPE. 0 or an errno. */
 int pf_block_sigpipe_in_thread(void);
 
-/**
- * Makes SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP and SIGSYS end the process whatever else
- * handles them: the handler installed before (Swift's crash backtracer) still runs, then the
- * signal is delivered again with its default action. Without it a plugin's raise(SIGSEGV) printed
- * a backtrace and the process carried on. Call it once, early in main. 0 or an errno.
- */
-int pf_make_fatal_signals_fatal(void);
-
 /** Every signal's abbreviation without "SIG" ("SEGV"), or NULL for an unknown number (sigabbrev_np). */
 const char *pf_signal_abbreviation(int sig);
 
