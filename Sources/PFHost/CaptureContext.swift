@@ -25,6 +25,8 @@ final class CaptureContext: @unchecked Sendable {
     private let configValues: [String: UnsafeMutablePointer<CChar>]
     private let parentLayer: UnsafeMutablePointer<CChar>?
     private let parentLayerLength: Int
+    /// The host's own copy of the parent's layer (the plugin may scribble on the one it is handed).
+    private let parentLayerBytes: [UInt8]?
     private let cancelledFlag = Atomic<Bool>(false)
     /// Set by ``cancelAfterFirstServiceCall()``: the next service call answered cancels the capture.
     private let cancelOnService = Atomic<Bool>(false)
@@ -57,6 +59,7 @@ final class CaptureContext: @unchecked Sendable {
         self.onProgress = onProgress
         self.onBytes = onBytes
         configValues = config.mapValues { strdup($0)! }
+        parentLayerBytes = parentLayer
         if let parentLayer {
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: parentLayer.count + 1)
             for (offset, byte) in parentLayer.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
@@ -185,7 +188,7 @@ final class CaptureContext: @unchecked Sendable {
             return Int32(PF_ERR_INVALID)
         }
         do {
-            let layer = try LayerValidator.validate(bytes, kind: plugin.kind, store: store)
+            let layer = try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: parentLayerBytes)
             state.withLock { state in
                 state.layer = layer
                 state.layerJSON = bytes
