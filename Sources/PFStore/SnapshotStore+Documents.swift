@@ -93,14 +93,20 @@ extension SnapshotStore {
         return index.manifests
     }
 
-    /// A layer manifest and its config's bytes, both checked.
-    private func layerDocuments(_ entry: OCIDescriptor) throws(StoreError) -> (manifest: OCIManifest, config: [UInt8]) {
+    /// A layer manifest, checked: re-hashed, a pfhost layer manifest, no negative size.
+    private func layerManifest(_ entry: OCIDescriptor) throws(StoreError) -> OCIManifest {
         let value = try parseDocument(readDocument(entry), entry.digest)
         let manifest = try decodeDocument(OCIManifest.self, value, entry.digest, what: "an OCI image manifest")
         guard manifest.artifactType == MediaType.layerArtifact, manifest.config.mediaType == MediaType.layerConfig else {
             throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest (artifactType \(manifest.artifactType ?? "none"))")
         }
         try checkSizes([manifest.config] + manifest.layers, in: entry.digest)
+        return manifest
+    }
+
+    /// A layer manifest and its config's bytes, both checked.
+    private func layerDocuments(_ entry: OCIDescriptor) throws(StoreError) -> (manifest: OCIManifest, config: [UInt8]) {
+        let manifest = try layerManifest(entry)
         return (manifest, try readDocument(manifest.config))
     }
 
@@ -142,14 +148,36 @@ extension SnapshotStore {
         return [entry, layerManifest.config] + layerManifest.layers
     }
 
-    private func snapshotIndex(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
-        let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
-        let entries = try layerEntries(index, id)
+    /// The header of snapshot `id`: for a snapshot index, read from the index alone (its layer
+    /// entries checked, no layer read); a format-1 snapshot is read whole.
+    public func header(_ id: Digest) throws(StoreError) -> SnapshotHeader {
+        let bytes = try readBlob(id)
+        let root = try parseDocument(bytes, id)
+        guard root["mediaType"]?.stringValue == MediaType.ociIndex else {
+            let manifest = try snapshotManifest(id, root, size: Int64(bytes.count)).manifest
+            return SnapshotHeader(id: id, agent: manifest.agent, createdAt: manifest.createdAt, parents: manifest.parents, format: 1)
+        }
+        let index = try decodeDocument(OCIIndex.self, root, id, what: "an OCI image index")
+        _ = try layerEntries(index, id)
+        return try indexHeader(index, id)
+    }
+
+    /// The header a snapshot index's annotations give.
+    private func indexHeader(_ index: OCIIndex, _ id: Digest) throws(StoreError) -> SnapshotHeader {
         let annotations = index.annotations ?? [:]
         guard let created = annotations[AnnotationKey.created] else {
             throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
         }
         let parents = try parents(annotations, of: id)
+        let agent = Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
+                          fingerprint: annotations[AnnotationKey.agentFingerprint] ?? "")
+        return SnapshotHeader(id: id, agent: agent, createdAt: created, parents: parents, format: 2)
+    }
+
+    private func snapshotIndex(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
+        let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
+        let entries = try layerEntries(index, id)
+        let header = try indexHeader(index, id)
         let root = OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: size)
         var closure = [root]
         var configs: [[UInt8]] = []
@@ -167,11 +195,10 @@ extension SnapshotStore {
                             listed: listed[position])
         }
         let manifest = Manifest(
-            agent: Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
-                         fingerprint: annotations[AnnotationKey.agentFingerprint] ?? ""),
+            agent: header.agent,
             model: try layer(0, ModelContent.self), cache: try layer(1, CacheContent.self), world: try layer(2, WorldContent.self),
             effects: try layer(3, EffectsContent.self), trace: try layer(4, TraceContent.self),
-            createdAt: created, parents: parents)
+            createdAt: header.createdAt, parents: header.parents)
         return Snapshot(root: root, manifest: manifest, closure: Self.distinct(closure))
     }
 
@@ -197,22 +224,6 @@ extension SnapshotStore {
         return Snapshot(root: root, manifest: manifest, closure: Self.distinct([root, oci.config] + oci.layers))
     }
 
-    /// The creation time snapshot `id` itself records (its root re-hashed): for a snapshot index
-    /// its `org.opencontainers.image.created` annotation, read without its layers; for a snapshot
-    /// manifest its pfhost manifest's `created_at`. What `list` and `forget --keep-*` rank by, since
-    /// a journal line is only a copy of it.
-    public func createdAt(of id: Digest) throws(StoreError) -> String {
-        let bytes = try readBlob(id)
-        let root = try parseDocument(bytes, id)
-        if root["mediaType"]?.stringValue == MediaType.ociIndex {
-            guard let created = root["annotations"]?[AnnotationKey.created]?.stringValue else {
-                throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
-            }
-            return created
-        }
-        return try snapshotManifest(id, root, size: Int64(bytes.count)).manifest.createdAt
-    }
-
     /// Each digest once, first occurrence kept.
     static func distinct(_ descriptors: [OCIDescriptor]) -> [OCIDescriptor] {
         var seen = Set<Digest>()
@@ -220,45 +231,48 @@ extension SnapshotStore {
     }
 
     /// Every blob snapshot `id` reaches (its documents and its layers' blobs), each document
-    /// re-hashed and checked as ``snapshot(_:)`` checks it (each layer config decoded, every blob
-    /// it names among its manifest's layers, no negative size), so that `gc` keeps everything a
-    /// snapshot `list` shows reaches, or refuses. `cache` holds what each layer manifest reaches,
-    /// so a layer shared by many snapshots is read once.
-    public func closure(of id: Digest, cache: inout [Digest: [OCIDescriptor]]) throws(StoreError) -> [OCIDescriptor] {
-        try summary(of: id, cache: &cache).closure
+    /// re-hashed. With `checkingLayers` (what `gc` marks with) each layer is checked as
+    /// ``snapshot(_:)`` checks it: its config read, decoded as its kind, and every blob it names
+    /// among its manifest's layers, so that gc keeps everything any layer names or refuses. Without
+    /// (what `list` sums), no config is read. No descriptor may have a negative size. `cache` holds
+    /// what each layer manifest reaches, so a layer shared by many snapshots is read once; keep one
+    /// cache per mode.
+    public func closure(of id: Digest, cache: inout [Digest: [OCIDescriptor]], checkingLayers: Bool = true) throws(StoreError) -> [OCIDescriptor] {
+        try summary(of: id, cache: &cache, checkingLayers: checkingLayers).closure
     }
 
-    /// Snapshot `id` as `list` shows it: its root read and checked, and its closure as
-    /// ``closure(of:cache:)`` gives it, so a layer shared by many snapshots is read and decoded once.
-    public func summary(of id: Digest, cache: inout [Digest: [OCIDescriptor]]) throws(StoreError) -> SnapshotSummary {
+    /// Snapshot `id` as `list` shows it: its header and its closure as
+    /// ``closure(of:cache:checkingLayers:)`` gives it, the root read once.
+    public func summary(of id: Digest, cache: inout [Digest: [OCIDescriptor]], checkingLayers: Bool = true) throws(StoreError) -> SnapshotSummary {
         let bytes = try readBlob(id)
         let value = try parseDocument(bytes, id)
         guard value["mediaType"]?.stringValue == MediaType.ociIndex else {
             let snapshot = try snapshotManifest(id, value, size: Int64(bytes.count))
-            return SnapshotSummary(root: snapshot.root, agent: snapshot.manifest.agent, createdAt: snapshot.manifest.createdAt,
-                                   parents: snapshot.manifest.parents, closure: snapshot.closure, layerManifests: [])
+            let header = SnapshotHeader(id: id, agent: snapshot.manifest.agent, createdAt: snapshot.manifest.createdAt,
+                                        parents: snapshot.manifest.parents, format: 1)
+            return SnapshotSummary(header: header, root: snapshot.root, closure: snapshot.closure, layerManifests: [])
         }
         let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
         let root = OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: Int64(bytes.count))
         var closure = [root]
         let entries = try layerEntries(index, id)
+        let header = try indexHeader(index, id)
         for (entry, kind) in zip(entries, LayerKind.allCases) {
             if let known = cache[entry.digest] {
                 closure += known
                 continue
             }
-            let part = try layerClosure(entry, kind: kind)
+            let part: [OCIDescriptor]
+            if checkingLayers {
+                part = try layerClosure(entry, kind: kind)
+            } else {
+                let manifest = try layerManifest(entry)
+                part = [entry, manifest.config] + manifest.layers
+            }
             cache[entry.digest] = part
             closure += part
         }
-        let annotations = index.annotations ?? [:]
-        guard let created = annotations[AnnotationKey.created] else {
-            throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
-        }
-        return SnapshotSummary(root: root, agent: Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
-                                                        fingerprint: annotations[AnnotationKey.agentFingerprint] ?? ""),
-                               createdAt: created, parents: try parents(annotations, of: id), closure: Self.distinct(closure),
-                               layerManifests: entries.map(\.digest))
+        return SnapshotSummary(header: header, root: root, closure: Self.distinct(closure), layerManifests: entries.map(\.digest))
     }
 
     /// The parents a snapshot index's annotations list, first parent first.

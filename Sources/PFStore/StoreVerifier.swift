@@ -51,7 +51,7 @@ public struct StoreVerifier {
         for id in targets where seen.insert(id).inserted {
             let entry = byID[id]
             verifySnapshot(id, indexedSize: entry?.root.size)
-            if let entry, !entry.created.isEmpty, let created = try? store.createdAt(of: id), created != entry.created {
+            if let entry, !entry.created.isEmpty, let created = try? store.header(id).createdAt, created != entry.created {
                 report(id, store.path + "/ingest/journal.v2", "the history records it as created '\(entry.created)', the snapshot says '\(created)'")
             }
         }

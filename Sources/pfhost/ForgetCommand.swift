@@ -96,7 +96,7 @@ struct ForgetCommand: ParsableCommand {
         var unranked: [Digest] = []
         for entry in history {
             let created: String
-            do { created = try store.createdAt(of: entry.id) } catch {
+            do { created = try store.header(entry.id).createdAt } catch {
                 warn("kept \(Formatting.short(entry.id)): its creation time cannot be read (\(error)); forget it by id if it should go")
                 unranked.append(entry.id)
                 continue

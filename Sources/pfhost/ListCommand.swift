@@ -57,29 +57,31 @@ struct ListCommand: ParsableCommand {
             return blobs
         }
         for entry in entries {
-            let snapshot = try store.summary(of: entry.id, cache: &cache)
+            // The root document and the layer manifests (each shared one read once), no layer config read.
+            let snapshot = try store.summary(of: entry.id, cache: &cache, checkingLayers: false)
+            let header = snapshot.header
             reached[entry.id] = (snapshot.root, snapshot.layerManifests, snapshot.layerManifests.isEmpty ? snapshot.closure : [])
-            if let agentKind, snapshot.agent.kind != agentKind { continue }
+            if let agentKind, header.agent.kind != agentKind { continue }
             var parentBlobs = Set<Digest>()
-            if let parent = snapshot.parents.first {
+            if let parent = header.parents.first {
                 if let known = reached[parent] {
                     parentBlobs = blobs(reached: known)
-                } else if store.has(parent), let closure = try? store.closure(of: parent, cache: &cache) {
+                } else if store.has(parent), let closure = try? store.closure(of: parent, cache: &cache, checkingLayers: false) {
                     parentBlobs = Set(closure.map(\.digest))
                 }
             }
             let logical = Formatting.total(snapshot.closure.map(\.size))
             let added = Formatting.total(snapshot.closure.filter { !parentBlobs.contains($0.digest) }.map(\.size))
-            rows.append((snapshot.createdAt, .object([
+            rows.append((header.createdAt, .object([
                 "id": .string(entry.id.description),
                 "tags": .array((tags[entry.id] ?? []).map(JSONValue.string)),
-                "created": .string(snapshot.createdAt),
-                "agent": .object(["kind": .string(snapshot.agent.kind), "version": .string(snapshot.agent.version),
-                                  "fingerprint": .string(snapshot.agent.fingerprint)]),
-                "parents": JSONOutput.ids(snapshot.parents),
+                "created": .string(header.createdAt),
+                "agent": .object(["kind": .string(header.agent.kind), "version": .string(header.agent.version),
+                                  "fingerprint": .string(header.agent.fingerprint)]),
+                "parents": JSONOutput.ids(header.parents),
                 "logical_bytes": .int(logical),
                 "added_bytes": .int(added),
-                "format": .int(Int64(snapshot.format)),
+                "format": .int(Int64(header.format)),
             ])))
         }
         return Self.newestFirst(rows, created: \.created).map(\.row)
