@@ -28,6 +28,9 @@ public struct MultiBufferSHA256: Sendable {
     public let kernel: Kernel
     /// Bytes read at a time into each lane's buffer (a multiple of 64).
     public let chunkSize: Int
+    /// Below how many busy lanes, once no stream is left to start, libcrypto finishes the rest
+    /// (``Kernel``'s measured break-even; tests move it to reach every path).
+    var scalarBelow: Int
 
     /// A hasher with `kernel` (by default the widest this CPU runs, see ``Kernel/default``), reading
     /// `chunkSize` bytes at a time per lane (rounded up to a multiple of 64, from 64 bytes to 1 GiB).
@@ -35,6 +38,7 @@ public struct MultiBufferSHA256: Sendable {
         precondition(kernel.isSupported, "the \(kernel) SHA-256 kernel does not run on this CPU")
         self.kernel = kernel
         self.chunkSize = (min(max(chunkSize, 64), 1 << 30) + 63) / 64 * 64
+        scalarBelow = kernel.scalarBelow
     }
 
     /// The digests of streams of `sizes` bytes, in the same order.
@@ -145,11 +149,13 @@ public struct MultiBufferSHA256: Sendable {
             let data = buffer(index)
             if lane.consumed > lane.messageBytes {
                 // Only the padding's second block is left (libcrypto cannot resume mid-padding):
-                // the kernel hashes it, the other lanes empty.
+                // the kernel hashes it, on a copy of the state, since it changes every lane's.
                 var pointers = [UnsafePointer<UInt8>?](repeating: nil, count: laneCount)
                 pointers[index] = UnsafePointer(data.baseAddress!.advanced(by: lane.consumed).assumingMemoryBound(to: UInt8.self))
+                let others = state
                 pf_sha256_mb_blocks(Int32(laneCount), &state, pointers, lane.blocksLeft)
                 done(lane.id, .success(digest(of: index)))
+                state = others
                 return
             }
             let hashValues = (0..<8).map { state[$0 * laneCount + index] }
@@ -185,7 +191,7 @@ public struct MultiBufferSHA256: Sendable {
             for index in 0..<laneCount where lanes[index] == nil { start(index) }
             let busy = lanes.indices.filter { lanes[$0] != nil }
             if busy.isEmpty { return }
-            if kernel == .scalar || (exhausted && busy.count < kernel.scalarBelow) {
+            if kernel == .scalar || (exhausted && busy.count < scalarBelow) {
                 for index in busy { finishScalar(index) }
                 continue
             }
