@@ -70,6 +70,13 @@ extension SnapshotStore {
     /// - Throws: ``StoreError/missingBlob(_:store:)``; ``StoreError/corrupt(file:reason:)`` for a
     ///   symlink, a directory or a device under its name, or a file of another size.
     public func openBlobFile(_ blob: BlobRef) throws(StoreError) -> BlobFile {
+        try openBlobFile(blob.digest, size: blob.size)
+    }
+
+    /// Opens the blob named `digest` as ``openBlobFile(_:)`` does, checking its size is `size`
+    /// when given; the ``BlobFile``'s blob has the size the file has.
+    func openBlobFile(_ digest: Digest, size: Int64?) throws(StoreError) -> BlobFile {
+        let blob = BlobRef(digest: digest, size: size ?? 0)
         let path = blobPath(blob.digest)
         let fd: Int32
         do {
@@ -90,11 +97,11 @@ extension SnapshotStore {
             try? system.close(fd, path: path)
             throw .corrupt(file: path, reason: Self.notRegularReason)
         }
-        guard Int64(info.st_size) == blob.size else {
+        guard size == nil || Int64(info.st_size) == blob.size else {
             try? system.close(fd, path: path)
             throw .corrupt(file: path, reason: "it is \(info.st_size) bytes, the snapshot says \(blob.size) (damaged or cut short)")
         }
-        return BlobFile(blob: blob, fd: fd, identity: BlobFile.Identity(info), path: path)
+        return BlobFile(blob: BlobRef(digest: digest, size: Int64(info.st_size)), fd: fd, identity: BlobFile.Identity(info), path: path)
     }
 
     /// Hashes the open blob file (with `pread`: its offset does not move) and checks the bytes are
