@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define PF_MB_X86 1
 #endif
@@ -187,12 +188,24 @@ int pf_sha256_mb_supported(int lanes) {
     return 0;
 }
 
+/* Whether the CPU has the SHA extensions (CPUID leaf 7, EBX bit 29): then libcrypto hashes one
+ * stream about as fast as the 16 lanes together, with no tail to finish, and is used alone. */
+static int has_sha_extensions(void) {
+#if PF_MB_X86
+    unsigned int eax, ebx, ecx, edx;
+    return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx & (1u << 29)) != 0;
+#else
+    return 1;
+#endif
+}
+
 int pf_sha256_mb_default_lanes(void) {
     const char *forced = getenv("PFHOST_SHA256_KERNEL");
     if (forced != NULL && forced[0] != '\0') {
         int lanes = strcmp(forced, "avx512") == 0 ? 16 : strcmp(forced, "avx2") == 0 ? 8 : 0;
         return pf_sha256_mb_supported(lanes) ? lanes : 0;
     }
+    if (has_sha_extensions()) return 0;
     if (pf_sha256_mb_supported(16)) return 16;
     if (pf_sha256_mb_supported(8)) return 8;
     return 0;

@@ -37,9 +37,10 @@ extension MultiBufferSHA256 {
             }
         }
 
-        /// The widest kernel this CPU runs, or the one the environment variable
-        /// `PFHOST_SHA256_KERNEL` names (`avx512`, `avx2`, `scalar`: tests and measurements; one
-        /// this CPU lacks gives `scalar`).
+        /// The widest kernel this CPU runs, `scalar` on a CPU with SHA extensions (libcrypto then
+        /// hashes one stream about as fast as 16 lanes together), or the one the environment
+        /// variable `PFHOST_SHA256_KERNEL` names (`avx512`, `avx2`, `scalar`: tests and
+        /// measurements; one this CPU lacks gives `scalar`).
         public static var `default`: Kernel {
             switch pf_sha256_mb_default_lanes() {
             case 16: .avx512

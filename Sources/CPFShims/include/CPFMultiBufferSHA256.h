@@ -23,7 +23,8 @@ int pf_sha256_mb_supported(int lanes);
 /**
  * The lanes of the kernel to use: the environment variable PFHOST_SHA256_KERNEL when set
  * (`avx512`, `avx2` or `scalar`, for tests and measurements; a kernel this CPU lacks gives 0),
- * else the widest this CPU runs; 0 means no kernel: hash with libcrypto.
+ * else 0 on a CPU with SHA extensions (libcrypto's one stream is then as fast as the lanes), else
+ * the widest kernel this CPU runs; 0 means no kernel: hash with libcrypto.
  */
 int pf_sha256_mb_default_lanes(void);
 
