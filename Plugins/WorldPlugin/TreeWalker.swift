@@ -155,7 +155,13 @@ private final class Walk: Sendable {
         do { names = try system.names(inDirectory: fd, path: display(relative)) } catch {
             throw .io("\(error.path): cannot be listed: \(error.reason)")
         }
-        names.sort { $0.lexicographicallyPrecedes($1) }
+        // Byte order, as lexicographicallyPrecedes gives it; memcmp keeps a 20,000-name sort off the profile.
+        names.sort { a, b in
+            let common = min(a.count, b.count)
+            guard common > 0 else { return a.count < b.count }
+            let order = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in memcmp(x.baseAddress!, y.baseAddress!, common) } }
+            return order != 0 ? order < 0 : a.count < b.count
+        }
         var listing = WalkedTree.Listing()
         var child: [UInt8] = []
         for name in names {

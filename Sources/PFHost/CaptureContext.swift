@@ -25,7 +25,11 @@ final class CaptureContext: @unchecked Sendable {
     private let configValues: [String: UnsafeMutablePointer<CChar>]
     private let parentLayer: UnsafeMutablePointer<CChar>?
     private let parentLayerLength: Int
+    /// The host's own copy of the parent's layer (the plugin may scribble on the one it is handed).
+    private let parentLayerBytes: [UInt8]?
     private let cancelledFlag = Atomic<Bool>(false)
+    /// Set by ``cancelAfterFirstServiceCall()``: the next service call answered cancels the capture.
+    private let cancelOnService = Atomic<Bool>(false)
     private let state = Mutex(State())
 
     struct State {
@@ -55,6 +59,7 @@ final class CaptureContext: @unchecked Sendable {
         self.onProgress = onProgress
         self.onBytes = onBytes
         configValues = config.mapValues { strdup($0)! }
+        parentLayerBytes = parentLayer
         if let parentLayer {
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: parentLayer.count + 1)
             for (offset, byte) in parentLayer.enumerated() { buffer[offset] = CChar(bitPattern: byte) }
@@ -75,18 +80,34 @@ final class CaptureContext: @unchecked Sendable {
     // MARK: Services
 
     func config(_ key: String) -> UnsafePointer<CChar>? {
+        defer { served() }
         if plugin.settings == nil { _ = state.withLock { $0.keysRead.insert(key) } }
         return configValues[key].map { UnsafePointer($0) }
     }
 
     func parent(length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {
+        defer { served() }
         length?.pointee = parentLayerLength
         return parentLayer.map { UnsafePointer($0) }
     }
 
-    var isCancelled: Bool { cancelledFlag.load(ordering: .acquiring) }
+    var isCancelled: Bool {
+        defer { served() }
+        return cancelledFlag.load(ordering: .acquiring)
+    }
 
     func cancel() { cancelledFlag.store(true, ordering: .releasing) }
+
+    /// Cancels the capture once the plugin's next host service call (`config`, `parent_layer`,
+    /// `cancelled`, a blob service, `set_error`, `log` or `progress`) has been answered: `pfhost
+    /// check-plugin` cancels a capture that is running, not one that sees it at its first look.
+    func cancelAfterFirstServiceCall() { cancelOnService.store(true, ordering: .releasing) }
+
+    /// Called as each service call returns its answer.
+    private func served() {
+        guard cancelOnService.load(ordering: .acquiring) else { return }
+        if cancelOnService.exchange(false, ordering: .acquiringAndReleasing) { cancel() }
+    }
 
     /// Runs a store operation for the plugin, turning its outcome into a `PF_*` code. The blob's
     /// size goes to `onBytes` unless `counted` already (a writer's bytes are counted as written).
@@ -167,7 +188,7 @@ final class CaptureContext: @unchecked Sendable {
             return Int32(PF_ERR_INVALID)
         }
         do {
-            let layer = try LayerValidator.validate(bytes, kind: plugin.kind, store: store)
+            let layer = try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: parentLayerBytes)
             state.withLock { state in
                 state.layer = layer
                 state.layerJSON = bytes
@@ -180,6 +201,7 @@ final class CaptureContext: @unchecked Sendable {
     }
 
     func setError(_ message: String) {
+        defer { served() }
         let message = DisplayText.escaped(message)
         state.withLock { $0.pluginError = message }
     }
@@ -192,10 +214,12 @@ final class CaptureContext: @unchecked Sendable {
         default: .error
         }
         logger.log(level: logLevel, "\(DisplayText.escaped(message))", metadata: ["plugin": "\(plugin.id)"])
+        served()
     }
 
     func progress(done: UInt64, total: UInt64) {
         onProgress?(plugin.kind, done, total)
+        served()
     }
 
     // MARK: Outcome

@@ -15,10 +15,22 @@ enum LayerValidator {
         try JSONSchemaValidator(documents: PublishedSchemas.documents.filter { $0.key.hasPrefix("layer-") || $0.key == "common.schema.json" })
     }
 
-    static func validate(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore) throws(LayerValidationError) -> CapturedLayer {
+    /// The layer `bytes` a plugin of `kind` handed over, checked; `parentLayer` is the parent's
+    /// layer the plugin was given (its canonical JSON, stamped with the plugin that captured it).
+    ///
+    /// A layer whose bytes are the parent's layer without its `plugin` stamp (an unchanged layer,
+    /// which the reference plugins hand back as the parent's) is not checked against the schema
+    /// again: it adds nothing to the store that is not in it already, and on a warm snapshot the
+    /// schema walk was most of the host's own work. Everything else is checked as for any layer:
+    /// its kind, its typed decoding, its blobs present with their sizes, its digests all listed.
+    static func validate(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore,
+                         parentLayer: [UInt8]? = nil) throws(LayerValidationError) -> CapturedLayer {
         let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch {
-            throw LayerValidationError("the layer is not valid JSON: \(error)")
+        let unchanged = parentLayer.flatMap { unstamped($0, equalTo: bytes) }
+        if let unchanged { json = unchanged } else {
+            do { json = try JSONParser.parse(bytes) } catch {
+                throw LayerValidationError("the layer is not valid JSON: \(error)")
+            }
         }
         guard let object = json.objectValue else { throw LayerValidationError("the layer JSON is not an object") }
         guard let declared = object["kind"]?.stringValue else {
@@ -27,11 +39,13 @@ enum LayerValidator {
         guard declared == kind.rawValue else {
             throw LayerValidationError("the layer JSON has kind \"\(declared)\" but the plugin declares the \(kind) layer")
         }
-        let validator: JSONSchemaValidator
-        do { validator = try published.get() } catch { throw LayerValidationError("the host's schemas cannot be used: \(error)") }
-        let schema = "layer-\(kind.rawValue).schema.json"
-        do { try validator.validate(json, against: schema) } catch {
-            throw LayerValidationError("the layer does not match plugin-sdk/schema/\(schema): \(error)")
+        if unchanged == nil {
+            let validator: JSONSchemaValidator
+            do { validator = try published.get() } catch { throw LayerValidationError("the host's schemas cannot be used: \(error)") }
+            let schema = "layer-\(kind.rawValue).schema.json"
+            do { try validator.validate(json, against: schema) } catch {
+                throw LayerValidationError("the layer does not match plugin-sdk/schema/\(schema): \(error)")
+            }
         }
         let layer: CapturedLayer
         do { layer = try CapturedLayer.decode(json, as: kind) } catch {
@@ -61,5 +75,14 @@ enum LayerValidator {
             throw LayerValidationError("the layer refers to \(unlisted), which is not listed in its blobs")
         }
         return layer
+    }
+
+    /// The parent's layer `parent` without its `plugin` stamp, when that is `bytes` exactly.
+    private static func unstamped(_ parent: [UInt8], equalTo bytes: [UInt8]) -> JSONValue? {
+        // The stamp makes the parent longer than the unchanged layer, never shorter.
+        guard parent.count > bytes.count, case .object(var members)? = try? JSONParser.parse(parent) else { return nil }
+        members["plugin"] = nil
+        let unstamped = JSONValue.object(members)
+        return CanonicalJSON.encode(unstamped) == bytes ? unstamped : nil
     }
 }

@@ -25,9 +25,14 @@ public final class PluginChecker: Sendable {
     let settings: [String]
     let configFile: String?
     let allowInsecurePlugins: Bool
+    let scratch: String?
     let logger: Logger
-    /// How long a cancelled capture may take to return.
+    /// How long a cancelled capture may take to return, counted from its start.
     public static let cancellationBound: Duration = .seconds(2)
+    /// When a capture that makes no host service call is cancelled in `cancellation`.
+    static let cancellationDelay: Duration = .milliseconds(100)
+    /// The captures after the first that `determinism` compares with it.
+    static let repeatedCaptures = ["second", "third"]
     /// How long any other capture or restore may take.
     public static let captureTimeout: Duration = .seconds(120)
     /// Threads calling host services beside the capture in `concurrent-services`.
@@ -36,39 +41,55 @@ public final class PluginChecker: Sendable {
     /// - Parameters:
     ///   - settings: `KEY=VALUE` (the plugin's kind is implied) or `KIND.KEY=VALUE`, applied after `configFile`.
     ///   - configFile: a pfhost config file; the section of the plugin's kind is used.
+    ///   - scratch: an empty directory for the scratch store and restore, which the caller removes;
+    ///     nil: one of ``makeScratch()``, removed when ``run(begin:report:)`` returns.
     public init(file: String, settings: [String] = [], configFile: String? = nil, allowInsecurePlugins: Bool = false,
-                logger: Logger = Logger(label: "pfhost")) {
+                scratch: String? = nil, logger: Logger = Logger(label: "pfhost")) {
         self.file = file
         self.settings = settings
         self.configFile = configFile
         self.allowInsecurePlugins = allowInsecurePlugins
+        self.scratch = scratch
         self.logger = logger
     }
 
     /// Thrown inside ``run(begin:report:)`` to end the run after a check that later ones depend on.
     private struct Stop: Error {}
 
+    /// A new empty directory for a run: `$TMPDIR/pfhost-check-XXXXXX` (`/tmp` without `TMPDIR`).
+    public static func makeScratch() throws(SystemCallError) -> String {
+        let base = SystemCalls.environment("TMPDIR") ?? "/tmp"
+        return try SystemCalls().makeTemporaryDirectory(prefix: (base.hasSuffix("/") ? base : base + "/") + "pfhost-check-")
+    }
+
     /// Runs every check, calling `begin` with a check's name before it starts and `report` when it
     /// ends. Returns when all have run or one ended the run (the rest are reported skipped).
-    public func run(begin: (String) -> Void, report: (PluginCheck) -> Void) {
+    ///
+    /// - Returns: nil, or why the run was refused as a usage error (a `--set` for a layer of
+    ///   another kind than the plugin's): `pfhost check-plugin` then exits 78.
+    @discardableResult
+    public func run(begin: (String) -> Void, report: (PluginCheck) -> Void) -> String? {
         var remaining = PluginCheck.all.map(\.name)
         func emit(_ check: PluginCheck) {
             remaining.removeAll { $0 == check.name }
             report(check)
         }
-        var scratch: String?
-        defer { if let scratch { try? SystemCalls().removeTree(scratch) } }
+        var made: String?
+        defer { if let made { try? SystemCalls().removeTree(made) } }
+        var refusal: String?
         do {
-            scratch = try SystemCalls().makeTemporaryDirectory(prefix: "/tmp/pfhost-check-")
-            try checks(scratch: scratch!, begin: begin, emit: emit)
+            let directory: String
+            if let scratch { directory = scratch } else { directory = try Self.makeScratch(); made = directory }
+            try checks(scratch: directory, refusal: &refusal, begin: begin, emit: emit)
         } catch is Stop {
         } catch {
             emit(PluginCheck(remaining.first ?? "capture", .fail, "the checker could not run: \(error)"))
         }
         for name in remaining { report(PluginCheck(name, .skip, "not run: an earlier check it needs failed")) }
+        return refusal
     }
 
-    private func checks(scratch: String, begin: (String) -> Void, emit: (PluginCheck) -> Void) throws {
+    private func checks(scratch: String, refusal: inout String?, begin: (String) -> Void, emit: (PluginCheck) -> Void) throws {
         func fail(_ name: String, _ detail: String) throws -> Never {
             emit(PluginCheck(name, .fail, detail))
             throw Stop()
@@ -96,6 +117,10 @@ public final class PluginChecker: Sendable {
         emit(PluginCheck("loads", .pass, "\(plugin.id) \(plugin.version), \(plugin.kind) layer, ABI \(plugin.abiMajor).\(plugin.abiMinor), \(restore)\(plugin.buildIdentity.map { ", built with \($0)" } ?? "")"))
 
         begin("settings")
+        if let wrongKind = settingOfAnotherKind(plugin) {
+            refusal = wrongKind
+            try fail("settings", wrongKind)
+        }
         let config: [String: String]
         do { config = try configuration(for: plugin) } catch { try fail("settings", "\(error)") }
         if let declared = plugin.settings {
@@ -109,8 +134,17 @@ public final class PluginChecker: Sendable {
             try fail("capture", "cannot create the scratch store: \(error)")
         }
 
+        // Whatever a capture opens and leaves open is counted against the count before the first one,
+        // taken once Dispatch has opened what it keeps (its timer, epoll and event descriptors)
+        // and the store its write lease on ingest/gc.lock, held for the store object's life.
+        Self.startDispatchTimers()
+        try? store.acquireLease()
+        let descriptorsAtStart = Self.openDescriptors()
+        var descriptorsAfter: [Int] = []
+
         begin("capture")
         let first = capture(plugin, store: store, config: config)
+        descriptorsAfter.append(Self.openDescriptors())
         guard case .finished(.success(let layer), let json?, let milliseconds) = first else {
             try fail("capture", first.failure)
         }
@@ -140,49 +174,59 @@ public final class PluginChecker: Sendable {
         }
 
         begin("determinism")
+        // Every later capture is compared with the first: a plugin that differs only sometimes is caught
+        // by the capture it differs on, and blamed here, not on the checks that follow.
         let parent = Self.parentLayer(value, plugin: plugin)
         let blobsBefore = Self.blobCount(store)
-        let second = capture(plugin, store: store, config: config, parent: parent)
+        var differing: String?
+        for ordinal in Self.repeatedCaptures {
+            let again = capture(plugin, store: store, config: config, parent: parent)
+            descriptorsAfter.append(Self.openDescriptors())
+            guard case .finished(.success, let againJSON?, _) = again else { try fail("determinism", "the \(ordinal) capture: \(again.failure)") }
+            let againValue = try? JSONParser.parse(againJSON)
+            if differing == nil, againValue != value {
+                differing = "the \(ordinal) capture of unchanged input gave another layer than the first: \(Self.difference(value, againValue ?? .null))"
+            }
+        }
         let blobsAfter = Self.blobCount(store)
-        guard case .finished(.success, let secondJSON?, _) = second else { try fail("determinism", "the second capture: \(second.failure)") }
-        let secondValue = try? JSONParser.parse(secondJSON)
-        if secondValue == value {
-            emit(PluginCheck("determinism", .pass, "the second capture gave the same layer"))
+        let later = Self.repeatedCaptures.joined(separator: " and ")
+        if let differing {
+            emit(PluginCheck("determinism", .fail, differing))
         } else {
-            emit(PluginCheck("determinism", .fail, "the second capture of unchanged input gave another layer: \(Self.difference(value, secondValue ?? .null))"))
+            emit(PluginCheck("determinism", .pass, "the \(later) captures gave the same layer as the first"))
         }
 
         begin("parent-reuse")
         if blobsAfter == blobsBefore {
-            emit(PluginCheck("parent-reuse", .pass, "the second capture, given the first as parent, stored no new blob"))
+            emit(PluginCheck("parent-reuse", .pass, "the \(later) captures, given the first as parent, stored no new blob"))
         } else {
-            emit(PluginCheck("parent-reuse", .fail, "the second capture, given the first as parent, stored \(blobsAfter - blobsBefore) new blob file(s) for unchanged input"))
+            emit(PluginCheck("parent-reuse", .fail, "the \(later) captures, given the first as parent, stored \(blobsAfter - blobsBefore) new blob file(s) for unchanged input"))
         }
 
         begin("descriptors")
-        // After two captures whatever the host or plugin opens once (caches, a lock) is open: a third
-        // capture that ends with more descriptors than it started with leaks them, one per capture.
-        let descriptorsBefore = Self.openDescriptors()
-        let third = capture(plugin, store: store, config: config, parent: parent)
-        let descriptorsAfter = Self.openDescriptors()
-        guard case .finished(.success, _, _) = third else { try fail("descriptors", "the third capture: \(third.failure)") }
-        if descriptorsAfter <= descriptorsBefore {
-            emit(PluginCheck("descriptors", .pass, "\(descriptorsBefore) open before a third capture, \(descriptorsAfter) after"))
+        let counts = descriptorsAfter.map(String.init).joined(separator: ", ")
+        if let most = descriptorsAfter.max(), most > descriptorsAtStart {
+            let leaking = descriptorsAfter.indices.filter { descriptorsAfter[$0] > descriptorsAtStart }.map { String($0 + 1) }
+            emit(PluginCheck("descriptors", .fail, "\(most - descriptorsAtStart) file descriptor(s) left open by the captures (\(descriptorsAtStart) open before the first, \(counts) after each; more than before after capture \(leaking.joined(separator: ", "))): close what you open, on every path"))
         } else {
-            emit(PluginCheck("descriptors", .fail, "\(descriptorsAfter - descriptorsBefore) file descriptor(s) left open by a capture (\(descriptorsBefore) open before it, \(descriptorsAfter) after): close what you open, on every path"))
+            emit(PluginCheck("descriptors", .pass, "\(descriptorsAtStart) open before the first capture, \(counts) after each of the \(descriptorsAfter.count)"))
         }
 
         begin("concurrent-services")
-        let stressed = underStress(store: store, plugin: plugin, config: config) {
-            capture(plugin, store: store, config: config, parent: parent)
-        }
-        guard case .finished(.success, let stressedJSON?, _) = stressed.outcome else {
-            try fail("concurrent-services", "the capture under stress: \(stressed.outcome.failure)")
-        }
-        if (try? JSONParser.parse(stressedJSON)) == value {
-            emit(PluginCheck("concurrent-services", .pass, "same layer while \(Self.stressThreads) threads made \(stressed.calls) host service calls"))
+        if differing != nil {
+            emit(PluginCheck("concurrent-services", .skip, "not run: the layer differs without concurrent calls already (see determinism)"))
         } else {
-            emit(PluginCheck("concurrent-services", .fail, "under concurrent host service calls the layer differs: \(Self.difference(value, (try? JSONParser.parse(stressedJSON)) ?? .null))"))
+            let stressed = underStress(store: store, plugin: plugin, config: config) {
+                capture(plugin, store: store, config: config, parent: parent)
+            }
+            guard case .finished(.success, let stressedJSON?, _) = stressed.outcome else {
+                try fail("concurrent-services", "the capture under stress: \(stressed.outcome.failure)")
+            }
+            if (try? JSONParser.parse(stressedJSON)) == value {
+                emit(PluginCheck("concurrent-services", .pass, "same layer while \(Self.stressThreads) threads made \(stressed.calls) host service calls"))
+            } else {
+                emit(PluginCheck("concurrent-services", .fail, "under concurrent host service calls the layer differs: \(Self.difference(value, (try? JSONParser.parse(stressedJSON)) ?? .null))"))
+            }
         }
 
         begin("restore")
@@ -194,16 +238,14 @@ public final class PluginChecker: Sendable {
         }
 
         begin("cancellation")
-        let clock = ContinuousClock()
-        let start = clock.now
+        let bound = Self.cancellationBound.components.seconds
         let cancelled = capture(plugin, store: store, config: config, parent: parent, cancelled: true, timeout: Self.cancellationBound)
-        let took = (clock.now - start).saturatedMilliseconds
         switch cancelled {
         case .hung:
-            try fail("cancellation", "still running \(Self.cancellationBound.components.seconds) s after the capture was cancelled: check host->cancelled(ctx) in every loop and return PF_ERR_CANCELLED")
-        case .finished(let result, _, _):
+            try fail("cancellation", "still running \(bound) s after the capture was cancelled (at its first host service call, or \(Self.cancellationDelay.saturatedMilliseconds) ms in if it made none): check host->cancelled(ctx) in every loop and return PF_ERR_CANCELLED")
+        case .finished(let result, _, let took):
             let how = if case .failure(let failure) = result { failure.message } else { "PF_OK" }
-            emit(PluginCheck("cancellation", .pass, "returned \(took) ms after the capture was cancelled (bound \(Self.cancellationBound.components.seconds) s): \(how)"))
+            emit(PluginCheck("cancellation", .pass, "returned \(took) ms after it started, cancelled while running (bound \(bound) s): \(how)"))
         }
     }
 
@@ -228,9 +270,16 @@ public final class PluginChecker: Sendable {
                          cancelled: Bool = false, timeout: Duration = PluginChecker.captureTimeout) -> Outcome {
         let context = CaptureContext(plugin: plugin, store: store, config: config, parentLayer: parent, logger: logger, onProgress: nil)
         let task = InProcessCapture(context: context)
-        if cancelled { task.cancel() }
+        // Cancelled while it runs: once its first host service call has been answered (so a plugin
+        // that looks only at entry sees "not cancelled" there), or after a moment if it makes none.
+        if cancelled { context.cancelAfterFirstServiceCall() }
         let done = DispatchSemaphore(value: 0)
         task.start { done.signal() }
+        if cancelled, done.wait(timeout: .now() + Self.cancellationDelay.dispatchInterval) == .timedOut {
+            task.cancel()
+        } else if cancelled {
+            done.signal()
+        }
         guard done.wait(timeout: .now() + timeout.dispatchInterval) == .success, let outcome = task.outcome else {
             _ = task.abandon()
             return .hung(timeout)
@@ -318,15 +367,30 @@ public final class PluginChecker: Sendable {
         } catch {
             return PluginCheck("restore", .fail, "\(error)")
         }
-        let again = capture(plugin, store: store, config: restoredConfig)
+        // Captured as a user would capture the restored agent: from inside TARGET, with its
+        // pfhost.json, so a default the plugin falls back to is looked for there, not here.
+        let again: Outcome
+        do { again = try inDirectory(scratch + "/restored") { capture(plugin, store: store, config: restoredConfig) } } catch {
+            return PluginCheck("restore", .fail, "cannot capture from inside the restored directory: \(error)")
+        }
         guard case .finished(.success(let restored), _, _) = again else {
-            return PluginCheck("restore", .fail, "capturing the restored layer with the settings it recorded (\(restoredConfig.keys.sorted().joined(separator: ", "))): \(again.failure)")
+            return PluginCheck("restore", .fail, "capturing the restored layer from inside the restored directory with the settings it recorded (\(restoredConfig.isEmpty ? "none" : restoredConfig.keys.sorted().joined(separator: ", "))): \(again.failure)")
         }
         let original = Set(layer.blobs.map(\.digest)), recaptured = Set(restored.blobs.map(\.digest))
         guard original == recaptured else {
             return PluginCheck("restore", .fail, "a capture of the restored layer has \(recaptured.subtracting(original).count) blob(s) the original lacks and lacks \(original.subtracting(recaptured).count) of its \(original.count)")
         }
         return PluginCheck("restore", .pass, "restored, then captured again with the settings it recorded: the same \(original.count) blob\(original.count == 1 ? "" : "s")")
+    }
+
+    /// Runs `body` with `directory` as the process's working directory, then returns to this one.
+    private func inDirectory<T>(_ directory: String, _ body: () -> T) throws(SystemCallError) -> T {
+        let system = SystemCalls()
+        let here = try system.open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { try? system.close(here, path: ".") }
+        try system.changeDirectory(directory)
+        defer { try? system.changeDirectory(to: here, path: "the checker's working directory") }
+        return body()
     }
 
     // MARK: The worker process
@@ -344,7 +408,9 @@ public final class PluginChecker: Sendable {
             try? system.close(output.write, path: "a pipe")
             throw error
         }
-        let environment = PluginSet.childEnvironment()
+        // No Swift backtrace for a plugin's crash: the checker reports the signal, and a backtracer
+        // attached to a crashed worker can outlive it by minutes.
+        let environment = PluginSet.childEnvironment().filter { !$0.hasPrefix("SWIFT_BACKTRACE=") } + ["SWIFT_BACKTRACE=enable=no"]
         let spawned = Result { () throws(SystemCallError) in
             try system.spawn(executable, arguments: arguments, environment: environment, standardInput: input, standardOutput: output.write)
         }
@@ -397,6 +463,17 @@ public final class PluginChecker: Sendable {
         return try configuration.section(for: plugin.kind, plugin: plugin)
     }
 
+    /// Why a `--set KIND.KEY=VALUE` names a layer of another kind than the plugin's, or nil: such a
+    /// setting would reach no plugin, so it is refused rather than silently ignored.
+    private func settingOfAnotherKind(_ plugin: LoadedPlugin) -> String? {
+        for setting in settings {
+            let name = setting.split(separator: "=", maxSplits: 1).first.map(String.init) ?? setting
+            guard let dot = name.firstIndex(of: "."), let kind = LayerKind(rawValue: String(name[..<dot])), kind != plugin.kind else { continue }
+            return "--set '\(DisplayText.escaped(setting))' is for the \(kind) layer, but \(file) captures the \(plugin.kind) layer: give \(plugin.kind).KEY=VALUE or KEY=VALUE"
+        }
+        return nil
+    }
+
     /// The names `file` exports, read from its dynamic symbol table (nothing is loaded).
     static func exports(of file: String) throws -> [String] {
         let system = SystemCalls()
@@ -417,8 +494,16 @@ public final class PluginChecker: Sendable {
         (try? SystemCalls().listDirectory(store.path + "/blobs/sha256").count) ?? -1
     }
 
+    /// Makes Dispatch open the descriptors its timer machinery keeps for the life of the process.
+    static func startDispatchTimers() {
+        let fired = DispatchSemaphore(value: 0)
+        // A deadline in the future, so that the block fires only through an armed timer.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(1)) { fired.signal() }
+        fired.wait()
+    }
+
     static func openDescriptors() -> Int {
-        (try? SystemCalls().listDirectory("/proc/self/fd").count) ?? -1
+        return (try? SystemCalls().listDirectory("/proc/self/fd").count) ?? -1
     }
 
     /// Where two layers first differ, as `/pointer: A, not B`.
@@ -437,3 +522,4 @@ public final class PluginChecker: Sendable {
         return "\(pointer.isEmpty ? "/" : pointer): \(JSONSchemaValidator.show(b)), was \(JSONSchemaValidator.show(a))"
     }
 }
+

@@ -42,6 +42,8 @@ final class PluginProcess: CaptureTask {
         var plugin: Result<LoadedPlugin, PluginRefusal>?
         /// The request, until ``start(whenFinished:)``.
         var prepared: [UInt8] = []
+        /// The parent's layer the request carries: what the layer handed back is compared with.
+        var parentLayer: [UInt8]?
         var onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?
         var onBytes: (@Sendable (LayerKind, UInt64) -> Void)?
         /// The request being written, and how much of it is.
@@ -134,6 +136,7 @@ final class PluginProcess: CaptureTask {
                  onBytes: (@Sendable (LayerKind, UInt64) -> Void)? = nil) {
         state.withLock { state in
             state.prepared = request.line
+            state.parentLayer = request.parentLayer
             state.onProgress = onProgress
             state.onBytes = onBytes
         }
@@ -370,7 +373,7 @@ final class PluginProcess: CaptureTask {
         switch (state.reply, end) {
         case (.layer(let bytes, let milliseconds)?, .exited(0)?):
             do {
-                return (.success(try LayerValidator.validate(bytes, kind: plugin.kind, store: store)), milliseconds)
+                return (.success(try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: state.parentLayer)), milliseconds)
             } catch {
                 return failure("the layer its capture process handed back does not check out: \(error)")
             }

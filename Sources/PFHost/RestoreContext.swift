@@ -259,12 +259,33 @@ final class RestoreContext: @unchecked Sendable {
         }
     }
 
+    /// Records one setting for `pfhost.json`, refusing (`PF_ERR_INVALID`, with a message naming the key)
+    /// what the next snapshot would refuse or what would not be the plugin's bytes: a key or value that
+    /// is not UTF-8, and for a plugin that declares settings (ABI 1.1) a key it does not declare or a
+    /// value not of the declared type.
     func setRestoredConfig(key keyText: UnsafePointer<CChar>, value valueText: UnsafePointer<CChar>, isPath: Bool) -> Int32 {
-        let key = String(cString: keyText)
-        var value = String(cString: valueText)
+        guard let key = String(validatingCString: keyText) else {
+            record("set_restored_config '\(DisplayText.escaped(String(cString: keyText)))': the key is not valid UTF-8")
+            return Int32(PF_ERR_INVALID)
+        }
         guard !key.isEmpty else {
             record("set_restored_config: an empty key")
             return Int32(PF_ERR_INVALID)
+        }
+        let shownKey = "\(kind).\(DisplayText.escaped(key))"
+        guard var value = String(validatingCString: valueText) else {
+            record("set_restored_config \(shownKey): the value is not valid UTF-8 (pfhost.json holds text)")
+            return Int32(PF_ERR_INVALID)
+        }
+        if let declared = plugin.settings {
+            guard let setting = declared.first(where: { $0.key == key }) else {
+                record("set_restored_config \(shownKey): not a setting the plugin declares (its settings: \(declared.map(\.key).joined(separator: ", "))), so the next snapshot would refuse it")
+                return Int32(PF_ERR_INVALID)
+            }
+            if let problem = setting.type.problem(value) {
+                record("set_restored_config \(shownKey)='\(DisplayText.escaped(value))' \(problem) (a \(setting.type.rawValue) setting), so the next snapshot would refuse it")
+                return Int32(PF_ERR_INVALID)
+            }
         }
         if isPath {
             if let declared = plugin.settings {

@@ -103,9 +103,22 @@ extension SnapshotStore {
         return (manifest, try readDocument(manifest.config))
     }
 
-    private func snapshotIndex(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
-        let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
-        let entries = try layerEntries(index, id)
+    /// The header of snapshot `id`: for a snapshot index, read from the index alone (its layer
+    /// entries checked, no layer read); a format-1 snapshot is read whole.
+    public func header(_ id: Digest) throws(StoreError) -> SnapshotHeader {
+        let bytes = try readBlob(id)
+        let root = try parseDocument(bytes, id)
+        guard root["mediaType"]?.stringValue == MediaType.ociIndex else {
+            let manifest = try snapshotManifest(id, root, size: Int64(bytes.count)).manifest
+            return SnapshotHeader(id: id, agent: manifest.agent, createdAt: manifest.createdAt, parents: manifest.parents, format: 1)
+        }
+        let index = try decodeDocument(OCIIndex.self, root, id, what: "an OCI image index")
+        _ = try layerEntries(index, id)
+        return try indexHeader(index, id)
+    }
+
+    /// The header a snapshot index's annotations give.
+    private func indexHeader(_ index: OCIIndex, _ id: Digest) throws(StoreError) -> SnapshotHeader {
         let annotations = index.annotations ?? [:]
         guard let created = annotations[AnnotationKey.created] else {
             throw .corrupt(file: blobPath(id), reason: "the snapshot index has no \(AnnotationKey.created) annotation")
@@ -117,6 +130,15 @@ extension SnapshotStore {
             }
             parents.append(parent)
         }
+        let agent = Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
+                          fingerprint: annotations[AnnotationKey.agentFingerprint] ?? "")
+        return SnapshotHeader(id: id, agent: agent, createdAt: created, parents: parents, format: 2)
+    }
+
+    private func snapshotIndex(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
+        let index = try decodeDocument(OCIIndex.self, value, id, what: "an OCI image index")
+        let entries = try layerEntries(index, id)
+        let header = try indexHeader(index, id)
         let root = OCIDescriptor(mediaType: MediaType.ociIndex, digest: id, size: size)
         var closure = [root]
         var configs: [[UInt8]] = []
@@ -141,11 +163,10 @@ extension SnapshotStore {
             return layer
         }
         let manifest = Manifest(
-            agent: Agent(kind: annotations[AnnotationKey.agentKind] ?? "", version: annotations[AnnotationKey.agentVersion] ?? "",
-                         fingerprint: annotations[AnnotationKey.agentFingerprint] ?? ""),
+            agent: header.agent,
             model: try layer(0, ModelContent.self), cache: try layer(1, CacheContent.self), world: try layer(2, WorldContent.self),
             effects: try layer(3, EffectsContent.self), trace: try layer(4, TraceContent.self),
-            createdAt: created, parents: parents)
+            createdAt: header.createdAt, parents: header.parents)
         return Snapshot(root: root, manifest: manifest, closure: Self.distinct(closure))
     }
 

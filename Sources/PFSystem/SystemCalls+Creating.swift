@@ -183,6 +183,18 @@ extension SystemCalls {
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// `chdir(2)`: makes `path` the working directory of the whole process (every thread's).
+    public func changeDirectory(_ path: String) throws(SystemCallError) {
+        try check(.open, path)
+        if chdir(path) != 0 { throw fail(.open, path) }
+    }
+
+    /// `fchdir(2)`: makes the directory open as `fd` the working directory of the whole process.
+    public func changeDirectory(to fd: Int32, path: String) throws(SystemCallError) {
+        try check(.open, path)
+        if fchdir(fd) != 0 { throw fail(.open, path) }
+    }
+
     /// Swaps the names `from` and `to` atomically (`renameat2(RENAME_EXCHANGE)`); both must exist.
     public func exchange(_ from: String, _ to: String) throws(SystemCallError) {
         try check(.rename, to)

@@ -45,8 +45,8 @@ struct ListCommand: ParsableCommand {
         var cache: [Digest: [OCIDescriptor]] = [:]
         var rows: [JSONValue] = []
         for entry in entries {
-            let snapshot = try store.snapshot(entry.id)
-            let manifest = snapshot.manifest
+            // The root document and the layer manifests (each shared one read once), no layer decoded.
+            let manifest = try store.header(entry.id)
             if let agentKind, manifest.agent.kind != agentKind { continue }
             let closure = try store.closure(of: entry.id, cache: &cache)
             var parentBlobs = Set<Digest>()
@@ -65,7 +65,7 @@ struct ListCommand: ParsableCommand {
                 "parents": JSONOutput.ids(manifest.parents),
                 "logical_bytes": .int(logical),
                 "added_bytes": .int(added),
-                "format": .int(Int64(snapshot.format)),
+                "format": .int(Int64(manifest.format)),
             ]))
         }
         return rows

@@ -12,6 +12,12 @@
  * `segv`, `hang`, `cooperative-hang`, `exit` (calls exit(0)), `scribble` (memset over its own stack),
  * and `late` (leaves a thread calling host services after capture returned; see late_calls); during
  * a restore `restore_mode` (pfhost restore --set KIND.restore_mode=…) chooses one (see restore() below).
+ * Modes that count the captures of the process: `leak-fd-sometimes` (leaks a descriptor on every capture
+ * but the third), `differ-on-third` (other content on the third capture only), `differ-from-third` (on
+ * the third and every later one). TEST_CANCEL_AT_START looks at cancelled() first thing, then works 5 s
+ * without looking again. TEST_LAZY_RESTORE captures the file `content.bin` of the working directory by
+ * default (mode `file`) and restores an empty content.bin, recording no setting. TEST_CRASH_RESTORE
+ * makes restore crash (SIGSEGV).
  */
 #include "pf_plugin.h"
 
@@ -167,8 +173,19 @@ static void *late_calls(void *arg) {
 /* Where mode `scribble` starts writing garbage; volatile, so the compiler cannot see the bounds. */
 static char *volatile scribble_at;
 
+/* How many captures this process has run. */
+static int captures;
+
 static int32_t capture(const pf_host *host, pf_ctx *ctx) {
+    int number = __atomic_add_fetch(&captures, 1, __ATOMIC_SEQ_CST);
+#ifdef TEST_CANCEL_AT_START
+    if (host->cancelled(ctx)) return PF_ERR_CANCELLED;
+    sleep_ms(5000);
+#endif
     const char *mode = host->config(ctx, "mode");
+#ifdef TEST_LAZY_RESTORE
+    if (mode == NULL) mode = "file";
+#endif
     if (mode == NULL) mode = "ok";
     char content[256];
     const char *configured = host->config(ctx, "content");
@@ -187,6 +204,10 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         host->set_error(ctx, "noticed the cancellation late");
         return PF_ERR_CANCELLED;
     }
+    if ((strcmp(mode, "differ-on-third") == 0 && number == 3) || (strcmp(mode, "differ-from-third") == 0 && number >= 3)) {
+        snprintf(content, sizeof content, "capture %d of the %s layer", number, KIND_NAME);
+    }
+    if (strcmp(mode, "leak-fd-sometimes") == 0 && number != 3) (void)open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (strcmp(mode, "leak-fd") == 0) {
         /* A descriptor opened on every capture and never closed. */
         (void)open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -273,7 +294,11 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         memcpy(digest, job.digest, sizeof digest);
     } else if (strcmp(mode, "file") == 0) {
         uint64_t file_size = 0;
-        rc = host->put_file(ctx, host->config(ctx, "path"), "application/octet-stream", digest, &file_size);
+        const char *path = host->config(ctx, "path");
+#ifdef TEST_LAZY_RESTORE
+        if (path == NULL) path = "content.bin";
+#endif
+        rc = host->put_file(ctx, path, "application/octet-stream", digest, &file_size);
         size = file_size;
         if (rc != PF_OK) host->set_error(ctx, "put_file failed");
 #if PF_ABI_MINOR >= 1
@@ -431,11 +456,31 @@ static int first_digest(const char *json, size_t len, char out[PF_DIGEST_STRLEN]
  *   escape   tries every way out of KIND/ a careless plugin could take, reports each return code
  *            as `escape`, and still succeeds (nothing may have been created outside);
  *   ghost    opens a blob the layer does not list;
- *   report   also reports pending=fx-1,fx-2.
+ *   report   also reports pending=fx-1,fx-2;
+ *   config-undeclared, config-wrong-type, config-not-utf8   records a setting the plugin does not declare,
+ *            a value not of its declared type, or bytes that are not UTF-8 (and fails if refused).
  */
 static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size_t len) {
     const char *mode = host->config(ctx, "restore_mode");
     if (mode == NULL) mode = "ok";
+#ifdef TEST_CRASH_RESTORE
+    volatile int *null = NULL;
+    *null = 1;
+#endif
+#ifdef TEST_LAZY_RESTORE
+    int lazy = -1;
+    if (host->create_file(ctx, "content.bin", 0644, &lazy) == PF_OK) close(lazy);
+    return PF_OK;
+#endif
+    /* Settings the next snapshot would refuse (or bytes that are not text): the host must refuse them. */
+    const char *bad_key = NULL, *bad_value = NULL;
+    if (strcmp(mode, "config-undeclared") == 0) bad_key = "undeclared", bad_value = "x";
+    if (strcmp(mode, "config-wrong-type") == 0) bad_key = "count", bad_value = "many";
+    if (strcmp(mode, "config-not-utf8") == 0) bad_key = "content", bad_value = "\xff\xfe";
+    if (bad_key != NULL) {
+        int32_t refused = host->set_restored_config(ctx, bad_key, bad_value, 0);
+        if (refused != PF_OK) return refused;
+    }
     if (strcmp(mode, "fail") == 0) {
         host->set_error(ctx, "simulated restore failure");
         return PF_ERR_IO;
@@ -532,6 +577,7 @@ static const pf_setting settings[] = {
     {"count", PF_SETTING_INT, 0, "3", "a number"},
     {"flag", PF_SETTING_BOOL, 0, NULL, "a switch"},
     {"names", PF_SETTING_LIST, 0, NULL, "comma-separated names"},
+    {"restore_mode", PF_SETTING_STRING, 0, NULL, "what restore does"},
 #ifdef TEST_SETTINGS_REQUIRED
     {"needed", PF_SETTING_STRING, 1, NULL, "something the capture cannot do without"},
 #endif

@@ -7,8 +7,9 @@ import PFModel
 @Suite("pfhost check-plugin")
 struct CheckPluginTests {
     /// The checks of a `--json` run, by name, and the exit status.
-    static func check(_ arguments: [String]) throws -> (status: Int32, checks: [String: PluginCheck], output: ProcessOutput) {
-        let output = try pfhost(["check-plugin"] + arguments + ["--json"])
+    static func check(_ arguments: [String], environment: [String: String] = [:], currentDirectory: String? = nil) throws
+        -> (status: Int32, checks: [String: PluginCheck], output: ProcessOutput) {
+        let output = try pfhost(["check-plugin"] + arguments + ["--json"], environment: environment, currentDirectory: currentDirectory)
         let value = try JSONParser.parse(Array(output.stdout.utf8.dropLast()))
         #expect(value["schema"] == .string("pfhost.check-plugin/1"), "\(output)")
         var checks: [String: PluginCheck] = [:]
@@ -48,12 +49,14 @@ struct CheckPluginTests {
     }
 
     @Test("a plugin that breaks a rule fails that check with the reason, and exits 2", arguments: [
-        (["mode=random"], "determinism", "the second capture of unchanged input gave another layer: /blobs/0/digest: "),
-        (["mode=leak-fd"], "descriptors", "1 file descriptor(s) left open by a capture"),
+        (["mode=random"], "determinism", "the second capture of unchanged input gave another layer than the first: /blobs/0/digest: "),
+        (["mode=differ-on-third"], "determinism", "the third capture of unchanged input gave another layer than the first: /blobs/0/digest: "),
+        (["mode=leak-fd"], "descriptors", "3 file descriptor(s) left open by the captures"),
+        (["mode=leak-fd-sometimes"], "descriptors", "2 file descriptor(s) left open by the captures"),
         (["mode=unknown-field"], "capture", "the layer does not match plugin-sdk/schema/layer-trace.schema.json: /extra is not a field of this object"),
         (["mode=error-ok"], "capture", "capture returned PF_OK after set_error(\"something went wrong\")"),
-        (["mode=deaf"], "cancellation", "still running 2 s after the capture was cancelled: check host->cancelled(ctx) in every loop"),
-        (["mode=segv"], "capture", "the checker's worker process killed by SIGSEGV during this check: the plugin crashed or hung"),
+        (["mode=deaf"], "cancellation", "still running 2 s after the capture was cancelled (at its first host service call"),
+        (["mode=segv"], "capture", "the checker's worker process killed by SIGSEGV during this check: the plugin crashed or hung (pfhost snapshot --isolate"),
         (["mode=exit"], "capture", "exit"),
     ])
     func failures(settings: [String], failing: String, reason: String) throws {
@@ -111,5 +114,65 @@ struct CheckPluginTests {
         #expect(checks["capture"]?.status == .skip)
         // KIND.KEY works too.
         #expect(try Self.check([productsDirectory + "/libpf-trace.so", "--set", "trace.path=\(conversation)"]).status == 0)
+    }
+
+    @Test("a plugin that differs from the third capture on fails determinism, and concurrent-services is not blamed")
+    func differsLater() throws {
+        let (status, checks, output) = try Self.check([PluginBuilder.standard[.trace]!, "--set", "mode=differ-from-third"])
+        #expect(status == 2, "\(output)")
+        #expect(checks["determinism"]?.status == .fail && checks["determinism"]?.detail.hasPrefix("the third capture") == true, "\(output)")
+        #expect(checks["concurrent-services"]?.status == .skip, "\(output)")
+    }
+
+    @Test("a capture is cancelled while it runs: one that looks at cancelled() only on entry fails cancellation")
+    func cancelledWhileRunning() throws {
+        let dir = TemporaryDirectory()
+        let file = try PluginBuilder.build(kind: .trace, defines: ["TEST_CANCEL_AT_START"], into: dir.path, name: "late.so")
+        let (status, checks, output) = try Self.check([file])
+        #expect(status == 2, "\(output)")
+        #expect(checks["cancellation"]?.status == .fail && checks["cancellation"]?.detail.hasPrefix("still running 2 s after the capture was cancelled") == true, "\(output)")
+    }
+
+    @Test("the restore round trip captures from inside the restored TARGET: a restore that writes an empty file and records nothing fails")
+    func lazyRestore() throws {
+        let dir = TemporaryDirectory()
+        let file = try PluginBuilder.build(kind: .trace, defines: ["TEST_LAZY_RESTORE"], into: dir.path, name: "lazy.so")
+        // The default `content.bin` is in the checker's working directory, not in what was restored.
+        let work = dir.directory("work")
+        try Data("the agent's content".utf8).write(to: URL(fileURLWithPath: work + "/content.bin"))
+        let (status, checks, output) = try Self.check([file], currentDirectory: work)
+        #expect(status == 2, "\(output)")
+        #expect(checks["capture"]?.status == .pass, "\(output)")
+        #expect(checks["restore"]?.status == .fail && checks["restore"]?.detail.contains("from inside the restored directory with the settings it recorded (none)") == true, "\(output)")
+        // The well-behaved restore records mode=file and path=content.bin: it passes from there too.
+        #expect(try Self.check([PluginBuilder.standard[.trace]!]).checks["restore"]?.status == .pass)
+    }
+
+    @Test("the scratch store is removed whatever happens to the worker", arguments: [["--set", "mode=segv"], ["--set", "mode=ok"]])
+    func scratchRemoved(settings: [String]) throws {
+        let dir = TemporaryDirectory()
+        let temporary = dir.directory("tmp")
+        let (_, checks, output) = try Self.check([PluginBuilder.standard[.trace]!] + settings, environment: ["TMPDIR": temporary])
+        #expect(checks["capture"] != nil, "\(output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary) == [], "\(output)")
+    }
+
+    @Test("a --set for another kind's layer is refused, exit 78, naming the plugin's kind")
+    func settingOfAnotherKind() throws {
+        let output = try pfhost("check-plugin", PluginBuilder.standard[.trace]!, "--set", "model.path=x")
+        #expect(output.status == 78, "\(output)")
+        #expect(output.stderr.contains("--set 'model.path=x' is for the model layer, but \(PluginBuilder.standard[.trace]!) captures the trace layer"), "\(output)")
+        #expect(output.stdout.contains("fail  settings"), "\(output)")
+    }
+
+    @Test("a plugin crashing in restore: the message says pfhost restore runs it in process, and suggests no flag that does not exist")
+    func crashInRestore() throws {
+        let dir = TemporaryDirectory()
+        let file = try PluginBuilder.build(kind: .trace, defines: ["TEST_CRASH_RESTORE"], into: dir.path, name: "crash.so")
+        let (status, checks, output) = try Self.check([file])
+        #expect(status == 2, "\(output)")
+        let detail = checks["restore"]?.detail ?? ""
+        #expect(detail.contains("killed by SIGSEGV") && detail.contains("pfhost restore runs plugins in its own process"), "\(output)")
+        #expect(!output.stdout.contains("--isolate"), "\(output)")
     }
 }

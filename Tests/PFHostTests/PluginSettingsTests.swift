@@ -53,9 +53,9 @@ struct PluginSettingsTests {
     }
 
     @Test("an unknown key is refused with exit 78, naming the key, the valid keys and the nearest one", arguments: [
-        (["--set", "trace.contnet=x"], nil as String?, "trace.contnet is not a setting of plugin %P (did you mean trace.content?); its settings: content, count, db, flag, mode, names, path, root"),
-        ([], #"{"paths": "x"}"#, "config file %C: trace.paths is not a setting of plugin %P (did you mean trace.path?); its settings: content, count, db, flag, mode, names, path, root"),
-        (["--set", "trace.zzzzzz=1"], nil, "trace.zzzzzz is not a setting of plugin %P; its settings: content, count, db, flag, mode, names, path, root"),
+        (["--set", "trace.contnet=x"], nil as String?, "trace.contnet is not a setting of plugin %P (did you mean trace.content?); its settings: content, count, db, flag, mode, names, path, restore_mode, root"),
+        ([], #"{"paths": "x"}"#, "config file %C: trace.paths is not a setting of plugin %P (did you mean trace.path?); its settings: content, count, db, flag, mode, names, path, restore_mode, root"),
+        (["--set", "trace.zzzzzz=1"], nil, "trace.zzzzzz is not a setting of plugin %P; its settings: content, count, db, flag, mode, names, path, restore_mode, root"),
         (["--set", "trace.count=many"], nil, "trace.count='many' must be a decimal integer (within 64 bits) (int setting of plugin %P: a number)"),
         ([], #"{"flag": "yes"}"#, "config file %C: trace.flag='yes' must be true or false (bool setting of plugin %P: a switch)"),
     ])
@@ -111,8 +111,8 @@ struct PluginSettingsTests {
         let setup = try Setup()
         let text = try pfhost("plugins", "--plugins", setup.snapshot.plugins)
         #expect(text.status == 0, "\(text)")
-        #expect(text.stdout.contains("settings of \(setup.snapshot.plugins)/trace.so:\n  trace.mode     string, default ok: what the test plugin does\n"), "\(text)")
-        #expect(text.stdout.contains("  trace.db       path: a path whose key the name rule would miss\n"), "\(text)")
+        #expect(text.stdout.contains("settings of \(setup.snapshot.plugins)/trace.so:\n  trace.mode          string, default ok: what the test plugin does\n"), "\(text)")
+        #expect(text.stdout.contains("  trace.db            path: a path whose key the name rule would miss\n"), "\(text)")
         #expect(text.stdout.contains("settings of \(setup.snapshot.plugins)/world.so: none declared (ABI 1.1): every world.KEY is passed unchecked\n"), "\(text)")
         let json = try pfhost("plugins", "--plugins", setup.snapshot.plugins, "--json")
         let value = try JSONParser.parse(Array(json.stdout.utf8.dropLast()))
@@ -200,5 +200,38 @@ struct PluginSettingsTests {
         #expect(MemoryLayout<pf_plugin>.offset(of: \pf_plugin.settings)! == restore + 16)
         #expect(MemoryLayout<pf_plugin>.offset(of: \pf_plugin.build_identity)! == restore + 24)
         #expect(MemoryLayout<pf_setting>.size == 32)
+    }
+
+    @Test("a restore records only declared settings, of their declared type, as UTF-8: else it fails naming the key",
+          arguments: [("config-undeclared", "trace.undeclared: not a setting the plugin declares"),
+                      ("config-wrong-type", "trace.count='many' must be a decimal integer"),
+                      ("config-not-utf8", "trace.content: the value is not valid UTF-8")])
+    func restoredSettings(mode: String, message: String) throws {
+        let setup = try Setup()
+        #expect(try setup.snapshot.snapshot(["--tag", "t"]).status == 0)
+        let target = setup.snapshot.dir.file("target")
+        func restore(_ mode: String) throws -> ProcessOutput {
+            try run(productsDirectory + "/pfhost", ["restore", "t", "--plugins", setup.snapshot.plugins, "--store", setup.snapshot.store,
+                                                    "--to", target, "--only", "trace", "--set", "trace.restore_mode=\(mode)"])
+        }
+        let refused = try restore(mode)
+        #expect(refused.status == 2, "\(refused)")
+        #expect(refused.stderr.contains(message), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: target))
+        // What a restore does write, the next snapshot takes.
+        let restored = try restore("ok")
+        #expect(restored.status == 0, "\(restored)")
+        let again = try setup.snapshot.snapshot(["--config", target + "/pfhost.json"])
+        #expect(again.status == 0, "\(again)")
+    }
+
+    @Test("a plugin that declares no settings still cannot record bytes that are not UTF-8")
+    func restoredSettingNotText() throws {
+        let setup = SnapshotCommandTests.Setup()
+        #expect(try setup.snapshot(["--tag", "t"]).status == 0)
+        let output = try run(productsDirectory + "/pfhost", ["restore", "t", "--plugins", setup.plugins, "--store", setup.store,
+                                                             "--to", setup.dir.file("target"), "--only", "trace", "--set", "trace.restore_mode=config-not-utf8"])
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("trace.content: the value is not valid UTF-8"), "\(output)")
     }
 }

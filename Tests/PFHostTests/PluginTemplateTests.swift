@@ -9,12 +9,13 @@ import PFModel
 struct PluginTemplateTests {
     static let conversation = repositoryRoot + "/Examples/agent/trace/conversation.jsonl"
 
-    /// Runs `pfhost check-plugin` on `file` with the example conversation; every check must pass
-    /// (or be skipped, for a plugin that cannot restore).
+    /// Runs `pfhost check-plugin` on `file` with the example conversation; every check must pass,
+    /// the restore round trip included (each template is the C example, restore and all).
     static func checks(_ file: String) throws {
         let output = try pfhost("check-plugin", file, "--set", "path=\(conversation)")
         #expect(output.status == 0, "\(output)")
         #expect(!output.stdout.contains("\nwarn ") && !output.stdout.hasPrefix("warn "), "\(output)")
+        #expect(output.stdout.contains("\npass  restore "), "\(output)")
     }
 
     @Test("the Rust template: cargo test checks its bindings against pf_plugin.h, cargo build makes a plugin that passes check-plugin")

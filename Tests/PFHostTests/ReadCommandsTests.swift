@@ -63,6 +63,29 @@ struct ReadCommandsTests {
         #expect(try pfhost("log", first.description, "--store", setup.store).stdout == "\(first.hex.prefix(12))  2027-01-15T08:00:00Z  coder 1.0.0\n")
     }
 
+    @Test("log and list read each snapshot's root document, not its layers: a damaged layer config leaves them working, and verify names it")
+    func logReadsNoLayer() throws {
+        let (setup, first, second) = try storeWithChain()
+        let before = try pfhost("log", "--store", setup.store)
+        let listed = try pfhost("list", "--store", setup.store)
+        // The second snapshot's world layer config: valid JSON, but not a world layer.
+        let store = try SnapshotStore(opening: setup.store)
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.blobPath(second)))) as? [String: Any]
+        let world = try #require((index?["manifests"] as? [[String: Any]])?[2]["digest"] as? String)
+        let layerManifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.blobPath(Digest(parsing: world))))) as? [String: Any]
+        let config = try Digest(parsing: try #require((layerManifest?["config"] as? [String: Any])?["digest"] as? String))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: store.blobPath(config)))
+        try FileManager.default.removeItem(atPath: store.blobPath(config))
+        _ = FileManager.default.createFile(atPath: store.blobPath(config), contents: Data(repeating: UInt8(ascii: " "), count: bytes.count))
+        let after = try pfhost("log", "--store", setup.store)
+        #expect(before.status == 0 && after.status == 0 && after.stdout == before.stdout, "\(after)")
+        let listedAfter = try pfhost("list", "--store", setup.store)
+        #expect(listed.status == 0 && listedAfter.status == 0 && listedAfter.stdout == listed.stdout, "\(listedAfter)")
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 1 && verify.stdout.contains(store.blobPath(config)), "\(verify)")
+        #expect(try pfhost("verify", first.description, "--store", setup.store).status == 0)
+    }
+
     @Test("unknown references and missing stores are one-line errors with their own exit status")
     func errors() throws {
         let (setup, _, _) = try storeWithChain()

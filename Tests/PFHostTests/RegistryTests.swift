@@ -381,6 +381,34 @@ struct RegistryTests {
         #expect(pull.status == 76 && pull.stderr.contains("is not a pfhost snapshot"), "\(pull)")
     }
 
+    @Test("a snapshot listing more than 1,024 parents is refused before any parent is asked for (exit 76); 1,024 are walked")
+    func tooManyParents() throws {
+        let setup = try Setup()
+        _ = try setup.snapshot()
+        let host = setup.registry.host
+        #expect(try setup.pfhost(["push", "a", "\(host)/agents/many:v1", "--plain-http"]).status == 0)
+        let get = try run("/usr/bin/curl", ["-sf", "-H", "Accept: application/vnd.oci.image.index.v1+json", "http://\(host)/v2/agents/many/manifests/v1"])
+        var index = try #require(try JSONSerialization.jsonObject(with: Data(get.stdout.utf8)) as? [String: Any], "\(get)")
+        // Made-up parents (no registry holds them): the limit is checked before the first is fetched.
+        for (tag, count) in [("over", 1025), ("at", 1024)] {
+            var annotations = index["annotations"] as? [String: String] ?? [:]
+            annotations[AnnotationKey.parents] = (0..<count).map { "sha256:" + String(repeating: "0", count: 56) + String(format: "%08x", $0) }.joined(separator: ",")
+            index["annotations"] = annotations
+            let body = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys])
+            let put = try run("/usr/bin/curl", ["-sf", "-X", "PUT", "http://\(host)/v2/agents/many/manifests/\(tag)",
+                                                "-H", "Content-Type: application/vnd.oci.image.index.v1+json", "--data-binary", String(decoding: body, as: UTF8.self)])
+            #expect(put.status == 0, "\(put)")
+        }
+        let target = setup.newStore()
+        let over = try setup.pfhost(["pull", "\(host)/agents/many:over", "--plain-http"], store: target)
+        #expect(over.status == 76 && over.stderr.contains("it lists 1025 parents, more than the 1024 pfhost accepts"), "\(over)")
+        let list = try setup.pfhost(["list", "--json"], store: target)
+        #expect(!list.stdout.contains("sha256:"), "nothing was added: \(list)")
+        // At the limit the walk goes on: parents the registry lacks leave the history shallow there.
+        let at = try setup.pfhost(["pull", "\(host)/agents/many:at", "--plain-http"], store: target)
+        #expect(at.status == 0 && at.stderr.contains("1024 ancestors not in the source (history stops there)"), "\(at)")
+    }
+
     @Test("bad references are usage errors (exit 64) naming the reference", arguments: [
         "no-repository", "host:5000/UPPER/case:v1", "host:5000/a:bad tag", "host:99999/a:v1", "host:5000/a@sha256:12",
     ])

@@ -309,8 +309,11 @@ typedef struct pf_host {
      * directory ("." for the directory itself, else as `path` above) and the host writes it relative
      * to TARGET ("tree" in the world layer becomes "world/tree"); then `key` must be one the config
      * loader resolves against the file's directory: "path", "root", "dom", or ending in "_path",
-     * "_dir" or "_file" (PF_ERR_INVALID otherwise). A second call for a key replaces the value. The
-     * host copies both strings.
+     * "_dir" or "_file" (PF_ERR_INVALID otherwise). A plugin that declares settings may record only
+     * keys it declares, each value of its declared type (PF_ERR_INVALID otherwise, so the written
+     * pfhost.json is never one the next snapshot refuses), and `key` and `value` must be UTF-8
+     * (PF_ERR_INVALID: pfhost.json holds text; nothing is replaced). A second call for a key replaces
+     * the value. The host copies both strings.
      */
     int32_t (*set_restored_config)(pf_ctx *ctx, const char *key, const char *value, int32_t is_path);
 

@@ -94,11 +94,8 @@ struct RegistryBenchmark {
 
     /// Prints the table and pfhost's ratio to skopeo in each scenario.
     static func report(_ rows: [Row], scale: String, runs: Int, json: Bool) {
-        func ms(_ s: Double) -> String { String(format: "%.1f", s * 1000) }
         if json {
-            let items = rows.map { row in
-                "{\"scenario\":\"\(row.scenario)\",\"tool\":\"\(row.tool)\",\"median_ms\":\(ms(row.summary.median)),\"min_ms\":\(ms(row.summary.min)),\"max_ms\":\(ms(row.summary.max)),\"peak_rss_kib\":\(row.summary.peakRSSKiB),\"growth_bytes\":\(row.growth.map(String.init) ?? "null")}"
-            }
+            let items = rows.map(\.json)
             print("{\"scale\":\"\(scale)\",\"runs\":\(runs),\"rows\":[\(items.joined(separator: ","))]}")
             return
         }

@@ -21,6 +21,12 @@ struct SnapshotBenchmark {
         let tool: String
         let summary: Summary
         let growth: Int64?
+
+        /// The row as one JSON object (`--json`), times in milliseconds.
+        var json: String {
+            func ms(_ s: Double) -> String { String(format: "%.1f", s * 1000) }
+            return "{\"scenario\":\"\(scenario)\",\"tool\":\"\(tool)\",\"median_ms\":\(ms(summary.median)),\"min_ms\":\(ms(summary.min)),\"max_ms\":\(ms(summary.max)),\"peak_rss_kib\":\(summary.peakRSSKiB),\"growth_bytes\":\(growth.map(String.init) ?? "null")}"
+        }
     }
 
     func run() throws -> [Row] {
@@ -156,12 +162,9 @@ struct SnapshotBenchmark {
 
     /// Prints the table, pfhost's ratio to each reference, and the targets of issue 5.
     static func report(_ rows: [Row], scale: String, runs: Int, fixtureBytes: Int64, json: Bool) {
-        func ms(_ s: Double) -> String { String(format: "%.1f", s * 1000) }
         let pfhost = Dictionary(uniqueKeysWithValues: rows.filter { $0.tool == "pfhost snapshot" }.map { ($0.scenario, $0.summary.median) })
         if json {
-            let items = rows.map { row in
-                "{\"scenario\":\"\(row.scenario)\",\"tool\":\"\(row.tool)\",\"median_ms\":\(ms(row.summary.median)),\"min_ms\":\(ms(row.summary.min)),\"max_ms\":\(ms(row.summary.max)),\"peak_rss_kib\":\(row.summary.peakRSSKiB),\"growth_bytes\":\(row.growth.map(String.init) ?? "null")}"
-            }
+            let items = rows.map(\.json)
             print("{\"scale\":\"\(scale)\",\"runs\":\(runs),\"fixture_bytes\":\(fixtureBytes),\"rows\":[\(items.joined(separator: ","))]}")
             return
         }
