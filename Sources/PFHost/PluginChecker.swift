@@ -496,10 +496,21 @@ public final class PluginChecker: Sendable {
 
     /// Makes Dispatch open the descriptors its timer machinery keeps for the life of the process.
     static func startDispatchTimers() {
-        let fired = DispatchSemaphore(value: 0)
-        // A deadline in the future, so that the block fires only through an armed timer.
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(1)) { fired.signal() }
-        fired.wait()
+        // Dispatch's manager thread opens its timerfd when it first arms a timer, on its own thread
+        // and in its own time; a timer already due when the manager looks (a short one on a busy
+        // machine) fires without one. So: a timer that cannot be due, then wait (bounded) until the
+        // descriptor is there. Without it the count before the first capture sometimes lacked the
+        // timerfd that every count after had: a leak reported for a plugin that had none.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(24 * 3600)) {}
+        let system = SystemCalls()
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < .seconds(5) {
+            let names = (try? system.listDirectory("/proc/self/fd")) ?? []
+            if names.contains(where: { (try? system.readLink("/proc/self/fd/" + $0)) == Array("anon_inode:[timerfd]".utf8) }) { return }
+            let tick = DispatchSemaphore(value: 0)
+            _ = tick.wait(timeout: .now() + .milliseconds(1))
+        }
     }
 
     static func openDescriptors() -> Int {
