@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "CPFProcess.h"
+#include "CPFMultiBufferSHA256.h"
 
 /** An incremental SHA-256 state (an EVP_MD_CTX underneath). */
 typedef struct pf_sha256 pf_sha256;
