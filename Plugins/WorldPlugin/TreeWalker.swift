@@ -21,6 +21,10 @@ import Glibc
 /// stay bounded. The listings are joined in order at the end, so the result does not depend on the
 /// threads.
 struct TreeWalker {
+    /// Directories deeper than this are recorded but not entered: every path is written out in full
+    /// in the index, so a chain of N nested directories costs N² bytes, and an agent could make a
+    /// snapshot take minutes and gigabytes with a few thousand `mkdir`s.
+    static let maximumDepth = 512
     let root: RootDirectory
     let excludes: [String]
     let host: PluginHost
@@ -55,10 +59,6 @@ private final class Walk: Sendable {
     let threads: Int
     /// Above this many waiting directories, a thread lists a subdirectory itself.
     static let stackLimit = 64
-    /// Directories deeper than this are recorded but not entered: every path is written out in full
-    /// in the index, so a chain of N nested directories costs N² bytes, and an agent could make a
-    /// snapshot take minutes and gigabytes with a few thousand `mkdir`s.
-    static let maximumDepth = 512
 
     private struct State {
         var stack: [Directory] = []
@@ -211,10 +211,10 @@ private final class Walk: Sendable {
                 throw .io("\(error.path): cannot be opened: \(error.reason)")
             }
             listing.entries.append(entry)
-            guard directory.depth + 1 < Self.maximumDepth else {
+            guard directory.depth + 1 < TreeWalker.maximumDepth else {
                 close(subdirectoryFD)
                 listing.children.append(nil)
-                host.log(.warning, "\(display(child)): its contents are left out: deeper than \(Self.maximumDepth) directory levels")
+                host.log(.warning, "\(display(child)): its contents are left out: deeper than \(TreeWalker.maximumDepth) directory levels")
                 continue
             }
             let subdirectory = Directory(fd: subdirectoryFD, relative: child, id: newListing(), depth: directory.depth + 1)

@@ -107,6 +107,10 @@ struct WorldRestore {
         var restored = Restored()
         var directories: [(path: [UInt8], mode: UInt32, mtime: Int64)] = []
         var pack = PackReader(host: host)
+        // Where each pack's last member ended: capture lays a pack's members end to end, in the
+        // index's order, so a member that starts before that overlaps another, and a hostile index
+        // could have a 1 MiB pack write gigabytes.
+        var packEnds = [Int64](repeating: 0, count: packs.count)
         var path = root
         for (number, entry) in entries.enumerated() {
             if number % 256 == 0 {
@@ -121,6 +125,9 @@ struct WorldRestore {
             }
             guard SystemCalls.isPlainRelative(relative) else {
                 throw refuse("not a path inside the tree (it is empty or absolute, or has an empty, '.' or '..' component); nothing was written outside TARGET/world")
+            }
+            guard relative.count(where: { $0 == UInt8(ascii: "/") }) < TreeWalker.maximumDepth else {
+                throw refuse("deeper than \(TreeWalker.maximumDepth) directory levels, which a capture never records")
             }
             guard case .int(let mode)? = entry["mode"], (0...0o7777).contains(mode), case .int(let mtime)? = entry["mtime_ns"] else {
                 throw refuse("no mode (0 to 07777) or mtime_ns")
@@ -145,6 +152,13 @@ struct WorldRestore {
                         guard number >= 0, number < packs.count, offset >= 0, offset <= packs[Int(number)].size - size else {
                             throw refuse("its bytes (pack \(number), offset \(offset), \(size) bytes) are not within one of the index's packs")
                         }
+                        guard size < WorldCapture.smallFileLimit else {
+                            throw refuse("a file of \(size) bytes in a pack, where a capture packs only files under \(WorldCapture.smallFileLimit) bytes")
+                        }
+                        guard offset >= packEnds[Int(number)] else {
+                            throw refuse("its bytes (pack \(number), offset \(offset)) overlap those of an earlier entry, which a capture never writes")
+                        }
+                        packEnds[Int(number)] = offset + size
                         let file = try host.createFile(path)
                         try pack.write(packs[Int(number)].digest, from: offset, count: size, to: file)
                         try file.close()

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <stdio.h>
@@ -73,5 +74,13 @@ int pf_statfs_type(const char *path, int64_t *type) {
     struct statfs info;
     if (statfs(path, &info) != 0) return -1;
     *type = (int64_t)info.f_type;
+    return 0;
+}
+
+int pf_mount_id(int fd, uint64_t *id) {
+    struct statx info;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &info) != 0) return -1;
+    if (!(info.stx_mask & STATX_MNT_ID)) { errno = ENOSYS; return -1; }
+    *id = info.stx_mnt_id;
     return 0;
 }

@@ -14,7 +14,18 @@ public enum PluginSetError: Error, Sendable, CustomStringConvertible {
     /// No plugin captures these layers.
     case missingKinds([LayerKind], directory: String)
 
+    /// One line per problem: a file name holding a newline or an escape sequence is escaped, so it
+    /// can neither forge an error line nor reach the terminal raw.
     public var description: String {
+        switch self {
+        case .refused(let refusals):
+            return refusals.map { DisplayText.escaped($0.description) }.joined(separator: "\n")
+        default:
+            return DisplayText.escaped(text)
+        }
+    }
+
+    private var text: String {
         switch self {
         case .unreadableDirectory(let directory, let reason):
             return "cannot read the plugin directory \(directory): \(reason) (pass --plugins DIR or set PFHOST_PLUGINS)"

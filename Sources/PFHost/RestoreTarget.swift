@@ -69,6 +69,15 @@ final class RestoreTarget {
                 existing = .emptyDirectory
                 mode = info.st_mode & 0o7777
             } else if force {
+                // --force removes what TARGET holds once the restore is in place, and must not
+                // reach into another file system mounted inside it (a bind mount of /home, a tmpfs).
+                let mount: String?
+                do { mount = try system.firstMountBeneath(path) } catch {
+                    throw .target("cannot check \(path) before replacing it: \(error.reason)")
+                }
+                if let mount {
+                    throw .target("\(DisplayText.escaped(mount)) is a mount point inside \(path), which --force would replace and remove: unmount it or restore somewhere else (nothing was changed)")
+                }
                 existing = .other
             } else {
                 let what = info.st_mode & S_IFMT == S_IFDIR ? "is a directory that is not empty" : "exists and is not a directory"

@@ -48,6 +48,10 @@ public struct Restorer: Sendable {
         let manifestJSON: JSONValue
         let manifest: Manifest
         do {
+            // Before the snapshot is read: a gc in another process then waits until this restore
+            // ends instead of removing blobs under it (a store this user cannot write, which no gc
+            // of theirs can change either, is read without one).
+            try? store.acquireLease()
             id = try store.resolve(request.reference)
             manifestJSON = try store.manifestJSON(id)
             manifest = try store.snapshot(id).manifest

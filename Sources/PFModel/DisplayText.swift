@@ -2,8 +2,9 @@
 /// agent chose) made safe to print on a terminal or in a log: control characters are written as
 /// escapes, so a file named `x\n[fake line]\e[2J` cannot forge log lines or drive the terminal.
 public enum DisplayText {
-    /// `text` with every C0 control character, DEL and C1 control character written as an escape
-    /// (`\n`, `\t`, `\r`, `\e`, else `\u{XX}`), and backslashes left as they are.
+    /// `text` with every C0 control character, DEL, C1 control character and bidirectional
+    /// formatting character written as an escape (`\n`, `\t`, `\r`, `\e`, else `\u{XX}`), and
+    /// backslashes left as they are.
     public static func escaped(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isControl) else { return text }
         var out = ""
@@ -53,7 +54,11 @@ public enum DisplayText {
         return out
     }
 
+    /// C0 and C1 controls, DEL, and the bidirectional formatting characters (U+200E, U+200F,
+    /// U+202A–U+202E, U+2066–U+2069), with which a name could make a line read in another order.
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
+        let value = scalar.value
+        return value < 0x20 || (0x7f...0x9f).contains(value) || value == 0x200E || value == 0x200F
+            || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
     }
 }

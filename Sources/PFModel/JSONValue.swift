@@ -100,3 +100,9 @@ struct AnyKey: CodingKey {
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { self.init(index: intValue) }
 }
+
+extension JSONValue: CustomStringConvertible {
+    /// The value as compact canonical JSON, so that a message naming a value shows JSON
+    /// (`{"key":"…","pack":99}`), not Swift's case names.
+    public var description: String { String(decoding: CanonicalJSON.encode(self), as: UTF8.self) }
+}

@@ -70,6 +70,13 @@ extension SnapshotStore {
     /// - Throws: ``StoreError/missingBlob(_:store:)``; ``StoreError/corrupt(file:reason:)`` for a
     ///   symlink, a directory or a device under its name, or a file of another size.
     public func openBlobFile(_ blob: BlobRef) throws(StoreError) -> BlobFile {
+        try openBlobFile(blob.digest, size: blob.size)
+    }
+
+    /// Opens the blob named `digest` as ``openBlobFile(_:)`` does, checking its size is `size`
+    /// when given; the ``BlobFile``'s blob has the size the file has.
+    func openBlobFile(_ digest: Digest, size: Int64?) throws(StoreError) -> BlobFile {
+        let blob = BlobRef(digest: digest, size: size ?? 0)
         let path = blobPath(blob.digest)
         let fd: Int32
         do {
@@ -90,11 +97,11 @@ extension SnapshotStore {
             try? system.close(fd, path: path)
             throw .corrupt(file: path, reason: Self.notRegularReason)
         }
-        guard Int64(info.st_size) == blob.size else {
+        guard size == nil || Int64(info.st_size) == blob.size else {
             try? system.close(fd, path: path)
             throw .corrupt(file: path, reason: "it is \(info.st_size) bytes, the snapshot says \(blob.size) (damaged or cut short)")
         }
-        return BlobFile(blob: blob, fd: fd, identity: BlobFile.Identity(info), path: path)
+        return BlobFile(blob: BlobRef(digest: digest, size: Int64(info.st_size)), fd: fd, identity: BlobFile.Identity(info), path: path)
     }
 
     /// Hashes the open blob file (with `pread`: its offset does not move) and checks the bytes are
@@ -117,5 +124,49 @@ extension SnapshotStore {
         guard offset == file.blob.size, hasher.finalize() == file.blob.digest else {
             throw .corrupt(file: file.path, reason: "its content does not match its digest \(file.blob.digest)")
         }
+    }
+}
+
+extension SnapshotStore {
+    /// Hashes open blob files side by side and checks each against its digest, as ``verify(_:)``
+    /// does one: ``MultiBufferSHA256`` runs up to 16 of them through one core's SIMD lanes at once,
+    /// about five times libcrypto's throughput on a CPU without SHA extensions.
+    ///
+    /// `next` is asked for another file whenever a lane is free, until it gives nil; `done` is
+    /// called for each file as soon as its outcome is known (on this thread; the caller closes the
+    /// file then). A file that cannot be read, or that shrinks or grows while it is hashed, fails
+    /// alone.
+    ///
+    /// ```swift
+    /// var files = blobs.compactMap { try? store.openBlobFile($0) }
+    /// store.verify(next: { files.popLast() }) { file, outcome in
+    ///     close(file.fd)
+    ///     if case .failure(let error) = outcome { print(error) }
+    /// }
+    /// ```
+    public func verify(kernel: MultiBufferSHA256.Kernel = .default, next: () -> BlobFile?,
+                       done: (BlobFile, Result<Void, StoreError>) -> Void) {
+        var files: [Int: BlobFile] = [:]
+        var count = 0
+        MultiBufferSHA256(kernel: kernel).hash(next: { () -> (id: Int, size: Int64)? in
+            guard let file = next() else { return nil }
+            count += 1
+            files[count] = file
+            return (count, file.blob.size)
+        }, read: { (id, buffer, offset) throws(StoreError) -> Int in
+            let file = files[id]!
+            return try step("reading blob \(file.blob.digest)") { () throws(SystemCallError) in
+                try system.read(file.fd, into: buffer.baseAddress!, count: buffer.count, at: offset, path: file.path)
+            }
+        }, sizeChanged: { id, offset in
+            let file = files[id]!
+            return .corrupt(file: file.path, reason: "it changed size while it was being hashed (\(offset) bytes where the snapshot says \(file.blob.size))")
+        }, done: { id, result in
+            let file = files.removeValue(forKey: id)!
+            done(file, result.flatMap { digest in
+                digest == file.blob.digest ? .success(())
+                    : .failure(.corrupt(file: file.path, reason: "its content does not match its digest \(file.blob.digest)"))
+            })
+        })
     }
 }

@@ -202,8 +202,10 @@ extension SystemCalls {
     }
 
     /// Removes `path` and, if it is a directory, everything beneath it, following no symlink (a
-    /// link is removed, never what it points to). Directories without write or search permission
-    /// for their owner are given it first. A missing `path` is success.
+    /// link is removed, never what it points to) and entering no other mount (a directory mounted
+    /// beneath `path`, a bind mount of the same file system included, fails the removal with
+    /// `EBUSY`, naming it, with nothing in it removed). Directories without write or search
+    /// permission for their owner are given it first. A missing `path` is success.
     public func removeTree(_ path: String) throws(SystemCallError) {
         guard let info = try linkStatus(path) else { return }
         guard info.st_mode & S_IFMT == S_IFDIR else { return try unlink(path) }
@@ -213,13 +215,45 @@ extension SystemCalls {
             fd = try open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         }
         defer { Glibc.close(fd) }
-        try emptyDirectory(fd, display: path)
+        try emptyDirectory(fd, display: path, mount: mountID(fd))
         try check(.unlink, path)
         if rmdir(path) != 0 && errno != ENOENT { throw fail(.unlink, path) }
     }
 
+    /// The mount holding the file open as `fd`, or nil where the kernel cannot say (before 5.8).
+    public func mountID(_ fd: Int32) -> UInt64? {
+        var id: UInt64 = 0
+        return pf_mount_id(fd, &id) == 0 ? id : nil
+    }
+
+    /// The first directory beneath `path` (not `path` itself) that is another mount, or nil; the
+    /// walk follows no symlink and stops at the first mount found.
+    public func firstMountBeneath(_ path: String) throws(SystemCallError) -> String? {
+        guard let info = try linkStatus(path), info.st_mode & S_IFMT == S_IFDIR else { return nil }
+        let fd = try open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        defer { Glibc.close(fd) }
+        guard let mount = mountID(fd) else { return nil }
+        return try firstMount(in: fd, display: path, mount: mount)
+    }
+
+    private func firstMount(in fd: Int32, display: String, mount: UInt64) throws(SystemCallError) -> String? {
+        for name in try names(inDirectory: fd, path: display) {
+            let child = display + "/" + String(decoding: name, as: UTF8.self)
+            let found = try name.withCString { (cName) throws(SystemCallError) -> String? in
+                let sub = openat(fd, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                // Not a directory (or gone, or unreadable: removing it will say so).
+                guard sub >= 0 else { return nil }
+                defer { Glibc.close(sub) }
+                if let id = mountID(sub), id != mount { return child }
+                return try firstMount(in: sub, display: child, mount: mount)
+            }
+            if let found { return found }
+        }
+        return nil
+    }
+
     /// Removes everything in the directory open as `fd`, depth first, through descriptors.
-    private func emptyDirectory(_ fd: Int32, display: String) throws(SystemCallError) {
+    private func emptyDirectory(_ fd: Int32, display: String, mount: UInt64?) throws(SystemCallError) {
         // A directory the restore made read-only (its recorded mode) must be writable to be emptied.
         if let info = try? status(fd, path: display), info.st_mode & 0o700 != 0o700 { fchmod(fd, 0o700) }
         for name in try names(inDirectory: fd, path: display) {
@@ -235,7 +269,9 @@ extension SystemCalls {
                 }
                 guard sub >= 0 else { throw fail(.open, child) }
                 defer { Glibc.close(sub) }
-                try emptyDirectory(sub, display: child)
+                // Another mount (a bind mount, a tmpfs) is never entered: its files are not ours to remove.
+                if let mount, let id = mountID(sub), id != mount { throw SystemCallError(operation: "unlink", path: child, code: EBUSY) }
+                try emptyDirectory(sub, display: child, mount: mount)
                 if unlinkat(fd, cName, AT_REMOVEDIR) != 0 && errno != ENOENT { throw fail(.unlink, child) }
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PFModel
 import PFStore
 
 /// `pfhost init`: create an empty store.
@@ -22,7 +23,7 @@ struct InitCommand: ParsableCommand {
         if json {
             JSONOutput.print(command: "init", ["store": .string(store.path)])
         } else {
-            print(store.path)
+            print(DisplayText.escaped(store.path))
         }
         try flushStandardOutput()
     }

@@ -20,6 +20,16 @@ struct PFHostCommand: ParsableCommand {
             print("pfhost: error: argument \(position) (\(DisplayText.escaped(bytes: bytes))) is not valid UTF-8: pfhost reads its arguments as UTF-8 text, and a path or value with other bytes would name something else; rename the file, or put the value in a --config file (JSON, UTF-8)", to: &standardError)
             exit(withError: ExitCode.validationFailure)
         }
+        if let directory = RawArguments.invalidWorkingDirectory() {
+            var standardError = StandardError()
+            print("pfhost: error: the current directory (\(DisplayText.escaped(bytes: directory))) is not valid UTF-8: pfhost resolves relative paths against it, and its name read as UTF-8 is another directory; run pfhost from a directory whose path is UTF-8", to: &standardError)
+            exit(withError: ExitCode.validationFailure)
+        }
+        // A reader that went away (`pfhost list | head`) or a file-size limit (`ulimit -f`) is an
+        // error a write returns (EPIPE, EFBIG: exit 74, or the failing file named), not a signal
+        // that kills pfhost halfway, with a restore's partial directory left behind.
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
         let arguments = RawArguments.storeAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot(arguments)

@@ -23,10 +23,10 @@ struct PluginsCommand: ParsableCommand {
     /// `settings of FILE (ID):` and one line per setting, or that it declares none.
     static func printSettings(of plugin: LoadedPlugin) {
         guard let settings = plugin.settings else {
-            print("settings of \(plugin.file): none declared (ABI \(plugin.abiMajor).\(plugin.abiMinor)): every \(plugin.kind).KEY is passed unchecked")
+            print("settings of \(DisplayText.escaped(plugin.file)): none declared (ABI \(plugin.abiMajor).\(plugin.abiMinor)): every \(plugin.kind).KEY is passed unchecked")
             return
         }
-        print("settings of \(plugin.file):")
+        print("settings of \(DisplayText.escaped(plugin.file)):")
         let width = settings.map { "\(plugin.kind).\($0.key)".count }.max() ?? 0
         for setting in settings {
             var traits = [setting.type.rawValue]
@@ -82,15 +82,17 @@ struct PluginsCommand: ParsableCommand {
                                  refusal.isSkipped ? "skipped: " + Self.skipReason : "refused: " + refusal.reason])
                 }
             }
+            // File names and refusal reasons reach the terminal escaped: no control sequence, no forged row.
+            rows = rows.map { $0.map(DisplayText.escaped) }
             let widths = (0..<header.count - 1).map { column in rows.map { $0[column].count }.max()! }
             for row in rows {
                 print(row.enumerated().map { $0.offset < widths.count ? Formatting.pad($0.element, widths[$0.offset]) : $0.element }
                     .joined(separator: "  "))
             }
             for case .success(let plugin) in candidates.map(\.result) { Self.printSettings(of: plugin) }
-            if let setProblem { print("problem: \(setProblem)") }
+            if let setProblem { print("problem: \(DisplayText.escaped(setProblem))") }
             for case .success(let plugin) in candidates.map(\.result) {
-                if let refusal = plugin.restoreRefusal { print("cannot restore: \(plugin.file) \(refusal)") }
+                if let refusal = plugin.restoreRefusal { print(DisplayText.escaped("cannot restore: \(plugin.file) \(refusal)")) }
             }
         }
         let refused = candidates.contains { if case .failure = $0.result { !$0.isSkipped } else { false } }

@@ -34,4 +34,14 @@ enum RawArguments {
         guard let subcommand = rest.first, !subcommand.hasPrefix("-") else { return arguments }
         return [subcommand] + option + rest.dropFirst()
     }
+
+    /// The working directory's path when it is not valid UTF-8, or nil. pfhost makes relative
+    /// paths absolute against it (the default store, `--to`, `--config`), and the path Swift decodes
+    /// from such bytes names another directory: pfhost refuses to run there instead.
+    static func invalidWorkingDirectory() -> [UInt8]? {
+        guard let pointer = getcwd(nil, 0) else { return nil }
+        defer { free(pointer) }
+        let bytes = Array(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)))
+        return String(validating: bytes, as: UTF8.self) == nil ? bytes : nil
+    }
 }

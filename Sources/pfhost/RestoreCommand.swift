@@ -126,7 +126,7 @@ struct RestoreCommand: ParsableCommand {
                 "layers": .object(layers), "skipped": .array(result.skipped.map { .string($0.rawValue) }),
             ])
         } else {
-            print(result.target)
+            print(DisplayText.escaped(result.target))
         }
         try flushStandardOutput()
     }

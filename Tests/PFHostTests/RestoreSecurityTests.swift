@@ -97,8 +97,8 @@ struct RestoreSecurityTests {
         try Self.commitHostileWorld(agent, base: base, entries: [
             #"{"mode":1533,"mtime_ns":0,"path":"shared","type":"directory"}"#,
             #"{"mode":2541,"mtime_ns":0,"offset":0,"pack":0,"path":"shared/su","size":5,"type":"file"}"#,
-            #"{"mode":1517,"mtime_ns":0,"offset":0,"pack":0,"path":"shared/sg","size":5,"type":"file"}"#,
-        ], pack: Array("hello".utf8), tag: "setid")
+            #"{"mode":1517,"mtime_ns":0,"offset":5,"pack":0,"path":"shared/sg","size":5,"type":"file"}"#,
+        ], pack: Array("hellohello".utf8), tag: "setid")
         func mode(_ path: String) -> mode_t {
             var info = stat()
             return lstat(path, &info) == 0 ? info.st_mode & 0o7777 : 0

@@ -78,8 +78,10 @@ struct RestoreTests {
     }
 
     /// Runs `pfhost restore` on the agent's store and plugins.
-    static func restore(_ agent: Agent, _ reference: String, to target: String, _ extra: [String] = []) throws -> ProcessOutput {
-        try run(productsDirectory + "/pfhost", ["restore", reference, "--plugins", agent.plugins, "--store", agent.store, "--to", target] + extra)
+    static func restore(_ agent: Agent, _ reference: String, to target: String, _ extra: [String] = [],
+                        environment: [String: String] = [:]) throws -> ProcessOutput {
+        try run(productsDirectory + "/pfhost", ["restore", reference, "--plugins", agent.plugins, "--store", agent.store, "--to", target] + extra,
+                environment: environment)
     }
 
     /// The blob digests of each layer, in order.
@@ -256,6 +258,34 @@ struct RestoreTests {
         try Self.expectDamagedRestore(agent, blob: blob.digest, path: path)
     }
 
+    @Test("many small blobs are hashed side by side (PFHOST_SHA256_KERNEL forces each kernel): intact they restore byte for byte; one damaged fails the restore naming it",
+          arguments: MultiBufferSHA256.Kernel.supported)
+    func smallBlobsSideBySide(kernel: MultiBufferSHA256.Kernel) throws {
+        let agent = try Agent()
+        // More blobs than lanes, of sizes that end anywhere in a block, up to 2 MiB.
+        let parts = (0..<40).map { index in
+            (name: "part-\(index).bin", bytes: (0..<(index * 52_361 % (2 << 20))).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) })
+        }
+        for part in parts {
+            try Data(part.bytes).write(to: URL(fileURLWithPath: agent.root + "/model/" + part.name))
+        }
+        let (_, manifest) = try agent.manifest(["--tag", "main"])
+        let environment = ["PFHOST_SHA256_KERNEL": kernel.rawValue]
+
+        let intact = agent.dir.file("intact")
+        let restored = try Self.restore(agent, "main", to: intact, environment: environment)
+        #expect(restored.status == 0, "\(restored)")
+        for part in parts {
+            #expect(FileManager.default.contents(atPath: intact + "/model/" + part.name) == Data(part.bytes), "\(part.name)")
+        }
+
+        let damaged = parts[23]
+        let blob = try #require(manifest.model.blobs.first { $0.size == Int64(damaged.bytes.count) })
+        let path = try SnapshotStore(opening: agent.store).blobPath(blob.digest)
+        try Self.flipByte(of: path, at: UInt64(damaged.bytes.count - 1))
+        try Self.expectDamagedRestore(agent, blob: blob.digest, path: path, environment: environment)
+    }
+
     /// Flips one bit of the byte at `offset` of the (read-only) blob file at `path`.
     static func flipByte(of path: String, at offset: UInt64) throws {
         chmod(path, 0o644)
@@ -271,9 +301,10 @@ struct RestoreTests {
     /// A whole restore of `main` fails with exit 3 naming the damaged `blob` at `path`, and leaves
     /// neither TARGET nor a temporary sibling.
     @discardableResult
-    static func expectDamagedRestore(_ agent: Agent, blob: Digest, path: String) throws -> ProcessOutput {
+    static func expectDamagedRestore(_ agent: Agent, blob: Digest, path: String,
+                                     environment: [String: String] = [:]) throws -> ProcessOutput {
         let target = agent.dir.file("b")
-        let output = try restore(agent, "main", to: target)
+        let output = try restore(agent, "main", to: target, environment: environment)
         #expect(output.status == 3, "\(output)")
         #expect(output.stderr.contains("\(path) is corrupt: its content does not match its digest \(blob)"), "\(output)")
         #expect(!FileManager.default.fileExists(atPath: target))

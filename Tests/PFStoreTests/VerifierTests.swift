@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PFModel
+import PFSystem
 @testable import PFStore
 
 @Suite("Verifying a store")
@@ -23,6 +24,25 @@ struct VerifierTests {
     private func overwrite(_ path: String, with bytes: [UInt8]) throws {
         try? FileManager.default.removeItem(atPath: path)
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    }
+
+    @Test("every blob is re-hashed, the large ones on their own thread beside the lanes: a damaged one of each size is reported")
+    func largeAndSmallBlobsDamaged() throws {
+        let (dir, _, _, _) = try store()
+        let store = try SnapshotStore.openOrCreate(at: dir.path, durability: .none, system: SystemCalls())
+        let large = try store.putBlob((0..<(17 << 20)).map { UInt8(truncatingIfNeeded: $0 >> 7) })
+        let others = try (0..<20).map { try store.putBlob(Array("small blob \($0)".utf8)) }
+        #expect(problems(store) == [])
+        for blob in [large, others[7]] {
+            var bytes = FileManager.default.bytes(store.blobPath(blob.digest))
+            bytes[bytes.count / 2] ^= 1
+            try overwrite(store.blobPath(blob.digest), with: bytes)
+        }
+        let found = problems(store)
+        #expect(found.count == 2, "\(found)")
+        for blob in [large, others[7]] {
+            #expect(found.contains { $0.contains(store.blobPath(blob.digest)) && $0.contains("is damaged") }, "\(found)")
+        }
     }
 
     @Test("a clean store has no problems")

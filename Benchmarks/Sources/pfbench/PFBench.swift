@@ -9,6 +9,7 @@ import PFStore
 ///     pfbench snapshots --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
 ///     pfbench restores --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
 ///     pfbench registry --repo DIR --work DIR --pfhost BIN --plugins DIR [--scale synthetic|large] [--runs N] [--json]
+///     pfbench sha256 [--mib 256] [--streams 64] [--runs 3]  SHA-256 kernels' throughput across lanes
 ///     pfbench json MANIFEST.json                            manifest JSON coding: pfhost vs Foundation
 ///     pfbench ingest-child STORE FILE...                    (internal) one measured ingest
 @main
@@ -22,6 +23,7 @@ struct PFBench {
         case "overhead": overhead(options(arguments))
         case "ingest-child": try ingestChild(arguments)
         case "hash-child": try hashChild(arguments)
+        case "sha256": HashBench.run(options(arguments))
         case "json": try JSONBench.run(arguments[0])
         case "snapshots": try snapshots(options(arguments), json: arguments.contains("--json"))
         case "restores": try restores(options(arguments), json: arguments.contains("--json"))

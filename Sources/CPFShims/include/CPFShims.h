@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "CPFProcess.h"
+#include "CPFMultiBufferSHA256.h"
 
 /** An incremental SHA-256 state (an EVP_MD_CTX underneath). */
 typedef struct pf_sha256 pf_sha256;
@@ -45,6 +46,11 @@ ssize_t pf_copy_file_range(int fd_in, int64_t offset_in, int fd_out, int64_t off
 
 /** statfs(2)'s f_type for the file system holding `path` into `*type`. 0 or -1/errno. */
 int pf_statfs_type(const char *path, int64_t *type);
+
+/** The id of the mount that holds the file open as `fd` (statx(2) STATX_MNT_ID), into `*id`.
+ *  0, or -1/errno (ENOSYS, EINVAL on kernels before 5.8). Bind mounts of one file system differ
+ *  here where st_dev does not. */
+int pf_mount_id(int fd, uint64_t *id);
 
 /** O_PATH as a constant (the same value as PF_O_PATH). */
 extern const int pf_o_path;
