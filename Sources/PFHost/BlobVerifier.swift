@@ -48,6 +48,8 @@ final class BlobVerifier: Sendable {
         var stopped = false
         /// Large blobs handed out before their hash was done, with the identity of the file handed out.
         var unsettled: [Digest: BlobFile.Identity] = [:]
+        /// Every blob handed to a plugin, with the identity its file had before it was hashed.
+        var handedOut: [Digest: BlobFile.Identity] = [:]
     }
     private let state = ConditionLock(State())
     /// The order the background thread hashes in.
@@ -89,6 +91,12 @@ final class BlobVerifier: Sendable {
     /// - Throws: ``StoreError`` for a blob that is missing, not a regular file, of another size, or
     ///   whose bytes do not hash to its digest.
     func open(_ blob: BlobRef) throws(StoreError) -> BlobFile {
+        let file = try openUnrecorded(blob)
+        state.withLock { state, _ in state.pointee.handedOut[blob.digest] = file.identity }
+        return file
+    }
+
+    private func openUnrecorded(_ blob: BlobRef) throws(StoreError) -> BlobFile {
         enum Next { case hashHere, hashBeside, unsettled, reopen(BlobFile.Identity), fail(StoreError) }
         let large = blob.size > Self.checkedBeforeOpen
         let next: Next = state.withLock { state, wait in
@@ -151,7 +159,8 @@ final class BlobVerifier: Sendable {
 
     /// Waits for the hashes of the large blobs handed out before they were checked, and throws the
     /// first that failed (or whose file handed out was not the one hashed, when hashing it again
-    /// fails too). Call it once the plugins are done, before the restore is committed.
+    /// fails too), then checks that no blob handed out was written since it was hashed. Call it
+    /// once the plugins are done, before the restore is committed.
     func settle() throws(StoreError) {
         let outcomes: [(Digest, BlobFile.Identity, Result<BlobFile.Identity, StoreError>)] = state.withLock { state, wait in
             while state.pointee.unsettled.keys.contains(where: { state.pointee.hashing.contains($0) }) { wait() }
@@ -168,6 +177,14 @@ final class BlobVerifier: Sendable {
                 guard file.identity == handedOut else {
                     throw .corrupt(file: file.path, reason: "it changed while it was being restored")
                 }
+            }
+        }
+        // A blob written in place after (or while) it was hashed gave the plugin bytes nobody
+        // checked; any write moves its ctime, which cannot be set back, so its identity tells.
+        let handedOut = state.withLock { state, _ in state.pointee.handedOut }
+        for (digest, identity) in handedOut.sorted(by: { $0.key.description < $1.key.description }) {
+            guard try store.blobIdentity(digest) == identity else {
+                throw .corrupt(file: store.blobPath(digest), reason: "it was written while the restore read it (blobs are never changed in place: run 'pfhost verify --all', then restore again)")
             }
         }
     }

@@ -170,3 +170,14 @@ extension SnapshotStore {
         })
     }
 }
+
+extension SnapshotStore {
+    /// The identity the blob file of `digest` has now (`lstat`), or nil when it is not there: for
+    /// checking that a file handed out earlier was not written since (its ctime would have moved).
+    public func blobIdentity(_ digest: Digest) throws(StoreError) -> BlobFile.Identity? {
+        let path = blobPath(digest)
+        do { return try system.linkStatus(path).map(BlobFile.Identity.init) } catch {
+            throw .io(step: "checking blob \(digest)", error)
+        }
+    }
+}

@@ -458,7 +458,9 @@ static int first_digest(const char *json, size_t len, char out[PF_DIGEST_STRLEN]
  *   ghost    opens a blob the layer does not list;
  *   report   also reports pending=fx-1,fx-2;
  *   config-undeclared, config-wrong-type, config-not-utf8   records a setting the plugin does not declare,
- *            a value not of its declared type, or bytes that are not UTF-8 (and fails if refused).
+ *            a value not of its declared type, or bytes that are not UTF-8 (and fails if refused);
+ *   pause-after-open   once the blob is open, creates ROOT/opened and waits (20 s at most) for ROOT/go
+ *            (ROOT: the `root` setting), so a test can write into the blob file meanwhile.
  */
 static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size_t len) {
     const char *mode = host->config(ctx, "restore_mode");
@@ -518,6 +520,16 @@ static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size
         snprintf(message, sizeof message, "cannot read blob %s (%d)", digest, rc);
         host->set_error(ctx, message);
         return rc;
+    }
+    if (strcmp(mode, "pause-after-open") == 0) {
+        /* Tells the test the blob is open (hashed and handed out: ROOT/opened), then waits for ROOT/go. */
+        const char *dir = host->config(ctx, "root");
+        char mark_path[4096];
+        snprintf(mark_path, sizeof mark_path, "%s/opened", dir ? dir : ".");
+        FILE *mark = fopen(mark_path, "w");
+        if (mark != NULL) fclose(mark);
+        snprintf(mark_path, sizeof mark_path, "%s/go", dir ? dir : ".");
+        for (int waited = 0; waited < 20000 && access(mark_path, F_OK) != 0; waited += 5) sleep_ms(5);
     }
     rc = host->create_file(ctx, "content.bin", 0600, &out);
     if (rc != PF_OK) {

@@ -119,4 +119,46 @@ struct RestoreAttackTests {
         let initialized = try pfhost(["init", "--store", agent.dir.file("s\u{1B}[31m")])
         #expect(initialized.status == 0 && initialized.stdout.contains("s\\e[31m"), "\(initialized)")
     }
+
+    @Test("a blob written in place after it was hashed and handed out fails the restore (exit 3) naming it; untouched, the same restore succeeds")
+    func blobWrittenDuringRestore() throws {
+        let setup = try PluginSettingsTests.Setup()
+        #expect(try setup.snapshot.snapshot(["--tag", "t"]).status == 0)
+        let store = try SnapshotStore(opening: setup.snapshot.store)
+        let blob = try #require(try store.snapshot(store.resolve("t")).manifest.trace.blobs.first)
+        let path = store.blobPath(blob.digest)
+        for write in [true, false] {
+            let barrier = setup.snapshot.dir.directory("barrier-\(write)")
+            let target = setup.snapshot.dir.file("target-\(write)")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: productsDirectory + "/pfhost")
+            process.arguments = ["restore", "t", "--plugins", setup.snapshot.plugins, "--store", setup.snapshot.store, "--to", target,
+                                 "--only", "trace", "--set", "trace.restore_mode=pause-after-open", "--set", "trace.root=\(barrier)"]
+            let errors = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = errors
+            try process.run()
+            // The plugin holds the blob, hashed; wait (bounded) for it to say so.
+            let deadline = Date().addingTimeInterval(20)
+            while !FileManager.default.fileExists(atPath: barrier + "/opened") && Date() < deadline && process.isRunning { usleep(2000) }
+            #expect(FileManager.default.fileExists(atPath: barrier + "/opened"))
+            if write {
+                // The same bytes written back in place: the content is right, but nobody can know that.
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+                let handle = try #require(FileHandle(forWritingAtPath: path))
+                try handle.write(contentsOf: bytes)
+                try handle.close()
+            }
+            _ = FileManager.default.createFile(atPath: barrier + "/go", contents: nil)
+            process.waitUntilExit()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            if write {
+                #expect(process.terminationStatus == 3 && stderr.contains("\(path)") && stderr.contains("was written while the restore read it"), "\(stderr)")
+                #expect(!FileManager.default.fileExists(atPath: target))
+            } else {
+                #expect(process.terminationStatus == 0, "\(stderr)")
+            }
+        }
+    }
 }
