@@ -342,7 +342,7 @@ extension SnapshotStore {
         }
         guard IndexDocument.isHex(prefix), prefix.utf8.count <= 64 else { throw .notFound(reference: reference, store: path) }
         guard prefix.utf8.count >= 7 else {
-            throw .invalidReference(reference, reason: "a content-id prefix needs at least 7 hex digits")
+            throw .invalidReference(reference, reason: "no tag has this name, and a content-id prefix needs at least 7 hex digits")
         }
         let matches = Set(history.map(\.id).filter { $0.hex.hasPrefix(prefix) }).sorted()
         switch matches.count {
