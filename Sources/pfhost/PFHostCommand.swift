@@ -11,9 +11,7 @@ import Glibc
 struct PFHostCommand: ParsableCommand {
     static let version = "0.1.0"
 
-    /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift
-    /// runtime it was built with (the `build_identity` a Swift plugin must carry).
-    /// Checks the command line, then runs the command.
+    /// Checks the command line and the working directory, then runs the command.
     static func main() {
         if let (position, bytes) = RawArguments.firstInvalid() {
             var standardError = StandardError()
@@ -47,6 +45,8 @@ struct PFHostCommand: ParsableCommand {
         }
     }
 
+    /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift
+    /// runtime it was built with (the `build_identity` a Swift plugin must carry).
     static let versionText = "pfhost \(version) (plugin ABI \(PluginABI.major).\(PluginABI.minor), \(BuildIdentity.swiftRuntime))"
 
     static let configuration = CommandConfiguration(
