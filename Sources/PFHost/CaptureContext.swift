@@ -81,7 +81,7 @@ final class CaptureContext: @unchecked Sendable {
 
     func config(_ key: String) -> UnsafePointer<CChar>? {
         defer { served() }
-        if plugin.settings == nil { _ = state.withLock { $0.keysRead.insert(key) } }
+        _ = state.withLock { $0.keysRead.insert(key) }
         return configValues[key].map { UnsafePointer($0) }
     }
 
@@ -223,6 +223,11 @@ final class CaptureContext: @unchecked Sendable {
     }
 
     // MARK: Outcome
+
+    /// The keys it was given (`--set`, the config file) that the plugin never asked for.
+    var unreadKeys: [String] {
+        state.withLock { Set(configValues.keys).subtracting($0.keysRead).sorted() }
+    }
 
     /// The layer JSON the plugin passed to a successful `set_layer`, byte for byte.
     var layerJSON: [UInt8]? { state.withLock { $0.layerJSON } }

@@ -97,6 +97,13 @@ public struct Restorer: Sendable {
                 // Aborts blob writers a plugin opened during its restore (capture services are not
                 // for restores, but nothing of theirs may be left behind).
                 _ = outcome.context.services.finish(returnCode: outcome.returnCode)
+                // Restore settings are not declared (declared settings are the capture's), so a
+                // key the restore never asked for is the only sign of a typo (`world.skip_specail`).
+                let unread = outcome.context.services.unreadKeys
+                if outcome.context.plugin.settings != nil, !unread.isEmpty {
+                    let kind = outcome.context.kind
+                    logger.warning("\(unread.map { "\(kind).\(DisplayText.escaped($0))" }.joined(separator: ", ")) set but never read by the restore of plugin \(outcome.context.plugin.label): a typo?")
+                }
                 guard outcome.returnCode != 0 else { continue }
                 let said = outcome.context.snapshot
                 let message = outcome.context.services.pluginError

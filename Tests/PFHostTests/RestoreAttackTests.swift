@@ -161,4 +161,14 @@ struct RestoreAttackTests {
             }
         }
     }
+
+    @Test("a restore setting the plugin's restore never reads is named as a likely typo; one it reads is not")
+    func unreadRestoreSetting() throws {
+        let agent = try Agent()
+        _ = try agent.manifest(["--tag", "main"])
+        let typo = try RestoreTests.restore(agent, "main", to: agent.dir.file("t1"), ["--only", "world", "--set", "world.skip_specail=true"])
+        #expect(typo.status == 0 && typo.stderr.contains("world.skip_specail set but never read by the restore of plugin"), "\(typo)")
+        let right = try RestoreTests.restore(agent, "main", to: agent.dir.file("t2"), ["--only", "world", "--set", "world.skip_special=true"])
+        #expect(right.status == 0 && !right.stderr.contains("never read"), "\(right)")
+    }
 }
