@@ -352,9 +352,10 @@ extension SnapshotStore {
         }
     }
 
-    /// The parents of snapshot `id`, first parent first.
+    /// The parents of snapshot `id`, first parent first, from its root document alone (`TAG~N`
+    /// walks N of them; none of their layers is read).
     public func parents(of id: Digest) throws(StoreError) -> [Digest] {
-        try snapshot(id).manifest.parents
+        try header(id).parents
     }
 
     static func shortID(_ id: Digest) -> String { String(id.hex.prefix(12)) }
