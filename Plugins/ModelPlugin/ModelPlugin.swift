@@ -7,7 +7,7 @@ import PFPluginKit
 import PFSystem
 
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .model, id: "dev.pfhost.model.safetensors", version: "1.1.0",
+    kind: .model, id: "dev.pfhost.model.safetensors", version: "1.2.0",
     description: "Stores a safetensors model directory and its LoRA adapters, checking every header; or records a hosted model",
     settings: [
         PluginSetting("path", .path, help: "a model directory or a .safetensors file (required unless provider is set)"),
@@ -71,9 +71,9 @@ struct ModelCapture {
                 // The model's configuration is checked like its weights: a file that is not JSON
                 // (or nests 100,000 deep) is refused, naming where and why.
                 if file == "config.json" { config = try Self.jsonObject(opened, limit: Self.configLimit) }
-                let (record, blob) = try store(opened, as: file)
+                let (record, stored) = try store(opened, as: file)
                 modelFiles.append(record)
-                blobs.append(blob)
+                blobs += stored
                 host.progress(done: UInt64(index + 1), total: total)
             }
             for (index, relative) in adapterDirectories.enumerated() {
@@ -81,9 +81,9 @@ struct ModelCapture {
                 let config = try adapterConfig(try open(relative + "/adapter_config.json", in: root))
                 var adapterFiles: [ModelFile] = []
                 for file in try regularFiles(in: root, under: Array(relative.utf8)) {
-                    let (record, blob) = try store(try open(relative + "/" + file, in: root), as: relative + "/" + file)
+                    let (record, stored) = try store(try open(relative + "/" + file, in: root), as: relative + "/" + file)
                     adapterFiles.append(record)
-                    blobs.append(blob)
+                    blobs += stored
                 }
                 guard adapterFiles.contains(where: { $0.path.hasSuffix(".safetensors") }) else {
                     throw .invalid("\(path)/\(relative): adapter has no .safetensors weights")
@@ -99,13 +99,15 @@ struct ModelCapture {
                 throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
             }
             let fileName = Self.lastComponent(of: path)
-            let (record, blob) = try store(try ReadableFile(path: path), as: fileName)
+            let (record, stored) = try store(try ReadableFile(path: path), as: fileName)
             modelFiles.append(record)
-            blobs.append(blob)
+            blobs += stored
             name = host.config("name") ?? String(fileName.dropLast(".safetensors".count))
         }
+        // Each blob once, though files or chunks share it (two identical chunks of zeros).
+        var seen = Set<Digest>()
         try host.setLayer(ModelLayer(
-            blobs: blobs,
+            blobs: blobs.filter { seen.insert($0.digest).inserted },
             content: ModelContent(name: name, format: "safetensors", files: modelFiles, adapters: adapterRecords)))
     }
 
@@ -123,17 +125,35 @@ struct ModelCapture {
             revision: optional("revision"), baseURL: optional("base_url").map { SecretRedactor.redact(value: $0) })))
     }
 
-    /// Stores one open file as `relative`; a `.safetensors` file's header is checked first.
-    private func store(_ file: ReadableFile, as relative: String) throws(PluginError) -> (ModelFile, Descriptor) {
+    /// Stores one open file as `relative`; a `.safetensors` file's header is checked first. A file
+    /// of more than ``ModelFile/chunkSize`` bytes is stored as chunks of that size (whole, in a host
+    /// built before `put_fd_range`).
+    private func store(_ file: ReadableFile, as relative: String) throws(PluginError) -> (ModelFile, [Descriptor]) {
         var tensors: SafetensorsHeader?
         if relative.hasSuffix(".safetensors") { tensors = try SafetensorsHeader(file: file) }
         let mediaType = relative.hasSuffix(".json") ? "application/json" : "application/octet-stream"
-        let (blob, changed) = try host.putFile(file, mediaType: mediaType)
-        guard !changed else {
-            throw .io("\(file.path) changed while it was captured (a model being written?); retry the snapshot")
+        let changedMessage = "\(file.path) changed while it was captured (a model being written?); retry the snapshot"
+        let chunkSize = ModelFile.chunkSize
+        guard file.size > chunkSize, host.canStoreRanges else {
+            let (blob, changed) = try host.putFile(file, mediaType: mediaType)
+            guard !changed else { throw .io(changedMessage) }
+            let record = ModelFile(path: relative, digest: blob.digest, size: blob.size, tensorCount: tensors?.tensorCount, dtypes: tensors?.dtypes)
+            return (record, [blob])
         }
-        let record = ModelFile(path: relative, digest: blob.digest, size: blob.size, tensorCount: tensors?.tensorCount, dtypes: tensors?.dtypes)
-        return (record, blob)
+        var chunks: [Descriptor] = []
+        var offset: Int64 = 0
+        while offset < file.size {
+            try host.checkCancelled()
+            let count = min(chunkSize, file.size - offset)
+            let (blob, changed) = try host.putFile(file, offset: offset, size: count, mediaType: "application/octet-stream")
+            guard !changed, blob.size == count else { throw .io(changedMessage) }
+            chunks.append(blob)
+            offset += count
+        }
+        // Each chunk's read is checked by the host; a write between two chunks shows here.
+        guard !file.changedSinceOpened else { throw .io(changedMessage) }
+        let record = ModelFile(path: relative, chunks: chunks.map(\.digest), size: file.size, tensorCount: tensors?.tensorCount, dtypes: tensors?.dtypes)
+        return (record, chunks)
     }
 
     /// Opens `relative` beneath the model directory, following no symlink.

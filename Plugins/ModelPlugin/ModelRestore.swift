@@ -37,11 +37,38 @@ struct ModelRestore {
                 prefix.append(contentsOf: component)
                 if directories.insert(prefix).inserted { try host.makeDirectory(prefix, mode: 0o777) }
             }
-            do { try host.restoreFile(path, from: file.digest) } catch {
+            do throws(PluginError) {
+                switch (file.digest, file.chunks) {
+                case (let digest?, nil): try host.restoreFile(path, from: digest)
+                case (nil, let chunks?): try restoreChunks(path, chunks, size: file.size)
+                case (nil, nil): throw PluginError.invalid("it names no blob: a file records its digest or its chunks")
+                default: throw PluginError.invalid("it names both a digest and chunks: a file records one or the other")
+                }
+            } catch {
                 throw PluginError(code: error.code, message: "model file '\(file.path)': \(error.message)")
             }
             host.progress(done: UInt64(number + 1), total: UInt64(files.count))
         }
         try host.setRestoredConfig("path", ".", isPath: true)
+    }
+
+    /// Writes the chunks one after another into a new file, which must come to `size` bytes.
+    private func restoreChunks(_ path: [UInt8], _ chunks: [Digest], size: Int64) throws(PluginError) {
+        let file = try host.createFile(path, mode: 0o644)
+        var written: Int64 = 0
+        for chunk in chunks {
+            try host.checkCancelled()
+            let blob = try host.openBlob(chunk)
+            // Checked: sizes come from the snapshot. A hostile layer's chunks must not add up past
+            // what the file says it holds (nor wrap around).
+            let (total, overflow) = written.addingReportingOverflow(blob.size)
+            guard !overflow, total <= size else {
+                throw .invalid("its chunks hold more than the \(size) bytes it records")
+            }
+            try file.copy(from: blob)
+            written = total
+        }
+        try file.close()
+        guard written == size else { throw .invalid("its chunks hold \(written) bytes, not the \(size) it records") }
     }
 }

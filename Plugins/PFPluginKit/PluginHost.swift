@@ -94,9 +94,34 @@ public struct PluginHost: @unchecked Sendable {
         return (Descriptor(mediaType: mediaType, digest: try parse(digest), size: Int64(stored)), flags & UInt32(PF_PUT_CHANGED) != 0)
     }
 
+    /// Stores `size` bytes of `file` from `offset` as a blob through the host's `put_fd_range`
+    /// (appended in ABI 1.1): one chunk of a file kept in pieces. `changed` says the file changed
+    /// while it was read or ended inside the range (the blob then holds what was read).
+    ///
+    /// - Throws: ``PluginError`` when the host is one built before `put_fd_range`; check
+    ///   ``canStoreRanges`` first and store the file whole there.
+    public func putFile(_ file: ReadableFile, offset: Int64, size: Int64, mediaType: String) throws(PluginError) -> (blob: Descriptor, changed: Bool) {
+        guard canStoreRanges, let putRange = table.pointee.put_fd_range else {
+            throw .io("storing \(file.path): this host lacks put_fd_range (plugin ABI 1.1); upgrade pfhost")
+        }
+        guard offset >= 0, size >= 0 else { throw .invalid("storing \(file.path): a negative offset or size") }
+        var digest = [CChar](repeating: 0, count: Int(PF_DIGEST_STRLEN))
+        var stored: UInt64 = 0
+        var flags: UInt32 = 0
+        let code = putRange(context, file.fd, UInt64(offset), UInt64(size), mediaType, &digest, &stored, &flags)
+        try check(code, "storing \(file.path) from offset \(offset)")
+        return (Descriptor(mediaType: mediaType, digest: try parse(digest), size: Int64(stored)), flags & UInt32(PF_PUT_CHANGED) != 0)
+    }
+
     /// Whether the host's table reaches `put_fd` (a 1.1 host).
-    private var hasPutFD: Bool {
-        let end = MemoryLayout<pf_host>.offset(of: \pf_host.put_fd)! + MemoryLayout<UnsafeRawPointer>.size
+    private var hasPutFD: Bool { reaches(\pf_host.put_fd) }
+
+    /// Whether the host can store part of a file (`put_fd_range`, appended to ABI 1.1 after the
+    /// restore services): hosts built before it cannot.
+    public var canStoreRanges: Bool { reaches(\pf_host.put_fd_range) }
+
+    private func reaches<Field>(_ field: KeyPath<pf_host, Field>) -> Bool {
+        let end = MemoryLayout<pf_host>.offset(of: field)! + MemoryLayout<Field>.size
         return Int(table.pointee.struct_size) >= end
     }
 

@@ -32,7 +32,10 @@ public struct ModelDiff: Sendable {
     }
 
     static func json(_ file: ModelFile) -> JSONValue {
-        .object(["path": .string(file.path), "digest": .string(file.digest.description), "size": .int(file.size)])
+        var object: [String: JSONValue] = ["path": .string(file.path), "size": .int(file.size)]
+        if let digest = file.digest { object["digest"] = .string(digest.description) }
+        if let chunks = file.chunks { object["chunks"] = .array(chunks.map { .string($0.description) }) }
+        return .object(object)
     }
 
     /// The layer's JSON object with `fields`, `files` and `adapters`.

@@ -139,7 +139,23 @@ enum HostServices {
             make_symlink: RestoreServices.makeSymlink,
             set_attributes: RestoreServices.setAttributes,
             set_restored_config: RestoreServices.setRestoredConfig,
-            report: RestoreServices.report
+            report: RestoreServices.report,
+            put_fd_range: { handle, fd, offset, size, mediaType, digestOut, sizeOut, flagsOut in
+                guard let context = context(handle, "put_fd_range"), fd >= 0, mediaType != nil, digestOut != nil, sizeOut != nil,
+                      offset <= UInt64(Int64.max), size == PF_SIZE_FSTAT || size <= UInt64(Int64.max) - offset else {
+                    return Int32(PF_ERR_INVALID)
+                }
+                let limit = size == PF_SIZE_FSTAT ? nil : Int64(size)
+                var changed = false
+                let code = context.storing("put_fd_range", { () throws(StoreError) in
+                    let stored = try context.store.putFile(descriptor: fd, offset: Int64(offset), size: limit,
+                                                           display: "descriptor \(fd) from offset \(offset)")
+                    changed = stored.changed
+                    return stored.blob
+                }, into: digestOut, size: sizeOut)
+                flagsOut?.pointee = code == Int32(PF_OK) && changed ? UInt32(PF_PUT_CHANGED) : 0
+                return code
+            }
         ))
         return table
     }

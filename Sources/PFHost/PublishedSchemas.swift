@@ -106,10 +106,22 @@ public enum PublishedSchemas {
             },
             "model_file": {
               "type": "object",
+              "description": "A model file, stored whole (digest) or, when large, as chunks whose bytes concatenated are the file (chunks): exactly one of the two.",
               "required": [
                 "path",
-                "digest",
                 "size"
+              ],
+              "oneOf": [
+                {
+                  "required": [
+                    "digest"
+                  ]
+                },
+                {
+                  "required": [
+                    "chunks"
+                  ]
+                }
               ],
               "properties": {
                 "path": {
@@ -117,6 +129,13 @@ public enum PublishedSchemas {
                 },
                 "digest": {
                   "$ref": "#/$defs/digest"
+                },
+                "chunks": {
+                  "type": "array",
+                  "minItems": 1,
+                  "items": {
+                    "$ref": "#/$defs/digest"
+                  }
                 },
                 "size": {
                   "$ref": "#/$defs/size"

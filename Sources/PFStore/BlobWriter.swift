@@ -99,18 +99,18 @@ public final class BlobWriter {
         }
     }
 
-    /// Copies the open file `source` from its start into the blob, at most `limit` bytes (all of
-    /// it when nil), with `pread` (the descriptor's offset is not moved): hashing on this thread
+    /// Copies the open file `source` from offset `start` into the blob, at most `limit` bytes (all
+    /// the rest when nil), with `pread` (the descriptor's offset is not moved): hashing on this thread
     /// while a second thread writes, so both cores work and each byte is read once.
-    func copy(from source: Int32, limit: Int64?, path sourcePath: String) throws(StoreError) {
+    func copy(from source: Int32, at start: Int64 = 0, limit: Int64?, path sourcePath: String) throws(StoreError) {
         precondition(!finished, "BlobWriter used after commit or abort")
         try drainPipeline()
         let system = store.system
         let pipeline = WritePipeline(fd: fd, path: temporaryPath, system: system)
         var readFailure: StoreError?
-        var offset: Int64 = 0
+        var offset = start
         while !pipeline.hasFailed {
-            let wanted = limit.map { Int(clamping: $0 - offset) } ?? Int.max
+            let wanted = limit.map { Int(clamping: $0 - (offset - start)) } ?? Int.max
             if wanted == 0 { break }
             let index = pipeline.acquire()
             let buffer = pipeline.buffers[index]

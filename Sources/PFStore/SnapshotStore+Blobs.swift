@@ -51,27 +51,51 @@ extension SnapshotStore {
         try ingest(fd, size: size, cacheKey: nil, display: display)
     }
 
-    /// The work of both `putFile`s. The stat cache is keyed by `cacheKey`, or by device and inode.
-    private func ingest(_ fd: Int32, size: Int64?, cacheKey: String?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+    /// Stores `size` bytes of the open regular file `fd` from `offset` (to its end, as `fstat`
+    /// gives it, when nil) as a blob: one chunk of a file kept in pieces. Read with `pread`, the
+    /// descriptor neither moved nor closed.
+    ///
+    /// - Returns: the blob, and whether the file changed while it was read (it ended before
+    ///   `offset + size`, or its size, mtime or ctime moved during the read); a file longer than
+    ///   `offset + size` is no change.
+    public func putFile(descriptor fd: Int32, offset: Int64, size: Int64?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+        precondition(offset >= 0 && (size ?? 0) >= 0, "negative offset or size")
+        return try ingest(fd, offset: offset, size: size, cacheKey: nil, display: display)
+    }
+
+    /// The work of the `putFile`s: bytes from `offset`, `size` of them (to the end when nil). A
+    /// whole file (offset 0, no size) that is shorter or longer than `size` has changed; a range
+    /// has changed only when the file ends inside it. The stat cache is keyed by `cacheKey`, or
+    /// by device and inode (and the range, for a range).
+    private func ingest(_ fd: Int32, offset: Int64? = nil, size: Int64?, cacheKey: String?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
         try acquireLease()
         let before = try step("reading \(display)") { () throws(SystemCallError) in try system.status(fd, path: display) }
         guard before.st_mode & S_IFMT == S_IFREG else {
             throw .io(step: "reading \(display)", SystemCallError(operation: "open", path: display, code: EINVAL))
         }
         let statedSize = Int64(before.st_size)
-        let wanted = size ?? statedSize
-        let key = cacheKey ?? "@\(before.st_dev):\(before.st_ino)"
-        if wanted == statedSize, let digest = statCache.digest(for: key, info: before) {
-            let blob = BlobRef(digest: digest, size: statedSize)
+        let start = offset ?? 0
+        let wanted = size ?? max(0, statedSize - start)
+        // Checked: offset and size come from a plugin. The end must fit a file offset.
+        let (end, overflow) = start.addingReportingOverflow(wanted)
+        guard !overflow else {
+            throw .io(step: "reading \(display)", SystemCallError(operation: "pread", path: display, code: EOVERFLOW))
+        }
+        // What the file must hold for the read to be whole.
+        let expected = offset == nil ? statedSize == wanted : statedSize >= end
+        var key = cacheKey ?? "@\(before.st_dev):\(before.st_ino)"
+        if offset != nil { key += "+\(start):\(wanted)" }
+        if expected, let digest = statCache.digest(for: key, info: before) {
+            let blob = BlobRef(digest: digest, size: wanted)
             if try contains(blob) { return (blob, false) }
             statCache.forget(key)
         }
         let writer = try makeWriter()
-        try writer.copy(from: fd, limit: wanted, path: display)
+        try writer.copy(from: fd, at: start, limit: wanted, path: display)
         let blob = try writer.commit()
         let after = try? system.status(fd, path: display)
         let unchanged = after.map { StatCache.same($0, before) } ?? false
-        let changed = blob.size != wanted || wanted != statedSize || !unchanged
+        let changed = blob.size != wanted || !expected || !unchanged
         if !changed, let after {
             statCache.remember(key, before: before, after: after, digest: blob.digest)
         }

@@ -302,10 +302,17 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         size = file_size;
         if (rc != PF_OK) host->set_error(ctx, "put_file failed");
 #if PF_ABI_MINOR >= 1
-    } else if (strcmp(mode, "fd") == 0 || strcmp(mode, "fd-invalid") == 0) {
-        /* put_fd (ABI 1.1): `path` opened here, `size` bytes ("fstat" or unset: PF_SIZE_FSTAT). */
-        if (host->struct_size < offsetof(pf_host, put_fd) + sizeof host->put_fd) {
+    } else if (strcmp(mode, "fd") == 0 || strcmp(mode, "fd-invalid") == 0
+               || strcmp(mode, "range") == 0 || strcmp(mode, "range-invalid") == 0) {
+        /* put_fd (ABI 1.1): `path` opened here, `size` bytes ("fstat" or unset: PF_SIZE_FSTAT);
+           put_fd_range (appended later in 1.1) the same from `offset`. */
+        int ranged = strncmp(mode, "range", 5) == 0;
+        if (!ranged && host->struct_size < offsetof(pf_host, put_fd) + sizeof host->put_fd) {
             host->set_error(ctx, "the host table does not reach put_fd");
+            return PF_ERR_UNSUPPORTED;
+        }
+        if (ranged && host->struct_size < offsetof(pf_host, put_fd_range) + sizeof host->put_fd_range) {
+            host->set_error(ctx, "the host table does not reach put_fd_range");
             return PF_ERR_UNSUPPORTED;
         }
         int fd = open(host->config(ctx, "path"), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -314,12 +321,15 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
             return PF_ERR_IO;
         }
         const char *wanted = host->config(ctx, "size");
+        const char *from = host->config(ctx, "offset");
         uint64_t limit = wanted == NULL || strcmp(wanted, "fstat") == 0 ? PF_SIZE_FSTAT : strtoull(wanted, NULL, 10);
+        uint64_t offset = from == NULL ? 0 : strtoull(from, NULL, 10);
         uint64_t stored = 0;
         uint32_t flags = 7;
+        const char *type = "application/octet-stream";
         if (strcmp(mode, "fd-invalid") == 0) {
-            int32_t bad_fd = host->put_fd(ctx, -1, PF_SIZE_FSTAT, "application/octet-stream", digest, &stored, &flags);
-            int32_t bad_size = host->put_fd(ctx, fd, (uint64_t)1 << 63, "application/octet-stream", digest, &stored, &flags);
+            int32_t bad_fd = host->put_fd(ctx, -1, PF_SIZE_FSTAT, type, digest, &stored, &flags);
+            int32_t bad_size = host->put_fd(ctx, fd, (uint64_t)1 << 63, type, digest, &stored, &flags);
             int32_t bad_type = host->put_fd(ctx, fd, PF_SIZE_FSTAT, NULL, digest, &stored, &flags);
             close(fd);
             char message[160];
@@ -327,7 +337,20 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
             host->set_error(ctx, message);
             return PF_ERR_INVALID;
         }
-        rc = host->put_fd(ctx, fd, limit, "application/octet-stream", digest, &stored, &flags);
+        if (strcmp(mode, "range-invalid") == 0) {
+            int32_t bad_fd = host->put_fd_range(ctx, -1, 0, PF_SIZE_FSTAT, type, digest, &stored, &flags);
+            int32_t bad_offset = host->put_fd_range(ctx, fd, (uint64_t)1 << 63, 1, type, digest, &stored, &flags);
+            int32_t bad_end = host->put_fd_range(ctx, fd, (uint64_t)1 << 62, ((uint64_t)1 << 62) + 1, type, digest, &stored, &flags);
+            int32_t bad_type = host->put_fd_range(ctx, fd, 0, 1, NULL, digest, &stored, &flags);
+            close(fd);
+            char message[160];
+            snprintf(message, sizeof message, "put_fd_range refused: fd %d, offset %d, end %d, media type %d",
+                     bad_fd, bad_offset, bad_end, bad_type);
+            host->set_error(ctx, message);
+            return PF_ERR_INVALID;
+        }
+        rc = ranged ? host->put_fd_range(ctx, fd, offset, limit, type, digest, &stored, &flags)
+                    : host->put_fd(ctx, fd, limit, type, digest, &stored, &flags);
         /* The host neither closes nor moves the descriptor. */
         if (rc == PF_OK && lseek(fd, 0, SEEK_CUR) != 0) {
             host->set_error(ctx, "put_fd moved the file offset");

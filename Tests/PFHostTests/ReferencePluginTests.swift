@@ -73,7 +73,7 @@ struct ReferencePluginTests {
         let agent = try Agent()
         let (_, manifest) = try agent.manifest()
         let model = manifest.model.content
-        #expect(manifest.model.plugin == PluginRef(id: "dev.pfhost.model.safetensors", version: "1.1.0"))
+        #expect(manifest.model.plugin == PluginRef(id: "dev.pfhost.model.safetensors", version: "1.2.0"))
         #expect(model.name == "pfhost/tiny-agent-2l")
         #expect(model.format == "safetensors")
         #expect(model.files.map(\.path) == ["config.json", "model.safetensors", "tokenizer.json"])

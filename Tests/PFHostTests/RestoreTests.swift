@@ -243,15 +243,16 @@ struct RestoreTests {
     func damagedLargeBlob() throws {
         let agent = try Agent()
         // Larger than what is hashed before a plugin gets it (16 MiB): the copy and the hash overlap.
+        // A workspace file (the model plugin would cut it into chunks) is one blob.
         let weights = (0..<(17 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
-        try Data(weights).write(to: URL(fileURLWithPath: agent.root + "/model/extra.bin"))
+        try Data(weights).write(to: URL(fileURLWithPath: agent.root + "/workspace/extra.bin"))
         let (_, manifest) = try agent.manifest(["--tag", "main"])
-        let blob = try #require(manifest.model.blobs.first { $0.size == Int64(weights.count) })
+        let blob = try #require(manifest.world.blobs.first { $0.size == Int64(weights.count) })
 
         let intact = agent.dir.file("intact")
-        let restored = try Self.restore(agent, "main", to: intact, ["--only", "model"])
+        let restored = try Self.restore(agent, "main", to: intact, ["--only", "world"])
         #expect(restored.status == 0, "\(restored)")
-        #expect(FileManager.default.contents(atPath: intact + "/model/extra.bin") == Data(weights))
+        #expect(FileManager.default.contents(atPath: intact + "/world/tree/extra.bin") == Data(weights))
 
         let path = try SnapshotStore(opening: agent.store).blobPath(blob.digest)
         try Self.flipByte(of: path, at: 9 << 20)

@@ -47,6 +47,35 @@ struct StatCacheTests {
         #expect(counter.count == reads)
     }
 
+    @Test("ranges of one file are remembered each under its own offset and size, never one for another")
+    func ranges() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.directory("in") + "/weights.bin"
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+        try Data(bytes).write(to: URL(fileURLWithPath: input))
+        let counter = ReadCounter("descriptor")
+        let store = try store(dir, counter)
+        let fd = open(input, O_RDONLY | O_CLOEXEC)
+        defer { close(fd) }
+        func put(_ offset: Int64, _ size: Int64?) throws -> BlobRef {
+            let stored = try store.putFile(descriptor: fd, offset: offset, size: size, display: "descriptor \(fd)")
+            #expect(!stored.changed)
+            return stored.blob
+        }
+        let first = try put(0, 100_000), second = try put(100_000, 100_000), rest = try put(200_000, nil)
+        #expect(first.digest == Digest.of(Array(bytes[0..<100_000])))
+        #expect(second.digest == Digest.of(Array(bytes[100_000..<200_000])))
+        #expect(rest.digest == Digest.of(Array(bytes[200_000...])) && rest.size == 100_000)
+        let reads = counter.count
+        #expect(reads > 0)
+        #expect(try put(100_000, 100_000) == second && put(0, 100_000) == first && put(200_000, nil) == rest)
+        #expect(counter.count == reads)
+        // A range not stored before is read, and the whole file is not mistaken for a range.
+        #expect(try put(50_000, 100_000).digest == Digest.of(Array(bytes[50_000..<150_000])))
+        #expect(try store.putFile(descriptor: fd, size: nil, display: "descriptor").blob.digest == Digest.of(bytes))
+        #expect(counter.count > reads)
+    }
+
     @Test("a changed file is read again, even with the same size")
     func changed() throws {
         let dir = TemporaryDirectory()

@@ -324,6 +324,34 @@ typedef struct pf_host {
      * both strings; a second report of a key replaces the first.
      */
     void (*report)(pf_ctx *ctx, const char *key, const char *value);
+
+    /* ---- [1.1] Storing part of a file (appended after report, same minor). ---- */
+
+    /**
+     * [1.1] Stores `size` bytes of the open regular file `fd` starting at `offset` as one blob, as
+     * put_fd stores a whole file (put_fd is this call with offset 0 and the file's size): read with
+     * pread, the descriptor's offset neither used nor moved, the descriptor not closed. PF_SIZE_FSTAT
+     * stores from `offset` to the end fstat reports when the call starts. It lets a plugin store a
+     * large file as chunks, which hash side by side: pfhost verifies blobs of up to 16 MiB many at a
+     * time (restore, verify --all), so a 10 GB file kept as 4 MiB chunks verifies about five times
+     * faster than one kept as a single blob (SHA-256 of one stream runs on one core's one lane).
+     *
+     * Writes the digest to `digest_out`, the number of bytes stored to `*size_out`, and, when
+     * `flags_out` is not NULL, PF_PUT_CHANGED to `*flags_out` if the file changed while it was read:
+     * it ended before `offset + size`, or its size, mtime or ctime differ between the start and the
+     * end of the read (a file longer than `offset + size` is not a change: storing its first part is
+     * the point). The host may skip reading a range whose fstat data (device, inode, size, mtime,
+     * ctime), offset and size match one it stored before.
+     *
+     * Returns PF_OK, PF_ERR_INVALID (a NULL argument, a negative fd, `offset` or `size` over
+     * INT64_MAX (`size` unless PF_SIZE_FSTAT), `offset + size` over INT64_MAX), PF_ERR_IO (as put_fd)
+     * or PF_ERR_CANCELLED. A host built before this call has a shorter pf_host: check
+     * `host->struct_size >= offsetof(pf_host, put_fd_range) + sizeof host->put_fd_range`, else store
+     * the file whole with put_fd.
+     * [thread-safe]; `fd` must stay open until the call returns.
+     */
+    int32_t (*put_fd_range)(pf_ctx *ctx, int fd, uint64_t offset, uint64_t size, const char *media_type,
+                            char digest_out[PF_DIGEST_STRLEN], uint64_t *size_out, uint32_t *flags_out);
 } pf_host;
 
 /** [1.1] The type of a declared setting (pf_setting.type): what the host accepts as its value. */

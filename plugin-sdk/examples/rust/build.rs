@@ -8,7 +8,7 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("pf_host", &["struct_size", "abi_major", "abi_minor", "reserved", "config", "put_blob", "put_file", "blob_open",
                   "blob_write", "blob_commit", "blob_abort", "parent_layer", "set_layer", "set_error", "log", "progress",
                   "cancelled", "put_fd", "open_blob", "make_directory", "create_file", "make_symlink", "set_attributes",
-                  "set_restored_config", "report"]),
+                  "set_restored_config", "report", "put_fd_range"]),
     ("pf_plugin", &["struct_size", "abi_major", "abi_minor", "kind", "id", "version", "description", "capture", "restore",
                     "setting_size", "setting_count", "settings", "build_identity"]),
     ("pf_setting", &["key", "type", "required", "default_value", "help"]),

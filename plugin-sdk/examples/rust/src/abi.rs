@@ -79,6 +79,7 @@ pub struct PfHost {
     pub set_attributes: unsafe extern "C" fn(*mut PfCtx, *const c_char, u32, i64) -> i32,
     pub set_restored_config: unsafe extern "C" fn(*mut PfCtx, *const c_char, *const c_char, i32) -> i32,
     pub report: unsafe extern "C" fn(*mut PfCtx, *const c_char, *const c_char),
+    pub put_fd_range: unsafe extern "C" fn(*mut PfCtx, c_int, u64, u64, *const c_char, *mut c_char, *mut u64, *mut u32) -> i32,
 }
 
 pub type CaptureFn = unsafe extern "C" fn(*const PfHost, *mut PfCtx) -> i32;
@@ -142,6 +143,7 @@ mod layout {
         assert_eq!(offset_of!(PfHost, open_blob), PF_HOST_OPEN_BLOB);
         assert_eq!(offset_of!(PfHost, set_restored_config), PF_HOST_SET_RESTORED_CONFIG);
         assert_eq!(offset_of!(PfHost, report), PF_HOST_REPORT);
+        assert_eq!(offset_of!(PfHost, put_fd_range), PF_HOST_PUT_FD_RANGE);
         assert_eq!(offset_of!(PfHost, reserved), PF_HOST_RESERVED);
         assert_eq!(offset_of!(PfHost, put_blob), PF_HOST_PUT_BLOB);
         assert_eq!(offset_of!(PfHost, set_layer), PF_HOST_SET_LAYER);
