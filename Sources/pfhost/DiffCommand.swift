@@ -47,7 +47,7 @@ struct DiffCommand: ParsableCommand {
         let a = try store.resolve(from)
         if let to { return (a, try store.resolve(to)) }
         guard let parent = try store.snapshot(a).manifest.parents.first else {
-            throw .invalidReference(from, reason: "it has no parent to compare with; give two snapshots (pfhost diff A B)")
+            throw .noParent(reference: from, id: a, hint: "give two snapshots (pfhost diff A B)")
         }
         // A snapshot copied without its history names a parent the store does not hold.
         guard store.has(parent) else { throw .notFound(reference: parent.description, store: store.path) }

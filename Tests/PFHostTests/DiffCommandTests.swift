@@ -112,7 +112,7 @@ struct DiffCommandTests {
         #expect(layers["model"]?["changed"] == .bool(true))
     }
 
-    @Test("with one snapshot, diff compares it with its first parent; one without a parent is a usage error, exit 4")
+    @Test("with one snapshot, diff compares it with its first parent; one without a parent is refused, exit 4")
     func againstParent() throws {
         let agent = try Agent()
         let first = try snapshot(agent, ["--tag", "t"])
@@ -124,7 +124,7 @@ struct DiffCommandTests {
         #expect(one.stdout.contains("\n  + line 7: m7 user \"more\"\n"), "\(one)")
         let orphan = try pfhost("diff", first.description, "--store", agent.store)
         #expect(orphan.status == 4, "\(orphan)")
-        #expect(orphan.stderr == "pfhost: error: invalid reference '\(first)': it has no parent to compare with; give two snapshots (pfhost diff A B)\n")
+        #expect(orphan.stderr == "pfhost: error: snapshot '\(first)' (\(first.hex.prefix(12))) has no parent to compare with; give two snapshots (pfhost diff A B)\n")
     }
 
     @Test("a ledger only appended to is not rewritten")
