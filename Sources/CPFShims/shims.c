@@ -9,33 +9,38 @@
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <unistd.h>
-#include <openssl/evp.h>
+/* The SHA256_* calls, deprecated in OpenSSL 3 in favour of EVP, run the same assembly (SHA-NI, AVX2,
+   chosen at load time from the CPU's features) without EVP's provider machinery, whose first use costs
+   about 1.4 ms per process (loading openssl.cnf, building the method stores) and whose every context a
+   fetch: pfhost is a short-lived process hashing many small documents. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+#include <stdlib.h>
 
 const int pf_o_path = O_PATH;
 
-/* pf_sha256 is never defined: a pf_sha256 * is an EVP_MD_CTX *, so the EVP type stays out of Swift. */
+/* pf_sha256 is never defined: a pf_sha256 * is a SHA256_CTX *, so the OpenSSL type stays out of Swift. */
 
 pf_sha256 *pf_sha256_new(void) {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL) return NULL;
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
+    SHA256_CTX *context = malloc(sizeof *context);
+    if (context == NULL) return NULL;
+    if (SHA256_Init(context) != 1) {
+        free(context);
         return NULL;
     }
-    return (pf_sha256 *)md;
+    return (pf_sha256 *)context;
 }
 
 int pf_sha256_update(pf_sha256 *state, const void *data, size_t len) {
-    return EVP_DigestUpdate((EVP_MD_CTX *)state, data, len) == 1;
+    return SHA256_Update((SHA256_CTX *)state, data, len) == 1;
 }
 
 int pf_sha256_final(pf_sha256 *state, uint8_t out[32]) {
-    unsigned int n = 0;
-    return EVP_DigestFinal_ex((EVP_MD_CTX *)state, out, &n) == 1 && n == 32;
+    return SHA256_Final(out, (SHA256_CTX *)state) == 1;
 }
 
 void pf_sha256_free(pf_sha256 *state) {
-    EVP_MD_CTX_free((EVP_MD_CTX *)state);
+    free(state);
 }
 
 int pf_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {

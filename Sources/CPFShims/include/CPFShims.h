@@ -10,7 +10,7 @@
 #include "CPFProcess.h"
 #include "CPFMultiBufferSHA256.h"
 
-/** An incremental SHA-256 state (an EVP_MD_CTX underneath). */
+/** An incremental SHA-256 state (a libcrypto SHA256_CTX underneath). */
 typedef struct pf_sha256 pf_sha256;
 
 /** A fresh SHA-256 state, or NULL when libcrypto cannot allocate one. */
