@@ -22,6 +22,10 @@ struct ModelRestore {
             host.report("hosted", "\(provider) serves \(content.name)\(content.revision.map { " (\($0))" } ?? ""); no weights to restore")
             return
         }
+        // Refused before anything is written: chunks that do not add up, a path that leads out.
+        if let problem = content.problems(blobs: Dictionary(layer.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })).first {
+            throw .invalid(problem + "; nothing was written outside TARGET/model")
+        }
         let files = content.files + content.adapters.flatMap(\.files)
         var directories = Set<[UInt8]>()
         for (number, file) in files.enumerated() {
@@ -55,6 +59,8 @@ struct ModelRestore {
     /// Writes the chunks one after another into a new file, which must come to `size` bytes.
     private func restoreChunks(_ path: [UInt8], _ chunks: [Digest], size: Int64) throws(PluginError) {
         let file = try host.createFile(path, mode: 0o644)
+        // A hostile snapshot may repeat one stored chunk until the file claims terabytes.
+        try file.reserve(size)
         var written: Int64 = 0
         for chunk in chunks {
             try host.checkCancelled()

@@ -29,6 +29,18 @@ public final class WritableFile {
 
     deinit { if open { Glibc.close(fd) } }
 
+    /// Throws unless the file system holding this file has room for `count` more bytes: a check
+    /// before writing what a snapshot claims (a hostile one may claim far more than it stores).
+    public func reserve(_ count: Int64) throws(PluginError) {
+        let available: Int64
+        do { available = try Self.system.availableBytes(fd, path: path) } catch {
+            throw .io("\(path): the free space cannot be read: \(error.reason)")
+        }
+        guard count <= available else {
+            throw .io("\(path): \(count) bytes to write, more than the \(available) bytes free on its file system; free some space or restore elsewhere")
+        }
+    }
+
     /// Appends the bytes in `buffer`.
     public func write(_ buffer: UnsafeRawBufferPointer) throws(PluginError) {
         guard buffer.count > 0 else { return }

@@ -122,6 +122,8 @@ final class CaptureContext: @unchecked Sendable {
             if !counted { onBytes?(plugin.kind, UInt64(clamping: blob.size)) }
             return Int32(PF_OK)
         } catch {
+            // Cut short because the host cancelled the capture: that is the answer, not a store failure.
+            if isCancelled { return Int32(PF_ERR_CANCELLED) }
             let message = "\(what): \(error)"
             state.withLock { $0.lastHostError = message }
             logger.error("\(message)", metadata: ["plugin": "\(plugin.file)"])

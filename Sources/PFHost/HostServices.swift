@@ -126,7 +126,8 @@ enum HostServices {
                 let limit = size == PF_SIZE_FSTAT ? nil : Int64(size)
                 var changed = false
                 let code = context.storing("put_fd", { () throws(StoreError) in
-                    let stored = try context.store.putFile(descriptor: fd, size: limit, display: "descriptor \(fd)")
+                    let stored = try context.store.putFile(descriptor: fd, size: limit, display: "descriptor \(fd)",
+                                                           stop: { context.isCancelled })
                     changed = stored.changed
                     return stored.blob
                 }, into: digestOut, size: sizeOut)
@@ -149,7 +150,8 @@ enum HostServices {
                 var changed = false
                 let code = context.storing("put_fd_range", { () throws(StoreError) in
                     let stored = try context.store.putFile(descriptor: fd, offset: Int64(offset), size: limit,
-                                                           display: "descriptor \(fd) from offset \(offset)")
+                                                           display: "descriptor \(fd) from offset \(offset)",
+                                                           stop: { context.isCancelled })
                     changed = stored.changed
                     return stored.blob
                 }, into: digestOut, size: sizeOut)

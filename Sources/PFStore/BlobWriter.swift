@@ -102,7 +102,10 @@ public final class BlobWriter {
     /// Copies the open file `source` from offset `start` into the blob, at most `limit` bytes (all
     /// the rest when nil), with `pread` (the descriptor's offset is not moved): hashing on this thread
     /// while a second thread writes, so both cores work and each byte is read once.
-    func copy(from source: Int32, at start: Int64 = 0, limit: Int64?, path sourcePath: String) throws(StoreError) {
+    ///
+    /// `stop` is asked before each buffer: when it says yes, the copy ends with `ECANCELED`.
+    func copy(from source: Int32, at start: Int64 = 0, limit: Int64?, path sourcePath: String,
+              stop: () -> Bool = { false }) throws(StoreError) {
         precondition(!finished, "BlobWriter used after commit or abort")
         try drainPipeline()
         let system = store.system
@@ -112,6 +115,10 @@ public final class BlobWriter {
         while !pipeline.hasFailed {
             let wanted = limit.map { Int(clamping: $0 - (offset - start)) } ?? Int.max
             if wanted == 0 { break }
+            if stop() {
+                readFailure = .io(step: "reading \(sourcePath)", SystemCallError(operation: "read", path: sourcePath, code: ECANCELED))
+                break
+            }
             let index = pipeline.acquire()
             let buffer = pipeline.buffers[index]
             let count: Int

@@ -1,7 +1,8 @@
 import PFModel
 
-/// Checks the summary counts a layer declares against the blobs they summarise, where the blob's
-/// format makes them checkable: a world tree index (`pfhost-world-tree`) against `entry_count` and
+/// Checks a model layer's files against its blobs (``ModelContent/problems(blobs:)``), and the
+/// summary counts a layer declares against the blobs they summarise, where the blob's format makes
+/// them checkable: a world tree index (`pfhost-world-tree`) against `entry_count` and
 /// `total_bytes`; an NDJSON ledger (`application/x-ndjson`) against `entry_count` and
 /// `pending_count`; an NDJSON trace against `message_count`. A blob of another format (a
 /// third-party plugin's) is not judged.
@@ -21,6 +22,10 @@ enum DeclaredCounts {
         var problems: [(kind: LayerKind, message: String)] = []
         func differ(_ kind: LayerKind, _ field: String, declared: Int, actual: Int, _ what: String) {
             if declared != actual { problems.append((kind, "the layer declares \(field) \(declared), its blob holds \(actual) \(what)")) }
+        }
+        let model = manifest.model
+        for problem in model.content.problems(blobs: Dictionary(model.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })) {
+            problems.append((.model, problem))
         }
         let world = manifest.world.content.tree
         if checked.insert("world \(world.index) \(world.entryCount) \(world.totalBytes)").inserted, let tree = try worldTree(manifest.world.content.tree.index, store: store) {

@@ -47,8 +47,12 @@ extension SnapshotStore {
     /// - Returns: the blob, and whether the file changed while it was read (it ended before
     ///   `size`; its size, mtime or ctime moved during the read; or `size` is not its size), in
     ///   which case the blob holds the prefix that was read.
-    public func putFile(descriptor fd: Int32, size: Int64?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
-        try ingest(fd, size: size, cacheKey: nil, display: display)
+    ///
+    /// `stop` is asked between buffers: when it says yes, the read ends with `ECANCELED` and nothing
+    /// is stored (a capture the host cancelled must not finish reading a 4 GB file first).
+    public func putFile(descriptor fd: Int32, size: Int64?, display: String,
+                        stop: () -> Bool = { false }) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+        try ingest(fd, size: size, cacheKey: nil, display: display, stop: stop)
     }
 
     /// Stores `size` bytes of the open regular file `fd` from `offset` (to its end, as `fstat`
@@ -58,20 +62,22 @@ extension SnapshotStore {
     /// - Returns: the blob, and whether the file changed while it was read (it ended before
     ///   `offset + size`, or its size, mtime or ctime moved during the read); a file longer than
     ///   `offset + size` is no change.
-    public func putFile(descriptor fd: Int32, offset: Int64, size: Int64?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+    public func putFile(descriptor fd: Int32, offset: Int64, size: Int64?, display: String,
+                        stop: () -> Bool = { false }) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
         precondition(offset >= 0 && (size ?? 0) >= 0, "negative offset or size")
-        return try ingest(fd, offset: offset, size: size, cacheKey: nil, display: display)
+        return try ingest(fd, offset: offset, size: size, cacheKey: nil, display: display, stop: stop)
     }
 
     /// The work of the `putFile`s: bytes from `offset`, `size` of them (to the end when nil). A
     /// whole file (offset 0, no size) that is shorter or longer than `size` has changed; a range
     /// has changed only when the file ends inside it. The stat cache is keyed by `cacheKey`, or
     /// by device and inode (and the range, for a range).
-    private func ingest(_ fd: Int32, offset: Int64? = nil, size: Int64?, cacheKey: String?, display: String) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
+    private func ingest(_ fd: Int32, offset: Int64? = nil, size: Int64?, cacheKey: String?, display: String,
+                        stop: () -> Bool = { false }) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
         try acquireLease()
         let before = try step("reading \(display)") { () throws(SystemCallError) in try system.status(fd, path: display) }
         guard before.st_mode & S_IFMT == S_IFREG else {
-            throw .io(step: "reading \(display)", SystemCallError(operation: "open", path: display, code: EINVAL))
+            throw .io(step: "reading \(display)", SystemCallError(operation: "store a directory, FIFO, socket or device (only regular files are blobs) from", path: display, code: EINVAL))
         }
         let statedSize = Int64(before.st_size)
         let start = offset ?? 0
@@ -91,7 +97,7 @@ extension SnapshotStore {
             statCache.forget(key)
         }
         let writer = try makeWriter()
-        try writer.copy(from: fd, at: start, limit: wanted, path: display)
+        try writer.copy(from: fd, at: start, limit: wanted, path: display, stop: stop)
         let blob = try writer.commit()
         let after = try? system.status(fd, path: display)
         let unchanged = after.map { StatCache.same($0, before) } ?? false

@@ -268,6 +268,18 @@ public struct SystemCalls: Sendable {
         return info
     }
 
+    /// The bytes an unprivileged writer may still write to the file system holding the open file
+    /// `fd` (`fstatvfs(2)`: available blocks times the fragment size, `Int64.max` when that overflows).
+    public func availableBytes(_ fd: Int32, path: @autoclosure () -> String) throws(SystemCallError) -> Int64 {
+        try check(.stat, path())
+        var info = statvfs()
+        while fstatvfs(fd, &info) != 0 {
+            guard errno == EINTR else { throw fail(.stat, path()) }
+        }
+        let (bytes, overflow) = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        return overflow || bytes > UInt64(Int64.max) ? .max : Int64(bytes)
+    }
+
     /// `statfs(2)`'s `f_type` for the file system holding `path` (symlinks followed): `0x9fa0` for
     /// procfs, for instance.
     public func fileSystemType(_ path: String) throws(SystemCallError) -> Int64 {

@@ -426,6 +426,14 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     else if (strcmp(mode, "unlisted") == 0) layer_json(json, sizeof json, kind, digest, size, "{\"see\":\"" GHOST "\"}");
     else if (strcmp(mode, "invalid-json") == 0) snprintf(json, sizeof json, "{\"kind\": \"%s\", ", kind);
     else if (strcmp(mode, "not-a-layer") == 0) snprintf(json, sizeof json, "{\"kind\":\"%s\",\"blobs\":[]}", kind);
+    else if (PF_KIND == PF_LAYER_MODEL && (strcmp(mode, "model-chunks-short") == 0 || strcmp(mode, "model-escape") == 0)) {
+        /* Schema-valid model layers restore would refuse: chunks one byte short of the file, a path leading out. */
+        int chunked = strcmp(mode, "model-chunks-short") == 0;
+        snprintf(json, sizeof json, "{\"kind\":\"model\",\"blobs\":[{\"media_type\":\"application/octet-stream\",\"digest\":\"%s\","
+                 "\"size\":%llu}],\"annotations\":{},\"name\":\"test\",\"format\":\"raw\",\"files\":[{\"path\":\"%s\","
+                 "\"%s\":%s%s%s,\"size\":%llu}],\"adapters\":[]}", digest, size, chunked ? "weights.bin" : "../../x",
+                 chunked ? "chunks" : "digest", chunked ? "[\"" : "\"", digest, chunked ? "\"]" : "\"", size + (chunked ? 1 : 0));
+    }
     else if (strcmp(mode, "show-config") == 0) {
         /* The values `config` returns for some keys, as annotations ("-" for NULL). */
         static const char *const keys[] = {"path", "db", "root", "count", "flag", "names"};

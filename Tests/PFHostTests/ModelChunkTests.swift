@@ -97,33 +97,89 @@ struct ModelChunkTests {
         #expect(change["to"]?["digest"] == nil)
     }
 
-    @Test("hostile records: chunks that hold more or fewer bytes than the file records, or a file naming both or neither form, fail the restore naming the file", arguments: [
-        "more", "fewer", "both", "neither",
+    @Test("hostile records fail the restore naming the file before anything is written, and verify reports them", arguments: [
+        "more", "fewer", "both", "neither", "empty", "negative", "unlisted", "escape",
     ])
     func hostile(_ form: String) throws {
         let (agent, base) = try Self.agent()
         var manifest = base
         let index = try #require(manifest.model.content.files.firstIndex { $0.path == "extra.bin" })
+        let total = Int64(Self.weights.count)
+        var name = "extra.bin"
         let expected: String
         switch form {
         case "more":
             manifest.model.content.files[index].size = 10
-            expected = "its chunks hold more than the 10 bytes it records"
+            expected = "its chunks hold \(total) bytes, not the 10 it records"
         case "fewer":
             manifest.model.content.files[index].size += 1
-            expected = "its chunks hold \(Self.weights.count) bytes, not the \(Self.weights.count + 1) it records"
+            expected = "its chunks hold \(total) bytes, not the \(total + 1) it records"
         case "both":
             manifest.model.content.files[index].digest = manifest.model.content.files[index].chunks?.first
             expected = "it names both a digest and chunks: a file records one or the other"
-        default:
+        case "neither":
             manifest.model.content.files[index].chunks = nil
             expected = "it names no blob: a file records its digest or its chunks"
+        case "empty":
+            manifest.model.content.files[index].chunks = []
+            manifest.model.content.files[index].size = 0
+            expected = "an empty list of chunks"
+        case "negative":
+            manifest.model.content.files[index].size = -1
+            expected = "a negative size (-1)"
+        case "unlisted":
+            manifest.model.content.files[index].chunks?[1] = Digest.of(Array("not in this layer".utf8))
+            expected = "its chunk \(Digest.of(Array("not in this layer".utf8))) is not one of the layer's blobs"
+        default:
+            name = "../../x"
+            manifest.model.content.files[index].path = name
+            expected = "not a path inside the model directory"
         }
         _ = try SnapshotStore(opening: agent.store).commitSnapshot(manifest, tag: "hostile")
+        let before = RestoreSecurityTests.listing(agent.dir.path)
         let target = agent.dir.file("target")
         let output = try RestoreTests.restore(agent, "hostile", to: target, ["--only", "model"])
         #expect(output.status == 2, "\(output)")
-        #expect(output.stderr.contains("model file 'extra.bin': \(expected)"), "\(output)")
-        #expect(!FileManager.default.fileExists(atPath: target))
+        #expect(output.stderr.contains("model file '\(name)': \(expected)"), "\(output)")
+        #expect(RestoreSecurityTests.listing(agent.dir.path) == before)
+        let verify = try run(productsDirectory + "/pfhost", ["verify", "hostile", "--store", agent.store])
+        #expect(verify.status == 1, "\(verify)")
+        #expect(verify.stdout.contains("the model layer: model file '\(name)': \(expected)"), "\(verify)")
+    }
+
+    @Test("the host refuses at capture a model layer restore would refuse: chunks short of the file, a path leading out", arguments: [
+        ("model-chunks-short", "model file 'weights.bin': its chunks hold 31 bytes, not the 32 it records"),
+        ("model-escape", "model file '../../x': not a path inside the model directory"),
+    ])
+    func refusedAtCapture(mode: String, message: String) throws {
+        let setup = SnapshotCommandTests.Setup()
+        let output = try setup.snapshot(["--set", "model.mode=\(mode)"])
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("plugin \(setup.plugins)/model.so (org.pfhost.test.plugin, model layer) failed: "), "\(output)")
+        #expect(output.stderr.contains(message), "\(output)")
+    }
+
+    @Test("a snapshot whose one stored chunk is repeated to claim 4 GB is refused for want of space, not written until the disk is full")
+    func chunkBomb() throws {
+        let (agent, base) = try Self.agent()
+        var manifest = base
+        let index = try #require(manifest.model.content.files.firstIndex { $0.path == "extra.bin" })
+        let chunk = try #require(manifest.model.content.files[index].chunks?.first)
+        manifest.model.content.files[index].chunks = Array(repeating: chunk, count: 1000)
+        manifest.model.content.files[index].size = 1000 * (4 << 20)
+        _ = try SnapshotStore(opening: agent.store).commitSnapshot(manifest, tag: "bomb")
+        // A small file system to restore into.
+        let small = agent.dir.directory("small")
+        let mount = try run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", small])
+        guard mount.status == 0 else {
+            print("skipped: this test needs to mount a tmpfs (root with CAP_SYS_ADMIN): \(mount.stderr)")
+            return
+        }
+        defer { _ = try? run("/usr/bin/umount", [small]) }
+        let output = try RestoreTests.restore(agent, "bomb", to: small + "/target", ["--only", "model"])
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("model/extra.bin: 4194304000 bytes to write, more than the"), "\(output)")
+        #expect(output.stderr.contains("bytes free on its file system; free some space or restore elsewhere"), "\(output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: small).isEmpty)
     }
 }

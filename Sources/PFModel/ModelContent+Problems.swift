@@ -1,0 +1,65 @@
+extension ModelContent {
+    /// What makes this content inconsistent with the layer's blobs (`blobs`: each blob's size by
+    /// digest, as the layer's descriptors give them), one message per problem, each naming the file:
+    /// a path that is not plain and relative (empty, absolute, or with an empty, `.` or `..`
+    /// component), a negative size, a file naming both a digest and chunks or neither, an empty chunk
+    /// list, a blob the layer does not list, a whole file whose blob is not its size, or chunks whose
+    /// sizes do not add up to it.
+    ///
+    /// The host refuses such a layer at capture, `pfhost verify` reports it, and the model plugin's
+    /// restore refuses it before it writes anything. It reads no blob.
+    ///
+    /// ```swift
+    /// let sizes = Dictionary(layer.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+    /// for problem in layer.content.problems(blobs: sizes) { print(problem) }
+    /// ```
+    public func problems(blobs: [Digest: Int64]) -> [String] {
+        var problems: [String] = []
+        for file in files + adapters.flatMap(\.files) {
+            func problem(_ text: String) { problems.append("model file '\(DisplayText.escaped(file.path))': \(text)") }
+            if !Self.isPlainRelative(file.path) {
+                problem("not a path inside the model directory (it is empty or absolute, or has an empty, '.' or '..' component)")
+            }
+            if file.size < 0 { problem("a negative size (\(file.size))") }
+            switch (file.digest, file.chunks) {
+            case (let digest?, nil):
+                if let size = blobs[digest] {
+                    if size != file.size { problem("its blob \(digest) has \(size) bytes, not the \(file.size) it records") }
+                } else {
+                    problem("its blob \(digest) is not one of the layer's blobs")
+                }
+            case (nil, let chunks?):
+                guard !chunks.isEmpty else {
+                    problem("an empty list of chunks")
+                    continue
+                }
+                var total: Int64 = 0
+                var summed = true
+                for chunk in chunks {
+                    guard let size = blobs[chunk] else {
+                        problem("its chunk \(chunk) is not one of the layer's blobs")
+                        summed = false
+                        break
+                    }
+                    let (sum, overflow) = total.addingReportingOverflow(size)
+                    guard !overflow else {
+                        problem("its chunks hold more bytes than a file can (their sizes overflow)")
+                        summed = false
+                        break
+                    }
+                    total = sum
+                }
+                if summed, total != file.size { problem("its chunks hold \(total) bytes, not the \(file.size) it records") }
+            case (nil, nil): problem("it names no blob: a file records its digest or its chunks")
+            default: problem("it names both a digest and chunks: a file records one or the other")
+            }
+        }
+        return problems
+    }
+
+    /// Whether `path` is bytes separated by `/`, not absolute, with no empty, `.` or `..` component.
+    static func isPlainRelative(_ path: String) -> Bool {
+        !path.isEmpty && !path.utf8.contains(0)
+            && path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+}
