@@ -146,6 +146,23 @@ struct PluginABITests {
         #expect(whole.stored == bytes && whole.changed == "no")
     }
 
+    @Test("put_fd and put_fd_range stop reading a huge file when the capture is cancelled, answering PF_ERR_CANCELLED", arguments: ["fd", "range"])
+    func putCancelled(mode: String) throws {
+        let setup = SnapshotCommandTests.Setup()
+        // 64 GiB of holes: read to the end, it would take minutes.
+        let file = setup.dir.file("sparse.bin")
+        #expect(FileManager.default.createFile(atPath: file, contents: nil))
+        #expect(truncate(file, 64 << 30) == 0)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let output = try setup.snapshot(["--set", "world.mode=\(mode)", "--set", "world.path=\(file)", "--timeout", "1"])
+        #expect(clock.now - start < .seconds(10), "\(output)")
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("(org.pfhost.test.plugin, world layer) failed: capture returned PF_ERR_CANCELLED"), "\(output)")
+        #expect(!output.stderr.contains("ignored cancellation"), "\(output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: setup.store + "/ingest").filter { $0.hasSuffix(".tmp") } == [])
+    }
+
     @Test("put_fd_range refuses a bad descriptor, an offset or an end past INT64_MAX and a missing media type")
     func putFDRangeInvalid() throws {
         let setup = SnapshotCommandTests.Setup()
