@@ -184,7 +184,7 @@ final class BlobVerifier: Sendable {
         let handedOut = state.withLock { state, _ in state.pointee.handedOut }
         for (digest, identity) in handedOut.sorted(by: { $0.key.description < $1.key.description }) {
             guard try store.blobIdentity(digest) == identity else {
-                throw .corrupt(file: store.blobPath(digest), reason: "it was written while the restore read it (blobs are never changed in place: run 'pfhost verify --all', then restore again)")
+                throw .corrupt(file: store.blobPath(digest), reason: "it was written while the restore read it (blobs are never changed in place; restore again once verify is clean)")
             }
         }
     }

@@ -153,7 +153,7 @@ public final class SnapshotPusher: Sendable {
         let info: stat
         do { info = try system.status(fd, path: path) } catch { throw .store(.io(step: "reading blob \(blob.digest)", error)) }
         guard info.st_mode & S_IFMT == S_IFREG, Int64(info.st_size) == blob.size else {
-            throw .store(.corrupt(file: path, reason: "it is not a regular file of \(blob.size) bytes (run 'pfhost verify --all')"))
+            throw .store(.corrupt(file: path, reason: "it is not a regular file of \(blob.size) bytes"))
         }
         let outcome = try client.uploadBlob(blob.digest, size: blob.size, fd: fd, path: path,
                                             monolithicLimit: options.chunkSize, chunkSize: options.chunkSize)
