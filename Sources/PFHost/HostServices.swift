@@ -121,18 +121,7 @@ enum HostServices {
                 return context.isCancelled ? 1 : 0
             },
             put_fd: { handle, fd, size, mediaType, digestOut, sizeOut, flagsOut in
-                guard let context = context(handle, "put_fd"), fd >= 0, mediaType != nil, digestOut != nil, sizeOut != nil,
-                      size == PF_SIZE_FSTAT || size <= UInt64(Int64.max) else { return Int32(PF_ERR_INVALID) }
-                let limit = size == PF_SIZE_FSTAT ? nil : Int64(size)
-                var changed = false
-                let code = context.storing("put_fd", { () throws(StoreError) in
-                    let stored = try context.store.putFile(descriptor: fd, size: limit, display: "descriptor \(fd)",
-                                                           stop: { context.isCancelled })
-                    changed = stored.changed
-                    return stored.blob
-                }, into: digestOut, size: sizeOut)
-                flagsOut?.pointee = code == Int32(PF_OK) && changed ? UInt32(PF_PUT_CHANGED) : 0
-                return code
+                putDescriptor("put_fd", handle, fd, offset: nil, size, mediaType, digestOut, sizeOut, flagsOut)
             },
             open_blob: RestoreServices.openBlob,
             make_directory: RestoreServices.makeDirectory,
@@ -142,21 +131,7 @@ enum HostServices {
             set_restored_config: RestoreServices.setRestoredConfig,
             report: RestoreServices.report,
             put_fd_range: { handle, fd, offset, size, mediaType, digestOut, sizeOut, flagsOut in
-                guard let context = context(handle, "put_fd_range"), fd >= 0, mediaType != nil, digestOut != nil, sizeOut != nil,
-                      offset <= UInt64(Int64.max), size == PF_SIZE_FSTAT || size <= UInt64(Int64.max) - offset else {
-                    return Int32(PF_ERR_INVALID)
-                }
-                let limit = size == PF_SIZE_FSTAT ? nil : Int64(size)
-                var changed = false
-                let code = context.storing("put_fd_range", { () throws(StoreError) in
-                    let stored = try context.store.putFile(descriptor: fd, offset: Int64(offset), size: limit,
-                                                           display: "descriptor \(fd) from offset \(offset)",
-                                                           stop: { context.isCancelled })
-                    changed = stored.changed
-                    return stored.blob
-                }, into: digestOut, size: sizeOut)
-                flagsOut?.pointee = code == Int32(PF_OK) && changed ? UInt32(PF_PUT_CHANGED) : 0
-                return code
+                putDescriptor("put_fd_range", handle, fd, offset: offset, size, mediaType, digestOut, sizeOut, flagsOut)
             }
         ))
         return table
@@ -166,6 +141,33 @@ enum HostServices {
 // File-level: a C function pointer cannot capture, so the table's closures call these.
 
 /// The context behind a `pf_ctx *`, or nil (with a warning) for a stale or unknown one.
+/// `put_fd` (`offset` nil: the whole file, which has changed when it is not `size` long) and
+/// `put_fd_range` (a range, which has changed only when the file ends inside it): arguments checked
+/// (an end past `INT64_MAX` is `PF_ERR_INVALID`), the read stopped when the capture is cancelled.
+private func putDescriptor(_ function: String, _ handle: OpaquePointer?, _ fd: Int32, offset: UInt64?, _ size: UInt64,
+                           _ mediaType: UnsafePointer<CChar>?, _ digestOut: UnsafeMutablePointer<CChar>?,
+                           _ sizeOut: UnsafeMutablePointer<UInt64>?, _ flagsOut: UnsafeMutablePointer<UInt32>?) -> Int32 {
+    let start = offset ?? 0
+    guard let context = context(handle, function), fd >= 0, mediaType != nil, digestOut != nil, sizeOut != nil,
+          start <= UInt64(Int64.max), size == PF_SIZE_FSTAT || size <= UInt64(Int64.max) - start else {
+        return Int32(PF_ERR_INVALID)
+    }
+    let limit = size == PF_SIZE_FSTAT ? nil : Int64(size)
+    var changed = false
+    let code = context.storing(function, { () throws(StoreError) in
+        let stop = { context.isCancelled }
+        let stored = if let offset {
+            try context.store.putFile(descriptor: fd, offset: Int64(offset), size: limit, display: "descriptor \(fd) from offset \(offset)", stop: stop)
+        } else {
+            try context.store.putFile(descriptor: fd, size: limit, display: "descriptor \(fd)", stop: stop)
+        }
+        changed = stored.changed
+        return stored.blob
+    }, into: digestOut, size: sizeOut)
+    flagsOut?.pointee = code == Int32(PF_OK) && changed ? UInt32(PF_PUT_CHANGED) : 0
+    return code
+}
+
 private func context(_ handle: OpaquePointer?, _ function: String) -> CaptureContext? {
     switch HostHandles.contexts.lookup(handle) {
     case .live(let context):
