@@ -45,19 +45,18 @@ public struct Restorer: Sendable {
     public func restore(_ request: RestoreRequest) throws(RestoreError) -> RestoreResult {
         let kinds = request.kinds.isEmpty ? LayerKind.allCases : LayerKind.allCases.filter(request.kinds.contains)
         let id: Digest
-        let manifestJSON: JSONValue
-        let manifest: Manifest
+        let snapshot: Snapshot
         do {
             // Before the snapshot is read: a gc in another process then waits until this restore
             // ends instead of removing blobs under it (a store this user cannot write, which no gc
             // of theirs can change either, is read without one).
             try? store.acquireLease()
             id = try store.resolve(request.reference)
-            manifestJSON = try store.manifestJSON(id)
-            manifest = try store.snapshot(id).manifest
+            snapshot = try store.snapshot(id)
         } catch {
             throw .store(error)
         }
+        let manifest = snapshot.manifest
         let plugins = try plugins(for: kinds, manifest: manifest, request: request)
 
         let target = try RestoreTarget(request.target, force: request.force, store: store.path)
@@ -76,7 +75,7 @@ public struct Restorer: Sendable {
                     logger: logger, onProgress: onProgress, onBytes: onBytes)
                 contexts.append(RestoreContext(
                     kind: kind, plugin: plugin, services: services, directory: directory,
-                    layer: manifestJSON[kind.rawValue].map { CanonicalJSON.encode($0) } ?? [], blobs: summary.blobs,
+                    layer: snapshot.layerJSON[kind] ?? [], blobs: summary.blobs,
                     verifier: verifier, keepSetID: request.keepSetID, logger: logger))
             }
             verifier.start()

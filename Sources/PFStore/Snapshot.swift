@@ -17,13 +17,18 @@ public struct Snapshot: Hashable, Sendable {
     /// Every blob the snapshot reaches by descriptors, each once, root first: its documents and its
     /// layers' blobs. This is what a copy must move and what `gc` keeps.
     public let closure: [OCIDescriptor]
+    /// Each layer's JSON as the store holds it (a format-2 layer config's bytes; for format 1, its
+    /// member of the snapshot config, canonically encoded), fields ``manifest``'s types do not know
+    /// included: what a plugin's `restore` is given.
+    public let layerJSON: [LayerKind: [UInt8]]
 
     /// A snapshot read from `root`.
-    public init(root: OCIDescriptor, manifest: Manifest, closure: [OCIDescriptor]) {
+    public init(root: OCIDescriptor, manifest: Manifest, closure: [OCIDescriptor], layerJSON: [LayerKind: [UInt8]]) {
         id = root.digest
         self.root = root
         self.manifest = manifest
         self.closure = closure
+        self.layerJSON = layerJSON
     }
 
     /// The store format that wrote it: 2 for a snapshot index, 1 for a snapshot manifest.

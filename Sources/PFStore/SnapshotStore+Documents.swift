@@ -199,7 +199,8 @@ extension SnapshotStore {
             model: try layer(0, ModelContent.self), cache: try layer(1, CacheContent.self), world: try layer(2, WorldContent.self),
             effects: try layer(3, EffectsContent.self), trace: try layer(4, TraceContent.self),
             createdAt: header.createdAt, parents: header.parents)
-        return Snapshot(root: root, manifest: manifest, closure: Self.distinct(closure))
+        return Snapshot(root: root, manifest: manifest, closure: Self.distinct(closure),
+                        layerJSON: Dictionary(uniqueKeysWithValues: zip(LayerKind.allCases, configs)))
     }
 
     private func snapshotManifest(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
@@ -221,7 +222,11 @@ extension SnapshotStore {
             }
         }
         let root = OCIDescriptor(mediaType: MediaType.ociManifest, digest: id, size: size, artifactType: oci.artifactType)
-        return Snapshot(root: root, manifest: manifest, closure: Self.distinct([root, oci.config] + oci.layers))
+        // Decoded above as a manifest, so it parses; each layer is a member.
+        let members = (try? JSONParser.parse(configBytes))?.objectValue ?? [:]
+        var layerJSON: [LayerKind: [UInt8]] = [:]
+        for kind in LayerKind.allCases { layerJSON[kind] = members[kind.rawValue].map { CanonicalJSON.encode($0) } }
+        return Snapshot(root: root, manifest: manifest, closure: Self.distinct([root, oci.config] + oci.layers), layerJSON: layerJSON)
     }
 
     /// Each digest once, first occurrence kept.
