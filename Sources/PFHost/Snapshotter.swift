@@ -86,7 +86,7 @@ public struct Snapshotter: Sendable {
         }
 
         let parents: [Digest]
-        let parentManifest: JSONValue?
+        let parentLayers: [LayerKind: [UInt8]]?
         do {
             // Before the parent is read: from here until this process ends, gc waits for it.
             try store.acquireLease()
@@ -95,7 +95,7 @@ public struct Snapshotter: Sendable {
             } else {
                 parents = try request.parents.map { reference throws(StoreError) in try store.resolve(reference) }
             }
-            parentManifest = try parents.first.map { id throws(StoreError) in try store.manifestJSON(id) }
+            parentLayers = try parents.first.map { id throws(StoreError) in try store.layerJSON(of: id) }
         } catch {
             throw .store(error)
         }
@@ -103,7 +103,7 @@ public struct Snapshotter: Sendable {
         lap("read the parent")
         let tasks = LayerKind.allCases.map { kind in
             pluginSet.task(for: kind, config: sections[kind] ?? [:],
-                           parentLayer: parentManifest.flatMap { $0[kind.rawValue] }.map { CanonicalJSON.encode($0) },
+                           parentLayer: parentLayers?[kind],
                            logger: logger, onProgress: onProgress, onBytes: onBytes)
         }
         let run: CaptureRunner.Report

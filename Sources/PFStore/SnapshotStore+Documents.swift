@@ -293,24 +293,33 @@ extension SnapshotStore {
         return parents
     }
 
-    /// The pfhost manifest of snapshot `id` as parsed JSON, every byte checked against its digest
-    /// but not decoded: for reading parts of it (a parent's layers) without the cost of the whole.
-    public func manifestJSON(_ id: Digest) throws(StoreError) -> JSONValue {
+    /// Each layer's JSON of snapshot `id` as the store holds it (a format-2 layer config's bytes; for
+    /// format 1, its member of the snapshot config, canonically encoded), every document read checked
+    /// against its digest and no layer decoded: a parent's layers for the plugins, without the cost of
+    /// ``snapshot(_:)``.
+    public func layerJSON(of id: Digest) throws(StoreError) -> [LayerKind: [UInt8]] {
         let root = try parseDocument(readBlob(id), id)
+        var layers: [LayerKind: [UInt8]] = [:]
         if root["mediaType"]?.stringValue == MediaType.ociIndex {
             let index = try decodeDocument(OCIIndex.self, root, id, what: "an OCI image index")
-            var members: [String: JSONValue] = [:]
             for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
-                members[kind.rawValue] = try parseDocument(layerDocuments(entry).config, entry.digest)
+                let manifest = try parseDocument(readDocument(entry), entry.digest)
+                let config = manifest["config"]
+                guard manifest["artifactType"]?.stringValue == MediaType.layerArtifact,
+                      config?["mediaType"]?.stringValue == MediaType.layerConfig,
+                      let text = config?["digest"]?.stringValue, let digest = try? Digest(parsing: text),
+                      case .int(let size)? = config?["size"], size >= 0 else {
+                    throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest with a layer config")
+                }
+                layers[kind] = try readDocument(OCIDescriptor(mediaType: MediaType.layerConfig, digest: digest, size: size))
             }
-            let annotations = index.annotations ?? [:]
-            members["created_at"] = annotations[AnnotationKey.created].map(JSONValue.string)
-            members["parents"] = .array((annotations[AnnotationKey.parents] ?? "").split(separator: ",").map { .string(String($0)) })
-            return .object(members)
+            return layers
         }
         guard let text = root["config"]?["digest"]?.stringValue, let config = try? Digest(parsing: text) else {
             throw .corrupt(file: blobPath(id), reason: "not an OCI image manifest: no config digest")
         }
-        return try parseDocument(readBlob(config), config)
+        let members = try parseDocument(readBlob(config), config)
+        for kind in LayerKind.allCases { layers[kind] = members[kind.rawValue].map { CanonicalJSON.encode($0) } }
+        return layers
     }
 }

@@ -331,10 +331,10 @@ struct RestoreTests {
                                                        revision: "2025-04-14", baseURL: "https://api.openai.com/v1"))
         #expect(manifest.cache.content.isHosted && manifest.cache.content.index == nil && manifest.cache.content.dtype == nil)
         #expect(manifest.trace.content.messageCount == 8 && manifest.effects.content.pendingCount == 1)
-        let json = try store.manifestJSON(id)
+        let layers = try store.snapshot(id).layerJSON
         for kind in [LayerKind.model, .cache] {
             let file = agent.dir.file("\(kind).json")
-            try Data(CanonicalJSON.encode(try #require(json[kind.rawValue]))).write(to: URL(fileURLWithPath: file))
+            try Data(try #require(layers[kind])).write(to: URL(fileURLWithPath: file))
             let validation = try run("/usr/bin/env", ["python3", repositoryRoot + "/plugin-sdk/schema/validate.py", "layer-\(kind).schema.json", file])
             #expect(validation.status == 0, "\(validation)")
         }

@@ -36,6 +36,24 @@ struct MigrationTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("ingest/journal.v2")))
     }
 
+    @Test("each layer's JSON reads the same in both formats, alone (layerJSON) or with the snapshot, and decodes to its layer")
+    func layerJSON() throws {
+        let (dir, ids) = try formatOne()
+        let store = try SnapshotStore(opening: dir.path)
+        let before = try store.snapshot(ids[1])
+        #expect(try store.layerJSON(of: ids[1]) == before.layerJSON)
+        #expect(try CanonicalJSON.decode(Layer<ModelContent>.self, from: #require(before.layerJSON[.model])) == before.manifest.model)
+        #expect(try CanonicalJSON.decode(Layer<TraceContent>.self, from: #require(before.layerJSON[.trace])) == before.manifest.trace)
+        #expect(before.format == 1)
+        _ = try store.migrate()
+        let id = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "4", createdAt: "2026-11-27T00:00:03Z"))
+        let format2 = try store.snapshot(id)
+        #expect(format2.format == 2)
+        #expect(try store.layerJSON(of: id) == format2.layerJSON)
+        #expect(try CanonicalJSON.decode(Layer<WorldContent>.self, from: #require(format2.layerJSON[.world])) == format2.manifest.world)
+        #expect(try store.layerJSON(of: ids[1]) == before.layerJSON)
+    }
+
     @Test("migrate upgrades in place: same ids and tags, the history in the journal, index.json tags only")
     func migrate() throws {
         let (dir, ids) = try formatOne()
