@@ -70,6 +70,9 @@ final class StatCache: Sendable {
     }
 
     static let maximumEntries = 100_000
+    /// Seconds: a hit moves an entry's `used` (and makes the cache worth saving) only when it is at
+    /// least this old.
+    static let usedPrecision: Int64 = 86_400
 
     private let path: String
     private let system: SystemCalls
@@ -93,9 +96,14 @@ final class StatCache: Sendable {
         return state.withLock { state in
             if state.entries == nil { state.entries = load() }
             guard var entry = state.entries?[file], entry.key == key else { return nil }
-            entry.used = Self.now() / 1_000_000_000
-            state.entries?[file] = entry
-            state.dirty = true
+            // `used` only ranks entries for eviction, so a day's precision is enough: an unchanged
+            // snapshot (every file a hit) need not rewrite the cache.
+            let now = Self.now() / 1_000_000_000
+            if now - entry.used >= Self.usedPrecision {
+                entry.used = now
+                state.entries?[file] = entry
+                state.dirty = true
+            }
             return entry.digest
         }
     }

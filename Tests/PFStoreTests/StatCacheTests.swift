@@ -47,6 +47,26 @@ struct StatCacheTests {
         #expect(counter.count == reads)
     }
 
+    @Test("hits alone do not rewrite the cache: an unchanged snapshot writes nothing to it")
+    func hitsDoNotRewrite() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.directory("in") + "/weights.bin"
+        try write(input, String(repeating: "w", count: 10_000))
+        let counter = ReadCounter(dir.file("in"))
+        let first = try store(dir, counter)
+        let blob = try first.putFile(at: input)
+        try first.flush()
+        let cache = dir.file("store/ingest/stat-cache.v1")
+        var before = stat()
+        #expect(lstat(cache, &before) == 0)
+        let second = try store(dir, counter)
+        #expect(try second.putFile(at: input) == blob)
+        try second.flush()
+        var after = stat()
+        #expect(lstat(cache, &after) == 0)
+        #expect(after.st_ino == before.st_ino && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec && after.st_mtim.tv_sec == before.st_mtim.tv_sec)
+    }
+
     @Test("ranges of one file are remembered each under its own offset and size, never one for another")
     func ranges() throws {
         let dir = TemporaryDirectory()
