@@ -23,7 +23,7 @@ struct ModelRestore {
             return
         }
         // Refused before anything is written: chunks that do not add up, a path that leads out.
-        if let problem = content.problems(blobs: Dictionary(layer.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })).first {
+        if let problem = content.problems(blobs: layer.blobs).first {
             throw .invalid(problem + "; nothing was written outside TARGET/model")
         }
         let files = content.files + content.adapters.flatMap(\.files)
@@ -42,11 +42,11 @@ struct ModelRestore {
                 if directories.insert(prefix).inserted { try host.makeDirectory(prefix, mode: 0o777) }
             }
             do throws(PluginError) {
-                switch (file.digest, file.chunks) {
-                case (let digest?, nil): try host.restoreFile(path, from: digest)
-                case (nil, let chunks?): try restoreChunks(path, chunks, size: file.size)
-                case (nil, nil): throw PluginError.invalid("it names no blob: a file records its digest or its chunks")
-                default: throw PluginError.invalid("it names both a digest and chunks: a file records one or the other")
+                // One or the other, as problems(blobs:) checked.
+                if let chunks = file.chunks {
+                    try restoreChunks(path, chunks, size: file.size)
+                } else if let digest = file.digest {
+                    try host.restoreFile(path, from: digest)
                 }
             } catch {
                 throw PluginError(code: error.code, message: "model file '\(file.path)': \(error.message)")

@@ -75,15 +75,10 @@ enum LayerValidator {
             throw LayerValidationError("the layer refers to \(unlisted), which is not listed in its blobs")
         }
         // What restore would refuse: a model file whose chunks do not add up to it, or whose path leads out.
-        if case .model(let model) = layer, let problem = model.content.problems(blobs: Self.sizes(model.blobs)).first {
+        if case .model(let model) = layer, let problem = model.content.problems(blobs: model.blobs).first {
             throw LayerValidationError(problem)
         }
         return layer
-    }
-
-    /// Each blob's size by digest (the first, for a digest listed twice).
-    static func sizes(_ blobs: [Descriptor]) -> [Digest: Int64] {
-        Dictionary(blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The parent's layer `parent` without its `plugin` stamp, when that is `bytes` exactly.

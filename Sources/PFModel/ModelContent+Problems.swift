@@ -1,6 +1,6 @@
 extension ModelContent {
-    /// What makes this content inconsistent with the layer's blobs (`blobs`: each blob's size by
-    /// digest, as the layer's descriptors give them), one message per problem, each naming the file:
+    /// What makes this content inconsistent with the layer's blobs (`blobs`, the layer's descriptors,
+    /// whose sizes count), one message per problem, each naming the file:
     /// a path that is not plain and relative (empty, absolute, or with an empty, `.` or `..`
     /// component), a negative size, a file naming both a digest and chunks or neither, an empty chunk
     /// list, a blob the layer does not list, a whole file whose blob is not its size, or chunks whose
@@ -10,10 +10,10 @@ extension ModelContent {
     /// restore refuses it before it writes anything. It reads no blob.
     ///
     /// ```swift
-    /// let sizes = Dictionary(layer.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
-    /// for problem in layer.content.problems(blobs: sizes) { print(problem) }
+    /// for problem in layer.content.problems(blobs: layer.blobs) { print(problem) }
     /// ```
-    public func problems(blobs: [Digest: Int64]) -> [String] {
+    public func problems(blobs descriptors: [Descriptor]) -> [String] {
+        let blobs = Dictionary(descriptors.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
         var problems: [String] = []
         for file in files + adapters.flatMap(\.files) {
             func problem(_ text: String) { problems.append("model file '\(DisplayText.escaped(file.path))': \(text)") }

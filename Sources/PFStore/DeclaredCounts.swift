@@ -24,7 +24,7 @@ enum DeclaredCounts {
             if declared != actual { problems.append((kind, "the layer declares \(field) \(declared), its blob holds \(actual) \(what)")) }
         }
         let model = manifest.model
-        for problem in model.content.problems(blobs: Dictionary(model.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })) {
+        for problem in model.content.problems(blobs: model.blobs) {
             problems.append((.model, problem))
         }
         let world = manifest.world.content.tree
