@@ -13,5 +13,8 @@ public enum LayerKind: String, CaseIterable, Codable, Sendable, Comparable {
         self = Self.allCases[Int(abiValue) - 1]
     }
 
+    /// The article before the kind in a sentence: "an" effects layer, "a" model layer.
+    public var article: String { self == .effects ? "an" : "a" }
+
     public static func < (lhs: LayerKind, rhs: LayerKind) -> Bool { lhs.abiValue < rhs.abiValue }
 }

@@ -17,9 +17,9 @@ public struct Snapshot: Hashable, Sendable {
     /// Every blob the snapshot reaches by descriptors, each once, root first: its documents and its
     /// layers' blobs. This is what a copy must move and what `gc` keeps.
     public let closure: [OCIDescriptor]
-    /// Each layer's JSON as the store holds it (a format-2 layer config's bytes; for format 1, its
-    /// member of the snapshot config, canonically encoded), fields ``manifest``'s types do not know
-    /// included: what a plugin's `restore` is given.
+    /// Each layer's JSON, canonically encoded (a format-2 layer config; for format 1, its member of the
+    /// snapshot config), fields ``manifest``'s types do not know included: what a plugin's `restore`
+    /// is given.
     public let layerJSON: [LayerKind: [UInt8]]
 
     /// A snapshot read from `root`.

@@ -121,15 +121,26 @@ extension SnapshotStore {
     /// among its layer manifest's layers (`listed`) with the same size.
     private func decodeLayer<Content: LayerContent>(_ type: Content.Type, config: [UInt8], configDigest: Digest, manifest: Digest,
                                                     listed: [Digest: Int64]) throws(StoreError) -> Layer<Content> {
+        try decodeLayerJSON(type, config: config, configDigest: configDigest, manifest: manifest, listed: listed).layer
+    }
+
+    /// ``decodeLayer(_:config:configDigest:manifest:listed:)``, with the layer's JSON canonically
+    /// encoded: what a plugin is handed, parsed once.
+    private func decodeLayerJSON<Content: LayerContent>(_ type: Content.Type, config: [UInt8], configDigest: Digest, manifest: Digest,
+                                                        listed: [Digest: Int64]) throws(StoreError) -> (layer: Layer<Content>, json: [UInt8]) {
         let layer: Layer<Content>
-        do { layer = try CanonicalJSON.decode(Layer<Content>.self, from: config) } catch {
-            throw .corrupt(file: blobPath(configDigest), reason: "not a \(Content.kind) layer: \(describeJSONError(error))")
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(config)
+            layer = try CanonicalJSON.decode(Layer<Content>.self, from: value)
+        } catch {
+            throw .corrupt(file: blobPath(configDigest), reason: "not \(Content.kind.article) \(Content.kind) layer: \(describeJSONError(error))")
         }
         for blob in layer.blobs where listed[blob.digest] != blob.size {
             throw .corrupt(file: blobPath(manifest),
                            reason: "the \(Content.kind) layer's blob \(blob.digest) (\(blob.size) bytes) is not among its layer manifest's layers")
         }
-        return layer
+        return (layer, CanonicalJSON.encode(value))
     }
 
     /// What a layer manifest reaches (itself, its config, its layers), checked as ``snapshot(_:)``
@@ -190,17 +201,19 @@ extension SnapshotStore {
             configDigests.append(layerManifest.config.digest)
             listed.append(Dictionary(layerManifest.layers.map { ($0.digest, $0.size) }) { first, _ in first })
         }
+        var layerJSON: [LayerKind: [UInt8]] = [:]
         func layer<Content: LayerContent>(_ position: Int, _ type: Content.Type) throws(StoreError) -> Layer<Content> {
-            try decodeLayer(type, config: configs[position], configDigest: configDigests[position], manifest: entries[position].digest,
-                            listed: listed[position])
+            let decoded = try decodeLayerJSON(type, config: configs[position], configDigest: configDigests[position],
+                                              manifest: entries[position].digest, listed: listed[position])
+            layerJSON[Content.kind] = decoded.json
+            return decoded.layer
         }
         let manifest = Manifest(
             agent: header.agent,
             model: try layer(0, ModelContent.self), cache: try layer(1, CacheContent.self), world: try layer(2, WorldContent.self),
             effects: try layer(3, EffectsContent.self), trace: try layer(4, TraceContent.self),
             createdAt: header.createdAt, parents: header.parents)
-        return Snapshot(root: root, manifest: manifest, closure: Self.distinct(closure),
-                        layerJSON: Dictionary(uniqueKeysWithValues: zip(LayerKind.allCases, configs)))
+        return Snapshot(root: root, manifest: manifest, closure: Self.distinct(closure), layerJSON: layerJSON)
     }
 
     private func snapshotManifest(_ id: Digest, _ value: JSONValue, size: Int64) throws(StoreError) -> Snapshot {
@@ -222,7 +235,7 @@ extension SnapshotStore {
             }
         }
         let root = OCIDescriptor(mediaType: MediaType.ociManifest, digest: id, size: size, artifactType: oci.artifactType)
-        // Decoded above as a manifest, so it parses; each layer is a member.
+        // Decoded above as a manifest, so it parses; each layer is a member, canonically encoded.
         let members = (try? JSONParser.parse(configBytes))?.objectValue ?? [:]
         var layerJSON: [LayerKind: [UInt8]] = [:]
         for kind in LayerKind.allCases { layerJSON[kind] = members[kind.rawValue].map { CanonicalJSON.encode($0) } }
@@ -293,10 +306,11 @@ extension SnapshotStore {
         return parents
     }
 
-    /// Each layer's JSON of snapshot `id` as the store holds it (a format-2 layer config's bytes; for
-    /// format 1, its member of the snapshot config, canonically encoded), every document read checked
-    /// against its digest and no layer decoded: a parent's layers for the plugins, without the cost of
-    /// ``snapshot(_:)``.
+    /// Each layer's JSON of snapshot `id`, canonically encoded: every document read checked against its
+    /// digest, each layer parsed strictly (valid UTF-8, at most 512 levels deep, no duplicate key) and
+    /// checked to be an object of its kind, but not decoded: a parent's layers for the plugins, without
+    /// the cost of ``snapshot(_:)``. A layer that fails is the store's damage (`corrupt`, naming its
+    /// blob), never something handed to a plugin.
     public func layerJSON(of id: Digest) throws(StoreError) -> [LayerKind: [UInt8]] {
         let root = try parseDocument(readBlob(id), id)
         var layers: [LayerKind: [UInt8]] = [:]
@@ -311,7 +325,8 @@ extension SnapshotStore {
                       case .int(let size)? = config?["size"], size >= 0 else {
                     throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest with a layer config")
                 }
-                layers[kind] = try readDocument(OCIDescriptor(mediaType: MediaType.layerConfig, digest: digest, size: size))
+                let value = try parseDocument(readDocument(OCIDescriptor(mediaType: MediaType.layerConfig, digest: digest, size: size)), digest)
+                layers[kind] = try layerOfKind(value, kind, in: digest)
             }
             return layers
         }
@@ -319,7 +334,15 @@ extension SnapshotStore {
             throw .corrupt(file: blobPath(id), reason: "not an OCI image manifest: no config digest")
         }
         let members = try parseDocument(readBlob(config), config)
-        for kind in LayerKind.allCases { layers[kind] = members[kind.rawValue].map { CanonicalJSON.encode($0) } }
+        for kind in LayerKind.allCases { layers[kind] = try layerOfKind(members[kind.rawValue] ?? .null, kind, in: config) }
         return layers
+    }
+
+    /// `value`'s canonical bytes when it is an object whose `kind` is `kind`; else the document is corrupt.
+    private func layerOfKind(_ value: JSONValue, _ kind: LayerKind, in document: Digest) throws(StoreError) -> [UInt8] {
+        guard value.objectValue != nil, value["kind"]?.stringValue == kind.rawValue else {
+            throw .corrupt(file: blobPath(document), reason: "its \(kind) layer is not a JSON object of kind \"\(kind)\"")
+        }
+        return CanonicalJSON.encode(value)
     }
 }

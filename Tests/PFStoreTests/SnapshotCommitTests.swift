@@ -237,4 +237,37 @@ struct JournalTests {
         #expect(verifier.verify(snapshots: nil, everyBlob: true) == [])
         #expect(try store.parents(of: b) == [a])
     }
+
+    @Test("a parent's layers are handed out only as JSON objects of their kind, canonically encoded: damage is the store's, naming the blob", arguments: [
+        ("deep", String(repeating: "[", count: 600) + String(repeating: "]", count: 600)),
+        ("not UTF-8", "{\"kind\":\"model\",\"name\":\"\u{FFFD}\"}"),
+        ("another kind", "{\"kind\":\"cache\"}"),
+        ("not an object", "[1,2]"),
+        ("empty", ""),
+        ("duplicate key", "{\"kind\":\"model\",\"kind\":\"model\"}"),
+    ])
+    func hostileParentLayers(_ name: String, _ text: String) throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        let id = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "p"))
+        // Pretty-printed is fine: it comes back canonical.
+        #expect(try store.layerJSON(of: id)[.model] == CanonicalJSON.encode(JSONParser.parse(store.snapshot(id).layerJSON[.model]!)))
+        var bytes = Array(text.utf8)
+        if name == "not UTF-8" { bytes = bytes.map { $0 == 0xEF ? 0xFF : $0 } }
+        let config = try store.putBlob(bytes)
+        let index = try CanonicalJSON.decode(OCIIndex.self, from: FileManager.default.bytes(store.blobPath(id)))
+        let layer = try CanonicalJSON.decode(OCIManifest.self, from: FileManager.default.bytes(store.blobPath(index.manifests[0].digest)))
+        let forgedLayer = try store.putBlob(CanonicalJSON.encode(OCIManifest(
+            artifactType: layer.artifactType, config: OCIDescriptor(mediaType: MediaType.layerConfig, digest: config.digest, size: config.size),
+            layers: layer.layers, annotations: nil)))
+        var manifests = index.manifests
+        manifests[0] = OCIDescriptor(mediaType: MediaType.ociManifest, digest: forgedLayer.digest, size: forgedLayer.size,
+                                     annotations: [AnnotationKey.layerKinds: "model"])
+        let root = try store.putBlob(CanonicalJSON.encode(OCIIndex(manifests: manifests, annotations: index.annotations)))
+        try store.flush()
+        #expect { try store.layerJSON(of: root.digest) } throws: { error in
+            guard case StoreError.corrupt(let file, _) = error else { return false }
+            return file == store.blobPath(config.digest)
+        }
+    }
 }
