@@ -98,7 +98,7 @@ struct ModelChunkTests {
     }
 
     @Test("hostile records fail the restore naming the file before anything is written, and verify reports them", arguments: [
-        "more", "fewer", "both", "neither", "empty", "negative", "unlisted", "escape",
+        "more", "fewer", "both", "neither", "empty", "negative", "unlisted", "escape", "twice", "clash",
     ])
     func hostile(_ form: String) throws {
         let (agent, base) = try Self.agent()
@@ -130,6 +130,13 @@ struct ModelChunkTests {
         case "unlisted":
             manifest.model.content.files[index].chunks?[1] = Digest.of(Array("not in this layer".utf8))
             expected = "its chunk \(Digest.of(Array("not in this layer".utf8))) is not one of the layer's blobs"
+        case "twice":
+            manifest.model.content.files.append(manifest.model.content.files[index])
+            expected = "recorded twice"
+        case "clash":
+            name = "config.json/extra.bin"
+            manifest.model.content.files[index].path = name
+            expected = "'config.json', a directory on its way, is also recorded as a file"
         default:
             name = "../../x"
             manifest.model.content.files[index].path = name
