@@ -76,9 +76,7 @@ extension SnapshotStore {
                         stop: () -> Bool = { false }) throws(StoreError) -> (blob: BlobRef, changed: Bool) {
         try acquireLease()
         let before = try step("reading \(display)") { () throws(SystemCallError) in try system.status(fd, path: display) }
-        guard before.st_mode & S_IFMT == S_IFREG else {
-            throw .io(step: "reading \(display)", SystemCallError(operation: "store a directory, FIFO, socket or device (only regular files are blobs) from", path: display, code: EINVAL))
-        }
+        guard before.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(display) }
         let statedSize = Int64(before.st_size)
         let start = offset ?? 0
         let wanted = size ?? max(0, statedSize - start)

@@ -23,6 +23,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case missingBlob(Digest, store: String)
     /// The tag names another snapshot (moving it needs `force`).
     case tagExists(String, id: Digest)
+    /// A descriptor or path to store is a directory, FIFO, socket or device: only regular files are blobs.
+    case notRegularFile(String)
     /// The snapshot `reference` names (`id`) has no parent, where a command compares with it.
     case noParent(reference: String, id: Digest, hint: String)
 
@@ -44,6 +46,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "blob \(digest) is not in \(store)"
         case .tagExists(let tag, let id):
             "tag '\(tag)' already names \(id); pass --force to move it"
+        case .notRegularFile(let file):
+            "\(file) is not a regular file (a directory, FIFO, socket or device?): only regular files are stored as blobs"
         case .noParent(let reference, let id, let hint):
             "snapshot '\(reference)' (\(id.hex.prefix(12))) has no parent to compare with; \(hint)"
         }

@@ -340,8 +340,9 @@ typedef struct pf_host {
      * `flags_out` is not NULL, PF_PUT_CHANGED to `*flags_out` if the file changed while it was read:
      * it ended before `offset + size`, or its size, mtime or ctime differ between the start and the
      * end of the read (a file longer than `offset + size` is not a change: storing its first part is
-     * the point). The host may skip reading a range whose fstat data (device, inode, size, mtime,
-     * ctime), offset and size match one it stored before.
+     * the point; an `offset` past the end stores an empty blob and sets PF_PUT_CHANGED). The
+     * host may skip reading a range whose fstat data (device, inode, size, mtime, ctime), offset and
+     * size match one it stored before.
      *
      * Returns PF_OK, PF_ERR_INVALID (a NULL argument, a negative fd, `offset` or `size` over
      * INT64_MAX (`size` unless PF_SIZE_FSTAT), `offset + size` over INT64_MAX), PF_ERR_IO (as put_fd)
