@@ -58,7 +58,13 @@ struct ListCommand: ParsableCommand {
         }
         for entry in entries {
             // The root document and the layer manifests (each shared one read once), no layer config read.
-            let snapshot = try store.summary(of: entry.id, cache: &cache, checkingLayers: false)
+            let snapshot: SnapshotSummary
+            do { snapshot = try store.summary(of: entry.id, cache: &cache, checkingLayers: false) } catch {
+                // One damaged snapshot is not the store: the others are listed (a read that fails is).
+                if case .io = error { throw error }
+                warn("snapshot \(Formatting.short(entry.id)) is not listed: \(error)")
+                continue
+            }
             let header = snapshot.header
             reached[entry.id] = (snapshot.root, snapshot.layerManifests, snapshot.layerManifests.isEmpty ? snapshot.closure : [])
             if let agentKind, header.agent.kind != agentKind { continue }

@@ -57,6 +57,19 @@ struct LifecycleCommandTests {
         #expect(try pfhost("show", String(b.hex.prefix(7)), "--store", setup.store).stdout.hasPrefix("snapshot \(b)\n"))
     }
 
+    @Test("list leaves out a snapshot whose documents are damaged, saying which, and lists the others")
+    func listAroundDamage() throws {
+        let setup = Setup()
+        let a = try take(setup, "a", day: 0), b = try take(setup, "b", day: 1), c = try take(setup, "c", day: 2)
+        // b's trace layer manifest, its own (the trace differs in each snapshot), removed.
+        let store = try SnapshotStore(opening: setup.store)
+        let index = try CanonicalJSON.decode(OCIIndex.self, from: store.readBlob(b))
+        try FileManager.default.removeItem(atPath: store.blobPath(index.manifests[4].digest))
+        let output = try pfhost("list", "--json", "--store", setup.store)
+        #expect(ids(try json(output)["snapshots"]) == [c, a].map(\.description))
+        #expect(output.stderr.contains("pfhost: warning: snapshot \(b.hex.prefix(12)) is not listed: blob \(index.manifests[4].digest) is not in"), "\(output)")
+    }
+
     @Test("a tag never stands in for a content id: tags of 7+ hex digits (either case) are refused; ids, prefixes and TAG~N win over names another tool wrote")
     func tagsCannotShadowIDs() throws {
         let setup = Setup()
