@@ -247,6 +247,8 @@ extension SnapshotStore {
             throw .missingBlob(digest, store: self.path)
         } catch where error.code == ELOOP || error.code == EINVAL || error.code == EISDIR {
             throw .corrupt(file: path, reason: Self.notRegularReason)
+        } catch where error.code == EFBIG {
+            throw .corrupt(file: path, reason: "over 64 MiB, more than pfhost reads whole (a snapshot's documents and layers are KiB to MiB)")
         } catch {
             throw .io(step: "reading blob \(digest)", error)
         }

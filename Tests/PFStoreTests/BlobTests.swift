@@ -80,6 +80,17 @@ struct BlobTests {
         }
     }
 
+    @Test("a blob over 64 MiB is not read whole: the message says so and names it")
+    func readBlobLimit() throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.file("store"), durability: .none)
+        let blob = try store.putBlob([UInt8](repeating: 7, count: (64 << 20) + 1))
+        try store.flush()
+        #expect { try store.readBlob(blob.digest) } throws: { error in
+            "\(error)".hasPrefix("\(store.blobPath(blob.digest)) is corrupt: over 64 MiB, more than pfhost reads whole")
+        }
+    }
+
     @Test("a blob of the wrong size under its name is rewritten, not reused")
     func damagedBlobIsNotReused() throws {
         let dir = TemporaryDirectory()
