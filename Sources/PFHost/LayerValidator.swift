@@ -9,10 +9,26 @@ import PFStore
 /// missing fields are refused, never dropped), and that decodes as that kind's typed layer; every `blobs` entry must be in the store with its exact size; and
 /// every `sha256:` string anywhere in it must be one of its `blobs`, so the snapshot's OCI
 /// manifest, which lists `blobs`, carries everything the layer refers to.
-enum LayerValidator {
+public enum LayerValidator {
     /// The published layer schemas (and the definitions they share), parsed once per process.
     static let published = Result { () throws(SchemaViolation) in
         try JSONSchemaValidator(documents: PublishedSchemas.documents.filter { $0.key.hasPrefix("layer-") || $0.key == "common.schema.json" })
+    }
+
+    /// Why the layer JSON `bytes` does not match the published schema of `kind` (`kind` included),
+    /// or nil when it does: what `pfhost verify` asks of every layer a store holds, since a layer
+    /// pulled or written by another tool never passed a capture's checks.
+    public static func schemaProblem(_ bytes: [UInt8], kind: LayerKind) -> String? {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch { return "not valid JSON: \(error)" }
+        guard json["kind"]?.stringValue == kind.rawValue else { return "its kind is not \"\(kind)\"" }
+        let validator: JSONSchemaValidator
+        do { validator = try published.get() } catch { return "the host's schemas cannot be used: \(error)" }
+        let schema = "layer-\(kind.rawValue).schema.json"
+        do { try validator.validate(json, against: schema) } catch {
+            return "does not match plugin-sdk/schema/\(schema): \(error)"
+        }
+        return nil
     }
 
     /// The layer `bytes` a plugin of `kind` handed over, checked; `parentLayer` is the parent's

@@ -18,10 +18,17 @@ public struct StoreVerifier {
     private var problems: [VerificationProblem] = []
     /// Layers whose declared counts were checked against their blobs (see ``DeclaredCounts``).
     private var countsChecked = Set<String>()
+    /// Checks one layer's JSON (canonical bytes) against what its kind must be, returning why it is
+    /// not (the host passes its published schemas); nil to check nothing more.
+    private let layerCheck: (([UInt8], LayerKind) -> String?)?
+    /// Layer JSON already checked (distinct layers only: most snapshots share most of theirs).
+    private var layersChecked = Set<[UInt8]>()
 
-    /// A verifier for `store`.
-    public init(store: SnapshotStore) {
+    /// A verifier for `store`; `layerCheck` judges each distinct layer's JSON (the CLI passes the
+    /// published schemas' check, so a layer config a plugin could never have handed over is reported).
+    public init(store: SnapshotStore, layerCheck: (([UInt8], LayerKind) -> String?)? = nil) {
         self.store = store
+        self.layerCheck = layerCheck
     }
 
     /// Verifies the snapshots `ids` (every snapshot in the index when nil) and, when
@@ -114,14 +121,23 @@ public struct StoreVerifier {
                 ? "document (\(blob.mediaType))" : "layer blob (\(blob.mediaType))"
             _ = checkBlob(blob.digest, size: blob.size, of: id, role: role)
         }
+        let layerManifests = snapshot.format == 2 ? snapshot.closure.dropFirst().filter { $0.mediaType == MediaType.ociManifest }.map(\.digest) : []
+        func reportLayer(_ kind: LayerKind, _ message: String) {
+            let position = LayerKind.allCases.firstIndex(of: kind) ?? 0
+            report(id, position < layerManifests.count ? store.blobPath(layerManifests[position]) : store.blobPath(id), "the \(kind) layer: \(message)")
+        }
         do {
             for (kind, message) in try DeclaredCounts.problems(in: snapshot.manifest, store: store, checked: &countsChecked) {
-                let position = LayerKind.allCases.firstIndex(of: kind) ?? 0
-                let file = snapshot.format == 2 ? snapshot.closure.dropFirst().filter { $0.mediaType == MediaType.ociManifest }.map(\.digest) : []
-                report(id, position < file.count ? store.blobPath(file[position]) : store.blobPath(id), "the \(kind) layer: \(message)")
+                reportLayer(kind, message)
             }
         } catch {
             // A blob that cannot be read was reported with the layer's blobs above.
+        }
+        if let layerCheck {
+            for kind in LayerKind.allCases {
+                guard let json = snapshot.layerJSON[kind], layersChecked.insert(json).inserted, let problem = layerCheck(json, kind) else { continue }
+                reportLayer(kind, problem)
+            }
         }
         for summary in snapshot.manifest.layerSummaries {
             for blob in summary.blobs {

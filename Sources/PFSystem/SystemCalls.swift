@@ -63,6 +63,18 @@ public struct SystemCalls: Sendable {
         }
     }
 
+    /// Puts `/dev/null` where descriptor 0, 1 or 2 is closed, opened so that using it fails: for
+    /// reading only on 1 and 2 (a write is `EBADF`), for writing only on 0. A process started with
+    /// stdout closed would otherwise have the next file it opens (a blob, a lock, an eventfd of
+    /// Dispatch) take descriptor 1, and print its output into that file and report success.
+    public static func reserveStandardDescriptors() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let opened = Glibc.open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) | O_NOCTTY)
+            // The lowest free number is this one; anything else would be a descriptor to close again.
+            if opened >= 0 && opened != fd { Glibc.close(opened) }
+        }
+    }
+
     /// `fcntl(F_DUPFD_CLOEXEC)`: a second descriptor for what `fd` refers to, the lowest number
     /// free from `minimum` on. `path` is the name errors give it.
     public func duplicate(_ fd: Int32, minimum: Int32 = 0, path: @autoclosure () -> String) throws(SystemCallError) -> Int32 {

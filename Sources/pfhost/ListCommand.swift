@@ -22,7 +22,8 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         let store = try storeOptions.open()
         let rows: [JSONValue]
-        do { rows = try listing(store) } catch { throw fail(error, ExitStatus.of(error)) }
+        var unreadable = 0
+        do { rows = try listing(store, unreadable: &unreadable) } catch { throw fail(error, ExitStatus.of(error)) }
         if json {
             JSONOutput.print(.object(["schema": .string("pfhost.list/1"), "snapshots": .array(rows)]))
         } else {
@@ -36,10 +37,13 @@ struct ListCommand: ParsableCommand {
             }
         }
         try flushStandardOutput()
+        if unreadable > 0 {
+            throw fail("\(Formatting.count(unreadable, "snapshot")) could not be read and \(unreadable == 1 ? "is" : "are") not listed (see the warnings; 'pfhost verify' says more)", ExitStatus.storeFailure)
+        }
     }
 
     /// One JSON object per snapshot listed, newest first.
-    private func listing(_ store: SnapshotStore) throws(StoreError) -> [JSONValue] {
+    private func listing(_ store: SnapshotStore, unreadable: inout Int) throws(StoreError) -> [JSONValue] {
         let tags = try store.tags()
         let (entries, damaged) = try Self.history(store, tag: tag)
         warn(skipped: damaged)
@@ -63,6 +67,7 @@ struct ListCommand: ParsableCommand {
                 // One damaged snapshot is not the store: the others are listed (a read that fails is).
                 if case .io = error { throw error }
                 warn("snapshot \(Formatting.short(entry.id)) is not listed: \(error)")
+                unreadable += 1
                 continue
             }
             let header = snapshot.header

@@ -2,6 +2,7 @@ import ArgumentParser
 import PFBuildIdentity
 import PFHost
 import PFModel
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,6 +29,8 @@ struct PFHostCommand: ParsableCommand {
         // that kills pfhost halfway, with a restore's partial directory left behind.
         signal(SIGPIPE, SIG_IGN)
         signal(SIGXFSZ, SIG_IGN)
+        // A closed stdout stays one a write fails on, never a file opened later (exit 74).
+        SystemCalls.reserveStandardDescriptors()
         let arguments = RawArguments.storeAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot(arguments)

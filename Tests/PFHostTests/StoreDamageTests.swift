@@ -339,11 +339,14 @@ struct StoreDamageTests {
         let root = setup.store + "/blobs/sha256/" + a.hex
         try FileManager.default.removeItem(atPath: root)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
-        for command in [["show", "main"], ["list"]] {
-            let output = try pfhost(command + ["--store", setup.store])
-            #expect(output.status == 3, "\(command): \(output)")
-            #expect(output.stderr.hasPrefix("pfhost: error: \(root) is corrupt: it is not a regular file"), "\(command): \(output)")
-        }
+        let show = try pfhost("show", "main", "--store", setup.store)
+        #expect(show.status == 3, "\(show)")
+        #expect(show.stderr.hasPrefix("pfhost: error: \(root) is corrupt: it is not a regular file"), "\(show)")
+        // list lists what it can read, warns about the rest, and still fails.
+        let list = try pfhost("list", "--store", setup.store)
+        #expect(list.status == 3, "\(list)")
+        #expect(list.stderr.hasPrefix("pfhost: warning: snapshot \(a.hex.prefix(12)) is not listed: \(root) is corrupt: it is not a regular file"), "\(list)")
+        #expect(list.stderr.hasSuffix("pfhost: error: 1 snapshot could not be read and is not listed (see the warnings; 'pfhost verify' says more)\n"), "\(list)")
     }
 
     @Test("--store before the subcommand is taken as after it; ArgumentParser's own errors start 'pfhost: error:'; --help is unchanged")
@@ -363,5 +366,36 @@ struct StoreDamageTests {
         #expect(help.status == 0 && help.stdout.hasPrefix("OVERVIEW: List the snapshots") && help.stderr.isEmpty, "\(help)")
         let version = try pfhost("--version")
         #expect(version.status == 0 && version.stdout.hasPrefix("pfhost "), "\(version)")
+    }
+
+    @Test("verify checks every layer a store holds against the published schemas: a layer config with a field no schema has is reported, naming the layer")
+    func verifyChecksSchemas() throws {
+        let setup = Setup()
+        let output = try setup.snapshot(["--tag", "main"])
+        #expect(output.status == 0, "\(output)")
+        let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        #expect(try pfhost("verify", "--store", setup.store).status == 0)
+        // A copy of the snapshot whose trace layer config has one field more: it decodes (the typed
+        // layer ignores it), so only the schema can tell. Another tool could have written it.
+        let store = try SnapshotStore(opening: setup.store)
+        let index = try CanonicalJSON.decode(OCIIndex.self, from: store.readBlob(id))
+        let layer = try CanonicalJSON.decode(OCIManifest.self, from: store.readBlob(index.manifests[4].digest))
+        guard case .object(var members) = try JSONParser.parse(store.readBlob(layer.config.digest)) else { Issue.record("no object"); return }
+        members["zzz_unknown"] = .int(1)
+        let config = try store.putBlob(CanonicalJSON.encode(JSONValue.object(members)))
+        let forgedLayer = try store.putBlob(CanonicalJSON.encode(OCIManifest(
+            artifactType: layer.artifactType, config: OCIDescriptor(mediaType: MediaType.layerConfig, digest: config.digest, size: config.size),
+            layers: layer.layers, annotations: nil)))
+        var manifests = index.manifests
+        manifests[4] = OCIDescriptor(mediaType: MediaType.ociManifest, digest: forgedLayer.digest, size: forgedLayer.size,
+                                     annotations: [AnnotationKey.layerKinds: "trace"])
+        let root = try store.putBlob(CanonicalJSON.encode(OCIIndex(manifests: manifests, annotations: index.annotations)))
+        try store.flush()
+        try store.adoptSnapshot(root: OCIDescriptor(mediaType: MediaType.ociIndex, digest: root.digest, size: root.size), tag: "forged")
+        let verify = try pfhost("verify", "forged", "--store", setup.store)
+        #expect(verify.status == 1, "\(verify)")
+        #expect(verify.stdout.contains("\(store.blobPath(forgedLayer.digest)): the trace layer: does not match plugin-sdk/schema/layer-trace.schema.json"), "\(verify)")
+        #expect(verify.stdout.contains("zzz_unknown"), "\(verify)")
+        #expect(try pfhost("verify", "main", "--store", setup.store).status == 0)
     }
 }
