@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PFModel
 import PFStore
+import PFTestSupport
 
 /// What the lifecycle commands (`list`, `forget`, `gc`, `verify`, `tag`, `untag`) do with a store
 /// someone forged or damaged: journal lines, documents, index.json. Run as processes.
@@ -378,23 +379,13 @@ struct StoreDamageTests {
         // A copy of the snapshot whose trace layer config has one field more: it decodes (the typed
         // layer ignores it), so only the schema can tell. Another tool could have written it.
         let store = try SnapshotStore(opening: setup.store)
-        let index = try CanonicalJSON.decode(OCIIndex.self, from: store.readBlob(id))
-        let layer = try CanonicalJSON.decode(OCIManifest.self, from: store.readBlob(index.manifests[4].digest))
-        guard case .object(var members) = try JSONParser.parse(store.readBlob(layer.config.digest)) else { Issue.record("no object"); return }
+        guard case .object(var members) = try JSONParser.parse(store.snapshot(id).layerJSON[.trace]!) else { Issue.record("no object"); return }
         members["zzz_unknown"] = .int(1)
-        let config = try store.putBlob(CanonicalJSON.encode(JSONValue.object(members)))
-        let forgedLayer = try store.putBlob(CanonicalJSON.encode(OCIManifest(
-            artifactType: layer.artifactType, config: OCIDescriptor(mediaType: MediaType.layerConfig, digest: config.digest, size: config.size),
-            layers: layer.layers, annotations: nil)))
-        var manifests = index.manifests
-        manifests[4] = OCIDescriptor(mediaType: MediaType.ociManifest, digest: forgedLayer.digest, size: forgedLayer.size,
-                                     annotations: [AnnotationKey.layerKinds: "trace"])
-        let root = try store.putBlob(CanonicalJSON.encode(OCIIndex(manifests: manifests, annotations: index.annotations)))
-        try store.flush()
-        try store.adoptSnapshot(root: OCIDescriptor(mediaType: MediaType.ociIndex, digest: root.digest, size: root.size), tag: "forged")
+        let forged = try LayerForgery.replacingLayer(.trace, of: id, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
+        try store.adoptSnapshot(root: forged.root, tag: "forged")
         let verify = try pfhost("verify", "forged", "--store", setup.store)
         #expect(verify.status == 1, "\(verify)")
-        #expect(verify.stdout.contains("\(store.blobPath(forgedLayer.digest)): the trace layer: does not match plugin-sdk/schema/layer-trace.schema.json"), "\(verify)")
+        #expect(verify.stdout.contains("\(store.blobPath(forged.layerManifest.digest)): the trace layer: does not match plugin-sdk/schema/layer-trace.schema.json"), "\(verify)")
         #expect(verify.stdout.contains("zzz_unknown"), "\(verify)")
         #expect(try pfhost("verify", "main", "--store", setup.store).status == 0)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PFModel
 @testable import PFStore
+import PFTestSupport
 
 @Suite("Committing snapshots")
 struct SnapshotCommitTests {
@@ -254,20 +255,10 @@ struct JournalTests {
         #expect(try store.layerJSON(of: id)[.model] == CanonicalJSON.encode(JSONParser.parse(store.snapshot(id).layerJSON[.model]!)))
         var bytes = Array(text.utf8)
         if name == "not UTF-8" { bytes = bytes.map { $0 == 0xEF ? 0xFF : $0 } }
-        let config = try store.putBlob(bytes)
-        let index = try CanonicalJSON.decode(OCIIndex.self, from: FileManager.default.bytes(store.blobPath(id)))
-        let layer = try CanonicalJSON.decode(OCIManifest.self, from: FileManager.default.bytes(store.blobPath(index.manifests[0].digest)))
-        let forgedLayer = try store.putBlob(CanonicalJSON.encode(OCIManifest(
-            artifactType: layer.artifactType, config: OCIDescriptor(mediaType: MediaType.layerConfig, digest: config.digest, size: config.size),
-            layers: layer.layers, annotations: nil)))
-        var manifests = index.manifests
-        manifests[0] = OCIDescriptor(mediaType: MediaType.ociManifest, digest: forgedLayer.digest, size: forgedLayer.size,
-                                     annotations: [AnnotationKey.layerKinds: "model"])
-        let root = try store.putBlob(CanonicalJSON.encode(OCIIndex(manifests: manifests, annotations: index.annotations)))
-        try store.flush()
-        #expect { try store.layerJSON(of: root.digest) } throws: { error in
+        let forged = try LayerForgery.replacingLayer(.model, of: id, with: bytes, in: store)
+        #expect { try store.layerJSON(of: forged.root.digest) } throws: { error in
             guard case StoreError.corrupt(let file, _) = error else { return false }
-            return file == store.blobPath(config.digest)
+            return file == store.blobPath(forged.config.digest)
         }
     }
 }
