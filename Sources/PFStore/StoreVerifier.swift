@@ -23,6 +23,8 @@ public struct StoreVerifier {
     private let layerCheck: (([UInt8], LayerKind) -> String?)?
     /// Layer JSON already checked (distinct layers only: most snapshots share most of theirs).
     private var layersChecked = Set<[UInt8]>()
+    /// Layer manifests whose listed blobs were checked against their layers.
+    private var manifestsChecked = Set<Digest>()
 
     /// A verifier for `store`; `layerCheck` judges each distinct layer's JSON (the CLI passes the
     /// published schemas' check, so a layer config a plugin could never have handed over is reported).
@@ -137,6 +139,16 @@ public struct StoreVerifier {
             for kind in LayerKind.allCases {
                 guard let json = snapshot.layerJSON[kind], layersChecked.insert(json).inserted, let problem = layerCheck(json, kind) else { continue }
                 reportLayer(kind, problem)
+            }
+        }
+        // Each layer manifest lists its layer's blobs and nothing more (the OCI empty blob for a
+        // layer with none): a blob only the manifest lists is weight a copy carries for nothing.
+        for (summary, manifestDigest) in zip(snapshot.manifest.layerSummaries, layerManifests)
+        where manifestsChecked.insert(manifestDigest).inserted {
+            guard let layerManifest = try? CanonicalJSON.decode(OCIManifest.self, from: store.readBlob(manifestDigest)) else { continue }
+            let own = Set(summary.blobs.map(\.digest))
+            for extra in layerManifest.layers where !own.contains(extra.digest) && !(own.isEmpty && extra.mediaType == MediaType.ociEmpty) {
+                reportLayer(summary.kind, "its layer manifest lists blob \(extra.digest), which the layer does not")
             }
         }
         for summary in snapshot.manifest.layerSummaries {

@@ -388,5 +388,16 @@ struct StoreDamageTests {
         #expect(verify.stdout.contains("\(store.blobPath(forged.layerManifest.digest)): the trace layer: does not match plugin-sdk/schema/layer-trace.schema.json"), "\(verify)")
         #expect(verify.stdout.contains("zzz_unknown"), "\(verify)")
         #expect(try pfhost("verify", "main", "--store", setup.store).status == 0)
+
+        // A layer manifest listing a blob its layer does not: restore ignores it, a copy carries it.
+        let stray = try store.putBlob(Array("not the layer's".utf8))
+        try store.flush()
+        let padded = try LayerForgery.replacingLayer(.effects, of: id, listingAlso: [
+            OCIDescriptor(mediaType: "application/octet-stream", digest: stray.digest, size: stray.size),
+        ], in: store)
+        try store.adoptSnapshot(root: padded.root, tag: "padded")
+        let extra = try pfhost("verify", "padded", "--store", setup.store)
+        #expect(extra.status == 1, "\(extra)")
+        #expect(extra.stdout.contains("\(store.blobPath(padded.layerManifest.digest)): the effects layer: its layer manifest lists blob \(stray.digest), which the layer does not"), "\(extra)")
     }
 }
