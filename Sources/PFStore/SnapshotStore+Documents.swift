@@ -124,10 +124,10 @@ extension SnapshotStore {
         try decodeLayerJSON(type, config: config, configDigest: configDigest, manifest: manifest, listed: listed).layer
     }
 
-    /// ``decodeLayer(_:config:configDigest:manifest:listed:)``, with the layer's JSON canonically
-    /// encoded: what a plugin is handed, parsed once.
+    /// ``decodeLayer(_:config:configDigest:manifest:listed:)``, with the layer's parsed JSON: what a
+    /// plugin is handed (canonically encoded), parsed once.
     private func decodeLayerJSON<Content: LayerContent>(_ type: Content.Type, config: [UInt8], configDigest: Digest, manifest: Digest,
-                                                        listed: [Digest: Int64]) throws(StoreError) -> (layer: Layer<Content>, json: [UInt8]) {
+                                                        listed: [Digest: Int64]) throws(StoreError) -> (layer: Layer<Content>, json: JSONValue) {
         let layer: Layer<Content>
         let value: JSONValue
         do {
@@ -140,7 +140,7 @@ extension SnapshotStore {
             throw .corrupt(file: blobPath(manifest),
                            reason: "the \(Content.kind) layer's blob \(blob.digest) (\(blob.size) bytes) is not among its layer manifest's layers")
         }
-        return (layer, CanonicalJSON.encode(value))
+        return (layer, value)
     }
 
     /// What a layer manifest reaches (itself, its config, its layers), checked as ``snapshot(_:)``
@@ -205,7 +205,7 @@ extension SnapshotStore {
         func layer<Content: LayerContent>(_ position: Int, _ type: Content.Type) throws(StoreError) -> Layer<Content> {
             let decoded = try decodeLayerJSON(type, config: configs[position], configDigest: configDigests[position],
                                               manifest: entries[position].digest, listed: listed[position])
-            layerJSON[Content.kind] = decoded.json
+            layerJSON[Content.kind] = CanonicalJSON.encode(decoded.json)
             return decoded.layer
         }
         let manifest = Manifest(
@@ -223,7 +223,12 @@ extension SnapshotStore {
         }
         let configBytes = try readDocument(oci.config)
         let manifest: Manifest
-        do { manifest = try CanonicalJSON.decode(Manifest.self, from: configBytes) } catch {
+        let members: [String: JSONValue]
+        do {
+            let value = try JSONParser.parse(configBytes)
+            manifest = try CanonicalJSON.decode(Manifest.self, from: value)
+            members = value.objectValue ?? [:]
+        } catch {
             throw .corrupt(file: blobPath(oci.config.digest), reason: "not a pfhost manifest: \(describeJSONError(error))")
         }
         try checkSizes([oci.config] + oci.layers, in: id)
@@ -235,8 +240,7 @@ extension SnapshotStore {
             }
         }
         let root = OCIDescriptor(mediaType: MediaType.ociManifest, digest: id, size: size, artifactType: oci.artifactType)
-        // Decoded above as a manifest, so it parses; each layer is a member, canonically encoded.
-        let members = (try? JSONParser.parse(configBytes))?.objectValue ?? [:]
+        // Each layer is a member of the config, canonically encoded.
         var layerJSON: [LayerKind: [UInt8]] = [:]
         for kind in LayerKind.allCases { layerJSON[kind] = members[kind.rawValue].map { CanonicalJSON.encode($0) } }
         return Snapshot(root: root, manifest: manifest, closure: Self.distinct([root, oci.config] + oci.layers), layerJSON: layerJSON)
@@ -308,8 +312,8 @@ extension SnapshotStore {
 
     /// Each layer's JSON of snapshot `id`, canonically encoded: every document read checked against its
     /// digest, each layer parsed strictly (valid UTF-8, at most 512 levels deep, no duplicate key) and
-    /// checked to be an object of its kind, but not decoded: a parent's layers for the plugins, without
-    /// the cost of ``snapshot(_:)``. A layer that fails is the store's damage (`corrupt`, naming its
+    /// checked to be an object of its kind, but not decoded as its type: a parent's layers for the
+    /// plugins, without the cost of ``snapshot(_:)``. A layer that fails is the store's damage (`corrupt`, naming its
     /// blob), never something handed to a plugin.
     public func layerJSON(of id: Digest) throws(StoreError) -> [LayerKind: [UInt8]] {
         let root = try parseDocument(readBlob(id), id)
@@ -317,16 +321,8 @@ extension SnapshotStore {
         if root["mediaType"]?.stringValue == MediaType.ociIndex {
             let index = try decodeDocument(OCIIndex.self, root, id, what: "an OCI image index")
             for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
-                let manifest = try parseDocument(readDocument(entry), entry.digest)
-                let config = manifest["config"]
-                guard manifest["artifactType"]?.stringValue == MediaType.layerArtifact,
-                      config?["mediaType"]?.stringValue == MediaType.layerConfig,
-                      let text = config?["digest"]?.stringValue, let digest = try? Digest(parsing: text),
-                      case .int(let size)? = config?["size"], size >= 0 else {
-                    throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest with a layer config")
-                }
-                let value = try parseDocument(readDocument(OCIDescriptor(mediaType: MediaType.layerConfig, digest: digest, size: size)), digest)
-                layers[kind] = try layerOfKind(value, kind, in: digest)
+                let (manifest, config) = try layerDocuments(entry)
+                layers[kind] = try layerOfKind(parseDocument(config, manifest.config.digest), kind, in: manifest.config.digest)
             }
             return layers
         }
