@@ -36,6 +36,8 @@ final class CaptureContext: @unchecked Sendable {
         var layer: CapturedLayer?
         /// The bytes of the accepted layer, as the plugin passed them.
         var layerJSON: [UInt8]?
+        /// Whether the accepted layer is the parent's layer it was given, unstamped.
+        var unchanged = false
         var setLayerCalls = 0
         /// A breach of the protocol that fails the capture whatever it returns.
         var violation: String?
@@ -190,10 +192,11 @@ final class CaptureContext: @unchecked Sendable {
             return Int32(PF_ERR_INVALID)
         }
         do {
-            let layer = try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: parentLayerBytes)
+            let (layer, unchanged) = try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: parentLayerBytes)
             state.withLock { state in
                 state.layer = layer
                 state.layerJSON = bytes
+                state.unchanged = unchanged
             }
             return Int32(PF_OK)
         } catch {
@@ -233,6 +236,9 @@ final class CaptureContext: @unchecked Sendable {
 
     /// The layer JSON the plugin passed to a successful `set_layer`, byte for byte.
     var layerJSON: [UInt8]? { state.withLock { $0.layerJSON } }
+
+    /// Whether the layer accepted by `set_layer` is the parent's layer the plugin was given, unstamped.
+    var layerUnchanged: Bool { state.withLock { $0.unchanged } }
 
     /// What the capture produced, once `capture` has returned `code` (and its `pf_ctx *` was
     /// retired). Retires and aborts the writers the plugin left open; no writer opens after this.

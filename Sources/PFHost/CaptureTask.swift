@@ -15,6 +15,11 @@ protocol CaptureTask: AnyObject, Sendable {
     /// What the capture produced and how long it took; nil until it has finished.
     var outcome: (result: Result<CapturedLayer, CaptureFailure>, milliseconds: Int64)? { get }
 
+    /// Whether the layer of a successful capture is the parent's layer the plugin was given, byte
+    /// for byte without its `plugin` stamp: then the snapshot can name the parent's stored layer
+    /// config instead of storing the layer again. Meaningful once the capture has finished.
+    var layerUnchanged: Bool { get }
+
     /// Gives up on a capture that ignored cancellation for the whole grace period. Returns what
     /// was done to stop it for good (its process killed: it will still finish, and promptly), or
     /// nil when it cannot be stopped (a thread): then it may go on running and using what it

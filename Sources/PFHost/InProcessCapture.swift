@@ -28,6 +28,8 @@ final class InProcessCapture: CaptureTask {
 
     var outcome: (result: Result<CapturedLayer, CaptureFailure>, milliseconds: Int64)? { state.withLock { $0.outcome } }
 
+    var layerUnchanged: Bool { context.layerUnchanged }
+
     func start(whenFinished: @escaping @Sendable () -> Void) {
         let status = DetachedThread.start { [self] in
             runOnThisThread()

@@ -39,14 +39,15 @@ public enum LayerValidator {
     /// again: it adds nothing to the store that is not in it already, and on a warm snapshot the
     /// schema walk was most of the host's own work. Everything else is checked as for any layer:
     /// its kind, its typed decoding, its blobs present with their sizes, its digests all listed.
+    ///
+    /// - Returns: the layer, and whether it is the parent's layer unchanged.
     static func validate(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore,
-                         parentLayer: [UInt8]? = nil) throws(LayerValidationError) -> CapturedLayer {
+                         parentLayer: [UInt8]? = nil) throws(LayerValidationError) -> (layer: CapturedLayer, unchanged: Bool) {
         let json: JSONValue
-        let unchanged = parentLayer.flatMap { unstamped($0, equalTo: bytes) }
-        if let unchanged { json = unchanged } else {
-            do { json = try JSONParser.parse(bytes) } catch {
-                throw LayerValidationError("the layer is not valid JSON: \(error)")
-            }
+        // The stamp makes the parent longer than the unchanged layer, never shorter.
+        let unchanged = parentLayer.map { $0.count > bytes.count && unstamped($0) == bytes } ?? false
+        do { json = try JSONParser.parse(bytes) } catch {
+            throw LayerValidationError("the layer is not valid JSON: \(error)")
         }
         guard let object = json.objectValue else { throw LayerValidationError("the layer JSON is not an object") }
         guard let declared = object["kind"]?.stringValue else {
@@ -55,7 +56,7 @@ public enum LayerValidator {
         guard declared == kind.rawValue else {
             throw LayerValidationError("the layer JSON has kind \"\(declared)\" but the plugin declares the \(kind) layer")
         }
-        if unchanged == nil {
+        if !unchanged {
             let validator: JSONSchemaValidator
             do { validator = try published.get() } catch { throw LayerValidationError("the host's schemas cannot be used: \(error)") }
             let schema = "layer-\(kind.rawValue).schema.json"
@@ -94,15 +95,15 @@ public enum LayerValidator {
         if case .model(let model) = layer, let problem = model.content.problems(blobs: model.blobs).first {
             throw LayerValidationError(problem)
         }
-        return layer
+        return (layer, unchanged)
     }
 
-    /// The parent's layer `parent` without its `plugin` stamp, when that is `bytes` exactly.
-    private static func unstamped(_ parent: [UInt8], equalTo bytes: [UInt8]) -> JSONValue? {
-        // The stamp makes the parent longer than the unchanged layer, never shorter.
-        guard parent.count > bytes.count, case .object(var members)? = try? JSONParser.parse(parent) else { return nil }
+    /// The parent's layer `parent` (canonical JSON) without its `plugin` stamp, canonically encoded.
+    static func unstamped(_ parent: [UInt8]) -> [UInt8]? {
+        if let object = CanonicalObject(parent) { return object.removing("plugin") }
+        // Keys CanonicalObject leaves to the parser.
+        guard case .object(var members)? = try? JSONParser.parse(parent) else { return nil }
         members["plugin"] = nil
-        let unstamped = JSONValue.object(members)
-        return CanonicalJSON.encode(unstamped) == bytes ? unstamped : nil
+        return CanonicalJSON.encode(.object(members))
     }
 }

@@ -158,6 +158,9 @@ final class PluginProcess: CaptureTask {
 
     var outcome: (result: Result<CapturedLayer, CaptureFailure>, milliseconds: Int64)? { state.withLock { $0.outcome } }
 
+    /// False: a layer handed back by a capture process is always stored afresh.
+    var layerUnchanged: Bool { false }
+
     func start(whenFinished: @escaping @Sendable () -> Void) {
         let finishedAlready = state.withLock { state -> Bool in
             state.started = true
@@ -373,7 +376,7 @@ final class PluginProcess: CaptureTask {
         switch (state.reply, end) {
         case (.layer(let bytes, let milliseconds)?, .exited(0)?):
             do {
-                return (.success(try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: state.parentLayer)), milliseconds)
+                return (.success(try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: state.parentLayer).layer), milliseconds)
             } catch {
                 return failure("the layer its capture process handed back does not check out: \(error)")
             }

@@ -86,7 +86,7 @@ public struct Snapshotter: Sendable {
         }
 
         let parents: [Digest]
-        let parentLayers: [LayerKind: [UInt8]]?
+        let parentLayers: [LayerKind: StoredLayer]?
         do {
             // Before the parent is read: from here until this process ends, gc waits for it.
             try store.acquireLease()
@@ -95,7 +95,7 @@ public struct Snapshotter: Sendable {
             } else {
                 parents = try request.parents.map { reference throws(StoreError) in try store.resolve(reference) }
             }
-            parentLayers = try parents.first.map { id throws(StoreError) in try store.layerJSON(of: id) }
+            parentLayers = try parents.first.map { id throws(StoreError) in try store.layers(of: id) }
         } catch {
             throw .store(error)
         }
@@ -103,7 +103,7 @@ public struct Snapshotter: Sendable {
         lap("read the parent")
         let tasks = LayerKind.allCases.map { kind in
             pluginSet.task(for: kind, config: sections[kind] ?? [:],
-                           parentLayer: parentLayers?[kind],
+                           parentLayer: parentLayers?[kind]?.json,
                            logger: logger, onProgress: onProgress, onBytes: onBytes)
         }
         let run: CaptureRunner.Report
@@ -132,7 +132,11 @@ public struct Snapshotter: Sendable {
         // A snapshot whose parent is its tag's head goes onto the head as it is at commit time, so
         // concurrent snapshots to one tag form one chain.
         let onTagHead = request.parents.isEmpty && request.tag != nil
-        do { (id, manifest) = try store.commit(assembled, tag: request.tag, onTagHead: onTagHead) } catch { throw .store(error) }
+        let reusing = Self.unchangedLayers(tasks, parentLayers: parentLayers ?? [:])
+        if !reusing.isEmpty {
+            logger.debug("unchanged, stored as the parent's: the \(LayerKind.allCases.filter { reusing[$0] != nil }.map(\.rawValue).joined(separator: ", ")) layer configs")
+        }
+        do { (id, manifest) = try store.commit(assembled, tag: request.tag, onTagHead: onTagHead, reusing: reusing) } catch { throw .store(error) }
         lap("committed \(id)")
         let reports = outcomes.map { outcome in
             let summary = manifest.layerSummaries.first { $0.kind == outcome.plugin.kind }!
@@ -141,6 +145,22 @@ public struct Snapshotter: Sendable {
                 blobCount: summary.blobs.count, bytes: summary.totalBytes, milliseconds: outcome.milliseconds)
         }
         return SnapshotResult(id: id, manifest: manifest, layers: reports)
+    }
+
+    /// The layers the plugins handed back as the parent's layer unchanged, stamped by the same plugin
+    /// and stored byte for byte as a config: each with that config, which the commit names instead
+    /// of encoding and storing the layer again.
+    static func unchangedLayers(_ tasks: [any CaptureTask], parentLayers: [LayerKind: StoredLayer]) -> [LayerKind: OCIDescriptor] {
+        var reusing: [LayerKind: OCIDescriptor] = [:]
+        for task in tasks where task.layerUnchanged {
+            let kind = task.plugin.kind
+            guard let stored = parentLayers[kind], let config = stored.config,
+                  let stamp = CanonicalObject(stored.json)?.value("plugin"),
+                  let reference = try? CanonicalJSON.encode(task.plugin.reference),
+                  stored.json[stamp].elementsEqual(reference) else { continue }
+            reusing[kind] = config
+        }
+        return reusing
     }
 
     /// The manifest of five captured layers, each stamped with the plugin that captured it.

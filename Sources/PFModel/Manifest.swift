@@ -81,4 +81,17 @@ public struct Manifest: Codable, Hashable, Sendable {
             LayerSummary(kind: .trace, plugin: trace.plugin, blobs: trace.blobs, annotations: trace.annotations),
         ]
     }
+
+    /// The canonical JSON of the layer of `kind` (what a format-2 store keeps as its layer config).
+    ///
+    /// - Throws: ``CanonicalJSONError`` when the layer has no canonical form.
+    public func encodedLayer(_ kind: LayerKind) throws -> [UInt8] {
+        switch kind {
+        case .model: try CanonicalJSON.encode(model)
+        case .cache: try CanonicalJSON.encode(cache)
+        case .world: try CanonicalJSON.encode(world)
+        case .effects: try CanonicalJSON.encode(effects)
+        case .trace: try CanonicalJSON.encode(trace)
+        }
+    }
 }

@@ -5,32 +5,38 @@ extension SnapshotStore {
     /// Writes a snapshot's documents (each layer's config and manifest, then the snapshot index),
     /// flushes every blob, and returns the root's descriptor. An unchanged layer's documents are
     /// already in the store and are not written again.
-    func storeDocuments(of manifest: Manifest) throws(StoreError) -> OCIDescriptor {
-        let configs: [[UInt8]]
-        do {
-            configs = [try CanonicalJSON.encode(manifest.model), try CanonicalJSON.encode(manifest.cache),
-                       try CanonicalJSON.encode(manifest.world), try CanonicalJSON.encode(manifest.effects),
-                       try CanonicalJSON.encode(manifest.trace)]
-        } catch {
-            throw .corrupt(file: "the new snapshot's manifest", reason: "\(error)")
-        }
+    ///
+    /// `reusing` names, for layers known to be a parent's layer unchanged, the stored config that
+    /// holds that layer's canonical JSON (``StoredLayer/config``): such a layer is neither encoded
+    /// again nor are its blobs looked up again (the caller checked them; see ``commit(_:tag:onTagHead:reusing:)``).
+    func storeDocuments(of manifest: Manifest, reusing: [LayerKind: OCIDescriptor] = [:]) throws(StoreError) -> OCIDescriptor {
         var entries: [OCIDescriptor] = []
-        for (summary, configBytes) in zip(manifest.layerSummaries, configs) {
+        for summary in manifest.layerSummaries {
+            let reused = reusing[summary.kind]
             var layers: [OCIDescriptor] = []
             var seen = Set<Digest>()
             for blob in summary.blobs where seen.insert(blob.digest).inserted {
-                guard try size(of: blob.digest) == blob.size else { throw .missingBlob(blob.digest, store: path) }
+                if reused == nil {
+                    guard try size(of: blob.digest) == blob.size else { throw .missingBlob(blob.digest, store: path) }
+                }
                 layers.append(OCIDescriptor(mediaType: blob.mediaType, digest: blob.digest, size: blob.size))
             }
             if layers.isEmpty {
                 let empty = try putBlob(Array("{}".utf8))
                 layers.append(OCIDescriptor(mediaType: MediaType.ociEmpty, digest: empty.digest, size: empty.size))
             }
-            let config = try putBlob(configBytes)
-            let layerManifest = OCIManifest(
-                artifactType: MediaType.layerArtifact,
-                config: OCIDescriptor(mediaType: MediaType.layerConfig, digest: config.digest, size: config.size),
-                layers: layers, annotations: nil)
+            let config: OCIDescriptor
+            if let reused {
+                config = OCIDescriptor(mediaType: MediaType.layerConfig, digest: reused.digest, size: reused.size)
+            } else {
+                let bytes: [UInt8]
+                do { bytes = try manifest.encodedLayer(summary.kind) } catch {
+                    throw .corrupt(file: "the new snapshot's manifest", reason: "\(error)")
+                }
+                let stored = try putBlob(bytes)
+                config = OCIDescriptor(mediaType: MediaType.layerConfig, digest: stored.digest, size: stored.size)
+            }
+            let layerManifest = OCIManifest(artifactType: MediaType.layerArtifact, config: config, layers: layers, annotations: nil)
             let stored = try putBlob(try! CanonicalJSON.encode(layerManifest))
             entries.append(OCIDescriptor(mediaType: MediaType.ociManifest, digest: stored.digest, size: stored.size,
                                          annotations: [AnnotationKey.layerKinds: summary.kind.rawValue]))
@@ -310,19 +316,26 @@ extension SnapshotStore {
         return parents
     }
 
-    /// Each layer's JSON of snapshot `id`, canonically encoded: every document read checked against its
-    /// digest, each layer parsed strictly (valid UTF-8, at most 512 levels deep, no duplicate key) and
-    /// checked to be an object of its kind, but not decoded as its type: a parent's layers for the
-    /// plugins, without the cost of ``snapshot(_:)``. A layer that fails is the store's damage (`corrupt`, naming its
-    /// blob), never something handed to a plugin.
-    public func layerJSON(of id: Digest) throws(StoreError) -> [LayerKind: [UInt8]] {
+    /// Each layer of snapshot `id`: its JSON, canonically encoded, and the blob it is stored as when
+    /// that holds these very bytes. Every document read is checked against its digest, each layer checked to be an object of
+    /// its kind that parses strictly (valid UTF-8, at most 512 levels deep, no duplicate key), but
+    /// not decoded as its type: a parent's layers for the plugins, without the cost of
+    /// ``snapshot(_:)``. A config already in canonical form (as pfhost writes them) is recognised
+    /// without being parsed (``CanonicalObject``). A layer that fails is the store's damage
+    /// (`corrupt`, naming its blob), never something handed to a plugin.
+    public func layers(of id: Digest) throws(StoreError) -> [LayerKind: StoredLayer] {
         let root = try parseDocument(readBlob(id), id)
-        var layers: [LayerKind: [UInt8]] = [:]
+        var layers: [LayerKind: StoredLayer] = [:]
         if root["mediaType"]?.stringValue == MediaType.ociIndex {
             let index = try decodeDocument(OCIIndex.self, root, id, what: "an OCI image index")
             for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
                 let (manifest, config) = try layerDocuments(entry)
-                layers[kind] = try layerOfKind(parseDocument(config, manifest.config.digest), kind, in: manifest.config.digest)
+                if let object = CanonicalObject(config), object.string("kind") == kind.rawValue {
+                    layers[kind] = StoredLayer(json: config, config: manifest.config)
+                } else {
+                    layers[kind] = StoredLayer(json: try layerOfKind(parseDocument(config, manifest.config.digest), kind, in: manifest.config.digest),
+                                               config: nil)
+                }
             }
             return layers
         }
@@ -330,7 +343,9 @@ extension SnapshotStore {
             throw .corrupt(file: blobPath(id), reason: "not an OCI image manifest: no config digest")
         }
         let members = try parseDocument(readBlob(config), config)
-        for kind in LayerKind.allCases { layers[kind] = try layerOfKind(members[kind.rawValue] ?? .null, kind, in: config) }
+        for kind in LayerKind.allCases {
+            layers[kind] = StoredLayer(json: try layerOfKind(members[kind.rawValue] ?? .null, kind, in: config), config: nil)
+        }
         return layers
     }
 

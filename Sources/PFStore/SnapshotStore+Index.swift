@@ -45,13 +45,20 @@ extension SnapshotStore {
     /// unchanged: parents are history, never content) and the snapshot index is written again, so
     /// that concurrent writers to one tag form one chain instead of losing history.
     ///
+    /// `reusing` names layers that are a parent's layer unchanged, each with the stored config that
+    /// holds its canonical JSON byte for byte (``StoredLayer/config``, of a layer stamped by the same
+    /// plugin): these are not encoded again, and their blobs, which the caller has just checked to be
+    /// in the store with their sizes, are not looked up again. On a warm snapshot of a large agent,
+    /// encoding and checking unchanged layers was most of the commit.
+    ///
     /// - Returns: the content id and the manifest committed (its parents as committed).
-    public func commit(_ manifest: Manifest, tag: String?, onTagHead: Bool) throws(StoreError) -> (id: Digest, manifest: Manifest) {
+    public func commit(_ manifest: Manifest, tag: String?, onTagHead: Bool,
+                       reusing: [LayerKind: OCIDescriptor] = [:]) throws(StoreError) -> (id: Digest, manifest: Manifest) {
         if let tag, let problem = IndexDocument.tagProblem(tag) { throw .invalidReference(tag, reason: problem) }
         try acquireLease()
         var manifest = manifest
         while true {
-            let root = try storeDocuments(of: manifest)
+            let root = try storeDocuments(of: manifest, reusing: reusing)
             let follow = onTagHead ? tag.map { (tag: $0, head: manifest.parents.first) } : nil
             let moved = try withIndexLock { () throws(StoreError) -> Digest? in
                 var index = try readIndexForWriting()

@@ -37,8 +37,9 @@ struct LayerValidatorTests {
         _ = dir
         let bytes = Self.unstamped(stamped)
         #expect(throws: LayerValidationError.self) { try LayerValidator.validate(bytes, kind: .trace, store: store) }
-        let layer = try LayerValidator.validate(bytes, kind: .trace, store: store, parentLayer: CanonicalJSON.encode(stamped))
+        let (layer, unchanged) = try LayerValidator.validate(bytes, kind: .trace, store: store, parentLayer: CanonicalJSON.encode(stamped))
         #expect(layer.blobs.count == 1)
+        #expect(unchanged)
     }
 
     @Test("a layer that differs from its parent's by one byte, or keeps the stamp, is checked against the schema")

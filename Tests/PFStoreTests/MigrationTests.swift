@@ -41,7 +41,7 @@ struct MigrationTests {
         let (dir, ids) = try formatOne()
         let store = try SnapshotStore(opening: dir.path)
         let before = try store.snapshot(ids[1])
-        #expect(try store.layerJSON(of: ids[1]) == before.layerJSON)
+        #expect(try store.layers(of: ids[1]).mapValues(\.json) == before.layerJSON)
         #expect(try CanonicalJSON.decode(Layer<ModelContent>.self, from: #require(before.layerJSON[.model])) == before.manifest.model)
         #expect(try CanonicalJSON.decode(Layer<TraceContent>.self, from: #require(before.layerJSON[.trace])) == before.manifest.trace)
         #expect(before.format == 1)
@@ -49,9 +49,9 @@ struct MigrationTests {
         let id = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "4", createdAt: "2026-11-27T00:00:03Z"))
         let format2 = try store.snapshot(id)
         #expect(format2.format == 2)
-        #expect(try store.layerJSON(of: id) == format2.layerJSON)
+        #expect(try store.layers(of: id).mapValues(\.json) == format2.layerJSON)
         #expect(try CanonicalJSON.decode(Layer<WorldContent>.self, from: #require(format2.layerJSON[.world])) == format2.manifest.world)
-        #expect(try store.layerJSON(of: ids[1]) == before.layerJSON)
+        #expect(try store.layers(of: ids[1]).mapValues(\.json) == before.layerJSON)
     }
 
     @Test("migrate upgrades in place: same ids and tags, the history in the journal, index.json tags only")

@@ -252,11 +252,11 @@ struct JournalTests {
         let store = try SnapshotStore.openOrCreate(at: dir.path)
         let id = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "p"))
         // Pretty-printed is fine: it comes back canonical.
-        #expect(try store.layerJSON(of: id)[.model] == CanonicalJSON.encode(JSONParser.parse(store.snapshot(id).layerJSON[.model]!)))
+        #expect(try store.layers(of: id)[.model]?.json == CanonicalJSON.encode(JSONParser.parse(store.snapshot(id).layerJSON[.model]!)))
         var bytes = Array(text.utf8)
         if name == "not UTF-8" { bytes = bytes.map { $0 == 0xEF ? 0xFF : $0 } }
         let forged = try LayerForgery.replacingLayer(.model, of: id, with: bytes, in: store)
-        #expect { try store.layerJSON(of: forged.root.digest) } throws: { error in
+        #expect { try store.layers(of: forged.root.digest) } throws: { error in
             guard case StoreError.corrupt(let file, _) = error else { return false }
             return file == store.blobPath(forged.config.digest)
         }

@@ -1,0 +1,18 @@
+import PFModel
+
+/// One layer of a snapshot as the store holds it, read for a snapshot that builds on it.
+public struct StoredLayer: Hashable, Sendable {
+    /// The layer's JSON, canonically encoded, with the `plugin` stamp of the plugin that captured it.
+    public let json: [UInt8]
+    /// The blob that holds ``json`` byte for byte, when there is one: a format-2 layer config that
+    /// is in canonical form, as pfhost writes them. A snapshot whose layer is unchanged (the same
+    /// JSON, stamped by the same plugin) names this blob as its layer config instead of encoding and
+    /// storing the layer again. Nil for a config in another form and for a format-1 snapshot.
+    public let config: OCIDescriptor?
+
+    /// A stored layer.
+    public init(json: [UInt8], config: OCIDescriptor?) {
+        self.json = json
+        self.config = config
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import PFModel
+import PFStore
+import PFTestSupport
+
+/// A layer a plugin hands back as its parent's, unchanged, is named in the new snapshot by the
+/// parent's stored config, not encoded and stored again; only when that config is the very bytes
+/// the layer would be stored as (canonical, stamped by the same plugin).
+@Suite("Unchanged layers")
+struct UnchangedLayerTests {
+    typealias Agent = ReferencePluginTests.Agent
+
+    /// The layer manifest each layer of snapshot `id` is stored as, model to trace.
+    private func layerManifests(_ id: Digest, in store: String) throws -> [Digest] {
+        try CanonicalJSON.decode(OCIIndex.self, from: SnapshotStore(opening: store).readBlob(id)).manifests.map(\.digest)
+    }
+
+    /// The config blob of the `kind` layer of snapshot `id`.
+    private func config(_ kind: LayerKind, of id: Digest, in store: String) throws -> (digest: Digest, bytes: [UInt8]) {
+        let opened = try SnapshotStore(opening: store)
+        let manifest = try CanonicalJSON.decode(OCIManifest.self, from: opened.readBlob(layerManifests(id, in: store)[LayerKind.allCases.firstIndex(of: kind)!]))
+        return (manifest.config.digest, try opened.readBlob(manifest.config.digest))
+    }
+
+    private func reused(_ output: ProcessOutput) -> [String] {
+        guard let line = output.stderr.split(separator: "\n").first(where: { $0.contains("unchanged, stored as the parent's: the ") }),
+              let list = line.components(separatedBy: "stored as the parent's: the ").last?.components(separatedBy: " layer configs").first
+        else { return [] }
+        return list.components(separatedBy: ", ")
+    }
+
+    @Test("an unchanged snapshot names its parent's layer configs; a changed layer is stored afresh; both verify")
+    func unchangedAndChanged() throws {
+        let agent = try Agent()
+        let settings = ["--set", "world.racy_window_ms=0", "--tag", "t"]
+        let (first, _) = try agent.manifest(settings)
+        let second = try agent.snapshot(settings + ["--verbose"])
+        #expect(second.status == 0, "\(second)")
+        #expect(reused(second) == LayerKind.allCases.map(\.rawValue), "\(second.stderr)")
+        let secondID = try Digest(parsing: second.stdout.trimmingCharacters(in: .newlines))
+        #expect(try layerManifests(secondID, in: agent.store) == layerManifests(first, in: agent.store))
+
+        let conversation = agent.root + "/trace/conversation.jsonl"
+        let handle = try #require(FileHandle(forWritingAtPath: conversation))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"role":"user","content":"one more thing"}"#.utf8 + [0x0a]))
+        try handle.close()
+        let third = try agent.snapshot(settings + ["--verbose"])
+        #expect(third.status == 0, "\(third)")
+        #expect(reused(third) == ["model", "cache", "world", "effects"], "\(third.stderr)")
+        let thirdID = try Digest(parsing: third.stdout.trimmingCharacters(in: .newlines))
+        let before = try layerManifests(secondID, in: agent.store), after = try layerManifests(thirdID, in: agent.store)
+        #expect(Array(after.prefix(4)) == Array(before.prefix(4)))
+        #expect(after[4] != before[4])
+        let manifest = try SnapshotStore(opening: agent.store).snapshot(thirdID).manifest
+        #expect(manifest.trace.content.messageCount == (try SnapshotStore(opening: agent.store).snapshot(secondID).manifest.trace.content.messageCount) + 1)
+        let verify = try run(productsDirectory + "/pfhost", ["verify", "--all", "--store", agent.store])
+        #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test("a parent's layer stamped by another version of the plugin is stored again, with this plugin's stamp")
+    func otherPluginVersion() throws {
+        let agent = try Agent()
+        let (first, manifest) = try agent.manifest(["--tag", "t"])
+        let store = try SnapshotStore(opening: agent.store)
+        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.trace]!) else { Issue.record("no object"); return }
+        let plugin = try #require(manifest.trace.plugin)
+        members["plugin"] = .object(["id": .string(plugin.id), "version": .string("0.0.1")])
+        let forged = try LayerForgery.replacingLayer(.trace, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
+        _ = try store.adoptSnapshot(root: forged.root, tag: "older")
+        let output = try agent.snapshot(["--parent", "older", "--verbose"])
+        #expect(output.status == 0, "\(output)")
+        #expect(!reused(output).contains("trace") && reused(output).contains("effects"), "\(output.stderr)")
+        let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        let stored = try config(.trace, of: id, in: agent.store)
+        #expect(stored.digest != forged.config.digest)
+        #expect(try SnapshotStore(opening: agent.store).snapshot(id).manifest.trace.plugin == manifest.trace.plugin)
+    }
+
+    @Test("a parent's layer config in another form than canonical is stored again in canonical form")
+    func nonCanonicalParent() throws {
+        let agent = try Agent()
+        let (first, _) = try agent.manifest(["--tag", "t"])
+        let store = try SnapshotStore(opening: agent.store)
+        let canonical = try store.snapshot(first).layerJSON[.effects]!
+        // The same value with a space after its first brace: valid JSON another tool could write.
+        let spaced = [UInt8(ascii: "{"), UInt8(ascii: " ")] + canonical.dropFirst()
+        #expect(try CanonicalJSON.encode(JSONParser.parse(spaced)) == canonical)
+        let forged = try LayerForgery.replacingLayer(.effects, of: first, with: spaced, in: store)
+        _ = try store.adoptSnapshot(root: forged.root, tag: "spaced")
+        let output = try agent.snapshot(["--parent", "spaced", "--verbose"])
+        #expect(output.status == 0, "\(output)")
+        #expect(!reused(output).contains("effects") && reused(output).contains("trace"), "\(output.stderr)")
+        let id = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        let stored = try config(.effects, of: id, in: agent.store)
+        #expect(stored.bytes == canonical)
+        #expect(stored.digest == Digest.of(canonical))
+    }
+}
