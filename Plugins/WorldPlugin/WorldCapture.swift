@@ -143,23 +143,27 @@ struct WorldCapture {
         let hasher = SHA256Hasher()
         // The settings that decide what is stored of the same files are part of the key.
         hasher.update(Array("pfhost-world-tree-key-v2\n\(root)\nkeep_private_keys=\(keepPrivateKeys)\n".utf8))
+        // Records are hashed 64 KiB at a time: one update per entry cost more than the hashing.
         var record: [UInt8] = []
-        record.reserveCapacity(4096)
+        record.reserveCapacity(80 << 10)
         for entry in entries {
             if isRacy(entry, captureStart: captureStart, racyWindow: racyWindow) { return nil }
             // path NUL, then fixed-width little-endian stat fields, then the link target and NUL.
-            record.removeAll(keepingCapacity: true)
+            if record.count >= 64 << 10 {
+                hasher.update(record)
+                record.removeAll(keepingCapacity: true)
+            }
             record.append(contentsOf: entry.path)
             record.append(0)
-            for field in [UInt64(entry.mode), UInt64(bitPattern: entry.size), entry.device, entry.inode,
-                          UInt64(bitPattern: entry.mtimeNanoseconds), UInt64(bitPattern: entry.ctimeNanoseconds)] {
-                withUnsafeBytes(of: field.littleEndian) { record.append(contentsOf: $0) }
-            }
+            let fields = (UInt64(entry.mode).littleEndian, UInt64(bitPattern: entry.size).littleEndian, entry.device.littleEndian,
+                          entry.inode.littleEndian, UInt64(bitPattern: entry.mtimeNanoseconds).littleEndian,
+                          UInt64(bitPattern: entry.ctimeNanoseconds).littleEndian)
+            withUnsafeBytes(of: fields) { record.append(contentsOf: $0) }
             record.append(contentsOf: entry.kind.rawValue.utf8)
             record.append(contentsOf: entry.target ?? [])
             record.append(0)
-            hasher.update(record)
         }
+        hasher.update(record)
         return hasher.finalize().hex
     }
 
