@@ -35,7 +35,7 @@ struct TreeWalker {
         // The root's own descriptor is the capture's; the walk lists a duplicate it may close.
         let fd = dup(root.fd)
         guard fd >= 0 else { throw .io("\(root.path): cannot be opened: \(String(cString: strerror(errno)))") }
-        let walk = Walk(root: root.path, patterns: excludes.map { Array($0.utf8CString) }, host: host, threads: threads)
+        let walk = Walk(root: root.path, patterns: ExcludePatterns(excludes), host: host, threads: threads)
         walk.push(Directory(fd: fd, relative: [], id: walk.newListing()))
         DispatchQueue.concurrentPerform(iterations: threads) { _ in walk.work() }
         return try walk.result()
@@ -54,7 +54,7 @@ private struct Directory: Sendable {
 /// The state the listing threads share.
 private final class Walk: Sendable {
     let root: String
-    let patterns: [[CChar]]
+    let patterns: ExcludePatterns
     let host: PluginHost
     let threads: Int
     /// Above this many waiting directories, a thread lists a subdirectory itself.
@@ -73,7 +73,7 @@ private final class Walk: Sendable {
     /// Signalled once per pushed directory, and `threads` times when the walk stops.
     private let ready = DispatchSemaphore(value: 0)
 
-    init(root: String, patterns: [[CChar]], host: PluginHost, threads: Int) {
+    init(root: String, patterns: ExcludePatterns, host: PluginHost, threads: Int) {
         self.root = root
         self.patterns = patterns
         self.host = host
@@ -151,36 +151,37 @@ private final class Walk: Sendable {
         let fd = directory.fd
         func display(_ path: [UInt8]) -> String { root + "/" + String(decoding: path, as: UTF8.self) }
         try host.checkCancelled()
-        var names: [[UInt8]]
-        do { names = try system.names(inDirectory: fd, path: display(relative)) } catch {
+        var names: DirectoryNames
+        do { names = try system.nameBuffer(inDirectory: fd, path: display(relative)) } catch {
             throw .io("\(error.path): cannot be listed: \(error.reason)")
         }
-        // Byte order, as lexicographicallyPrecedes gives it; memcmp keeps a 20,000-name sort off the profile.
-        names.sort { a, b in
-            let common = min(a.count, b.count)
-            guard common > 0 else { return a.count < b.count }
-            let order = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in memcmp(x.baseAddress!, y.baseAddress!, common) } }
-            return order != 0 ? order < 0 : a.count < b.count
-        }
+        // Byte order, as lexicographicallyPrecedes gives it.
+        names.sort()
         var listing = WalkedTree.Listing()
-        var child: [UInt8] = []
-        for name in names {
-            child.removeAll(keepingCapacity: true)
-            if !relative.isEmpty {
-                child.append(contentsOf: relative)
-                child.append(UInt8(ascii: "/"))
-            }
-            child.append(contentsOf: name)
+        listing.entries.reserveCapacity(names.count)
+        listing.children.reserveCapacity(names.count)
+        // The path of the entry being looked at: `relative/name`, NUL-terminated for fnmatch.
+        var child = relative
+        if !relative.isEmpty { child.append(UInt8(ascii: "/")) }
+        let prefix = child.count
+        for start in names.starts {
+            let length = names.length(at: start)
+            child.removeSubrange(prefix...)
+            names.bytes.withUnsafeBufferPointer { child.append(contentsOf: $0[start..<(start + length)]) }
             if !patterns.isEmpty {
-                let skip = child.withCString { path in
-                    name.withCString { leaf in patterns.contains { fnmatch($0, path, 0) == 0 || fnmatch($0, leaf, 0) == 0 } }
+                child.append(0)
+                let skip = child.withUnsafeBufferPointer { path in
+                    patterns.matches(path: UnsafeRawPointer(path.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                     length: path.count - 1, leafLength: length)
                 }
+                child.removeLast()
                 if skip { continue }
             }
             let status: stat?
             var target: [UInt8]?
             do throws(SystemCallError) {
-                status = try name.withCString { (cName) throws(SystemCallError) -> stat? in
+                status = try names.bytes.withUnsafeBufferPointer { (buffer) throws(SystemCallError) -> stat? in
+                    let cName = UnsafeRawPointer(buffer.baseAddress! + start).assumingMemoryBound(to: CChar.self)
                     // Deleted while we walked: the tree is what was there when we looked.
                     guard let info = try system.linkStatus(at: fd, cName, display: display(child)) else { return nil }
                     if info.st_mode & S_IFMT == S_IFLNK {
@@ -202,8 +203,9 @@ private final class Walk: Sendable {
             }
             let subdirectoryFD: Int32
             do throws(SystemCallError) {
-                subdirectoryFD = try name.withCString { (cName) throws(SystemCallError) in
-                    try system.open(at: fd, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: display(child))
+                subdirectoryFD = try names.bytes.withUnsafeBufferPointer { (buffer) throws(SystemCallError) in
+                    let cName = UnsafeRawPointer(buffer.baseAddress! + start).assumingMemoryBound(to: CChar.self)
+                    return try system.open(at: fd, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: display(child))
                 }
             } catch where RootDirectory.gone.contains(error.code) {
                 continue // removed, or replaced by a symlink, since the stat: not followed, not listed

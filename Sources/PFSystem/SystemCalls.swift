@@ -363,8 +363,14 @@ public struct SystemCalls: Sendable {
     /// The names in the directory open as `fd` (which stays open and is not moved), without `.`
     /// and `..`, as bytes, in the order the file system gives them.
     public func names(inDirectory fd: Int32, path: @autoclosure () -> String) throws(SystemCallError) -> [[UInt8]] {
+        let names = try nameBuffer(inDirectory: fd, path: path())
+        return names.starts.map { start in Array(names.bytes[start..<(start + names.length(at: start))]) }
+    }
+
+    /// ``names(inDirectory:path:)`` in one buffer (``DirectoryNames``), in the order the file
+    /// system gives them: no allocation per name.
+    public func nameBuffer(inDirectory fd: Int32, path: @autoclosure () -> String) throws(SystemCallError) -> DirectoryNames {
         try check(.readdir, path())
-        // fdopendir takes the descriptor it is given, so give it a copy.
         let copy = dup(fd)
         guard copy >= 0 else { throw fail(.readdir, path()) }
         guard let dir = fdopendir(copy) else {
@@ -374,18 +380,19 @@ public struct SystemCalls: Sendable {
         }
         defer { closedir(dir) }
         rewinddir(dir)
-        var names: [[UInt8]] = []
+        var names = DirectoryNames()
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
                 if errno != 0 { throw fail(.readdir, path()) }
                 return names
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                let start = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                return Array(UnsafeBufferPointer(start: start, count: strlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self))))
+            withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                let name = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                let length = strlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                let dots = name[0] == 46 && (length == 1 || (length == 2 && name[1] == 46))
+                if !dots { names.append(name, length: length) }
             }
-            if name != [46] && name != [46, 46] { names.append(name) }
         }
     }
 
