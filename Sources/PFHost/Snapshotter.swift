@@ -154,8 +154,7 @@ public struct Snapshotter: Sendable {
         var reusing: [LayerKind: OCIDescriptor] = [:]
         for task in tasks where task.layerUnchanged {
             let kind = task.plugin.kind
-            guard let stored = parentLayers[kind], let config = stored.config,
-                  let stamp = CanonicalObject(stored.json)?.value("plugin"),
+            guard let stored = parentLayers[kind], let config = stored.config, let stamp = stored.stamp,
                   let reference = try? CanonicalJSON.encode(task.plugin.reference),
                   stored.json[stamp].elementsEqual(reference) else { continue }
             reusing[kind] = config

@@ -37,7 +37,7 @@ extension SnapshotStore {
                 config = OCIDescriptor(mediaType: MediaType.layerConfig, digest: stored.digest, size: stored.size)
             }
             let layerManifest = OCIManifest(artifactType: MediaType.layerArtifact, config: config, layers: layers, annotations: nil)
-            let stored = try putBlob(try! CanonicalJSON.encode(layerManifest))
+            let stored = try putBlob(layerManifest.canonicalJSON)
             entries.append(OCIDescriptor(mediaType: MediaType.ociManifest, digest: stored.digest, size: stored.size,
                                          annotations: [AnnotationKey.layerKinds: summary.kind.rawValue]))
         }
@@ -101,13 +101,33 @@ extension SnapshotStore {
 
     /// A layer manifest, checked: re-hashed, a pfhost layer manifest, no negative size.
     private func layerManifest(_ entry: OCIDescriptor) throws(StoreError) -> OCIManifest {
-        let value = try parseDocument(readDocument(entry), entry.digest)
+        try layerManifest(entry, bytes: readDocument(entry))
+    }
+
+    /// ``layerManifest(_:)`` of the document `entry` names, already read as `bytes`.
+    private func layerManifest(_ entry: OCIDescriptor, bytes: [UInt8]) throws(StoreError) -> OCIManifest {
+        let value = try parseDocument(bytes, entry.digest)
         let manifest = try decodeDocument(OCIManifest.self, value, entry.digest, what: "an OCI image manifest")
         guard manifest.artifactType == MediaType.layerArtifact, manifest.config.mediaType == MediaType.layerConfig else {
             throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest (artifactType \(manifest.artifactType ?? "none"))")
         }
         try checkSizes([manifest.config] + manifest.layers, in: entry.digest)
         return manifest
+    }
+
+    /// The config a layer manifest names, and its bytes, both checked: for readers that need only a
+    /// layer's JSON. A manifest in canonical form (as pfhost writes them) is not parsed whole: its
+    /// `artifactType` and `config` are read where they are, so a parent's layer manifest listing
+    /// hundreds of blobs costs no more than a small one.
+    private func layerConfig(_ entry: OCIDescriptor) throws(StoreError) -> (descriptor: OCIDescriptor, bytes: [UInt8]) {
+        let bytes = try readDocument(entry)
+        if let object = CanonicalObject(bytes), object.string("artifactType") == MediaType.layerArtifact,
+           let range = object.value("config"), let config = try? CanonicalJSON.decode(OCIDescriptor.self, from: Array(bytes[range])),
+           config.mediaType == MediaType.layerConfig, config.size >= 0 {
+            return (config, try readDocument(config))
+        }
+        let manifest = try layerManifest(entry, bytes: bytes)
+        return (manifest.config, try readDocument(manifest.config))
     }
 
     /// A layer manifest and its config's bytes, both checked.
@@ -329,12 +349,12 @@ extension SnapshotStore {
         if root["mediaType"]?.stringValue == MediaType.ociIndex {
             let index = try decodeDocument(OCIIndex.self, root, id, what: "an OCI image index")
             for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
-                let (manifest, config) = try layerDocuments(entry)
+                let (descriptor, config) = try layerConfig(entry)
                 if let object = CanonicalObject(config), object.string("kind") == kind.rawValue {
-                    layers[kind] = StoredLayer(json: config, config: manifest.config)
+                    layers[kind] = StoredLayer(json: config, config: descriptor, stamp: object.value("plugin"))
                 } else {
-                    layers[kind] = StoredLayer(json: try layerOfKind(parseDocument(config, manifest.config.digest), kind, in: manifest.config.digest),
-                                               config: nil)
+                    layers[kind] = StoredLayer(json: try layerOfKind(parseDocument(config, descriptor.digest), kind, in: descriptor.digest),
+                                               config: nil, stamp: nil)
                 }
             }
             return layers
@@ -344,7 +364,7 @@ extension SnapshotStore {
         }
         let members = try parseDocument(readBlob(config), config)
         for kind in LayerKind.allCases {
-            layers[kind] = StoredLayer(json: try layerOfKind(members[kind.rawValue] ?? .null, kind, in: config), config: nil)
+            layers[kind] = StoredLayer(json: try layerOfKind(members[kind.rawValue] ?? .null, kind, in: config), config: nil, stamp: nil)
         }
         return layers
     }

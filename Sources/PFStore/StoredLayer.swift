@@ -9,10 +9,13 @@ public struct StoredLayer: Hashable, Sendable {
     /// JSON, stamped by the same plugin) names this blob as its layer config instead of encoding and
     /// storing the layer again. Nil for a config in another form and for a format-1 snapshot.
     public let config: OCIDescriptor?
+    /// Where in ``json`` the value of its `plugin` member is, when ``config`` is known.
+    public let stamp: Range<Int>?
 
     /// A stored layer.
-    public init(json: [UInt8], config: OCIDescriptor?) {
+    public init(json: [UInt8], config: OCIDescriptor?, stamp: Range<Int>?) {
         self.json = json
         self.config = config
+        self.stamp = stamp
     }
 }

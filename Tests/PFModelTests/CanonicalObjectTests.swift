@@ -133,3 +133,24 @@ struct CanonicalObjectTests {
         }
     }
 }
+
+@Suite("OCI documents written straight to canonical JSON")
+struct OCIDocumentEncodingTests {
+    @Test("an OCI manifest's canonicalJSON is CanonicalJSON.encode of it, for every optional member and text")
+    func sameBytesAsEncodable() throws {
+        var generator = SystemRandomNumberGenerator()
+        func text() -> String { String((0..<Int.random(in: 0..<6, using: &generator)).map { _ in "aZ.é\"\\\n\u{1}/😀".randomElement(using: &generator)! }) }
+        func annotations() -> [String: String]? {
+            Bool.random(using: &generator) ? nil : Dictionary((0..<Int.random(in: 0..<4, using: &generator)).map { _ in (text(), text()) }, uniquingKeysWith: { a, _ in a })
+        }
+        func descriptor() -> OCIDescriptor {
+            OCIDescriptor(mediaType: text(), digest: Digest.of(Array(text().utf8)), size: Int64.random(in: Int64.min...Int64.max, using: &generator),
+                          artifactType: Bool.random(using: &generator) ? nil : text(), annotations: annotations())
+        }
+        for _ in 0..<500 {
+            let manifest = OCIManifest(artifactType: Bool.random(using: &generator) ? nil : text(), config: descriptor(),
+                                       layers: (0..<Int.random(in: 0..<5, using: &generator)).map { _ in descriptor() }, annotations: annotations())
+            #expect(manifest.canonicalJSON == (try CanonicalJSON.encode(manifest)))
+        }
+    }
+}

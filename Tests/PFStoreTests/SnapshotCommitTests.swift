@@ -261,4 +261,33 @@ struct JournalTests {
             return file == store.blobPath(forged.config.digest)
         }
     }
+
+    @Test("a parent's layer manifest is read for its config only, and refused naming it when that is not a layer config", arguments: [
+        "artifactType", "config mediaType", "config size", "config missing",
+    ])
+    func hostileParentLayerManifests(_ damage: String) throws {
+        let dir = TemporaryDirectory()
+        let store = try SnapshotStore.openOrCreate(at: dir.path)
+        let id = try store.commitSnapshot(SnapshotFactory.manifest(in: store, seed: "p"))
+        let index = try CanonicalJSON.decode(OCIIndex.self, from: store.readBlob(id))
+        var layer = try CanonicalJSON.decode(OCIManifest.self, from: store.readBlob(index.manifests[0].digest))
+        switch damage {
+        case "artifactType": layer.artifactType = "application/vnd.other"
+        case "config mediaType": layer.config.mediaType = "application/json"
+        case "config size": layer.config.size = -1
+        default: layer.config.digest = Digest.of(Array("absent".utf8))
+        }
+        let stored = try store.putBlob(layer.canonicalJSON)
+        var manifests = index.manifests
+        manifests[0] = OCIDescriptor(mediaType: MediaType.ociManifest, digest: stored.digest, size: stored.size, annotations: manifests[0].annotations)
+        let root = try store.putBlob(CanonicalJSON.encode(OCIIndex(manifests: manifests, annotations: index.annotations)))
+        try store.flush()
+        #expect { try store.layers(of: root.digest) } throws: { error in
+            switch error {
+            case StoreError.corrupt(let file, _): return file == store.blobPath(stored.digest)
+            case StoreError.missingBlob(let digest, _): return damage == "config missing" && digest == layer.config.digest
+            default: return false
+            }
+        }
+    }
 }
