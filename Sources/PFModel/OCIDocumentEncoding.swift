@@ -5,17 +5,7 @@
 extension OCIDescriptor {
     /// Appends the descriptor's canonical JSON to `out`.
     public func appendCanonicalJSON(to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
-        if let annotations {
-            out.append(contentsOf: #""annotations":"#.utf8)
-            appendCanonicalAnnotations(annotations, to: &out)
-            out.append(UInt8(ascii: ","))
-        }
-        if let artifactType {
-            out.append(contentsOf: #""artifactType":"#.utf8)
-            CanonicalJSON.appendString(artifactType, to: &out)
-            out.append(UInt8(ascii: ","))
-        }
+        appendOpening(annotations: annotations, artifactType: artifactType, to: &out)
         out.append(contentsOf: #""digest":"#.utf8)
         CanonicalJSON.appendString(digest.description, to: &out)
         out.append(contentsOf: #","mediaType":"#.utf8)
@@ -31,17 +21,7 @@ extension OCIManifest {
     public var canonicalJSON: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + 160 * layers.count)
-        out.append(UInt8(ascii: "{"))
-        if let annotations {
-            out.append(contentsOf: #""annotations":"#.utf8)
-            appendCanonicalAnnotations(annotations, to: &out)
-            out.append(UInt8(ascii: ","))
-        }
-        if let artifactType {
-            out.append(contentsOf: #""artifactType":"#.utf8)
-            CanonicalJSON.appendString(artifactType, to: &out)
-            out.append(UInt8(ascii: ","))
-        }
+        appendOpening(annotations: annotations, artifactType: artifactType, to: &out)
         out.append(contentsOf: #""config":"#.utf8)
         config.appendCanonicalJSON(to: &out)
         out.append(contentsOf: #","layers":["#.utf8)
@@ -55,6 +35,22 @@ extension OCIManifest {
         CanonicalJSON.appendInteger(Int64(schemaVersion), to: &out)
         out.append(UInt8(ascii: "}"))
         return out
+    }
+}
+
+/// `{`, then the members that sort before every other of a descriptor's and a manifest's:
+/// `annotations` and `artifactType`, each when present, each followed by a comma.
+private func appendOpening(annotations: [String: String]?, artifactType: String?, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "{"))
+    if let annotations {
+        out.append(contentsOf: #""annotations":"#.utf8)
+        appendCanonicalAnnotations(annotations, to: &out)
+        out.append(UInt8(ascii: ","))
+    }
+    if let artifactType {
+        out.append(contentsOf: #""artifactType":"#.utf8)
+        CanonicalJSON.appendString(artifactType, to: &out)
+        out.append(UInt8(ascii: ","))
     }
 }
 
