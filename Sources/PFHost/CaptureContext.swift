@@ -38,6 +38,8 @@ final class CaptureContext: @unchecked Sendable {
         var layerJSON: [UInt8]?
         /// Whether the accepted layer is the parent's layer it was given, unstamped.
         var unchanged = false
+        /// Why the layer refused, the parent's layer handed back unchanged, does not check out.
+        var parentLayerDamage: String?
         var setLayerCalls = 0
         /// A breach of the protocol that fails the capture whatever it returns.
         var violation: String?
@@ -170,7 +172,7 @@ final class CaptureContext: @unchecked Sendable {
 
     /// The largest layer JSON `set_layer` takes: a layer describes its content, which goes in blobs
     /// (the reference layers are a few KiB; a million-entry world tree is one blob of its own).
-    static let maximumLayerBytes = 16 << 20
+    static let maximumLayerBytes = SnapshotStore.maximumLayerBytes
 
     /// Refuses a layer of `length` bytes, over ``maximumLayerBytes``, without reading it.
     func refuseLayer(length: Int) -> Int32 {
@@ -200,7 +202,10 @@ final class CaptureContext: @unchecked Sendable {
             }
             return Int32(PF_OK)
         } catch {
-            state.withLock { $0.violation = error.description }
+            state.withLock { state in
+                state.violation = error.description
+                if error.inParentLayer { state.parentLayerDamage = error.description }
+            }
             return Int32(PF_ERR_INVALID)
         }
     }
@@ -263,7 +268,7 @@ final class CaptureContext: @unchecked Sendable {
             }
         }
         func failure(_ message: String) -> Result<CapturedLayer, CaptureFailure> {
-            .failure(CaptureFailure(plugin: plugin, message: message))
+            .failure(CaptureFailure(plugin: plugin, message: message, parentLayerDamage: state.parentLayerDamage))
         }
         if code != Int32(PF_OK) {
             let name = Self.codeName(code)

@@ -43,9 +43,21 @@ public enum LayerValidator {
     /// - Returns: the layer, and whether it is the parent's layer unchanged.
     static func validate(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore,
                          parentLayer: [UInt8]? = nil) throws(LayerValidationError) -> (layer: CapturedLayer, unchanged: Bool) {
-        let json: JSONValue
         // The stamp makes the parent longer than the unchanged layer, never shorter.
         let unchanged = parentLayer.map { $0.count > bytes.count && unstamped($0) == bytes } ?? false
+        do {
+            return (try check(bytes, kind: kind, store: store, unchanged: unchanged), unchanged)
+        } catch {
+            // The plugin handed back what it was given: what is wrong is the parent's layer.
+            var error = error
+            error.inParentLayer = unchanged
+            throw error
+        }
+    }
+
+    /// ``validate(_:kind:store:parentLayer:)``'s checks, the schema's only when not `unchanged`.
+    private static func check(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore, unchanged: Bool) throws(LayerValidationError) -> CapturedLayer {
+        let json: JSONValue
         do { json = try JSONParser.parse(bytes) } catch {
             throw LayerValidationError("the layer is not valid JSON: \(error)")
         }
@@ -95,7 +107,7 @@ public enum LayerValidator {
         if case .model(let model) = layer, let problem = model.content.problems(blobs: model.blobs).first {
             throw LayerValidationError(problem)
         }
-        return (layer, unchanged)
+        return layer
     }
 
     /// The parent's layer `parent` (canonical JSON) without its `plugin` stamp, canonically encoded.

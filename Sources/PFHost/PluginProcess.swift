@@ -378,7 +378,12 @@ final class PluginProcess: CaptureTask {
             do {
                 return (.success(try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: state.parentLayer).layer), milliseconds)
             } catch {
-                return failure("the layer its capture process handed back does not check out: \(error)")
+                var refused = failure("the layer its capture process handed back does not check out: \(error)")
+                if error.inParentLayer, case .failure(var capture) = refused.result {
+                    capture.parentLayerDamage = error.description
+                    refused.result = .failure(capture)
+                }
+                return refused
             }
         case (.failed(let message, let milliseconds)?, .exited(0)?):
             return (.failure(CaptureFailure(plugin: plugin, message: message)), milliseconds)

@@ -112,6 +112,11 @@ public struct Snapshotter: Sendable {
         } catch {
             throw .timeout(error)
         }
+        // A plugin that handed back its parent's layer unchanged, refused: the damage is the store's.
+        if let refused = run.failures.first(where: { $0.parentLayerDamage != nil }), let parent = parents.first,
+           let stored = parentLayers?[refused.plugin.kind] {
+            throw .store(.corrupt(file: store.blobPath(stored.blob), reason: "the \(refused.plugin.kind) layer of snapshot \(parent), which plugin \(refused.plugin.label) was given as its parent's layer and handed back unchanged, does not check out: \(refused.parentLayerDamage!); run 'pfhost verify \(parent)', and snapshot without --parent (or onto another tag) to start from a sound layer"))
+        }
         // The failure that cancelled the others comes first.
         guard run.failures.isEmpty else { throw .captures(run.failures) }
         let outcomes = run.outcomes

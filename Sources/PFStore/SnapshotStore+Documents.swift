@@ -108,8 +108,11 @@ extension SnapshotStore {
     private func layerManifest(_ entry: OCIDescriptor, bytes: [UInt8]) throws(StoreError) -> OCIManifest {
         let value = try parseDocument(bytes, entry.digest)
         let manifest = try decodeDocument(OCIManifest.self, value, entry.digest, what: "an OCI image manifest")
-        guard manifest.artifactType == MediaType.layerArtifact, manifest.config.mediaType == MediaType.layerConfig else {
-            throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest (artifactType \(manifest.artifactType ?? "none"))")
+        guard manifest.artifactType == MediaType.layerArtifact else {
+            throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest (artifactType \(manifest.artifactType ?? "none"), not \(MediaType.layerArtifact))")
+        }
+        guard manifest.config.mediaType == MediaType.layerConfig else {
+            throw .corrupt(file: blobPath(entry.digest), reason: "not a pfhost layer manifest (its config's mediaType is \(manifest.config.mediaType), not \(MediaType.layerConfig))")
         }
         try checkSizes([manifest.config] + manifest.layers, in: entry.digest)
         return manifest
@@ -123,17 +126,36 @@ extension SnapshotStore {
         let bytes = try readDocument(entry)
         if let object = CanonicalObject(bytes), object.string("artifactType") == MediaType.layerArtifact,
            let range = object.value("config"), let config = try? CanonicalJSON.decode(OCIDescriptor.self, from: Array(bytes[range])),
-           config.mediaType == MediaType.layerConfig, config.size >= 0 {
-            return (config, try readDocument(config))
+           config.mediaType == MediaType.layerConfig, (0...Int64(Self.maximumLayerBytes)).contains(config.size) {
+            return (config, try readLayerConfig(config, in: entry))
         }
         let manifest = try layerManifest(entry, bytes: bytes)
-        return (manifest.config, try readDocument(manifest.config))
+        return (manifest.config, try readLayerConfig(manifest.config, in: entry))
+    }
+
+    /// The largest layer JSON: what `set_layer` takes. A layer describes its content, which goes in
+    /// blobs; no capture can store a larger one, and a reader parses it whole.
+    public static let maximumLayerBytes = 16 << 20
+
+    /// The layer config `config` names, read and checked, as the layer manifest `manifest` names it:
+    /// refused without being read when over ``maximumLayerBytes``, and a missing one named with the
+    /// manifest that lists it.
+    private func readLayerConfig(_ config: OCIDescriptor, in manifest: OCIDescriptor) throws(StoreError) -> [UInt8] {
+        guard Int64(config.size) <= Int64(Self.maximumLayerBytes) else {
+            throw .corrupt(file: blobPath(manifest.digest), reason: "its layer config \(config.digest) has \(config.size) bytes; a layer is at most \(Self.maximumLayerBytes >> 20) MiB of JSON")
+        }
+        do { return try readDocument(config) } catch {
+            if case .missingBlob = error {
+                throw .corrupt(file: blobPath(manifest.digest), reason: "its layer config \(config.digest) is not in the store")
+            }
+            throw error
+        }
     }
 
     /// A layer manifest and its config's bytes, both checked.
     private func layerDocuments(_ entry: OCIDescriptor) throws(StoreError) -> (manifest: OCIManifest, config: [UInt8]) {
         let manifest = try layerManifest(entry)
-        return (manifest, try readDocument(manifest.config))
+        return (manifest, try readLayerConfig(manifest.config, in: entry))
     }
 
     /// Refuses a document that gives a blob a negative size: no reader may take it for anything.
@@ -351,10 +373,10 @@ extension SnapshotStore {
             for (entry, kind) in zip(try layerEntries(index, id), LayerKind.allCases) {
                 let (descriptor, config) = try layerConfig(entry)
                 if let object = CanonicalObject(config), object.string("kind") == kind.rawValue {
-                    layers[kind] = StoredLayer(json: config, config: descriptor, stamp: object.value("plugin"))
+                    layers[kind] = StoredLayer(json: config, config: descriptor, stamp: object.value("plugin"), blob: descriptor.digest)
                 } else {
                     layers[kind] = StoredLayer(json: try layerOfKind(parseDocument(config, descriptor.digest), kind, in: descriptor.digest),
-                                               config: nil, stamp: nil)
+                                               config: nil, stamp: nil, blob: descriptor.digest)
                 }
             }
             return layers
@@ -364,7 +386,7 @@ extension SnapshotStore {
         }
         let members = try parseDocument(readBlob(config), config)
         for kind in LayerKind.allCases {
-            layers[kind] = StoredLayer(json: try layerOfKind(members[kind.rawValue] ?? .null, kind, in: config), config: nil, stamp: nil)
+            layers[kind] = StoredLayer(json: try layerOfKind(members[kind.rawValue] ?? .null, kind, in: config), config: nil, stamp: nil, blob: config)
         }
         return layers
     }

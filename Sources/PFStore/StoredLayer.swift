@@ -11,11 +11,15 @@ public struct StoredLayer: Hashable, Sendable {
     public let config: OCIDescriptor?
     /// Where in ``json`` the value of its `plugin` member is, when ``config`` is known.
     public let stamp: Range<Int>?
+    /// The blob the layer was read from: its layer config (format 2), or the snapshot config that
+    /// holds all five (format 1). What an error about the stored layer names.
+    public let blob: Digest
 
     /// A stored layer.
-    public init(json: [UInt8], config: OCIDescriptor?, stamp: Range<Int>?) {
+    public init(json: [UInt8], config: OCIDescriptor?, stamp: Range<Int>?, blob: Digest) {
         self.json = json
         self.config = config
         self.stamp = stamp
+        self.blob = blob
     }
 }

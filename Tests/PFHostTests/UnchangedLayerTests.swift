@@ -97,4 +97,38 @@ struct UnchangedLayerTests {
         #expect(stored.bytes == canonical)
         #expect(stored.digest == Digest.of(canonical))
     }
+
+    /// The reference plugins re-read what they reuse and heal most damage themselves (a wrong blob
+    /// size, a missing field: they capture afresh); an annotation survives their round trip. A
+    /// damaged world pack is the other case (`HostileInputTests`).
+    @Test("a parent's layer that a plugin hands back unchanged and that does not check out is the store's damage: exit 3, naming its blob")
+    func damagedParentLayer() throws {
+        let agent = try Agent()
+        let (first, _) = try agent.manifest(["--tag", "t"])
+        let store = try SnapshotStore(opening: agent.store)
+        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.trace]!) else { Issue.record("no object"); return }
+        members["annotations"] = .object(["note": .string("sha256:" + String(repeating: "e", count: 64))])
+        let forged = try LayerForgery.replacingLayer(.trace, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
+        // Tagged as another tool could (adopting it reads it whole, which refuses it).
+        try LayerForgery.tag(forged.root, as: "damaged", inStoreAt: agent.store)
+        let output = try agent.snapshot(["--tag", "damaged"])
+        #expect(output.status == 3, "\(output)")
+        #expect(output.stderr.contains(store.blobPath(forged.config.digest)), "\(output)")
+        #expect(output.stderr.contains("handed back unchanged, does not check out"), "\(output)")
+        #expect(try SnapshotStore(opening: agent.store).snapshotID(tagged: "damaged") == forged.root.digest)
+    }
+
+    @Test("a parent's layer config over 16 MiB is refused before it is read, naming its layer manifest")
+    func oversizedParentLayer() throws {
+        let agent = try Agent()
+        let (first, _) = try agent.manifest(["--tag", "t"])
+        let store = try SnapshotStore(opening: agent.store)
+        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.effects]!) else { Issue.record("no object"); return }
+        members["zz"] = .string(String(repeating: "x", count: 17 << 20))
+        let forged = try LayerForgery.replacingLayer(.effects, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
+        try LayerForgery.tag(forged.root, as: "big", inStoreAt: agent.store)
+        let output = try agent.snapshot(["--tag", "big"])
+        #expect(output.status == 3, "\(output)")
+        #expect(output.stderr.contains(store.blobPath(forged.layerManifest.digest)) && output.stderr.contains("a layer is at most 16 MiB of JSON"), "\(output)")
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import PFModel
 import PFStore
 
@@ -22,5 +23,20 @@ public enum LayerForgery {
         let root = try store.putBlob(CanonicalJSON.encode(OCIIndex(manifests: manifests, annotations: index.annotations)))
         try store.flush()
         return (OCIDescriptor(mediaType: MediaType.ociIndex, digest: root.digest, size: root.size), stored, forged)
+    }
+
+    /// Points tag `name` at `root` by rewriting the store's `index.json` as another tool could, without
+    /// reading the snapshot (``SnapshotStore/adoptSnapshot(root:tag:)`` refuses a damaged one).
+    public static func tag(_ root: OCIDescriptor, as name: String, inStoreAt path: String) throws {
+        let indexPath = path + "/index.json"
+        guard case .object(var index) = try JSONParser.parse(Array(try String(contentsOfFile: indexPath, encoding: .utf8).utf8)),
+              case .array(var manifests)? = index["manifests"] else { throw CocoaError(.fileReadCorruptFile) }
+        manifests.append(.object([
+            "annotations": .object(["org.opencontainers.image.created": .string("2026-01-01T00:00:00Z"),
+                                    "org.opencontainers.image.ref.name": .string(name)]),
+            "digest": .string(root.digest.description), "mediaType": .string(root.mediaType), "size": .int(root.size),
+        ]))
+        index["manifests"] = .array(manifests)
+        try Data(CanonicalJSON.encode(.object(index))).write(to: URL(fileURLWithPath: indexPath))
     }
 }
