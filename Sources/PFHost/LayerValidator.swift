@@ -15,9 +15,10 @@ public enum LayerValidator {
         try JSONSchemaValidator(documents: PublishedSchemas.documents.filter { $0.key.hasPrefix("layer-") || $0.key == "common.schema.json" })
     }
 
-    /// Why the layer JSON `bytes` does not match the published schema of `kind` (`kind` included),
-    /// or nil when it does: what `pfhost verify` asks of every layer a store holds, since a layer
-    /// pulled or written by another tool never passed a capture's checks.
+    /// Why the stored layer JSON `bytes` is not a sound layer of `kind`, or nil when it is: it
+    /// matches the published schema of `kind` (`kind` included), carries the `plugin` stamp the host
+    /// adds, and names no digest outside its `blobs`. What `pfhost verify` asks of every layer a
+    /// store holds, since a layer pulled or written by another tool never passed a capture's checks.
     public static func schemaProblem(_ bytes: [UInt8], kind: LayerKind) -> String? {
         let json: JSONValue
         do { json = try JSONParser.parse(bytes) } catch { return "not valid JSON: \(error)" }
@@ -28,6 +29,21 @@ public enum LayerValidator {
         do { try validator.validate(json, against: schema) } catch {
             return "does not match plugin-sdk/schema/\(schema): \(error)"
         }
+        // What a stored layer has beyond its schema: the stamp of the plugin that captured it, and
+        // (as at capture) every digest it names among its blobs.
+        guard json["plugin"]?["id"]?.stringValue != nil, json["plugin"]?["version"]?.stringValue != nil else {
+            return "it has no plugin stamp (\"plugin\": {\"id\", \"version\"}), which pfhost adds to every layer it stores"
+        }
+        var listed = Set<String>()
+        if case .array(let blobs)? = json["blobs"] {
+            for blob in blobs { if let digest = blob["digest"]?.stringValue { listed.insert(digest) } }
+        }
+        var unlisted: String?
+        json.forEachValue { value in
+            guard unlisted == nil, let text = value.stringValue, text.hasPrefix("sha256:"), !listed.contains(text) else { return }
+            unlisted = text
+        }
+        if let unlisted { return "it refers to \(unlisted), which is not listed in its blobs" }
         return nil
     }
 

@@ -132,3 +132,24 @@ struct UnchangedLayerTests {
         #expect(output.stderr.contains(store.blobPath(forged.layerManifest.digest)) && output.stderr.contains("a layer is at most 16 MiB of JSON"), "\(output)")
     }
 }
+
+@Suite("verify's checks of stored layers")
+struct StoredLayerCheckTests {
+    @Test("verify reports a stored layer that names a digest outside its blobs, or has no plugin stamp", arguments: ["digest", "stamp"])
+    func verifyReports(_ damage: String) throws {
+        let agent = try ReferencePluginTests.Agent()
+        let (first, _) = try agent.manifest(["--tag", "t"])
+        let store = try SnapshotStore(opening: agent.store)
+        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.trace]!) else { Issue.record("no object"); return }
+        if damage == "stamp" { members["plugin"] = nil } else {
+            members["annotations"] = .object(["note": .string("sha256:" + String(repeating: "e", count: 64))])
+        }
+        let forged = try LayerForgery.replacingLayer(.trace, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
+        try LayerForgery.tag(forged.root, as: "forged", inStoreAt: agent.store)
+        let verify = try run(productsDirectory + "/pfhost", ["verify", "forged", "--store", agent.store])
+        #expect(verify.status == 1, "\(verify)")
+        let expected = damage == "stamp" ? "it has no plugin stamp" : "it refers to sha256:eeee"
+        #expect(verify.stdout.contains("\(store.blobPath(forged.layerManifest.digest)): the trace layer: \(expected)"), "\(verify)")
+        #expect(try run(productsDirectory + "/pfhost", ["verify", "t", "--store", agent.store]).status == 0)
+    }
+}
