@@ -112,11 +112,7 @@ public struct Snapshotter: Sendable {
         } catch {
             throw .timeout(error)
         }
-        // A plugin that handed back its parent's layer unchanged, refused: the damage is the store's.
-        if let refused = run.failures.first(where: { $0.parentLayerDamage != nil }), let parent = parents.first,
-           let stored = parentLayers?[refused.plugin.kind] {
-            throw .store(.corrupt(file: store.blobPath(stored.blob), reason: "the \(refused.plugin.kind) layer of snapshot \(parent), which plugin \(refused.plugin.label) was given as its parent's layer and handed back unchanged, does not check out: \(refused.parentLayerDamage!); run 'pfhost verify \(parent)', and snapshot without --parent (or onto another tag) to start from a sound layer"))
-        }
+        if let damage = Self.parentDamage(run.failures, parent: parents.first, layers: parentLayers ?? [:], store: store) { throw .store(damage) }
         // The failure that cancelled the others comes first.
         guard run.failures.isEmpty else { throw .captures(run.failures) }
         let outcomes = run.outcomes
@@ -150,6 +146,29 @@ public struct Snapshotter: Sendable {
                 blobCount: summary.blobs.count, bytes: summary.totalBytes, milliseconds: outcome.milliseconds)
         }
         return SnapshotResult(id: id, manifest: manifest, layers: reports)
+    }
+
+    /// The store's damage behind failed captures, if that is what failed them: a plugin handed back
+    /// its parent's layer unchanged and it did not check out, or a plugin's layer failed and the
+    /// parent's layer it was given is itself unsound (what `pfhost verify` reports of it). Then the
+    /// plugin did nothing wrong: the error names the stored layer, exit 3.
+    static func parentDamage(_ failures: [CaptureFailure], parent: Digest?, layers: [LayerKind: StoredLayer],
+                             store: SnapshotStore) -> StoreError? {
+        guard let parent else { return nil }
+        for failure in failures {
+            let kind = failure.plugin.kind
+            guard let stored = layers[kind] else { continue }
+            let what: String
+            if let damage = failure.parentLayerDamage {
+                what = "was handed back unchanged by plugin \(failure.plugin.label) and does not check out: \(damage)"
+            } else if let problem = LayerValidator.schemaProblem(stored.json, kind: kind) {
+                what = "given to plugin \(failure.plugin.label) as its parent's layer, is damaged: \(problem) (the capture built on it failed: \(failure.message))"
+            } else {
+                continue
+            }
+            return .corrupt(file: store.blobPath(stored.blob), reason: "the \(kind) layer of snapshot \(parent), \(what); a snapshot without --parent (or onto another tag) starts from a sound layer")
+        }
+        return nil
     }
 
     /// The layers the plugins handed back as the parent's layer unchanged, stamped by the same plugin

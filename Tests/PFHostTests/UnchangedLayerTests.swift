@@ -114,8 +114,25 @@ struct UnchangedLayerTests {
         let output = try agent.snapshot(["--tag", "damaged"])
         #expect(output.status == 3, "\(output)")
         #expect(output.stderr.contains(store.blobPath(forged.config.digest)), "\(output)")
-        #expect(output.stderr.contains("handed back unchanged, does not check out"), "\(output)")
+        #expect(output.stderr.contains("handed back unchanged by plugin") && output.stderr.contains("does not check out"), "\(output)")
         #expect(try SnapshotStore(opening: agent.store).snapshotID(tagged: "damaged") == forged.root.digest)
+    }
+
+    @Test("a capture that fails on a parent's layer the schema refuses is the store's damage: exit 3, naming the layer")
+    func parentLayerSchemaDamage() throws {
+        let agent = try Agent()
+        let (first, _) = try agent.manifest(["--tag", "t"])
+        let store = try SnapshotStore(opening: agent.store)
+        let text = String(decoding: try store.snapshot(first).layerJSON[.cache]!, as: UTF8.self)
+        #expect(text.contains("\"num_heads\":"))
+        // Renamed: still canonical (the key keeps its place), no longer a cache layer the schema accepts.
+        let renamed = Array(text.replacingOccurrences(of: "\"num_heads\":", with: "\"num_headz\":").utf8)
+        let forged = try LayerForgery.replacingLayer(.cache, of: first, with: renamed, in: store)
+        try LayerForgery.tag(forged.root, as: "damaged", inStoreAt: agent.store)
+        let output = try agent.snapshot(["--tag", "damaged"])
+        #expect(output.status == 3, "\(output)")
+        #expect(output.stderr.contains(store.blobPath(forged.config.digest)) && output.stderr.contains("is damaged: does not match plugin-sdk/schema/layer-cache.schema.json"), "\(output)")
+        #expect(!output.stderr.hasPrefix("pfhost: error: plugin"), "the plugin is not blamed: \(output)")
     }
 
     @Test("a parent's layer config over 16 MiB is refused before it is read, naming its layer manifest")
