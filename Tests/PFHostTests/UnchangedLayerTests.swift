@@ -64,11 +64,10 @@ struct UnchangedLayerTests {
         let agent = try Agent()
         let (first, manifest) = try agent.manifest(["--tag", "t"])
         let store = try SnapshotStore(opening: agent.store)
-        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.trace]!) else { Issue.record("no object"); return }
         let plugin = try #require(manifest.trace.plugin)
-        members["plugin"] = .object(["id": .string(plugin.id), "version": .string("0.0.1")])
-        let forged = try LayerForgery.replacingLayer(.trace, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
-        _ = try store.adoptSnapshot(root: forged.root, tag: "older")
+        let forged = try LayerForgery.editingLayer(.trace, of: first, in: store, tag: "older") { members in
+            members["plugin"] = .object(["id": .string(plugin.id), "version": .string("0.0.1")])
+        }
         let output = try agent.snapshot(["--parent", "older", "--verbose"])
         #expect(output.status == 0, "\(output)")
         #expect(!reused(output).contains("trace") && reused(output).contains("effects"), "\(output.stderr)")
@@ -106,11 +105,10 @@ struct UnchangedLayerTests {
         let agent = try Agent()
         let (first, _) = try agent.manifest(["--tag", "t"])
         let store = try SnapshotStore(opening: agent.store)
-        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.trace]!) else { Issue.record("no object"); return }
-        members["annotations"] = .object(["note": .string("sha256:" + String(repeating: "e", count: 64))])
-        let forged = try LayerForgery.replacingLayer(.trace, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
         // Tagged as another tool could (adopting it reads it whole, which refuses it).
-        try LayerForgery.tag(forged.root, as: "damaged", inStoreAt: agent.store)
+        let forged = try LayerForgery.editingLayer(.trace, of: first, in: store, tag: "damaged") { members in
+            members["annotations"] = .object(["note": .string("sha256:" + String(repeating: "e", count: 64))])
+        }
         let output = try agent.snapshot(["--tag", "damaged"])
         #expect(output.status == 3, "\(output)")
         #expect(output.stderr.contains(store.blobPath(forged.config.digest)), "\(output)")
@@ -140,10 +138,9 @@ struct UnchangedLayerTests {
         let agent = try Agent()
         let (first, _) = try agent.manifest(["--tag", "t"])
         let store = try SnapshotStore(opening: agent.store)
-        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.effects]!) else { Issue.record("no object"); return }
-        members["zz"] = .string(String(repeating: "x", count: 17 << 20))
-        let forged = try LayerForgery.replacingLayer(.effects, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
-        try LayerForgery.tag(forged.root, as: "big", inStoreAt: agent.store)
+        let forged = try LayerForgery.editingLayer(.effects, of: first, in: store, tag: "big") { members in
+            members["zz"] = .string(String(repeating: "x", count: 17 << 20))
+        }
         let output = try agent.snapshot(["--tag", "big"])
         #expect(output.status == 3, "\(output)")
         #expect(output.stderr.contains(store.blobPath(forged.layerManifest.digest)) && output.stderr.contains("a layer is at most 16 MiB of JSON"), "\(output)")
@@ -157,12 +154,11 @@ struct StoredLayerCheckTests {
         let agent = try ReferencePluginTests.Agent()
         let (first, _) = try agent.manifest(["--tag", "t"])
         let store = try SnapshotStore(opening: agent.store)
-        guard case .object(var members) = try JSONParser.parse(store.snapshot(first).layerJSON[.trace]!) else { Issue.record("no object"); return }
-        if damage == "stamp" { members["plugin"] = nil } else {
-            members["annotations"] = .object(["note": .string("sha256:" + String(repeating: "e", count: 64))])
+        let forged = try LayerForgery.editingLayer(.trace, of: first, in: store, tag: "forged") { members in
+            if damage == "stamp" { members["plugin"] = nil } else {
+                members["annotations"] = .object(["note": .string("sha256:" + String(repeating: "e", count: 64))])
+            }
         }
-        let forged = try LayerForgery.replacingLayer(.trace, of: first, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
-        try LayerForgery.tag(forged.root, as: "forged", inStoreAt: agent.store)
         let verify = try run(productsDirectory + "/pfhost", ["verify", "forged", "--store", agent.store])
         #expect(verify.status == 1, "\(verify)")
         let expected = damage == "stamp" ? "it has no plugin stamp" : "it refers to sha256:eeee"

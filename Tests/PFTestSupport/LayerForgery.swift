@@ -39,4 +39,15 @@ public enum LayerForgery {
         index["manifests"] = .array(manifests)
         try Data(CanonicalJSON.encode(.object(index))).write(to: URL(fileURLWithPath: indexPath))
     }
+
+    /// A copy of snapshot `id` whose `kind` layer config is its own JSON object changed by `edit`
+    /// (canonically encoded), tagged `tag` as another tool could (``tag(_:as:inStoreAt:)``).
+    public static func editingLayer(_ kind: LayerKind, of id: Digest, in store: SnapshotStore, tag: String,
+                                    _ edit: (inout [String: JSONValue]) -> Void) throws -> (root: OCIDescriptor, config: BlobRef, layerManifest: BlobRef) {
+        guard case .object(var members) = try JSONParser.parse(store.snapshot(id).layerJSON[kind]!) else { throw CocoaError(.fileReadCorruptFile) }
+        edit(&members)
+        let forged = try replacingLayer(kind, of: id, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
+        try self.tag(forged.root, as: tag, inStoreAt: store.path)
+        return forged
+    }
 }
