@@ -30,6 +30,17 @@ public enum CapturedLayer: Hashable, Sendable {
         }
     }
 
+    /// Every blob the layer's content refers to (``LayerContent/blobReferences``).
+    public var blobReferences: [Digest] {
+        switch self {
+        case .model(let layer): layer.content.blobReferences
+        case .cache(let layer): layer.content.blobReferences
+        case .world(let layer): layer.content.blobReferences
+        case .effects(let layer): layer.content.blobReferences
+        case .trace(let layer): layer.content.blobReferences
+        }
+    }
+
     /// Decodes `json` as the typed layer of `kind`.
     static func decode(_ json: JSONValue, as kind: LayerKind) throws -> CapturedLayer {
         switch kind {

@@ -7,8 +7,9 @@ import PFStore
 /// published schema of that kind (`plugin-sdk/schema/layer-KIND.schema.json`, embedded as
 /// ``PublishedSchemas`` and checked by ``JSONSchemaValidator``: unknown fields, wrong formats and
 /// missing fields are refused, never dropped), and that decodes as that kind's typed layer; every `blobs` entry must be in the store with its exact size; and
-/// every `sha256:` string anywhere in it must be one of its `blobs`, so the snapshot's OCI
-/// manifest, which lists `blobs`, carries everything the layer refers to.
+/// every blob its content refers to (``LayerContent/blobReferences``) must be one of its `blobs`, so
+/// the snapshot's OCI manifest, which lists `blobs`, carries everything the layer refers to. Text
+/// the agent controls (an environment value, an annotation) may hold any string, digests included.
 public enum LayerValidator {
     /// The published layer schemas (and the definitions they share), parsed once per process.
     static let published = Result { () throws(SchemaViolation) in
@@ -17,7 +18,7 @@ public enum LayerValidator {
 
     /// Why the stored layer JSON `bytes` is not a sound layer of `kind`, or nil when it is: it
     /// matches the published schema of `kind` (`kind` included), carries the `plugin` stamp the host
-    /// adds, and names no digest outside its `blobs`. What `pfhost verify` asks of every layer a
+    /// adds, and its content refers to no blob outside its `blobs`. What `pfhost verify` asks of every layer a
     /// store holds, since a layer pulled or written by another tool never passed a capture's checks.
     public static func schemaProblem(_ bytes: [UInt8], kind: LayerKind) -> String? {
         let json: JSONValue
@@ -30,20 +31,15 @@ public enum LayerValidator {
             return "does not match plugin-sdk/schema/\(schema): \(error)"
         }
         // What a stored layer has beyond its schema: the stamp of the plugin that captured it, and
-        // (as at capture) every digest it names among its blobs.
+        // (as at capture) every blob its content refers to among its blobs.
         guard json["plugin"]?["id"]?.stringValue != nil, json["plugin"]?["version"]?.stringValue != nil else {
             return "it has no plugin stamp (\"plugin\": {\"id\", \"version\"}), which pfhost adds to every layer it stores"
         }
-        var listed = Set<String>()
-        if case .array(let blobs)? = json["blobs"] {
-            for blob in blobs { if let digest = blob["digest"]?.stringValue { listed.insert(digest) } }
+        guard let layer = try? CapturedLayer.decode(json, as: kind) else { return "it does not decode as \(kind.article) \(kind) layer" }
+        let listed = Set(layer.blobs.map(\.digest))
+        if let unlisted = layer.blobReferences.first(where: { !listed.contains($0) }) {
+            return "it refers to \(unlisted), which is not listed in its blobs"
         }
-        var unlisted: String?
-        json.forEachValue { value in
-            guard unlisted == nil, let text = value.stringValue, text.hasPrefix("sha256:"), !listed.contains(text) else { return }
-            unlisted = text
-        }
-        if let unlisted { return "it refers to \(unlisted), which is not listed in its blobs" }
         return nil
     }
 
@@ -110,13 +106,7 @@ public enum LayerValidator {
             }
             listed.insert(blob.digest)
         }
-        var unlisted: String?
-        json.forEachValue { value in
-            guard unlisted == nil, let text = value.stringValue, text.hasPrefix("sha256:") else { return }
-            if let digest = try? Digest(parsing: text), listed.contains(digest) { return }
-            unlisted = text
-        }
-        if let unlisted {
+        if let unlisted = layer.blobReferences.first(where: { !listed.contains($0) }) {
             throw LayerValidationError("the layer refers to \(unlisted), which is not listed in its blobs")
         }
         // What restore would refuse: a model file whose chunks do not add up to it, or whose path leads out.

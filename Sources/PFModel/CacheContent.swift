@@ -76,3 +76,8 @@ public struct CacheContent: LayerContent {
         case sequences, index, packs, hosted
     }
 }
+
+extension CacheContent {
+    /// The blobs the content refers to: the index and the packs (none for a hosted cache).
+    public var blobReferences: [Digest] { (index.map { [$0] } ?? []) + packs.map(\.digest) }
+}

@@ -24,3 +24,8 @@ public struct EffectsContent: LayerContent {
         case ledger, entryCount = "entry_count", head, pendingCount = "pending_count"
     }
 }
+
+extension EffectsContent {
+    /// The blobs the content refers to: the ledger.
+    public var blobReferences: [Digest] { [ledger] }
+}

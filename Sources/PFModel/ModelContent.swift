@@ -41,3 +41,8 @@ public struct ModelContent: LayerContent {
         case name, format, files, adapters, provider, revision, baseURL = "base_url"
     }
 }
+
+extension ModelContent {
+    /// The blobs the content refers to: each file's digest or chunks, the adapters' files included.
+    public var blobReferences: [Digest] { files.flatMap(\.blobs) + adapters.flatMap { $0.files.flatMap(\.blobs) } }
+}

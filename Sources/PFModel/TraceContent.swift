@@ -20,3 +20,8 @@ public struct TraceContent: LayerContent {
         case messages, messageCount = "message_count", lastMessageId = "last_message_id"
     }
 }
+
+extension TraceContent {
+    /// The blobs the content refers to: the conversation.
+    public var blobReferences: [Digest] { [messages] }
+}

@@ -24,3 +24,9 @@ public struct WorldContent: LayerContent {
         self.dom = dom
     }
 }
+
+extension WorldContent {
+    /// The blobs the content refers to: the tree's index and packs, and the DOM. (The environment,
+    /// the processes and the root are the agent's text: they may hold anything, digests included.)
+    public var blobReferences: [Digest] { [tree.index] + (tree.packs ?? []).map(\.digest) + (dom.map { [$0.digest] } ?? []) }
+}

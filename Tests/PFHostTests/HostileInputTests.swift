@@ -108,6 +108,7 @@ struct HostileInputTests {
         let output = try agent.snapshot(["--tag", "t", "--set", "world.racy_window_ms=0"])
         // The world plugin hands back its parent's layer unchanged: the damage is the store's.
         #expect(output.status == 3, "\(output)")
+        #expect(output.stderr.contains("handed back unchanged by plugin"), "\(output)")
         #expect(output.stderr.contains("when it reused the blob from the parent layer, that blob is damaged in the store: run 'pfhost verify --all'"), "\(output)")
     }
 
