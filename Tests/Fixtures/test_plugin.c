@@ -62,30 +62,37 @@ static void sleep_ms(long ms) {
 }
 
 /* The smallest valid layer of this plugin's kind whose one blob is `digest` of `size` bytes. */
-static int layer_json(char *out, size_t cap, const char *kind, const char *digest, unsigned long long size,
-                      const char *annotations) {
+/* A layer of this plugin's kind listing blob `digest` (of `size` bytes) and whose content refers to `ref`. */
+static int layer_json_referring(char *out, size_t cap, const char *kind, const char *digest, unsigned long long size,
+                                const char *annotations, const char *ref) {
     char blob[256];
     snprintf(blob, sizeof blob, "{\"media_type\":\"application/octet-stream\",\"digest\":\"%s\",\"size\":%llu}", digest, size);
     switch (PF_KIND) {
     case PF_LAYER_MODEL:
         return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"name\":\"test\",\"format\":\"raw\","
                         "\"files\":[{\"path\":\"weights.bin\",\"digest\":\"%s\",\"size\":%llu}],\"adapters\":[]}",
-                        kind, blob, annotations, digest, size);
+                        kind, blob, annotations, ref, size);
     case PF_LAYER_CACHE:
         return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"model_fingerprint\":\"test\",\"dtype\":\"f16\","
                         "\"tokens_per_page\":16,\"num_layers\":1,\"num_heads\":1,\"head_dim\":8,\"page_bytes\":256,"
                         "\"page_count\":0,\"token_count\":0,\"sequences\":[],\"index\":\"%s\",\"packs\":[]}",
-                        kind, blob, annotations, digest);
+                        kind, blob, annotations, ref);
     case PF_LAYER_WORLD:
         return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"root\":\"/\","
-                        "\"tree\":{\"index\":\"%s\",\"entry_count\":0,\"total_bytes\":0}}", kind, blob, annotations, digest);
+                        "\"tree\":{\"index\":\"%s\",\"entry_count\":0,\"total_bytes\":0}}", kind, blob, annotations, ref);
     case PF_LAYER_EFFECTS:
         return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"ledger\":\"%s\",\"entry_count\":0,"
-                        "\"pending_count\":0}", kind, blob, annotations, digest);
+                        "\"pending_count\":0}", kind, blob, annotations, ref);
     default:
         return snprintf(out, cap, "{\"kind\":\"%s\",\"blobs\":[%s],\"annotations\":%s,\"messages\":\"%s\","
-                        "\"message_count\":0}", kind, blob, annotations, digest);
+                        "\"message_count\":0}", kind, blob, annotations, ref);
     }
+}
+
+/* A layer of this plugin's kind listing blob `digest` and referring to it. */
+static int layer_json(char *out, size_t cap, const char *kind, const char *digest, unsigned long long size,
+                      const char *annotations) {
+    return layer_json_referring(out, cap, kind, digest, size, annotations, digest);
 }
 
 /* Waits until `dir` holds a file per layer kind (every plugin has started), at most 20 s. */
@@ -423,7 +430,7 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
     if (strcmp(mode, "wrong-kind") == 0) kind = PF_KIND == PF_LAYER_TRACE ? "model" : "trace";
     if (strcmp(mode, "ghost") == 0) layer_json(json, sizeof json, kind, GHOST, 5, "{}");
     else if (strcmp(mode, "wrong-size") == 0) layer_json(json, sizeof json, kind, digest, size + 1, "{}");
-    else if (strcmp(mode, "unlisted") == 0) layer_json(json, sizeof json, kind, digest, size, "{\"see\":\"" GHOST "\"}");
+    else if (strcmp(mode, "unlisted") == 0) layer_json_referring(json, sizeof json, kind, digest, size, "{}", GHOST);
     else if (strcmp(mode, "invalid-json") == 0) snprintf(json, sizeof json, "{\"kind\": \"%s\", ", kind);
     else if (strcmp(mode, "not-a-layer") == 0) snprintf(json, sizeof json, "{\"kind\":\"%s\",\"blobs\":[]}", kind);
     else if (PF_KIND == PF_LAYER_MODEL && (strcmp(mode, "model-chunks-short") == 0 || strcmp(mode, "model-escape") == 0)) {
