@@ -40,6 +40,10 @@ final class CaptureContext: @unchecked Sendable {
         var unchanged = false
         /// Why the layer refused, the parent's layer handed back unchanged, does not check out.
         var parentLayerDamage: String?
+        /// The blob at fault in ``parentLayerDamage``.
+        var damagedBlob: Digest?
+        /// Whether `set_layer` refused the layer handed to it.
+        var layerRefused = false
         var setLayerCalls = 0
         /// A breach of the protocol that fails the capture whatever it returns.
         var violation: String?
@@ -204,7 +208,11 @@ final class CaptureContext: @unchecked Sendable {
         } catch {
             state.withLock { state in
                 state.violation = error.description
-                if error.inParentLayer { state.parentLayerDamage = error.description }
+                state.layerRefused = true
+                if error.inParentLayer {
+                    state.parentLayerDamage = error.description
+                    state.damagedBlob = error.blob
+                }
             }
             return Int32(PF_ERR_INVALID)
         }
@@ -268,7 +276,8 @@ final class CaptureContext: @unchecked Sendable {
             }
         }
         func failure(_ message: String) -> Result<CapturedLayer, CaptureFailure> {
-            .failure(CaptureFailure(plugin: plugin, message: message, parentLayerDamage: state.parentLayerDamage))
+            .failure(CaptureFailure(plugin: plugin, message: message, parentLayerDamage: state.parentLayerDamage,
+                                    damagedBlob: state.damagedBlob, layerRefused: state.layerRefused))
         }
         if code != Int32(PF_OK) {
             let name = Self.codeName(code)

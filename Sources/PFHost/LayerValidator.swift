@@ -99,10 +99,18 @@ public enum LayerValidator {
                 throw LayerValidationError("cannot check blob \(blob.digest): \(error)")
             }
             guard let size else {
-                throw LayerValidationError("blobs lists \(blob.digest), which the plugin never wrote to the store")
+                var error = LayerValidationError(unchanged
+                    ? "blobs lists \(blob.digest), which is not in the store (the layer is the parent's, handed back unchanged: the store lost it; run 'pfhost verify --all')"
+                    : "blobs lists \(blob.digest), which the plugin never wrote to the store")
+                error.blob = blob.digest
+                throw error
             }
             guard size == blob.size else {
-                throw LayerValidationError("blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size): the plugin listed the wrong size (or, when it reused the blob from the parent layer, that blob is damaged in the store: run 'pfhost verify --all')")
+                var error = LayerValidationError(unchanged
+                    ? "blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size) (the layer is the parent's, handed back unchanged: when it reused the blob from the parent layer, that blob is damaged in the store: run 'pfhost verify --all')"
+                    : "blobs says \(blob.digest) has \(blob.size) bytes; the stored blob has \(size): the plugin listed the wrong size (or, when it reused the blob from the parent layer, that blob is damaged in the store: run 'pfhost verify --all')")
+                error.blob = blob.digest
+                throw error
             }
             listed.insert(blob.digest)
         }

@@ -379,8 +379,12 @@ final class PluginProcess: CaptureTask {
                 return (.success(try LayerValidator.validate(bytes, kind: plugin.kind, store: store, parentLayer: state.parentLayer).layer), milliseconds)
             } catch {
                 var refused = failure("the layer its capture process handed back does not check out: \(error)")
-                if error.inParentLayer, case .failure(var capture) = refused.result {
-                    capture.parentLayerDamage = error.description
+                if case .failure(var capture) = refused.result {
+                    capture.layerRefused = true
+                    if error.inParentLayer {
+                        capture.parentLayerDamage = error.description
+                        capture.damagedBlob = error.blob
+                    }
                     refused.result = .failure(capture)
                 }
                 return refused

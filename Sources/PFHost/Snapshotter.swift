@@ -148,27 +148,23 @@ public struct Snapshotter: Sendable {
         return SnapshotResult(id: id, manifest: manifest, layers: reports)
     }
 
-    /// The store's damage behind failed captures, if that is what failed them: a plugin handed back
-    /// its parent's layer unchanged and it did not check out, or a plugin's layer failed and the
-    /// parent's layer it was given is itself unsound (what `pfhost verify` reports of it). Then the
-    /// plugin did nothing wrong: the error names the stored layer, exit 3.
+    /// The store's damage behind a failed snapshot, when that is what failed it: the first failure
+    /// (the one that cancelled the others) is the host refusing a layer, and either the layer was the
+    /// parent's handed back unchanged, or the parent's layer of that kind is itself unsound (what
+    /// `pfhost verify` reports of it). Then the plugin did nothing wrong: the error names the stored
+    /// layer (or its missing or damaged blob), exit 3. A capture that failed on its own (an error, a
+    /// crash, `exit()`, a timeout) is the plugin's, whatever its parent holds.
     static func parentDamage(_ failures: [CaptureFailure], parent: Digest?, layers: [LayerKind: StoredLayer],
                              store: SnapshotStore) -> StoreError? {
-        guard let parent else { return nil }
-        for failure in failures {
-            let kind = failure.plugin.kind
-            guard let stored = layers[kind] else { continue }
-            let what: String
-            if let damage = failure.parentLayerDamage {
-                what = "was handed back unchanged by plugin \(failure.plugin.label) and does not check out: \(damage)"
-            } else if let problem = LayerValidator.schemaProblem(stored.json, kind: kind) {
-                what = "given to plugin \(failure.plugin.label) as its parent's layer, is damaged: \(problem) (the capture built on it failed: \(failure.message))"
-            } else {
-                continue
-            }
-            return .corrupt(file: store.blobPath(stored.blob), reason: "the \(kind) layer of snapshot \(parent), \(what); a snapshot without --parent (or onto another tag) starts from a sound layer")
+        guard let parent, let failure = failures.first, failure.layerRefused else { return nil }
+        let kind = failure.plugin.kind
+        guard let stored = layers[kind] else { return nil }
+        if let damage = failure.parentLayerDamage {
+            return .corrupt(file: store.blobPath(failure.damagedBlob ?? stored.blob),
+                            reason: "the \(kind) layer of snapshot \(parent), handed back unchanged by plugin \(failure.plugin.label), does not check out: \(damage)")
         }
-        return nil
+        guard let problem = LayerValidator.schemaProblem(stored.json, kind: kind) else { return nil }
+        return .corrupt(file: store.blobPath(stored.blob), reason: "the \(kind) layer of snapshot \(parent), given to plugin \(failure.plugin.label) as its parent's layer, is damaged: \(problem) (the layer the plugin built on it was refused: \(failure.message)); a snapshot without --parent (or onto another tag) starts from a sound layer")
     }
 
     /// The layers the plugins handed back as the parent's layer unchanged, stamped by the same plugin

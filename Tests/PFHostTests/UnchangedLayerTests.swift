@@ -136,6 +136,23 @@ struct UnchangedLayerTests {
         #expect(!output.stderr.hasPrefix("pfhost: error: plugin"), "the plugin is not blamed: \(output)")
     }
 
+    @Test("a capture that fails on its own is the plugin's failure (exit 2, named first), whatever its parent's layers hold", arguments: [
+        (LayerKind.model, false), (.model, true), (.trace, false), (.trace, true),
+    ])
+    func ownFailureBesideDamagedParent(_ damaged: LayerKind, _ isolate: Bool) throws {
+        let agent = try Agent()
+        let (first, _) = try agent.manifest(["--tag", "t"])
+        let store = try SnapshotStore(opening: agent.store)
+        // A member no schema has: verify refuses the parent's layer; the plugins decode past it.
+        _ = try LayerForgery.editingLayer(damaged, of: first, in: store, tag: "damaged") { members in
+            members["zzz_unknown"] = .int(1)
+        }
+        let output = try agent.snapshot(["--tag", "damaged", "--set", "model.path=/nonexistent"] + (isolate ? ["--isolate"] : []))
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.hasPrefix("pfhost: error: plugin \(agent.plugins)/libpf-model.so"), "\(output)")
+        #expect(!output.stderr.contains("is corrupt"), "\(output)")
+    }
+
     @Test("a parent's layer config over 16 MiB is refused before it is read, naming its layer manifest")
     func oversizedParentLayer() throws {
         let agent = try Agent()
