@@ -68,6 +68,12 @@ struct LayerValidatorTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: blobs) { try FileManager.default.removeItem(atPath: blobs + "/" + name) }
         let reopened = try SnapshotStore.openOrCreate(at: dir.file("store"))
         let missing = #expect(throws: LayerValidationError.self) { try LayerValidator.validate(bytes, kind: .trace, store: reopened, parentLayer: parent) }
-        #expect(missing?.description.contains("never wrote to the store") == true)
+        // The parent's layer, handed back unchanged: the store lost the blob, the plugin is not blamed.
+        #expect(missing?.description.contains("which is not in the store (the layer is the parent's, handed back unchanged") == true)
+        #expect(missing?.inParentLayer == true && missing?.blob != nil)
+        // The same layer as the plugin's own (no parent given): the plugin listed a blob it never wrote.
+        let own = #expect(throws: LayerValidationError.self) { try LayerValidator.validate(bytes, kind: .trace, store: reopened) }
+        #expect(own?.description.contains("never wrote to the store") == true)
+        #expect(own?.inParentLayer == false)
     }
 }
