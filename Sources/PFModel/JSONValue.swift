@@ -27,16 +27,6 @@ public enum JSONValue: Hashable, Sendable {
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]
     }
-
-    /// Calls `body` on this value and every value nested in it, depth first.
-    public func forEachValue(_ body: (JSONValue) throws -> Void) rethrows {
-        try body(self)
-        switch self {
-        case .array(let items): for item in items { try item.forEachValue(body) }
-        case .object(let members): for value in members.values { try value.forEachValue(body) }
-        default: break
-        }
-    }
 }
 
 extension JSONValue: Codable {
