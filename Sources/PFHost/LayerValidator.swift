@@ -20,7 +20,7 @@ public enum LayerValidator {
     /// matches the published schema of `kind` (`kind` included), carries the `plugin` stamp the host
     /// adds, and its content refers to no blob outside its `blobs`. What `pfhost verify` asks of every layer a
     /// store holds, since a layer pulled or written by another tool never passed a capture's checks.
-    public static func schemaProblem(_ bytes: [UInt8], kind: LayerKind) -> String? {
+    public static func storedLayerProblem(_ bytes: [UInt8], kind: LayerKind) -> String? {
         let json: JSONValue
         do { json = try JSONParser.parse(bytes) } catch { return "not valid JSON: \(error)" }
         guard json["kind"]?.stringValue == kind.rawValue else { return "its kind is not \"\(kind)\"" }

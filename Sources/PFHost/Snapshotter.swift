@@ -163,7 +163,7 @@ public struct Snapshotter: Sendable {
             return .corrupt(file: store.blobPath(failure.damagedBlob ?? stored.blob),
                             reason: "the \(kind) layer of snapshot \(parent), handed back unchanged by plugin \(failure.plugin.label), does not check out: \(damage)")
         }
-        guard let problem = LayerValidator.schemaProblem(stored.json, kind: kind) else { return nil }
+        guard let problem = LayerValidator.storedLayerProblem(stored.json, kind: kind) else { return nil }
         return .corrupt(file: store.blobPath(stored.blob), reason: "the \(kind) layer of snapshot \(parent), given to plugin \(failure.plugin.label) as its parent's layer, is damaged: \(problem) (the layer the plugin built on it was refused: \(failure.message)); a snapshot without --parent (or onto another tag) starts from a sound layer")
     }
 

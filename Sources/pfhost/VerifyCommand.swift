@@ -31,7 +31,7 @@ struct VerifyCommand: ParsableCommand {
         if let reference {
             do { ids = [try store.resolve(reference)] } catch { throw fail(error, ExitStatus.of(error)) }
         }
-        var verifier = StoreVerifier(store: store, layerCheck: LayerValidator.schemaProblem)
+        var verifier = StoreVerifier(store: store, layerCheck: LayerValidator.storedLayerProblem)
         let problems = verifier.verify(snapshots: ids, everyBlob: all)
         let count = ids?.count ?? ((try? store.history().count) ?? 0)
         if json {
