@@ -79,7 +79,7 @@ let package = Package(
         .target(name: "PFTestSupport", dependencies: ["PFStore", "PFModel"], path: "Tests/PFTestSupport"),
         .testTarget(name: "PFModelTests", dependencies: ["PFModel"]),
         .testTarget(name: "PFStoreTests", dependencies: ["PFStore", "PFModel", "PFSystem", "PFTestSupport"]),
-        .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit"]),
+        .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit", "PFModel"]),
         .testTarget(
             name: "PFHostTests",
             dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "PFBuildIdentity", "pfhost"]

@@ -44,7 +44,7 @@ struct CacheCapture {
         let input = try inputDigest(directory)
         if let parent = host.parentLayer(CacheLayer.self), parent.annotations[Self.inputAnnotation] == input,
            parent.content.pageCount >= 0, parent.content.tokenCount >= 0, parent.content.sequences.allSatisfy({ $0.tokenCount >= 0 && $0.pageCount >= 0 }),
-           let recorded = parent.annotations[Self.pagesAnnotation], let now = Self.pagesStat(path: pagesPath), recorded == now {
+           let recorded = parent.annotations[Self.pagesAnnotation], let now = FileStatRecord.of(path: pagesPath), recorded == now {
             host.log(.debug, "meta.json and sequences.jsonl are the parent's and pages.bin's stat is unchanged: the parent's layer is reused")
             try host.setLayer(CacheLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
             return
@@ -164,7 +164,7 @@ struct CacheCapture {
         var annotations = [Self.inputAnnotation: input]
         // Recorded only when pages.bin did not change while it was captured, so that the record
         // describes the pages this layer was checked against.
-        if let closing = pages.currentStatus, let before = Self.pagesStat(opened), Self.pagesStat(closing) == before {
+        if let closing = pages.currentStatus, let before = FileStatRecord.of(opened), FileStatRecord.of(closing) == before {
             annotations[Self.pagesAnnotation] = before
         }
         var unique = Set<Digest>()
@@ -181,30 +181,8 @@ struct CacheCapture {
     /// The annotation recording ``inputDigest(_:)`` of the dump a layer was captured from.
     static let inputAnnotation = "dev.pfhost.cache.input"
 
-    /// The annotation recording ``pagesStat(_:)`` of the `pages.bin` a layer was captured from.
+    /// The annotation recording the ``FileStatRecord`` of the `pages.bin` a layer was captured from.
     static let pagesAnnotation = "dev.pfhost.cache.pages_stat"
-
-    /// `size=… mtime_ns=… ctime_ns=… inode=…` of the regular file at `path` (symlinks followed),
-    /// or nil when it is missing or not a regular file.
-    static func pagesStat(path: String) -> String? {
-        guard let info = try? SystemCalls().status(path) else { return nil }
-        return pagesStat(info)
-    }
-
-    /// `size=… mtime_ns=… ctime_ns=… inode=…` of `info`, or nil when it is not a regular file or
-    /// its timestamps do not fit 64-bit nanoseconds.
-    static func pagesStat(_ info: stat) -> String? {
-        func nanoseconds(_ time: timespec) -> Int64? {
-            let (seconds, overflow) = Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
-            guard !overflow else { return nil }
-            let (total, carry) = seconds.addingReportingOverflow(Int64(time.tv_nsec))
-            return carry ? nil : total
-        }
-        guard info.st_mode & S_IFMT == S_IFREG, let mtime = nanoseconds(info.st_mtim), let ctime = nanoseconds(info.st_ctim) else {
-            return nil
-        }
-        return "size=\(info.st_size) mtime_ns=\(mtime) ctime_ns=\(ctime) inode=\(info.st_ino)"
-    }
 
     /// SHA-256 (bare hex) of `meta.json`, a NUL, and `sequences.jsonl`.
     private func inputDigest(_ directory: String) throws(PluginError) -> String {

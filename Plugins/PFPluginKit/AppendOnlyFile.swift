@@ -1,7 +1,8 @@
 import PFModel
 
 /// How a file that only grows (a ledger, a conversation) relates to the blob the parent snapshot
-/// stored for it, found by hashing: never by trusting sizes or timestamps alone.
+/// stored for it: found by hashing, or, for an unchanged file, by the ``FileStatRecord`` the
+/// parent's capture kept when the file was settled, as git trusts its index.
 public enum AppendOnlyFile {
     /// The file against the parent's copy.
     public enum Relation: Equatable {
@@ -13,13 +14,30 @@ public enum AppendOnlyFile {
         case different
     }
 
-    /// Compares the file at `path` with the parent's blob of `parentSize` bytes named `parentDigest`.
-    public static func relation(of path: String, toParent parentDigest: Digest?, size parentSize: Int64?) throws(PluginError) -> Relation {
-        guard let parentDigest, let parentSize,
-              let size = ReadableFile.size(of: path), size >= parentSize,
-              let prefix = try FileDigest.of(path, prefix: parentSize), prefix.digest == parentDigest
-        else { return .different }
-        return size == parentSize ? .unchanged : .appended
+    /// Compares `file` (as of its size when opened) with the parent's blob of `parentSize` bytes
+    /// named `parentDigest`.
+    ///
+    /// A file whose stat data when opened is `recorded` (what the parent's capture saw of it, from
+    /// ``FileStatRecord/settled(_:now:racyWindow:)``) and whose size is `parentSize` is the
+    /// parent's without a byte read; otherwise its first `parentSize` bytes are hashed, with
+    /// `pread`, so whoever reads `file` next still starts at its beginning.
+    public static func relation(of file: ReadableFile, toParent parentDigest: Digest?, size parentSize: Int64?,
+                                recorded: String? = nil) throws(PluginError) -> Relation {
+        guard let parentDigest, let parentSize, file.size >= parentSize else { return .different }
+        if let recorded, file.size == parentSize, FileStatRecord.of(file.status) == recorded { return .unchanged }
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        while offset < parentSize {
+            let want = Int(min(Int64(buffer.count), parentSize - offset))
+            let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), at: offset)
+            guard count > 0 else { return .different }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            offset += Int64(count)
+        }
+        guard hasher.finalize() == parentDigest else { return .different }
+        return file.size == parentSize ? .unchanged : .appended
     }
 
     /// Reads whole lines from `reader` into `writer` until `bytes` bytes have been copied: the part

@@ -54,6 +54,18 @@ public struct PluginHost: @unchecked Sendable {
         }
     }
 
+    /// The `racy_window_ms` setting in nanoseconds: how old a file's timestamps must be for its
+    /// stat data to be trusted (``FileStatRecord``); ``FileStatRecord/defaultRacyWindow`` when unset.
+    public func racyWindow() throws(PluginError) -> Int64 {
+        guard let text = config("racy_window_ms") else { return FileStatRecord.defaultRacyWindow }
+        guard let milliseconds = Int64(text), milliseconds >= 0 else {
+            throw .invalid("\(kind).racy_window_ms='\(text)' is not a number of milliseconds")
+        }
+        let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow else { throw .invalid("\(kind).racy_window_ms='\(text)' is too large (at most \(Int64.max / 1_000_000))") }
+        return nanoseconds
+    }
+
     /// Stores `bytes` as a blob and returns its descriptor.
     public func putBlob(_ bytes: [UInt8], mediaType: String) throws(PluginError) -> Descriptor {
         try bytes.withUnsafeBytes { raw in Result { () throws(PluginError) in try putBlob(raw, mediaType: mediaType) } }.get()

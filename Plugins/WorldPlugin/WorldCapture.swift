@@ -28,18 +28,15 @@ struct WorldCapture {
     static let packsPerTree = 256
     /// Packs stop growing at 256 files or 4 MiB, so that one edited file never costs more.
     static let maximumPackLevel = 4
-    /// Timestamps closer than this to the capture are not trusted (git's "racy clean" problem);
-    /// `world.racy_window_ms` changes it (raise it for filesystems with coarse timestamps).
-    static let defaultRacyWindow: Int64 = 2_000_000_000
 
     func run() throws(PluginError) {
         let rootPath = try host.requiredConfig("root", meaning: "the agent's working directory")
         let root = try RootDirectory(path: rootPath, setting: "world.root")
         let excludes = host.list("exclude")
         let entries = try TreeWalker(root: root, excludes: excludes, host: host).walk()
-        let captureStart = Self.now()
+        let captureStart = FileStatRecord.now()
         let parent = host.parentLayer(WorldLayer.self)
-        let racyWindow = try racyWindowSetting()
+        let racyWindow = try host.racyWindow()
         let keepPrivateKeys = try host.flag("keep_private_keys", default: false)
 
         // The tree's key: every entry's path and stat data. When it equals the parent's, the tree
@@ -394,16 +391,6 @@ struct WorldCapture {
         return (try writer.commit(), outcomes)
     }
 
-    private func racyWindowSetting() throws(PluginError) -> Int64 {
-        guard let text = host.config("racy_window_ms") else { return Self.defaultRacyWindow }
-        guard let milliseconds = Int64(text), milliseconds >= 0 else {
-            throw .invalid("world.racy_window_ms='\(text)' is not a number of milliseconds")
-        }
-        let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
-        guard !overflow else { throw .invalid("world.racy_window_ms='\(text)' is too large (at most \(Int64.max / 1_000_000))") }
-        return nanoseconds
-    }
-
     private func processID() throws(PluginError) -> Int32? {
         guard let text = host.config("pid") else { return nil }
         guard let pid = Int32(text), pid > 0 else { throw .invalid("world.pid='\(text)' is not a process id") }
@@ -443,11 +430,5 @@ struct WorldCapture {
             if let equals = text.firstIndex(of: "=") { variables[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
         }
         return variables
-    }
-
-    static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 }

@@ -110,7 +110,7 @@ struct CheckPluginTests {
         let conversation = repositoryRoot + "/Examples/agent/trace/conversation.jsonl"
         let (status, checks, output) = try Self.check([productsDirectory + "/libpf-trace.so", "--set", "paht=\(conversation)"])
         #expect(status == 2, "\(output)")
-        #expect(checks["settings"]?.detail == "trace.paht is not a setting of plugin \(productsDirectory)/libpf-trace.so (dev.pfhost.trace.chat, trace layer) (did you mean trace.path?); its settings: path", "\(output)")
+        #expect(checks["settings"]?.detail == "trace.paht is not a setting of plugin \(productsDirectory)/libpf-trace.so (dev.pfhost.trace.chat, trace layer) (did you mean trace.path?); its settings: path, racy_window_ms", "\(output)")
         #expect(checks["capture"]?.status == .skip)
         // KIND.KEY works too.
         #expect(try Self.check([productsDirectory + "/libpf-trace.so", "--set", "trace.path=\(conversation)"]).status == 0)

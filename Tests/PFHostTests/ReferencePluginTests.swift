@@ -699,6 +699,50 @@ struct ReferencePluginTests {
         #expect(message.contains("trace/conversation.jsonl: \(reason)"), "\(message)")
     }
 
+    @Test("trace and effects: a settled file's stat data is kept, so the next capture of it unchanged reads nothing; a write is always seen",
+          arguments: [(LayerKind.trace, "trace/conversation.jsonl"), (LayerKind.effects, "effects/ledger.jsonl")])
+    func settledFileStat(kind: LayerKind, file: String) throws {
+        let agent = try Agent()
+        let key = "dev.pfhost.\(kind).file_stat"
+        func annotations(_ manifest: Manifest) -> [String: String] {
+            kind == .trace ? manifest.trace.annotations : manifest.effects.annotations
+        }
+        // Just written: within the racy window (2 s by default), so no record is kept.
+        let (_, fresh) = try agent.manifest(["--tag", "a"])
+        #expect(annotations(fresh)[key] == nil)
+        // Trusted at once (racy_window_ms=0): the record names this very file.
+        let trust = ["--set", "\(kind).racy_window_ms=0", "--tag", "a"]
+        let (_, recorded) = try agent.manifest(trust)
+        let attributes = try FileManager.default.attributesOfItem(atPath: agent.root + "/" + file)
+        let record = try #require(annotations(recorded)[key])
+        #expect(record.hasPrefix("size=\(attributes[.size] as! Int) ") && record.hasSuffix(" inode=\(attributes[.systemFileNumber] as! Int)"), "\(record)")
+        // Unchanged: the parent's layer, record and all, stored as the parent's.
+        let again = try agent.snapshot(trust + ["--verbose"])
+        #expect(again.status == 0 && again.stderr.contains("unchanged, stored as the parent's") && again.stderr.contains("\(kind)"), "\(again)")
+        let (_, unchanged) = try agent.manifest(trust)
+        #expect(annotations(unchanged) == annotations(recorded))
+        // Rewritten in place, same size, same inode: its timestamps moved, so it is read again.
+        let original = try agent.read(file)
+        let edited = kind == .trace ? original.replacingOccurrences(of: "\"role\": \"user\"", with: "\"role\": \"tool\"")
+                                    : original.replacingOccurrences(of: "\"fx-2\"", with: "\"fx-9\"")
+        #expect(edited != original && edited.utf8.count == original.utf8.count)
+        let handle = try #require(FileHandle(forWritingAtPath: agent.root + "/" + file))
+        try handle.write(contentsOf: Data(edited.utf8))
+        try handle.close()
+        if kind == .effects {
+            #expect(try agent.failure(of: .effects, trust).contains("the hash chain is broken"))
+        } else {
+            let message = try agent.failure(of: .trace, trust)
+            #expect(message.contains("line 2: missing 'tool_call_id'"), "\(message)")
+        }
+        // The record is only a shortcut: the same bytes with another stat are still the parent's layer.
+        try agent.write(file, original)
+        let (_, rewritten) = try agent.manifest(trust)
+        #expect(rewritten.trace.content == recorded.trace.content && rewritten.effects.content == recorded.effects.content)
+        let next = try #require(annotations(rewritten)[key])
+        #expect(next != record)
+    }
+
     // MARK: the whole agent
 
     @Test("twice with --tag: the chain, nothing unchanged stored again, verify clean, skopeo copies it")
