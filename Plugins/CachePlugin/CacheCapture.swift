@@ -41,12 +41,14 @@ struct CacheCapture {
         // may skip hashing, never checking: the shortcut also needs pages.bin's stat (size, mtime,
         // ctime, inode) to be what the parent's capture recorded, one stat and no read; anything
         // else, or a parent without the record, takes the full capture, which checks it all.
+        // The parent's layer goes back as the host gave it, decoding nothing: what it records is
+        // what it recorded then, whatever that is (a crafted parent's nonsense stays its own, and
+        // `pfhost verify` reports it in both snapshots).
         let input = try inputDigest(directory)
-        if let parent = host.parentLayer(CacheLayer.self), parent.annotations[Self.inputAnnotation] == input,
-           parent.content.pageCount >= 0, parent.content.tokenCount >= 0, parent.content.sequences.allSatisfy({ $0.tokenCount >= 0 && $0.pageCount >= 0 }),
-           let recorded = parent.annotations[Self.pagesAnnotation], let now = FileStatRecord.of(path: pagesPath), recorded == now {
+        if let annotations = host.parentAnnotations(), annotations[Self.inputAnnotation] == input,
+           let recorded = annotations[Self.pagesAnnotation], let now = FileStatRecord.of(path: pagesPath), recorded == now {
             host.log(.debug, "meta.json and sequences.jsonl are the parent's and pages.bin's stat is unchanged: the parent's layer is reused")
-            try host.setLayer(CacheLayer(blobs: parent.blobs, annotations: parent.annotations, content: parent.content))
+            try host.setParentLayer()
             return
         }
         let dump = try KVDump(directory: directory, host: host)

@@ -35,6 +35,12 @@ struct EffectsCapture {
         var reader = LineReader(file: file)
         var validator = LedgerValidator(path: path)
         var prefix: Int64 = 0
+        // The file the parent's capture read, settled, and untouched since: the parent's layer, as
+        // the host gave it (nothing decoded).
+        if let recorded = host.parentAnnotations()?[Self.fileStatAnnotation], FileStatRecord.of(file.status) == recorded {
+            try host.setParentLayer()
+            return
+        }
 
         // A ledger only grows. When the file is the parent's ledger, the parent's layer is this
         // one; when it starts with the parent's exact bytes, those lines were verified then, and

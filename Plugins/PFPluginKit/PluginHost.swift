@@ -148,10 +148,66 @@ public struct PluginHost: @unchecked Sendable {
     /// This layer in the first parent snapshot, decoded; nil for a root snapshot or when the
     /// parent's layer does not decode (say, written by another plugin version).
     public func parentLayer<Content: LayerContent>(_ type: Layer<Content>.Type) -> Layer<Content>? {
-        var length = 0
-        guard let bytes = table.pointee.parent_layer(context, &length) else { return nil }
-        let buffer = UnsafeRawBufferPointer(start: bytes, count: length)
-        return try? CanonicalJSON.decode(type, from: Array(buffer))
+        guard let bytes = parentLayerBytes() else { return nil }
+        return try? CanonicalJSON.decode(type, from: bytes)
+    }
+
+    /// The annotations of this layer in the first parent snapshot, read without decoding the rest
+    /// of it; nil for a root snapshot, or when the parent's layer is not JSON or its annotations
+    /// are not an object of strings.
+    public func parentAnnotations() -> [String: String]? {
+        guard let bytes = parentLayerBytes() else { return nil }
+        let annotations: JSONValue?
+        if let object = CanonicalObject(bytes) {
+            annotations = object.value("annotations").flatMap { try? JSONParser.parse(bytes[$0]) }
+        } else {
+            annotations = (try? JSONParser.parse(bytes))?["annotations"]
+        }
+        guard case .object(let members)? = annotations else { return nil }
+        var strings: [String: String] = [:]
+        for (key, value) in members {
+            guard let string = value.stringValue else { return nil }
+            strings[key] = string
+        }
+        return strings
+    }
+
+    /// Whether this layer in the first parent snapshot has exactly these top-level members: each
+    /// value's canonical JSON, or no such member where the value is nil. False for a root snapshot
+    /// or a parent layer that is not canonical JSON. Compares bytes, decoding nothing.
+    public func parentLayerHas(_ members: [String: (any Encodable)?]) -> Bool {
+        guard let bytes = parentLayerBytes(), let object = CanonicalObject(bytes) else { return false }
+        for (key, value) in members {
+            let range = object.value(key)
+            guard let value else {
+                if range != nil { return false }
+                continue
+            }
+            guard let range, let encoded = try? CanonicalJSON.encode(value), bytes[range].elementsEqual(encoded) else { return false }
+        }
+        return true
+    }
+
+    /// Hands the host this layer as the first parent snapshot has it, for a capture that found its
+    /// input unchanged: the parent's bytes less the host's `plugin` stamp, nothing decoded or
+    /// encoded again. The host checks it as any layer (kind, blobs present) and stores it as the
+    /// parent's. Exactly once per capture, instead of ``setLayer(_:)``.
+    ///
+    /// - Throws: ``PluginError`` when there is no parent layer, or the host refuses it.
+    public func setParentLayer() throws(PluginError) {
+        guard let parent = parentLayerBytes() else {
+            throw PluginError(code: Int32(PF_ERR_INTERNAL), message: "there is no parent layer to hand back")
+        }
+        let bytes: [UInt8]
+        if let object = CanonicalObject(parent) {
+            bytes = object.removing("plugin")
+        } else if case .object(var members)? = try? JSONParser.parse(parent) {
+            members["plugin"] = nil
+            bytes = CanonicalJSON.encode(.object(members))
+        } else {
+            throw PluginError(code: Int32(PF_ERR_INTERNAL), message: "the parent's layer is not a JSON object")
+        }
+        try setLayer(bytes: bytes)
     }
 
     /// Hands the captured layer to the host (exactly once per capture).
@@ -160,11 +216,23 @@ public struct PluginHost: @unchecked Sendable {
         do { bytes = try CanonicalJSON.encode(layer) } catch {
             throw PluginError(code: Int32(PF_ERR_INTERNAL), message: "the layer cannot be encoded: \(error)")
         }
+        try setLayer(bytes: bytes)
+    }
+
+    private func setLayer(bytes: [UInt8]) throws(PluginError) {
         let code = bytes.withUnsafeBytes { raw in
             table.pointee.set_layer(context, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
         }
         try check(code, "handing the layer to the host")
     }
+
+    /// The parent's layer as the host gave it (canonical JSON, stamped), or nil.
+    private func parentLayerBytes() -> [UInt8]? {
+        var length = 0
+        guard let bytes = table.pointee.parent_layer(context, &length) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: length))
+    }
+
 
     /// Logs a message through the host.
     public func log(_ level: LogLevel, _ message: String) {

@@ -41,6 +41,12 @@ struct TraceCapture {
         var reader = LineReader(file: file)
         var validator = TraceValidator(path: path)
         var prefix: Int64 = 0
+        // The file the parent's capture read, settled, and untouched since: the parent's layer, as
+        // the host gave it (nothing decoded).
+        if let recorded = host.parentAnnotations()?[Self.fileStatAnnotation], FileStatRecord.of(file.status) == recorded {
+            try host.setParentLayer()
+            return
+        }
 
         // A parent may be crafted: its count is used only when it is possible for its conversation
         // (no more messages than bytes), so adding to it can neither overflow nor carry nonsense.

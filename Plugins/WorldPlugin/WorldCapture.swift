@@ -35,17 +35,44 @@ struct WorldCapture {
         let excludes = host.list("exclude")
         let entries = try TreeWalker(root: root, excludes: excludes, host: host).walk()
         let captureStart = FileStatRecord.now()
-        let parent = host.parentLayer(WorldLayer.self)
         let racyWindow = try host.racyWindow()
         let keepPrivateKeys = try host.flag("keep_private_keys", default: false)
+        let pid = try processID()
+        let env = try host.flag("env", default: true) ? try environment(pid: pid) : nil
+        let processes = try pid.map { pid throws(PluginError) in try ProcessTree.capture(root: pid) }
+        var dom: WorldDOM?
+        var domBlob: Descriptor?
+        if let path = host.config("dom"), let blob = try captureDOM(path, keepPrivateKeys: keepPrivateKeys) {
+            domBlob = blob
+            dom = WorldDOM(path: path, digest: blob.digest, size: blob.size)
+        }
+        // What decided which files are in the tree, so a restore can hand it on to the restored
+        // agent's config: a capture of the restored tree then stores the same files.
+        func annotations(level: Int, treeKey: String?) -> [String: String] {
+            var annotations = [Self.packLevelAnnotation: String(level)]
+            annotations[Self.treeKeyAnnotation] = treeKey
+            if !excludes.isEmpty { annotations[Self.excludeAnnotation] = excludes.joined(separator: ",") }
+            if keepPrivateKeys { annotations[Self.keepPrivateKeysAnnotation] = "true" }
+            return annotations
+        }
 
         // The tree's key: every entry's path and stat data. When it equals the parent's, the tree
-        // (index, packs, large files) is the parent's, and nothing under the root is read.
+        // (index, packs, large files) is the parent's, and nothing under the root is read; when
+        // the rest (root, environment, processes, DOM) is the parent's too, so is the layer, handed
+        // back as the parent has it without decoding it.
         var treeKey = Self.treeKey(entries, root: rootPath, keepPrivateKeys: keepPrivateKeys, captureStart: captureStart, racyWindow: racyWindow)
+        let parentAnnotations = host.parentAnnotations()
+        let parentLevel = parentAnnotations?[Self.packLevelAnnotation].flatMap(Int.init)
+        if let key = treeKey, let parentAnnotations, parentAnnotations[Self.treeKeyAnnotation] == key,
+           annotations(level: parentLevel ?? 0, treeKey: key) == parentAnnotations,
+           host.parentLayerHas(["root": rootPath, "env": env, "processes": processes, "dom": dom]) {
+            try host.setParentLayer()
+            return
+        }
+        let parent = host.parentLayer(WorldLayer.self)
         var blobs: [Descriptor]
         let tree: WorldTree
         let level: Int
-        let parentLevel = parent?.annotations[Self.packLevelAnnotation].flatMap(Int.init)
         if let key = treeKey, let parent, parent.annotations[Self.treeKeyAnnotation] == key {
             tree = parent.content.tree
             level = parentLevel ?? 0
@@ -60,28 +87,12 @@ struct WorldCapture {
             // A tree that moved under the capture is not what its key describes: never reuse it whole.
             if captured.moved { treeKey = nil }
         }
-        var annotations = [Self.packLevelAnnotation: String(level)]
-        annotations[Self.treeKeyAnnotation] = treeKey
-        // What decided which files are in the tree, so a restore can hand it on to the restored
-        // agent's config: a capture of the restored tree then stores the same files.
-        if !excludes.isEmpty { annotations[Self.excludeAnnotation] = excludes.joined(separator: ",") }
-        if keepPrivateKeys { annotations[Self.keepPrivateKeysAnnotation] = "true" }
-
-        let pid = try processID()
-        var dom: WorldDOM?
-        if let path = host.config("dom"), let blob = try captureDOM(path, keepPrivateKeys: keepPrivateKeys) {
-            blobs.append(blob)
-            dom = WorldDOM(path: path, digest: blob.digest, size: blob.size)
-        }
+        if let domBlob { blobs.append(domBlob) }
         var unique = Set<Digest>()
         try host.setLayer(WorldLayer(
             blobs: blobs.filter { unique.insert($0.digest).inserted },
-            annotations: annotations,
-            content: WorldContent(
-                root: rootPath, tree: tree,
-                env: try host.flag("env", default: true) ? try environment(pid: pid) : nil,
-                processes: try pid.map { pid throws(PluginError) in try ProcessTree.capture(root: pid) },
-                dom: dom)))
+            annotations: annotations(level: level, treeKey: treeKey),
+            content: WorldContent(root: rootPath, tree: tree, env: env, processes: processes, dom: dom)))
     }
 
     /// How much of the DOM is read at a time.

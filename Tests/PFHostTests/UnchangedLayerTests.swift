@@ -122,18 +122,44 @@ struct UnchangedLayerTests {
     @Test("a capture that fails on a parent's layer the schema refuses is the store's damage: exit 3, naming the layer")
     func parentLayerSchemaDamage() throws {
         let agent = try Agent()
+        let trust = ["--set", "world.racy_window_ms=0"]
+        let (first, _) = try agent.manifest(["--tag", "t"] + trust)
+        let store = try SnapshotStore(opening: agent.store)
+        // Still canonical and still decodable, but a count the schema refuses.
+        let forged = try LayerForgery.editingLayer(.world, of: first, in: store, tag: "damaged") { members in
+            guard case .object(var tree)? = members["tree"] else { return }
+            tree["entry_count"] = .int(-1)
+            members["tree"] = .object(tree)
+        }
+        // The tree is the parent's (same key) but the environment is not: the world plugin builds
+        // a new layer on the parent's tree, which the schema refuses.
+        let output = try agent.snapshot(["--tag", "damaged"] + trust, environment: ["PFHOST_TEST_CHANGED": "1"])
+        #expect(output.status == 3, "\(output)")
+        #expect(output.stderr.contains(store.blobPath(forged.config.digest)) && output.stderr.contains("is damaged: does not match plugin-sdk/schema/layer-world.schema.json"), "\(output)")
+        #expect(!output.stderr.hasPrefix("pfhost: error: plugin"), "the plugin is not blamed: \(output)")
+    }
+
+    @Test("a parent's layer the schema refuses, handed back unchanged, is carried into the child as it is, and verify reports both")
+    func schemaDamageCarried() throws {
+        let agent = try Agent()
         let (first, _) = try agent.manifest(["--tag", "t"])
         let store = try SnapshotStore(opening: agent.store)
         let text = String(decoding: try store.snapshot(first).layerJSON[.cache]!, as: UTF8.self)
         #expect(text.contains("\"num_heads\":"))
-        // Renamed: still canonical (the key keeps its place), no longer a cache layer the schema accepts.
+        // Renamed: still canonical (the key keeps its place) and decodable, no longer what the schema accepts.
         let renamed = Array(text.replacingOccurrences(of: "\"num_heads\":", with: "\"num_headz\":").utf8)
         let forged = try LayerForgery.replacingLayer(.cache, of: first, with: renamed, in: store)
         try LayerForgery.tag(forged.root, as: "damaged", inStoreAt: agent.store)
-        let output = try agent.snapshot(["--tag", "damaged"])
-        #expect(output.status == 3, "\(output)")
-        #expect(output.stderr.contains(store.blobPath(forged.config.digest)) && output.stderr.contains("is damaged: does not match plugin-sdk/schema/layer-cache.schema.json"), "\(output)")
-        #expect(!output.stderr.hasPrefix("pfhost: error: plugin"), "the plugin is not blamed: \(output)")
+        // The cache plugin finds its input unchanged and hands the parent's layer back undecoded.
+        let output = try agent.snapshot(["--tag", "damaged", "--verbose"])
+        #expect(output.status == 0 && reused(output).contains("cache"), "\(output)")
+        let child = try Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))
+        #expect(try config(.cache, of: child, in: agent.store).digest == forged.config.digest)
+        // The two snapshots share the layer: each, verified, reports it.
+        for snapshot in ["damaged", "damaged~1"] {
+            let verify = try run(productsDirectory + "/pfhost", ["verify", snapshot, "--store", agent.store])
+            #expect(verify.status == 1 && verify.stdout.contains("does not match plugin-sdk/schema/layer-cache.schema.json"), "\(verify)")
+        }
     }
 
     @Test("a capture that fails on its own is the plugin's failure (exit 2, named first), whatever its parent's layers hold", arguments: [
