@@ -15,6 +15,7 @@ nonisolated(unsafe) private let table = PluginEntry.makeTable(
         PluginSetting("provider", .string, help: "a hosted model: the provider serving it, e.g. openai (then no path)"),
         PluginSetting("revision", .string, help: "a hosted model: its pinned revision or snapshot date"),
         PluginSetting("base_url", .string, help: "a hosted model: the API endpoint the agent calls (credentials in it are redacted)"),
+        PluginSetting("racy_window_ms", .int, default: "2000", help: "the files' stat data are trusted only once they are this old"),
     ],
     capture: { host, context in
         PluginEntry.run(host, context, kind: .model) { host throws(PluginError) in try ModelCapture(host: host).run() }
@@ -48,24 +49,43 @@ public func pluginEntry() -> UnsafePointer<pf_plugin> { table }
 struct ModelCapture {
     let host: PluginHost
 
+    /// The annotation keeping ``filesKey(shape:name:files:captureStart:racyWindow:)`` of the files a layer was captured from.
+    static let filesKeyAnnotation = "dev.pfhost.model.files_key"
+
     func run() throws(PluginError) {
         if let provider = host.config("provider") { return try captureHosted(provider: provider) }
         let path = try host.requiredConfig("path", meaning: "a model directory or a .safetensors file; or set provider and name for a hosted model")
         guard let kind = Self.kind(of: path) else { throw .io("\(path): no such file or directory") }
+        let captureStart = FileStatRecord.now()
+        let racyWindow = try host.racyWindow()
+        let nameSetting = host.config("name")
         var blobs: [Descriptor] = []
         var modelFiles: [ModelFile] = []
         var adapterRecords: [ModelAdapter] = []
+        // Each file as it was opened and read, for the key the layer keeps.
+        var captured: [(path: String, status: stat)] = []
         let name: String
         if kind == S_IFDIR {
             let root = try RootDirectory(path: path, setting: "model.path")
             let topFiles = try regularFiles(in: root, under: [])
-            guard topFiles.contains(where: { $0.hasSuffix(".safetensors") }) else {
+            guard topFiles.contains(where: { $0.name.hasSuffix(".safetensors") }) else {
                 throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
             }
             let adapterDirectories = try adapters(in: root)
+            var adapterFiles: [[(name: String, status: stat)]] = []
+            for relative in adapterDirectories { adapterFiles.append(try regularFiles(in: root, under: Array(relative.utf8))) }
+            // Every file's path and stat data, as listed, are the parent's (settled) key: the layer
+            // is the parent's, handed back as it was given, and no file is opened.
+            let listed = topFiles.map { ($0.name, $0.status) }
+                + zip(adapterDirectories, adapterFiles).flatMap { relative, files in files.map { (relative + "/" + $0.name, $0.status) } }
+            if let parentKey = host.parentAnnotations()?[Self.filesKeyAnnotation],
+               Self.filesKey(shape: "directory", name: nameSetting, files: listed, captureStart: captureStart, racyWindow: racyWindow) == parentKey {
+                try host.setParentLayer()
+                return
+            }
             let total = UInt64(topFiles.count + adapterDirectories.count)
             var config: [String: AnyJSON]?
-            for (index, file) in topFiles.enumerated() {
+            for (index, file) in topFiles.map(\.name).enumerated() {
                 try host.checkCancelled()
                 let opened = try open(file, in: root)
                 // The model's configuration is checked like its weights: a file that is not JSON
@@ -74,41 +94,69 @@ struct ModelCapture {
                 let (record, stored) = try store(opened, as: file)
                 modelFiles.append(record)
                 blobs += stored
+                captured.append((file, opened.status))
                 host.progress(done: UInt64(index + 1), total: total)
             }
-            for (index, relative) in adapterDirectories.enumerated() {
+            for (index, (relative, files)) in zip(adapterDirectories, adapterFiles).enumerated() {
                 try host.checkCancelled()
                 let config = try adapterConfig(try open(relative + "/adapter_config.json", in: root))
-                var adapterFiles: [ModelFile] = []
-                for file in try regularFiles(in: root, under: Array(relative.utf8)) {
-                    let (record, stored) = try store(try open(relative + "/" + file, in: root), as: relative + "/" + file)
-                    adapterFiles.append(record)
+                var records: [ModelFile] = []
+                for file in files.map(\.name) {
+                    let opened = try open(relative + "/" + file, in: root)
+                    let (record, stored) = try store(opened, as: relative + "/" + file)
+                    records.append(record)
                     blobs += stored
+                    captured.append((relative + "/" + file, opened.status))
                 }
-                guard adapterFiles.contains(where: { $0.path.hasSuffix(".safetensors") }) else {
+                guard records.contains(where: { $0.path.hasSuffix(".safetensors") }) else {
                     throw .invalid("\(path)/\(relative): adapter has no .safetensors weights")
                 }
                 adapterRecords.append(ModelAdapter(
-                    name: Self.lastComponent(of: relative), baseModel: config.baseModel, type: config.type, files: adapterFiles))
+                    name: Self.lastComponent(of: relative), baseModel: config.baseModel, type: config.type, files: records))
                 host.progress(done: UInt64(topFiles.count + index + 1), total: total)
             }
             let configured = config?["_name_or_path"]?.stringValue
-            name = host.config("name") ?? (configured?.isEmpty == false ? configured! : Self.lastComponent(of: root.path))
+            name = nameSetting ?? (configured?.isEmpty == false ? configured! : Self.lastComponent(of: root.path))
         } else {
             guard path.hasSuffix(".safetensors") else {
                 throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
             }
             let fileName = Self.lastComponent(of: path)
-            let (record, stored) = try store(try ReadableFile(path: path), as: fileName)
+            let opened = try ReadableFile(path: path)
+            if let parentKey = host.parentAnnotations()?[Self.filesKeyAnnotation],
+               Self.filesKey(shape: "file", name: nameSetting, files: [(fileName, opened.status)], captureStart: captureStart, racyWindow: racyWindow) == parentKey {
+                try host.setParentLayer()
+                return
+            }
+            let (record, stored) = try store(opened, as: fileName)
             modelFiles.append(record)
             blobs += stored
-            name = host.config("name") ?? String(fileName.dropLast(".safetensors".count))
+            captured.append((fileName, opened.status))
+            name = nameSetting ?? String(fileName.dropLast(".safetensors".count))
         }
+        var annotations: [String: String] = [:]
+        annotations[Self.filesKeyAnnotation] = Self.filesKey(shape: kind == S_IFDIR ? "directory" : "file", name: nameSetting,
+                                                            files: captured, captureStart: captureStart, racyWindow: racyWindow)
         // Each blob once, though files or chunks share it (two identical chunks of zeros).
         var seen = Set<Digest>()
         try host.setLayer(ModelLayer(
-            blobs: blobs.filter { seen.insert($0.digest).inserted },
+            blobs: blobs.filter { seen.insert($0.digest).inserted }, annotations: annotations,
             content: ModelContent(name: name, format: "safetensors", files: modelFiles, adapters: adapterRecords)))
+    }
+
+    /// SHA-256 (bare hex) of what a capture of local weights reads: the `model.path` shape
+    /// (`directory` or `file`), the `model.name` setting, and every file's path and stat data in
+    /// capture order; nil when a file's timestamps are within the racy window of the capture, so
+    /// that a write its stat data cannot show is never missed (``FileStatRecord``).
+    static func filesKey(shape: String, name: String?, files: [(path: String, status: stat)], captureStart: Int64, racyWindow: Int64) -> String? {
+        let hasher = SHA256Hasher()
+        hasher.update(Array("pfhost.model.files.v1\0\(shape)\0".utf8))
+        hasher.update(name.map { Array("name=\($0)\0".utf8) } ?? [0])
+        for (path, status) in files {
+            guard let record = FileStatRecord.settled(status, now: captureStart, racyWindow: racyWindow) else { return nil }
+            hasher.update(Array(path.utf8) + [0] + Array(record.utf8) + [0x0a])
+        }
+        return hasher.finalize().hex
     }
 
     /// Records the hosted model: the provider, its name there, and the pinned revision and
@@ -164,13 +212,13 @@ struct ModelCapture {
         return file
     }
 
-    /// Regular files directly in the directory `relative` (the root when empty), sorted, hidden
-    /// ones skipped; a symlink is skipped with a warning (never followed).
-    private func regularFiles(in root: RootDirectory, under relative: [UInt8]) throws(PluginError) -> [String] {
-        var files: [String] = []
+    /// Regular files directly in the directory `relative` (the root when empty), sorted, with the
+    /// stat data listing them gave; hidden ones skipped, a symlink skipped with a warning (never followed).
+    private func regularFiles(in root: RootDirectory, under relative: [UInt8]) throws(PluginError) -> [(name: String, status: stat)] {
+        var files: [(name: String, status: stat)] = []
         for (name, status) in try entries(of: root, relative) {
             switch status.st_mode & S_IFMT {
-            case S_IFREG: files.append(name)
+            case S_IFREG: files.append((name, status))
             case S_IFLNK:
                 let shown = relative.isEmpty ? name : String(decoding: relative, as: UTF8.self) + "/" + name
                 host.log(.warning, "\(root.path)/\(shown): skipped: a symlink (the model plugin stores no file outside its directory)")

@@ -154,6 +154,40 @@ struct ReferencePluginTests {
 
     // MARK: cache
 
+    @Test("model: settled files' paths and stat data key the layer, so unchanged weights are the parent's unopened; any change is read")
+    func modelFilesKey() throws {
+        let agent = try Agent()
+        let key = "dev.pfhost.model.files_key"
+        // Just copied: within the racy window, so no key.
+        let (_, fresh) = try agent.manifest(["--tag", "a"])
+        #expect(fresh.model.annotations[key] == nil)
+        let trust = ["--set", "model.racy_window_ms=0", "--tag", "a"]
+        let (_, keyed) = try agent.manifest(trust)
+        let recorded = try #require(keyed.model.annotations[key])
+        #expect(keyed.model.content == fresh.model.content)
+        // Unchanged: the parent's layer, stored as the parent's.
+        let again = try agent.snapshot(trust + ["--verbose"])
+        #expect(again.status == 0 && again.stderr.contains("unchanged, stored as the parent's: the model"), "\(again)")
+        // Another name setting is another layer, whatever the files.
+        let (_, renamed) = try agent.manifest(trust + ["--set", "model.name=other"])
+        #expect(renamed.model.content.name == "other" && renamed.model.annotations[key] != recorded)
+        // A file rewritten in place (same size) is read again: a header that no longer parses is refused.
+        let weights = agent.root + "/model/model.safetensors"
+        let handle = try #require(FileHandle(forWritingAtPath: weights))
+        try handle.write(contentsOf: Data(repeating: 0xff, count: 8))
+        try handle.close()
+        #expect(try agent.failure(of: .model, trust + ["--set", "model.name=other"]).contains("model.safetensors"))
+        // A file added to an adapter changes the key too.
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/Examples/agent/model/model.safetensors", toPath: weights + ".tmp")
+        try FileManager.default.removeItem(atPath: weights)
+        try FileManager.default.moveItem(atPath: weights + ".tmp", toPath: weights)
+        let adapter = try #require(try FileManager.default.contentsOfDirectory(atPath: agent.root + "/model/adapters").first)
+        try agent.write("model/adapters/\(adapter)/README.md", "notes\n")
+        let (_, added) = try agent.manifest(trust + ["--set", "model.name=other"])
+        #expect(added.model.content.adapters.first?.files.contains { $0.path.hasSuffix("/README.md") } == true)
+        #expect(added.model.annotations[key] != renamed.model.annotations[key])
+    }
+
     @Test("cache: pages packed by chained key, the shared prefix stored once")
     func cache() throws {
         let agent = try Agent()
