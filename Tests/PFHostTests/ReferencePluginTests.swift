@@ -372,6 +372,33 @@ struct ReferencePluginTests {
         #expect(soon.status == 78 && soon.stderr.contains("world.racy_window_ms='soon' must be a decimal integer"), "\(soon)")
     }
 
+    @Test("world: the tree key of a tree whose records span many hashed segments changes with any one entry, wherever it is")
+    func worldKeySegments() throws {
+        let agent = try Agent()
+        // About 3,000 entries: their records (path and stat data) are well over 64 KiB, so the key
+        // is hashed as several segments side by side.
+        for directory in 0..<30 {
+            let path = agent.root + "/workspace/many/d\(directory)"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            for file in 0..<100 { try Data("\(directory)/\(file)\n".utf8).write(to: URL(fileURLWithPath: path + "/file-\(file).txt")) }
+        }
+        let trust = ["--set", "world.racy_window_ms=0", "--tag", "agent"]
+        let (_, first) = try agent.manifest(trust)
+        let key = try #require(first.world.annotations["dev.pfhost.world.tree_key"])
+        let again = try agent.snapshot(trust + ["--verbose"])
+        #expect(again.status == 0 && again.stderr.split(separator: "\n").contains { $0.contains("unchanged, stored as the parent's") && $0.contains("world") }, "\(again)")
+        let (_, same) = try agent.manifest(trust)
+        #expect(same.world.annotations["dev.pfhost.world.tree_key"] == key)
+        // One entry in the first segment, one in the last: each gives another key.
+        var keys: Set<String> = [key]
+        for path in ["workspace/many/d0/file-0.txt", "workspace/many/d9/file-99.txt"] {
+            try agent.write(path, "changed\n")
+            let (_, changed) = try agent.manifest(trust)
+            let next = try #require(changed.world.annotations["dev.pfhost.world.tree_key"])
+            #expect(keys.insert(next).inserted, "\(path)")
+        }
+    }
+
     @Test("world: every file of a many-pack tree is found at its pack and offset in the index")
     func worldIndex() throws {
         let agent = try Agent()
