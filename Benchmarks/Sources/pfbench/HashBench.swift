@@ -27,7 +27,7 @@ enum HashBench {
                 }
                 best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
-            precondition(digests.allSatisfy { (try? $0.get()) == Digest.of(source) }, "\(kernel) gave a wrong digest")
+            precondition(digests.allSatisfy { if case .success(let digest) = $0 { digest == Digest.of(source) } else { false } }, "\(kernel) gave a wrong digest")
             let rate = Double(streamSize * streamCount) / best / 1e6
             print("\(kernel.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(kernel.lanes).padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%.0f", rate))")
         }
