@@ -189,25 +189,16 @@ public struct PluginHost: @unchecked Sendable {
     }
 
     /// Hands the host this layer as the first parent snapshot has it, for a capture that found its
-    /// input unchanged: the parent's bytes less the host's `plugin` stamp, nothing decoded or
-    /// encoded again. The host checks it as any layer (kind, blobs present) and stores it as the
-    /// parent's. Exactly once per capture, instead of ``setLayer(_:)``.
+    /// input unchanged: the parent's bytes exactly as the host gave them, nothing decoded or encoded
+    /// again. The host checks it as any layer (kind, blobs present) and stores it as the parent's.
+    /// Exactly once per capture, instead of ``setLayer(_:)``.
     ///
     /// - Throws: ``PluginError`` when there is no parent layer, or the host refuses it.
     public func setParentLayer() throws(PluginError) {
         guard let parent = parentLayerBytes() else {
             throw PluginError(code: Int32(PF_ERR_INTERNAL), message: "there is no parent layer to hand back")
         }
-        let bytes: [UInt8]
-        if let object = CanonicalObject(parent) {
-            bytes = object.removing("plugin")
-        } else if case .object(var members)? = try? JSONParser.parse(parent) {
-            members["plugin"] = nil
-            bytes = CanonicalJSON.encode(.object(members))
-        } else {
-            throw PluginError(code: Int32(PF_ERR_INTERNAL), message: "the parent's layer is not a JSON object")
-        }
-        try setLayer(bytes: bytes)
+        try setLayer(bytes: parent)
     }
 
     /// Hands the captured layer to the host (exactly once per capture).

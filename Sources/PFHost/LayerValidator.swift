@@ -46,8 +46,8 @@ public enum LayerValidator {
     /// The layer `bytes` a plugin of `kind` handed over, checked; `parentLayer` is the parent's
     /// layer the plugin was given (its canonical JSON, stamped with the plugin that captured it).
     ///
-    /// A layer whose bytes are the parent's layer without its `plugin` stamp (an unchanged layer,
-    /// which the reference plugins hand back as the parent's) is not checked against the schema
+    /// A layer whose bytes are the parent's layer as the plugin was given it, or the same without its
+    /// `plugin` stamp (an unchanged layer, handed back as the parent's) is not checked against the schema
     /// again: it adds nothing to the store that is not in it already, and on a warm snapshot the
     /// schema walk was most of the host's own work. Everything else is checked as for any layer:
     /// its kind, its typed decoding, its blobs present with their sizes, its digests all listed.
@@ -55,8 +55,8 @@ public enum LayerValidator {
     /// - Returns: the layer, and whether it is the parent's layer unchanged.
     static func validate(_ bytes: [UInt8], kind: LayerKind, store: SnapshotStore,
                          parentLayer: [UInt8]? = nil) throws(LayerValidationError) -> (layer: CapturedLayer, unchanged: Bool) {
-        // The stamp makes the parent longer than the unchanged layer, never shorter.
-        let unchanged = parentLayer.map { $0.count > bytes.count && unstamped($0) == bytes } ?? false
+        // Handed back as given (stamp and all), or without the stamp, which makes it shorter.
+        let unchanged = parentLayer.map { $0 == bytes || ($0.count > bytes.count && unstamped($0) == bytes) } ?? false
         do {
             return (try check(bytes, kind: kind, store: store, unchanged: unchanged), unchanged)
         } catch {

@@ -173,7 +173,11 @@ struct SnapshotCommandTests {
         let first = try contentID(setup.snapshot(["--tag", "agent"]))
         let blobs = setup.blobCount
         let reuse = LayerKind.allCases.flatMap { ["--set", "\($0).mode=reuse-parent"] }
-        let second = try contentID(setup.snapshot(["--tag", "agent"] + reuse))
+        let handedBack = try setup.snapshot(["--tag", "agent", "--verbose"] + reuse)
+        let second = try contentID(handedBack)
+        // The parent's bytes handed back as given (stamp and all) are the parent's layer: every one
+        // is stored as the parent's config.
+        #expect(handedBack.stderr.contains("unchanged, stored as the parent's: the model, cache, world, effects, trace layer configs"), "\(handedBack)")
         let store = try SnapshotStore(opening: setup.store)
         let manifest = try store.snapshot(second).manifest
         #expect(manifest.parents == [first])

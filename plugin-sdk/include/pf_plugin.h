@@ -186,9 +186,14 @@ typedef struct pf_host {
     /**
      * Hands back the layer descriptor: a JSON object of the plugin's kind (see
      * plugin-sdk/schema/). Must be called exactly once before capture returns PF_OK. The host
-     * copies the bytes and checks them: valid JSON, `kind` equal to the declared kind, decodes
-     * as that kind's layer, every entry of `blobs` exists in the store with that exact size,
-     * and every "sha256:" digest anywhere in the JSON is listed in `blobs`.
+     * copies the bytes and checks them: valid JSON, `kind` equal to the declared kind, valid
+     * against plugin-sdk/schema/layer-KIND.schema.json, decodes as that kind's layer, every
+     * entry of `blobs` exists in the store with that exact size, and every blob the content
+     * refers to (its digest fields, such as a trace's `messages`; docs/store-format.md) is
+     * listed in `blobs` (text the agent controls, like an environment value, may hold any
+     * string). A plugin that finds its input unchanged may pass the bytes parent_layer gave,
+     * as given (or without their `plugin` member): the host then takes the parent's layer,
+     * skips the schema walk, and stores the snapshot's layer as the parent's config.
      * Returns PF_OK or PF_ERR_INVALID (a second call, or JSON that fails the checks; the
      * reason is recorded as the plugin's error).
      */
