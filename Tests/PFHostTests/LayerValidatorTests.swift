@@ -30,28 +30,29 @@ struct LayerValidatorTests {
         return CanonicalJSON.encode(.object(members))
     }
 
-    @Test("a layer that is its parent's without the plugin stamp is accepted as the parent's, without a second schema walk")
+    @Test("the parent's layer, without the plugin stamp or handed back as given, is accepted as the parent's, without a second schema walk")
     func unchangedLayerSkipsTheSchema() throws {
         // A field the schema refuses: a layer of its own is refused, the parent's unchanged one is not re-judged.
         let (dir, store, stamped) = try Self.parent(extra: ["note": .string("written by an older host")])
         _ = dir
-        let bytes = Self.unstamped(stamped)
-        #expect(throws: LayerValidationError.self) { try LayerValidator.validate(bytes, kind: .trace, store: store) }
-        let (layer, unchanged) = try LayerValidator.validate(bytes, kind: .trace, store: store, parentLayer: CanonicalJSON.encode(stamped))
-        #expect(layer.blobs.count == 1)
-        #expect(unchanged)
+        let parent = CanonicalJSON.encode(stamped)
+        for bytes in [Self.unstamped(stamped), parent] {
+            #expect(throws: LayerValidationError.self) { try LayerValidator.validate(bytes, kind: .trace, store: store) }
+            let (layer, unchanged) = try LayerValidator.validate(bytes, kind: .trace, store: store, parentLayer: parent)
+            #expect(layer.blobs.count == 1)
+            #expect(unchanged)
+        }
     }
 
-    @Test("a layer that differs from its parent's by one byte, or keeps the stamp, is checked against the schema")
+    @Test("a layer that differs from its parent's by one byte, stamped or not, is checked against the schema")
     func changedLayerIsChecked() throws {
         let (dir, store, stamped) = try Self.parent(extra: ["note": .string("x")])
         _ = dir
         let parent = CanonicalJSON.encode(stamped)
-        var changed = Self.unstamped(stamped)
-        let at = try #require(changed.firstIndex(of: UInt8(ascii: "x")))
-        changed[at] = UInt8(ascii: "y")
-        for bytes in [changed, parent] {
-            #expect(throws: LayerValidationError.self) { try LayerValidator.validate(bytes, kind: .trace, store: store, parentLayer: parent) }
+        for var changed in [Self.unstamped(stamped), parent] {
+            let at = try #require(changed.firstIndex(of: UInt8(ascii: "x")))
+            changed[at] = UInt8(ascii: "y")
+            #expect(throws: LayerValidationError.self) { try LayerValidator.validate(changed, kind: .trace, store: store, parentLayer: parent) }
         }
     }
 
