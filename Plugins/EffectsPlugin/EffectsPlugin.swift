@@ -2,18 +2,20 @@ import CPFPluginABI
 import PFModel
 import PFPluginKit
 
+private let identity = PluginIdentity(kind: .effects, id: "dev.pfhost.effects.ledger", version: "1.2.0")
+
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .effects, id: "dev.pfhost.effects.ledger", version: "1.1.0",
+    identity,
     description: "Verifies and stores the agent's hash-chained side-effect ledger (JSON Lines)",
     settings: [
         PluginSetting("path", .path, required: true, help: "the agent's effect ledger, JSON Lines"),
         PluginSetting("racy_window_ms", .int, default: "2000", help: "the file's stat data is trusted only once it is this old"),
     ],
     capture: { host, context in
-        PluginEntry.run(host, context, kind: .effects) { host throws(PluginError) in try EffectsCapture(host: host).run() }
+        PluginEntry.run(host, context, identity) { host throws(PluginError) in try EffectsCapture(host: host).run() }
     },
     restore: { host, context, json, length in
-        PluginEntry.restore(host, context, json, length, kind: .effects) { host throws(PluginError) in try EffectsRestore(host: host).run() }
+        PluginEntry.restore(host, context, json, length, identity) { host throws(PluginError) in try EffectsRestore(host: host).run() }
     }
 )
 

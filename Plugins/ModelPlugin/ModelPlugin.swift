@@ -6,8 +6,10 @@ import PFModel
 import PFPluginKit
 import PFSystem
 
+private let identity = PluginIdentity(kind: .model, id: "dev.pfhost.model.safetensors", version: "1.3.0")
+
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .model, id: "dev.pfhost.model.safetensors", version: "1.2.0",
+    identity,
     description: "Stores a safetensors model directory and its LoRA adapters, checking every header; or records a hosted model",
     settings: [
         PluginSetting("path", .path, help: "a model directory or a .safetensors file (required unless provider is set)"),
@@ -18,10 +20,10 @@ nonisolated(unsafe) private let table = PluginEntry.makeTable(
         PluginSetting("racy_window_ms", .int, default: "2000", help: "the files' stat data are trusted only once they are this old"),
     ],
     capture: { host, context in
-        PluginEntry.run(host, context, kind: .model) { host throws(PluginError) in try ModelCapture(host: host).run() }
+        PluginEntry.run(host, context, identity) { host throws(PluginError) in try ModelCapture(host: host).run() }
     },
     restore: { host, context, json, length in
-        PluginEntry.restore(host, context, json, length, kind: .model) { host throws(PluginError) in try ModelRestore(host: host).run() }
+        PluginEntry.restore(host, context, json, length, identity) { host throws(PluginError) in try ModelRestore(host: host).run() }
     }
 )
 

@@ -6,10 +6,10 @@ import PFPluginSDK
 /// codes. A Swift plugin is then a few lines:
 ///
 /// ```swift
-/// nonisolated(unsafe) private let table = PluginEntry.makeTable(
-///     kind: .trace, id: "org.example.trace", version: "1.0.0", description: "…"
-/// ) { host, context in
-///     PluginEntry.run(host, context, kind: .trace) { host throws(PluginError) in try capture(host) }
+/// private let identity = PluginIdentity(kind: .trace, id: "org.example.trace", version: "1.0.0")
+///
+/// nonisolated(unsafe) private let table = PluginEntry.makeTable(identity, description: "…") { host, context in
+///     PluginEntry.run(host, context, identity) { host throws(PluginError) in try capture(host) }
 /// }
 ///
 /// @_cdecl("pf_plugin_entry_v1")
@@ -27,15 +27,14 @@ public enum PluginEntry {
     /// the plugin reads (the host checks configuration against them); the table's build identity is
     /// the Swift this plugin was compiled with (``BuildIdentity/swiftRuntime``), so a host built
     /// with another Swift refuses it by name instead of crashing in the runtime.
-    public static func makeTable(kind: LayerKind, id: StaticString, version: StaticString,
-                                 description: StaticString, settings: [PluginSetting] = [], capture: CaptureFunction,
-                                 restore: RestoreFunction? = nil) -> UnsafePointer<pf_plugin> {
-        PluginTable.make(kind: PluginTable.Kind(rawValue: kind.abiValue)!, id: id, version: version, description: description,
-                         settings: settings, capture: capture, restore: restore)
+    public static func makeTable(_ identity: PluginIdentity, description: StaticString, settings: [PluginSetting] = [],
+                                 capture: CaptureFunction, restore: RestoreFunction? = nil) -> UnsafePointer<pf_plugin> {
+        PluginTable.make(kind: PluginTable.Kind(rawValue: identity.kind.abiValue)!, id: identity.id, version: identity.version,
+                         description: description, settings: settings, capture: capture, restore: restore)
     }
 
     /// Runs `body` with a ``PluginHost``; a thrown ``PluginError`` becomes `set_error` and its code.
-    public static func run(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, kind: LayerKind,
+    public static func run(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, _ identity: PluginIdentity,
                            _ body: (PluginHost) throws(PluginError) -> Void) -> Int32 {
         guard let table, let context else { return Int32(PF_ERR_INVALID) }
         // A host of ABI 1.x has at least 1.0's table; refuse anything smaller. (Later services are
@@ -43,7 +42,7 @@ public enum PluginEntry {
         guard Int(table.pointee.struct_size) >= end(of: \pf_host.cancelled), table.pointee.abi_major == UInt32(PF_ABI_MAJOR) else {
             return Int32(PF_ERR_UNSUPPORTED)
         }
-        let host = PluginHost(table: table, context: context, kind: kind)
+        let host = PluginHost(table: table, context: context, identity: identity)
         do {
             try body(host)
             return Int32(PF_OK)
@@ -57,8 +56,8 @@ public enum PluginEntry {
     /// ``PluginError`` becomes `set_error` and its code.
     ///
     /// ```swift
-    /// PluginEntry.makeTable(kind: .trace, …, capture: { … }, restore: { host, context, json, length in
-    ///     PluginEntry.restore(host, context, json, length, kind: .trace) { host throws(PluginError) in
+    /// PluginEntry.makeTable(identity, …, capture: { … }, restore: { host, context, json, length in
+    ///     PluginEntry.restore(host, context, json, length, identity) { host throws(PluginError) in
     ///         let layer = try host.layer(TraceLayer.self)
     ///         try host.restoreFile(Array("conversation.jsonl".utf8), from: layer.content.messages, mode: 0o644, mtime: 0)
     ///         try host.setRestoredConfig("path", "conversation.jsonl", isPath: true)
@@ -66,7 +65,7 @@ public enum PluginEntry {
     /// })
     /// ```
     public static func restore(_ table: UnsafePointer<pf_host>?, _ context: OpaquePointer?, _ json: UnsafePointer<CChar>?, _ length: Int,
-                               kind: LayerKind, _ body: (RestoreHost) throws(PluginError) -> Void) -> Int32 {
+                               _ identity: PluginIdentity, _ body: (RestoreHost) throws(PluginError) -> Void) -> Int32 {
         guard let table, let context, let json else { return Int32(PF_ERR_INVALID) }
         // The restore services end the 1.1 table: a host whose table stops before them (a 1.1 host
         // from before they were appended) has none.
@@ -75,7 +74,7 @@ public enum PluginEntry {
             return Int32(PF_ERR_UNSUPPORTED)
         }
         let layer = Array(UnsafeRawBufferPointer(start: json, count: length))
-        let host = RestoreHost(table: table, context: context, kind: kind, layerJSON: layer)
+        let host = RestoreHost(table: table, context: context, kind: identity.kind, layerJSON: layer)
         do {
             try body(host)
             return Int32(PF_OK)

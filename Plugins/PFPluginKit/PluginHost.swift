@@ -13,13 +13,16 @@ public struct PluginHost: @unchecked Sendable {
     let table: UnsafePointer<pf_host>
     let context: OpaquePointer
 
-    /// The layer this plugin captures (for messages: `world.root is not set`).
-    public let kind: LayerKind
+    /// The plugin this capture runs: its layers' stamp, and which parent layers it trusts.
+    public let identity: PluginIdentity
 
-    init(table: UnsafePointer<pf_host>, context: OpaquePointer, kind: LayerKind) {
+    /// The layer this plugin captures (for messages: `world.root is not set`).
+    public var kind: LayerKind { identity.kind }
+
+    init(table: UnsafePointer<pf_host>, context: OpaquePointer, identity: PluginIdentity) {
         self.table = table
         self.context = context
-        self.kind = kind
+        self.identity = identity
     }
 
     /// The value of the setting `key` in this layer's section, or nil.
@@ -145,8 +148,8 @@ public struct PluginHost: @unchecked Sendable {
         return PluginBlobWriter(host: self, writer: writer!, mediaType: mediaType)
     }
 
-    /// This layer in the first parent snapshot, decoded; nil for a root snapshot or when the
-    /// parent's layer does not decode (say, written by another plugin version).
+    /// This layer in the first parent snapshot, decoded; nil for a root snapshot, when another
+    /// plugin or another version of this one captured it, or when it does not decode.
     public func parentLayer<Content: LayerContent>(_ type: Layer<Content>.Type) -> Layer<Content>? {
         guard let bytes = parentLayerBytes() else { return nil }
         return try? CanonicalJSON.decode(type, from: bytes)
@@ -217,11 +220,25 @@ public struct PluginHost: @unchecked Sendable {
         try check(code, "handing the layer to the host")
     }
 
-    /// The parent's layer as the host gave it (canonical JSON, stamped), or nil.
+    /// The parent's layer as the host gave it (canonical JSON, stamped), or nil: also when another
+    /// plugin, or another version of this one, captured it. Its keys, stat records and ledger head
+    /// were made by that plugin's rules from what it read; trusting them would carry its bytes
+    /// (whatever they are) into this plugin's layers for as long as the files do not change.
     private func parentLayerBytes() -> [UInt8]? {
         var length = 0
         guard let bytes = table.pointee.parent_layer(context, &length) else { return nil }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: length))
+        let layer = Array(UnsafeRawBufferPointer(start: bytes, count: length))
+        return Self.isStamped(layer, by: identity.stamp) ? layer : nil
+    }
+
+    /// Whether `layer` carries the stamp `plugin` (`"plugin": {"id": …, "version": …}`).
+    static func isStamped(_ layer: [UInt8], by plugin: PluginRef) -> Bool {
+        if let object = CanonicalObject(layer) {
+            guard let range = object.value("plugin"), let expected = try? CanonicalJSON.encode(plugin) else { return false }
+            return layer[range].elementsEqual(expected)
+        }
+        guard let stamp = (try? JSONParser.parse(layer))?["plugin"] else { return false }
+        return stamp == .object(["id": .string(plugin.id), "version": .string(plugin.version)])
     }
 
 

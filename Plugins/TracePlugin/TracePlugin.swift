@@ -2,18 +2,20 @@ import CPFPluginABI
 import PFModel
 import PFPluginKit
 
+private let identity = PluginIdentity(kind: .trace, id: "dev.pfhost.trace.chat", version: "1.2.0")
+
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .trace, id: "dev.pfhost.trace.chat", version: "1.1.0",
+    identity,
     description: "Validates and stores the agent's conversation (OpenAI chat messages, JSON Lines)",
     settings: [
         PluginSetting("path", .path, required: true, help: "the agent's conversation, JSON Lines of chat messages"),
         PluginSetting("racy_window_ms", .int, default: "2000", help: "the file's stat data is trusted only once it is this old"),
     ],
     capture: { host, context in
-        PluginEntry.run(host, context, kind: .trace) { host throws(PluginError) in try TraceCapture(host: host).run() }
+        PluginEntry.run(host, context, identity) { host throws(PluginError) in try TraceCapture(host: host).run() }
     },
     restore: { host, context, json, length in
-        PluginEntry.restore(host, context, json, length, kind: .trace) { host throws(PluginError) in try TraceRestore(host: host).run() }
+        PluginEntry.restore(host, context, json, length, identity) { host throws(PluginError) in try TraceRestore(host: host).run() }
     }
 )
 

@@ -2,8 +2,10 @@ import CPFPluginABI
 import PFModel
 import PFPluginKit
 
+private let identity = PluginIdentity(kind: .world, id: "dev.pfhost.world.fs", version: "1.2.0")
+
 nonisolated(unsafe) private let table = PluginEntry.makeTable(
-    kind: .world, id: "dev.pfhost.world.fs", version: "1.1.0",
+    identity,
     description: "Captures the agent's directory tree, environment, process tree and browser DOM",
     settings: [
         PluginSetting("root", .path, required: true, help: "the agent's working directory"),
@@ -16,10 +18,10 @@ nonisolated(unsafe) private let table = PluginEntry.makeTable(
         PluginSetting("racy_window_ms", .int, default: "2000", help: "stat data of files changed this recently are not trusted"),
     ],
     capture: { host, context in
-        PluginEntry.run(host, context, kind: .world) { host throws(PluginError) in try WorldCapture(host: host).run() }
+        PluginEntry.run(host, context, identity) { host throws(PluginError) in try WorldCapture(host: host).run() }
     },
     restore: { host, context, json, length in
-        PluginEntry.restore(host, context, json, length, kind: .world) { host throws(PluginError) in try WorldRestore(host: host).run() }
+        PluginEntry.restore(host, context, json, length, identity) { host throws(PluginError) in try WorldRestore(host: host).run() }
     }
 )
 

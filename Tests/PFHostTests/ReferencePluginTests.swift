@@ -73,7 +73,7 @@ struct ReferencePluginTests {
         let agent = try Agent()
         let (_, manifest) = try agent.manifest()
         let model = manifest.model.content
-        #expect(manifest.model.plugin == PluginRef(id: "dev.pfhost.model.safetensors", version: "1.2.0"))
+        #expect(manifest.model.plugin == PluginRef(id: "dev.pfhost.model.safetensors", version: "1.3.0"))
         #expect(model.name == "pfhost/tiny-agent-2l")
         #expect(model.format == "safetensors")
         #expect(model.files.map(\.path) == ["config.json", "model.safetensors", "tokenizer.json"])
@@ -153,6 +153,69 @@ struct ReferencePluginTests {
     }
 
     // MARK: cache
+
+    @Test("a parent layer another plugin, or another version of this one, captured is not trusted: the plugin captures its input again",
+          arguments: LayerKind.allCases)
+    func foreignParentIsNotTrusted(kind: LayerKind) throws {
+        let agent = try Agent()
+        // Every file's stat data trusted at once, so each plugin would take its shortcut.
+        let trust = ["model", "world", "effects", "trace"].flatMap { ["--set", "\($0).racy_window_ms=0"] }
+        // The world plugin also compares its environment, processes and DOM with the parent's; what
+        // only its tree key vouches for is the tree: here, one with a file the workspace no longer has.
+        try agent.write("workspace/gone.txt", "a file since deleted\n")
+        let (_, earlier) = try agent.manifest(trust)
+        try FileManager.default.removeItem(atPath: agent.root + "/workspace/gone.txt")
+        let (id, original) = try agent.manifest(trust + ["--tag", "main"])
+        #expect(try earlier.encodedLayer(.world) != original.encodedLayer(.world))
+        let own = try agent.snapshot(trust + ["--parent", "main", "--verbose"])
+        #expect(own.status == 0 && Self.reused(own.stderr).contains(kind.rawValue), "\(own)")
+
+        let store = try SnapshotStore(opening: agent.store)
+        let plugin = try #require(original.layerSummaries.first { $0.kind == kind }?.plugin)
+        let stamps: [JSONValue] = [
+            .object(["id": .string("org.example.impostor"), "version": .string(plugin.version)]),
+            .object(["id": .string(plugin.id), "version": .string("0.0.1")]),
+        ]
+        for (number, stamp) in stamps.enumerated() {
+            // A note the plugin did not write (and for the world, the earlier tree): a layer handed
+            // back would carry it into the child.
+            let earlierWorld = try JSONParser.parse(earlier.encodedLayer(.world))
+            _ = try LayerForgery.editingLayer(kind, of: id, in: store, tag: "foreign\(number)") { members in
+                if kind == .world, case .object(let tree) = earlierWorld { members = tree.merging(["annotations": members["annotations"]!]) { $1 } }
+                members["plugin"] = stamp
+                if case .object(var notes)? = members["annotations"] {
+                    notes["org.example.note"] = .string("written by another plugin")
+                    members["annotations"] = .object(notes)
+                }
+            }
+            let output = try agent.snapshot(trust + ["--parent", "foreign\(number)", "--verbose"])
+            #expect(output.status == 0, "\(output)")
+            #expect(!Self.reused(output.stderr).contains(kind.rawValue), "\(stamp): \(output)")
+            let committed = try store.snapshot(Digest(parsing: output.stdout.trimmingCharacters(in: .newlines))).manifest
+            #expect(try committed.encodedLayer(kind) == original.encodedLayer(kind))
+        }
+        // What the parent says is not taken either: a trace whose messages are another blob, stamped by another plugin.
+        if kind == .trace {
+            let other = try store.putBlob(Array("{\"role\":\"user\",\"content\":\"forged\"}\n".utf8))
+            try store.flush()
+            _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "forged") { members in
+                members["plugin"] = stamps[0]
+                members["blobs"] = .array([.object(["digest": .string(other.digest.description), "media_type": .string("application/x-ndjson"),
+                                                    "size": .int(other.size)])])
+                if case .object(var content)? = members["content"] { content["messages"] = .string(other.digest.description); members["content"] = .object(content) }
+            }
+            let (_, child) = try agent.manifest(trust + ["--parent", "forged"])
+            #expect(child.trace.content == original.trace.content)
+        }
+    }
+
+    /// The layer kinds a `--verbose` snapshot says it stored as the parent's.
+    static func reused(_ stderr: String) -> [String] {
+        let marker = "unchanged, stored as the parent's: the "
+        guard let line = stderr.split(separator: "\n").first(where: { $0.contains(marker) }),
+              let range = line.range(of: marker) else { return [] }
+        return line[range.upperBound...].replacingOccurrences(of: " layer configs", with: "").components(separatedBy: ", ")
+    }
 
     @Test("model: settled files' paths and stat data key the layer, so unchanged weights are the parent's unopened; any change is read")
     func modelFilesKey() throws {

@@ -179,7 +179,10 @@ typedef struct pf_host {
      * The JSON of this plugin's layer in the first parent snapshot (NULL for a root snapshot,
      * with *len_out set to 0), so the plugin can reuse unchanged blobs by digest. The bytes
      * are owned by the host, valid until capture returns, and NUL-terminated; `len_out` may
-     * be NULL.
+     * be NULL. It is the parent's layer of this kind whichever plugin captured it: its
+     * `plugin` member ({"id": …, "version": …}) says which. Trust what it records about your
+     * input (stat data, keys, a ledger's head) only when that is your own id and version;
+     * another plugin, or another version of yours, may have recorded it from other input.
      */
     const char *(*parent_layer)(pf_ctx *ctx, size_t *len_out);
 

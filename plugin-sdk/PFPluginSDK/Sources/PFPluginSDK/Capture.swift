@@ -80,7 +80,8 @@ public struct Capture {
     }
 
     /// This plugin's layer in the snapshot's first parent, as the host stored it (JSON); nil for a
-    /// root snapshot.
+    /// root snapshot. Whichever plugin captured it: its `plugin` member says which. Trust what it
+    /// records about your input only when that is your own id and version.
     public var parentLayer: String? {
         var length = 0
         guard let bytes = host.pointee.parent_layer(context, &length) else { return nil }
