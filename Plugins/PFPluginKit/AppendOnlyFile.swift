@@ -8,7 +8,7 @@ public enum AppendOnlyFile {
     public enum Relation: Equatable {
         /// The same bytes.
         case unchanged
-        /// The parent's bytes, then more.
+        /// The parent's bytes, whose last line was whole (they end in a newline), then more.
         case appended
         /// Anything else (rewritten, truncated, or no parent to compare with).
         case different
@@ -20,7 +20,10 @@ public enum AppendOnlyFile {
     /// A file whose stat data when opened is `recorded` (what the parent's capture saw of it, from
     /// ``FileStatRecord/settled(_:now:racyWindow:)``) and whose size is `parentSize` is the
     /// parent's without a byte read; otherwise its first `parentSize` bytes are hashed, with
-    /// `pread`, so whoever reads `file` next still starts at its beginning.
+    /// `pread`, so whoever reads `file` next still starts at its beginning. A longer file whose
+    /// parent's bytes do not end in a newline is `different`: the parent's last line was cut
+    /// short (a snapshot between a writer's line and its newline), and what was appended
+    /// continues it, so the lines must be read again from the start.
     public static func relation(of file: ReadableFile, toParent parentDigest: Digest?, size parentSize: Int64?,
                                 recorded: String? = nil) throws(PluginError) -> Relation {
         guard let parentDigest, let parentSize, file.size >= parentSize else { return .different }
@@ -29,15 +32,18 @@ public enum AppendOnlyFile {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
+        var last: UInt8 = UInt8(ascii: "\n")
         while offset < parentSize {
             let want = Int(min(Int64(buffer.count), parentSize - offset))
             let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), at: offset)
             guard count > 0 else { return .different }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            last = buffer[count - 1]
             offset += Int64(count)
         }
         guard hasher.finalize() == parentDigest else { return .different }
-        return file.size == parentSize ? .unchanged : .appended
+        if file.size == parentSize { return .unchanged }
+        return last == UInt8(ascii: "\n") ? .appended : .different
     }
 
     /// Reads whole lines from `reader` into `writer` until `bytes` bytes have been copied: the part

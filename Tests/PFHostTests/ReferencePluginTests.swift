@@ -810,6 +810,20 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .trace, ["--tag", "agent"]).contains("line 9: tool message answers 'call-3', which is not an open call"))
     }
 
+    @Test("trace and effects: a parent captured between a line and its newline is read again in full once the line is finished",
+          arguments: [LayerKind.trace, .effects])
+    func parentWithoutFinalNewline(kind: LayerKind) throws {
+        let agent = try Agent()
+        let file = kind == .trace ? "trace/conversation.jsonl" : "effects/ledger.jsonl"
+        let whole = try agent.read(file)
+        try agent.write(file, String(whole.dropLast()))
+        _ = try agent.manifest(["--tag", "agent"])
+        try agent.write(file, whole)
+        let (_, finished) = try agent.manifest(["--tag", "agent"])
+        let (_, fresh) = try agent.manifest(["--tag", "fresh"])
+        #expect(try finished.encodedLayer(kind) == fresh.encodedLayer(kind))
+    }
+
     @Test("trace: bad messages are refused, naming the line", arguments: [
         (#"{"role":"robot","content":"x"}"#, "line 1: unknown role 'robot' (system, user, assistant or tool)"),
         (#"{"role":"tool","tool_call_id":"nope","content":"x"}"#, "line 1: tool message answers 'nope', which is not an open call (none made earlier, or already answered)"),

@@ -29,6 +29,15 @@ struct AppendOnlyFileTests {
         #expect(try AppendOnlyFile.relation(of: file("a\nb\n"), toParent: nil, size: nil) == .different)
     }
 
+    @Test("a parent whose last line was cut short is not a prefix to continue from: the appended bytes finish its line")
+    func parentWithoutFinalNewline() throws {
+        let parent = Digest.of(Array("a\nb".utf8))
+        #expect(try AppendOnlyFile.relation(of: file("a\nb"), toParent: parent, size: 3) == .unchanged)
+        #expect(try AppendOnlyFile.relation(of: file("a\nb\n"), toParent: parent, size: 3) == .different)
+        #expect(try AppendOnlyFile.relation(of: file("a\nb\nc\n"), toParent: parent, size: 3) == .different)
+        #expect(try AppendOnlyFile.relation(of: file("a\n"), toParent: Digest.of([]), size: 0) == .appended)
+    }
+
     @Test("the relation reads with pread: a reader of the same file still starts at its beginning")
     func leavesTheOffset() throws {
         let opened = try file("a\nb\nc\n")
