@@ -67,6 +67,9 @@ struct ModelCapture {
         // Each file as it was opened and read, for the key the layer keeps.
         var captured: [(path: String, status: stat)] = []
         let name: String
+        // What the name comes from when no setting gives it: the directory's or the file's name,
+        // which a rename changes without touching any file's stat data.
+        let defaultName: String
         if kind == S_IFDIR {
             let root = try RootDirectory(path: path, setting: "model.path")
             let topFiles = try regularFiles(in: root, under: [])
@@ -81,7 +84,8 @@ struct ModelCapture {
             let listed = topFiles.map { ($0.name, $0.status) }
                 + zip(adapterDirectories, adapterFiles).flatMap { relative, files in files.map { (relative + "/" + $0.name, $0.status) } }
             if let parentKey = host.parentAnnotations()?[Self.filesKeyAnnotation],
-               Self.filesKey(shape: "directory", name: nameSetting, files: listed, captureStart: captureStart, racyWindow: racyWindow) == parentKey {
+               Self.filesKey(shape: "directory", name: nameSetting, defaultName: Self.lastComponent(of: root.path), files: listed,
+                             captureStart: captureStart, racyWindow: racyWindow) == parentKey {
                 try host.setParentLayer()
                 return
             }
@@ -118,7 +122,8 @@ struct ModelCapture {
                 host.progress(done: UInt64(topFiles.count + index + 1), total: total)
             }
             let configured = config?["_name_or_path"]?.stringValue
-            name = nameSetting ?? (configured?.isEmpty == false ? configured! : Self.lastComponent(of: root.path))
+            defaultName = Self.lastComponent(of: root.path)
+            name = nameSetting ?? (configured?.isEmpty == false ? configured! : defaultName)
         } else {
             guard path.hasSuffix(".safetensors") else {
                 throw .invalid("\(path): no .safetensors file found (the model plugin reads safetensors weights)")
@@ -126,7 +131,8 @@ struct ModelCapture {
             let fileName = Self.lastComponent(of: path)
             let opened = try ReadableFile(path: path)
             if let parentKey = host.parentAnnotations()?[Self.filesKeyAnnotation],
-               Self.filesKey(shape: "file", name: nameSetting, files: [(fileName, opened.status)], captureStart: captureStart, racyWindow: racyWindow) == parentKey {
+               Self.filesKey(shape: "file", name: nameSetting, defaultName: fileName, files: [(fileName, opened.status)],
+                             captureStart: captureStart, racyWindow: racyWindow) == parentKey {
                 try host.setParentLayer()
                 return
             }
@@ -134,11 +140,13 @@ struct ModelCapture {
             modelFiles.append(record)
             blobs += stored
             captured.append((fileName, opened.status))
+            defaultName = fileName
             name = nameSetting ?? String(fileName.dropLast(".safetensors".count))
         }
         var annotations: [String: String] = [:]
         annotations[Self.filesKeyAnnotation] = Self.filesKey(shape: kind == S_IFDIR ? "directory" : "file", name: nameSetting,
-                                                            files: captured, captureStart: captureStart, racyWindow: racyWindow)
+                                                            defaultName: defaultName, files: captured, captureStart: captureStart,
+                                                            racyWindow: racyWindow)
         // Each blob once, though files or chunks share it (two identical chunks of zeros).
         var seen = Set<Digest>()
         try host.setLayer(ModelLayer(
@@ -147,13 +155,16 @@ struct ModelCapture {
     }
 
     /// SHA-256 (bare hex) of what a capture of local weights reads: the `model.path` shape
-    /// (`directory` or `file`), the `model.name` setting, and every file's path and stat data in
-    /// capture order; nil when a file's timestamps are within the racy window of the capture, so
-    /// that a write its stat data cannot show is never missed (``FileStatRecord``).
-    static func filesKey(shape: String, name: String?, files: [(path: String, status: stat)], captureStart: Int64, racyWindow: Int64) -> String? {
+    /// (`directory` or `file`), the `model.name` setting, the directory's or file's own name (the
+    /// default model name), and every file's path and stat data in capture order; nil when a
+    /// file's timestamps are within the racy window of the capture, so that a write its stat data
+    /// cannot show is never missed (``FileStatRecord``).
+    static func filesKey(shape: String, name: String?, defaultName: String, files: [(path: String, status: stat)],
+                         captureStart: Int64, racyWindow: Int64) -> String? {
         let hasher = SHA256Hasher()
-        hasher.update(Array("pfhost.model.files.v1\0\(shape)\0".utf8))
+        hasher.update(Array("pfhost.model.files.v2\0\(shape)\0".utf8))
         hasher.update(name.map { Array("name=\($0)\0".utf8) } ?? [0])
+        hasher.update(Array("default=\(defaultName)\0".utf8))
         for (path, status) in files {
             guard let record = FileStatRecord.settled(status, now: captureStart, racyWindow: racyWindow) else { return nil }
             hasher.update(Array(path.utf8) + [0] + Array(record.utf8) + [0x0a])

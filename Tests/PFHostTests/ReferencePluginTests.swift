@@ -217,6 +217,21 @@ struct ReferencePluginTests {
         return line[range.upperBound...].replacingOccurrences(of: " layer configs", with: "").components(separatedBy: ", ")
     }
 
+    @Test("model: a renamed weights directory or file is the new name, though no file's stat data changed", arguments: [true, false])
+    func modelRenamed(directory: Bool) throws {
+        let agent = try Agent()
+        let weights = repositoryRoot + "/Examples/agent/model/model.safetensors"
+        let before = directory ? agent.dir.directory("llama-base") : agent.dir.file("llama-base.safetensors")
+        try FileManager.default.copyItem(atPath: weights, toPath: directory ? before + "/model.safetensors" : before)
+        let trust = ["--set", "model.racy_window_ms=0", "--tag", "a"]
+        let (_, first) = try agent.manifest(trust + ["--set", "model.path=\(before)"])
+        #expect(first.model.content.name == "llama-base")
+        let after = directory ? agent.dir.file("llama-ft") : agent.dir.file("llama-ft.safetensors")
+        try FileManager.default.moveItem(atPath: before, toPath: after)
+        let (_, renamed) = try agent.manifest(trust + ["--set", "model.path=\(after)"])
+        #expect(renamed.model.content.name == "llama-ft")
+    }
+
     @Test("model: settled files' paths and stat data key the layer, so unchanged weights are the parent's unopened; any change is read")
     func modelFilesKey() throws {
         let agent = try Agent()
