@@ -61,8 +61,9 @@ public struct PluginHost: @unchecked Sendable {
     /// stat data to be trusted (``FileStatRecord``); ``FileStatRecord/defaultRacyWindow`` when unset.
     public func racyWindow() throws(PluginError) -> Int64 {
         guard let text = config("racy_window_ms") else { return FileStatRecord.defaultRacyWindow }
-        guard let milliseconds = Int64(text), milliseconds >= 0 else {
-            throw .invalid("\(kind).racy_window_ms='\(text)' is not a number of milliseconds")
+        guard let milliseconds = Int64(text) else { throw .invalid("\(kind).racy_window_ms='\(text)' is not a number of milliseconds") }
+        guard milliseconds >= 0 else {
+            throw .invalid("\(kind).racy_window_ms='\(text)' is negative: set 0 or more milliseconds (0 trusts stat data at once)")
         }
         let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
         guard !overflow else { throw .invalid("\(kind).racy_window_ms='\(text)' is too large (at most \(Int64.max / 1_000_000))") }

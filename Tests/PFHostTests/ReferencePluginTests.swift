@@ -825,6 +825,14 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .trace, ["--tag", "agent"]).contains("line 9: tool message answers 'call-3', which is not an open call"))
     }
 
+    @Test("racy_window_ms is an int setting (the host refuses a word with exit 78) that the plugin refuses when negative, saying so")
+    func racyWindowSetting() throws {
+        let agent = try Agent()
+        let message = try agent.failure(of: .trace, ["--set", "trace.racy_window_ms=-5000"])
+        #expect(message.contains("trace.racy_window_ms='-5000' is negative: set 0 or more milliseconds"), "\(message)")
+        #expect(try agent.snapshot(["--set", "trace.racy_window_ms=2s"]).status == 78)
+    }
+
     @Test("trace and effects: a parent captured between a line and its newline is read again in full once the line is finished",
           arguments: [LayerKind.trace, .effects])
     func parentWithoutFinalNewline(kind: LayerKind) throws {
