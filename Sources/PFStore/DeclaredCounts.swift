@@ -40,6 +40,11 @@ enum DeclaredCounts {
             let ledger = try countLines(effects.content.ledger, store: store, pending: true)
             differ(.effects, "entry_count", declared: effects.content.entryCount, actual: ledger.lines, "entries")
             if let pending = ledger.pending { differ(.effects, "pending_count", declared: effects.content.pendingCount, actual: pending, "pending entries") }
+            // The head the next capture continues the chain from: the SHA-256 of the last line.
+            let head = ledger.lastLine?.hex
+            if effects.content.head != head {
+                problems.append((.effects, "the layer declares head \(effects.content.head ?? "null"), the SHA-256 of its ledger's last line is \(head ?? "null (no lines)")"))
+            }
         }
         let trace = manifest.trace
         if trace.blobs.first(where: { $0.digest == trace.content.messages })?.mediaType == lines,
@@ -65,16 +70,21 @@ enum DeclaredCounts {
     }
 
     /// The lines of an NDJSON blob (a last one without its newline counted) and, with `pending`,
-    /// how many have `"status":"pending"` (nil when a line is over 1 MiB or not a JSON object).
-    private static func countLines(_ digest: Digest, store: SnapshotStore, pending: Bool) throws(StoreError) -> (lines: Int, pending: Int?) {
+    /// how many have `"status":"pending"` (nil when a line is over 1 MiB or not a JSON object) and
+    /// the SHA-256 of the last line (without its newline; nil when there is none).
+    private static func countLines(_ digest: Digest, store: SnapshotStore, pending: Bool) throws(StoreError)
+        -> (lines: Int, pending: Int?, lastLine: Digest?) {
         let reader = try store.openBlob(digest)
         var lines = 0
         var pendingCount: Int? = pending ? 0 : nil
         var line: [UInt8] = []
         var tooLong = false
         var partial = false
+        var hasher = pending ? SHA256Hasher() : nil
+        var lastLine: Digest?
         func gather(_ piece: ArraySlice<UInt8>) {
             partial = true
+            hasher?.update(piece)
             guard pendingCount != nil, !tooLong else { return }
             if line.count + piece.count > 1 << 20 {
                 tooLong = true
@@ -95,6 +105,10 @@ enum DeclaredCounts {
             line.removeAll(keepingCapacity: true)
             tooLong = false
             partial = false
+            if let finished = hasher {
+                lastLine = finished.finalize()
+                hasher = SHA256Hasher()
+            }
         }
         while let chunk = try reader.read(upTo: 1 << 20) {
             var start = chunk.startIndex
@@ -106,6 +120,6 @@ enum DeclaredCounts {
             if start < chunk.endIndex { gather(chunk[start...]) }
         }
         if partial { finish() }
-        return (lines, pendingCount)
+        return (lines, pendingCount, lastLine)
     }
 }

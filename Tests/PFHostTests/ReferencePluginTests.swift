@@ -202,7 +202,7 @@ struct ReferencePluginTests {
                 members["plugin"] = stamps[0]
                 members["blobs"] = .array([.object(["digest": .string(other.digest.description), "media_type": .string("application/x-ndjson"),
                                                     "size": .int(other.size)])])
-                if case .object(var content)? = members["content"] { content["messages"] = .string(other.digest.description); members["content"] = .object(content) }
+                members["messages"] = .string(other.digest.description)
             }
             let (_, child) = try agent.manifest(trust + ["--parent", "forged"])
             #expect(child.trace.content == original.trace.content)
@@ -780,6 +780,21 @@ struct ReferencePluginTests {
         // A bad link right after the parent's lines is still found, with its line number.
         try agent.write("effects/ledger.jsonl", original + next.replacingOccurrences(of: "sha256:", with: "sha256:0") + "\n")
         #expect(try agent.failure(of: .effects, ["--tag", "agent"]).contains("effects/ledger.jsonl: line 5: the hash chain is broken"))
+    }
+
+    @Test("verify checks a ledger's head against the SHA-256 of its last line: the head a child's capture continues the chain from")
+    func verifyLedgerHead() throws {
+        let agent = try Agent()
+        let (id, manifest) = try agent.manifest(["--tag", "main"])
+        let lastLine = try #require(try agent.read("effects/ledger.jsonl").split(separator: "\n").last)
+        #expect(manifest.effects.content.head == Digest.of(Array(lastLine.utf8)).hex)
+        #expect(try pfhost("verify", "main", "--store", agent.store).status == 0)
+        let store = try SnapshotStore(opening: agent.store)
+        let forged = String(repeating: "ab", count: 32)
+        _ = try LayerForgery.editingLayer(.effects, of: id, in: store, tag: "lying") { $0["head"] = .string(forged) }
+        let verify = try pfhost("verify", "lying", "--store", agent.store)
+        #expect(verify.status == 1, "\(verify)")
+        #expect(verify.stdout.contains("the effects layer: the layer declares head \(forged), the SHA-256 of its ledger's last line is \(manifest.effects.content.head ?? "")"), "\(verify)")
     }
 
     @Test("effects: a broken chain or a bad entry is refused, naming the line")
