@@ -95,7 +95,7 @@ extension SnapshotStore {
     public func untag(_ name: String) throws(StoreError) -> Digest {
         try withIndexLock { () throws(StoreError) -> Digest in
             var index = try readIndexForWriting()
-            guard let entry = index.entry(tagged: name) else { throw .notFound(reference: name, store: path) }
+            guard let entry = index.entry(tagged: name) else { throw .noSuchTag(name: name, store: path) }
             // A snapshot another tool added to index.json has no journal line yet: give it one.
             if !JournalRecord.history(try readJournal().records).contains(where: { $0.id == entry.digest }) {
                 let created = CreationTime.recordable(entry.annotations?[AnnotationKey.created] ?? "")

@@ -12,6 +12,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case io(step: String, SystemCallError)
     /// No snapshot matches the reference.
     case notFound(reference: String, store: String)
+    /// No tag has the name (`untag`).
+    case noSuchTag(name: String, store: String)
     /// A digest prefix matches several snapshots.
     case ambiguous(reference: String, candidates: [Digest])
     /// A reference or tag that is not well formed.
@@ -38,6 +40,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "\(step) failed: \(error)"
         case .notFound(let reference, let store):
             "no snapshot '\(reference)' in \(store) (see 'pfhost log' or index.json for what it holds)"
+        case .noSuchTag(let name, let store):
+            "no tag '\(name)' in \(store) (see 'pfhost list' for the tags it holds)"
         case .ambiguous(let reference, let candidates):
             "'\(reference)' matches \(candidates.count) snapshots (\(candidates.map { String($0.hex.prefix(16)) }.joined(separator: ", "))): give more digits"
         case .invalidReference(let reference, let reason), .malformedReference(let reference, let reason):

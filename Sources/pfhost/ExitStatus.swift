@@ -21,7 +21,7 @@ enum ExitStatus {
     /// The status for a store error.
     static func of(_ error: StoreError) -> ExitCode {
         switch error {
-        case .notFound, .ambiguous, .invalidReference, .noParent: notFound
+        case .notFound, .noSuchTag, .ambiguous, .invalidReference, .noParent: notFound
         case .tagExists, .malformedReference: usage
         default: storeFailure
         }

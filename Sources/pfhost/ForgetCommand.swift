@@ -31,7 +31,7 @@ struct ForgetCommand: ParsableCommand {
     @Flag(help: "Only say what would be forgotten.")
     var dryRun = false
 
-    @Flag(help: "Print {\"schema\":\"pfhost.forget.v1\",\"dry_run\":…,\"forgotten\":[…],\"kept\":[…]}.")
+    @Flag(help: "Print {\"schema\":\"pfhost.forget/1\",\"dry_run\":…,\"forgotten\":[…],\"kept\":[…]}.")
     var json = false
 
     /// Each policy's bucket: the length of the `created_at` prefix that names an hour, day, month, year.

@@ -14,7 +14,7 @@ struct GCCommand: ParsableCommand {
     @Flag(help: "Only say what would be removed.")
     var dryRun = false
 
-    @Flag(help: "Print {\"schema\":\"pfhost.gc.v1\",…} (see docs/cli.md).")
+    @Flag(help: "Print {\"schema\":\"pfhost.gc/1\",…} (see docs/cli.md).")
     var json = false
 
     func run() throws {

@@ -16,7 +16,7 @@ struct ListCommand: ParsableCommand {
     @Option(help: "Only the snapshots of agents of this kind.")
     var agentKind: String?
 
-    @Flag(help: "Print {\"schema\":\"pfhost.list.v1\",\"snapshots\":[…]} (see docs/cli.md).")
+    @Flag(help: "Print {\"schema\":\"pfhost.list/1\",\"snapshots\":[…]} (see docs/cli.md).")
     var json = false
 
     func run() throws {

@@ -10,7 +10,7 @@ struct MigrateCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Flag(help: "Print {\"schema\":\"pfhost.migrate.v1\",\"from\":N,\"to\":2,\"snapshots\":N,\"tags\":N}.")
+    @Flag(help: "Print {\"schema\":\"pfhost.migrate/1\",\"from\":N,\"to\":2,\"snapshots\":N,\"tags\":N}.")
     var json = false
 
     func run() throws {

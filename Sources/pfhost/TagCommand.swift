@@ -19,7 +19,7 @@ struct TagCommand: ParsableCommand {
     @Flag(help: "Move the tag when it names another snapshot.")
     var force = false
 
-    @Flag(help: "Print {\"schema\":\"pfhost.tag.v1\",\"id\":…,\"tag\":…}.")
+    @Flag(help: "Print {\"schema\":\"pfhost.tag/1\",\"id\":…,\"tag\":…}.")
     var json = false
 
     func run() throws {

@@ -13,7 +13,7 @@ struct UntagCommand: ParsableCommand {
     @Argument(help: "The tag to remove.")
     var name: String
 
-    @Flag(help: "Print {\"schema\":\"pfhost.untag.v1\",\"id\":…,\"tag\":…}.")
+    @Flag(help: "Print {\"schema\":\"pfhost.untag/1\",\"id\":…,\"tag\":…}.")
     var json = false
 
     func run() throws {
