@@ -6,8 +6,8 @@ import PFStore
 
 @Suite("A plugin that crashes")
 struct CrashTests {
-    /// A store with one committed snapshot, in a directory named by the environment so the
-    /// exit test's child process (which cannot capture values) finds the same one.
+    /// A store with one committed snapshot, whose directory the exit test's child process is
+    /// given as a captured value.
     @Test("SIGSEGV inside capture kills the host; the store stays valid and unchanged")
     func segfault() async throws {
         let dir = TemporaryDirectory()
@@ -16,11 +16,10 @@ struct CrashTests {
         let store = try SnapshotStore.openOrCreate(at: storePath)
         _ = try Snapshotter(store: store).snapshot(SnapshotRequest(pluginsDirectory: plugins))
         let before = try Data(contentsOf: URL(fileURLWithPath: storePath + "/index.json"))
-        setenv("PFHOST_CRASH_TEST_DIR", dir.path, 1)
-        defer { unsetenv("PFHOST_CRASH_TEST_DIR") }
-
-        await #expect(processExitsWith: .signal(SIGSEGV)) {
-            let dir = ProcessInfo.processInfo.environment["PFHOST_CRASH_TEST_DIR"]!
+        // The directory goes to the child as a captured value: an environment variable set here
+        // would also reach the pfhost processes other tests run meanwhile, and their world layers
+        // (which record the environment) would differ from one snapshot to the next.
+        await #expect(processExitsWith: .signal(SIGSEGV)) { [dir = dir.path as String] in
             let store = try SnapshotStore(opening: dir + "/store")
             var configuration = SnapshotConfiguration()
             try configuration.apply(setting: "trace.mode=segv")

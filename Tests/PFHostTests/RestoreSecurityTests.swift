@@ -195,6 +195,6 @@ struct RestoreSecurityTests {
         let output = try run(productsDirectory + "/pfhost", ["restore", "main", "--plugins", setup.plugins, "--store", agent.store,
                                                              "--to", agent.dir.file("b"), "--only", "trace"])
         #expect(output.status == 2, "\(output)")
-        #expect(output.stderr.contains("cannot restore the trace layer: dev.pfhost.trace.chat 1.1.0 captured it"), "\(output)")
+        #expect(output.stderr.contains("cannot restore the trace layer: dev.pfhost.trace.chat 1.2.0 captured it"), "\(output)")
     }
 }
