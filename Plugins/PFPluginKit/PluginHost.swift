@@ -41,9 +41,10 @@ public struct PluginHost: @unchecked Sendable {
     /// A comma-separated list setting, each item trimmed of spaces and tabs, empty items dropped;
     /// empty when unset.
     public func list(_ key: String) -> [String] {
-        (config(key) ?? "").split(separator: ",").compactMap { item in
-            let trimmed = item.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-            return trimmed.isEmpty ? nil : String(trimmed)
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        return Array((config(key) ?? "").utf8).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true).compactMap { item in
+            guard let first = item.firstIndex(where: { !blank($0) }), let last = item.lastIndex(where: { !blank($0) }) else { return nil }
+            return String(decoding: item[first...last], as: UTF8.self)
         }
     }
 
@@ -234,12 +235,12 @@ public struct PluginHost: @unchecked Sendable {
 
     /// Whether `layer` carries the stamp `plugin` (`"plugin": {"id": …, "version": …}`).
     static func isStamped(_ layer: [UInt8], by plugin: PluginRef) -> Bool {
+        let expected = JSONValue.object(["id": .string(plugin.id), "version": .string(plugin.version)])
         if let object = CanonicalObject(layer) {
-            guard let range = object.value("plugin"), let expected = try? CanonicalJSON.encode(plugin) else { return false }
-            return layer[range].elementsEqual(expected)
+            guard let range = object.value("plugin") else { return false }
+            return layer[range].elementsEqual(CanonicalJSON.encode(expected))
         }
-        guard let stamp = (try? JSONParser.parse(layer))?["plugin"] else { return false }
-        return stamp == .object(["id": .string(plugin.id), "version": .string(plugin.version)])
+        return (try? JSONParser.parse(layer))?["plugin"] == expected
     }
 
 

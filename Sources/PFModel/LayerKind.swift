@@ -1,5 +1,5 @@
 /// The five layers of an agent's state, in manifest order.
-public enum LayerKind: String, CaseIterable, Codable, Sendable, Comparable {
+public enum LayerKind: String, CaseIterable, Codable, Sendable, Comparable, CustomStringConvertible {
     case model, cache, world, effects, trace
 
     /// The value of `PF_LAYER_*` in the plugin ABI.
@@ -15,6 +15,11 @@ public enum LayerKind: String, CaseIterable, Codable, Sendable, Comparable {
 
     /// The article before the kind in a sentence: "an" effects layer, "a" model layer.
     public var article: String { self == .effects ? "an" : "a" }
+
+    /// The kind's name, as JSON and the CLI spell it. (Declared, so that `"\(kind)"` calls it
+    /// directly instead of asking the runtime which protocols the type conforms to: the first such
+    /// question for a type scans every conformance record of every loaded image.)
+    public var description: String { rawValue }
 
     public static func < (lhs: LayerKind, rhs: LayerKind) -> Bool { lhs.abiValue < rhs.abiValue }
 }

@@ -4,8 +4,10 @@ import PFModel
 /// summary counts a layer declares against the blobs they summarise, where the blob's format makes
 /// them checkable: a world tree index (`pfhost-world-tree`) against `entry_count` and
 /// `total_bytes`; an NDJSON ledger (`application/x-ndjson`) against `entry_count` and
-/// `pending_count`; an NDJSON trace against `message_count`. A blob of another format (a
-/// third-party plugin's) is not judged.
+/// `pending_count` and `head` (the SHA-256 of its last line); an NDJSON trace against
+/// `message_count`. A reference plugin's ledger is also held to its status values and hash
+/// chain, and its conversation to answering only open tool calls, to its `last_message_id` and
+/// to the open calls its annotation names (what a child's capture continues from). A blob of another format (a third-party plugin's) is not judged.
 ///
 /// ```swift
 /// var checked = Set<String>()
@@ -36,20 +38,38 @@ enum DeclaredCounts {
         }
         let effects = manifest.effects
         if effects.blobs.first(where: { $0.digest == effects.content.ledger })?.mediaType == lines,
-           checked.insert("effects \(effects.content.ledger) \(effects.content.entryCount) \(effects.content.pendingCount)").inserted {
-            let ledger = try countLines(effects.content.ledger, store: store, pending: true)
-            differ(.effects, "entry_count", declared: effects.content.entryCount, actual: ledger.lines, "entries")
+           checked.insert("effects \(effects.content.ledger) \(effects.content.entryCount) \(effects.content.pendingCount) \(effects.content.head ?? "-")").inserted {
+            var ledger = LedgerRules()
+            let count = try forEachLine(of: effects.content.ledger, store: store) { number, digest, entry in ledger.check(number, digest, entry) }
+            differ(.effects, "entry_count", declared: effects.content.entryCount, actual: count, "entries")
             if let pending = ledger.pending { differ(.effects, "pending_count", declared: effects.content.pendingCount, actual: pending, "pending entries") }
+            if let broken = ledger.problem, effects.plugin?.id == Self.referenceLedger { problems.append((.effects, "its ledger \(broken)")) }
             // The head the next capture continues the chain from: the SHA-256 of the last line.
-            let head = ledger.lastLine?.hex
+            let head = ledger.previous?.hex
             if effects.content.head != head {
                 problems.append((.effects, "the layer declares head \(effects.content.head ?? "null"), the SHA-256 of its ledger's last line is \(head ?? "null (no lines)")"))
             }
         }
         let trace = manifest.trace
+        let openCalls = trace.annotations[Self.openCallsAnnotation]
         if trace.blobs.first(where: { $0.digest == trace.content.messages })?.mediaType == lines,
-           checked.insert("trace \(trace.content.messages) \(trace.content.messageCount)").inserted {
-            differ(.trace, "message_count", declared: trace.content.messageCount, actual: try countLines(trace.content.messages, store: store, pending: false).lines, "messages")
+           checked.insert("trace \(trace.content.messages) \(trace.content.messageCount) \(trace.content.lastMessageId ?? "-") \(openCalls ?? "-")").inserted {
+            var conversation = ConversationRules()
+            let count = try forEachLine(of: trace.content.messages, store: store) { number, _, message in conversation.check(number, message) }
+            differ(.trace, "message_count", declared: trace.content.messageCount, actual: count, "messages")
+            if trace.plugin?.id == Self.referenceConversation, let broken = conversation.problem {
+                problems.append((.trace, "its conversation \(broken)"))
+            }
+            if trace.plugin?.id == Self.referenceConversation, conversation.judged {
+                if conversation.lastID != trace.content.lastMessageId {
+                    problems.append((.trace, "the layer declares last_message_id \(trace.content.lastMessageId ?? "null"), its last message's id is \(conversation.lastID ?? "null")"))
+                }
+                // The calls a child's capture takes as open without reading the conversation again.
+                let open = String(decoding: CanonicalJSON.encode(.array(conversation.open.sorted().map(JSONValue.string))), as: UTF8.self)
+                if let openCalls, openCalls != open {
+                    problems.append((.trace, "the layer's \(Self.openCallsAnnotation) is \(openCalls), its conversation leaves \(open) open"))
+                }
+            }
         }
         return problems
     }
@@ -69,23 +89,28 @@ enum DeclaredCounts {
         return (entries.count, total)
     }
 
-    /// The lines of an NDJSON blob (a last one without its newline counted) and, with `pending`,
-    /// how many have `"status":"pending"` (nil when a line is over 1 MiB or not a JSON object) and
-    /// the SHA-256 of the last line (without its newline; nil when there is none).
-    private static func countLines(_ digest: Digest, store: SnapshotStore, pending: Bool) throws(StoreError)
-        -> (lines: Int, pending: Int?, lastLine: Digest?) {
+    /// The reference plugins whose formats' rules (a ledger's status and hash chain, a
+    /// conversation's tool calls) verify checks; another plugin's NDJSON is only counted.
+    static let referenceLedger = "dev.pfhost.effects.ledger", referenceConversation = "dev.pfhost.trace.chat"
+
+    /// The annotation in which the reference trace plugin keeps the calls still open.
+    static let openCallsAnnotation = "dev.pfhost.trace.open_tool_calls"
+
+    /// Calls `body` with each line of an NDJSON blob (a last one without its newline included): its
+    /// 1-based number, the SHA-256 of its bytes (without the newline), and the line parsed, nil
+    /// when it is over 1 MiB or not a JSON object pfhost's parser reads. Returns the number of lines.
+    private static func forEachLine(of digest: Digest, store: SnapshotStore,
+                                    _ body: (Int, Digest, [String: JSONValue]?) -> Void) throws(StoreError) -> Int {
         let reader = try store.openBlob(digest)
         var lines = 0
-        var pendingCount: Int? = pending ? 0 : nil
         var line: [UInt8] = []
         var tooLong = false
         var partial = false
-        var hasher = pending ? SHA256Hasher() : nil
-        var lastLine: Digest?
+        var hasher = SHA256Hasher()
         func gather(_ piece: ArraySlice<UInt8>) {
             partial = true
-            hasher?.update(piece)
-            guard pendingCount != nil, !tooLong else { return }
+            hasher.update(piece)
+            guard !tooLong else { return }
             if line.count + piece.count > 1 << 20 {
                 tooLong = true
                 line.removeAll()
@@ -95,20 +120,13 @@ enum DeclaredCounts {
         }
         func finish() {
             lines += 1
-            if pendingCount != nil {
-                if !tooLong, let value = try? JSONParser.parse(line), case .object = value {
-                    if value["status"]?.stringValue == "pending" { pendingCount? += 1 }
-                } else {
-                    pendingCount = nil
-                }
-            }
+            var object: [String: JSONValue]?
+            if !tooLong, case .object(let members)? = try? JSONParser.parse(line) { object = members }
+            body(lines, hasher.finalize(), object)
+            hasher = SHA256Hasher()
             line.removeAll(keepingCapacity: true)
             tooLong = false
             partial = false
-            if let finished = hasher {
-                lastLine = finished.finalize()
-                hasher = SHA256Hasher()
-            }
         }
         while let chunk = try reader.read(upTo: 1 << 20) {
             var start = chunk.startIndex
@@ -120,6 +138,77 @@ enum DeclaredCounts {
             if start < chunk.endIndex { gather(chunk[start...]) }
         }
         if partial { finish() }
-        return (lines, pendingCount, lastLine)
+        return lines
+    }
+}
+
+/// The rules of a reference ledger (docs/plugins.md, effects) that verify checks: each entry's
+/// `status`, and its `prev`, the SHA-256 of the line before (null on the first).
+struct LedgerRules {
+    /// The SHA-256 of the last line: the head.
+    private(set) var previous: Digest?
+    /// Entries whose status is `pending`; nil once an entry could not be read.
+    private(set) var pending: Int? = 0
+    /// The first rule broken, as "line N: …".
+    private(set) var problem: String?
+
+    mutating func check(_ number: Int, _ digest: Digest, _ entry: [String: JSONValue]?) {
+        defer { previous = digest }
+        guard let entry else {
+            pending = nil
+            return
+        }
+        let status = entry["status"]?.stringValue
+        if status == "pending" { pending? += 1 }
+        guard problem == nil else { return }
+        if status != "pending", status != "committed", status != "compensated" {
+            problem = "line \(number): status \(status.map { "'\($0)'" } ?? "missing") is not pending, committed or compensated"
+        }
+        let prev = entry["prev"] ?? .null
+        if let previous, prev != .string(previous.description) {
+            problem = "line \(number): the hash chain is broken: prev is \(prev.stringValue ?? "not a string"), expected \(previous) (the SHA-256 of line \(number - 1))"
+        } else if previous == nil, prev != .null {
+            problem = "line 1: prev must be null on the first entry"
+        }
+    }
+}
+
+/// The rule of a reference conversation (docs/plugins.md, trace) that verify checks: a `tool`
+/// message answers a call an earlier `assistant` message made and nothing answered yet.
+struct ConversationRules {
+    /// The calls made and not answered yet.
+    private(set) var open: Set<String> = []
+    /// The `id` of the last message.
+    private(set) var lastID: String?
+    /// Whether every line could be read (so `open` and `lastID` are the conversation's, and a
+    /// broken rule is one).
+    private(set) var judged = true
+    /// The first rule broken, as "line N: …".
+    private(set) var problem: String?
+
+    mutating func check(_ number: Int, _ message: [String: JSONValue]?) {
+        // A line pfhost's parser does not read (floating point, over 1 MiB) may open or answer
+        // calls: from there on what is open is unknown, and nothing is judged.
+        guard judged, let message else {
+            judged = false
+            return
+        }
+        lastID = message["id"]?.stringValue
+        switch message["role"]?.stringValue {
+        case "assistant":
+            guard case .array(let calls)? = message["tool_calls"] else { break }
+            for call in calls {
+                if let id = call["id"]?.stringValue, !open.insert(id).inserted, problem == nil {
+                    problem = "line \(number): tool call id '\(id)' is already in use by an unanswered call"
+                }
+            }
+        case "tool":
+            let answered = message["tool_call_id"]?.stringValue ?? ""
+            if open.remove(answered) == nil, problem == nil {
+                problem = "line \(number): tool message answers '\(answered)', which is not an open call (none made earlier, or already answered)"
+            }
+        default:
+            break
+        }
     }
 }

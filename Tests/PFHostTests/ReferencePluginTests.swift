@@ -782,19 +782,71 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .effects, ["--tag", "agent"]).contains("effects/ledger.jsonl: line 5: the hash chain is broken"))
     }
 
-    @Test("verify checks a ledger's head against the SHA-256 of its last line: the head a child's capture continues the chain from")
-    func verifyLedgerHead() throws {
+    @Test("verify holds a reference ledger and conversation to their rules: head, hash chain, status, open tool calls, last message id; in every mode",
+          arguments: ["head", "chain", "status", "open calls", "last id", "answer"])
+    func verifyFormatRules(forgery: String) throws {
         let agent = try Agent()
         let (id, manifest) = try agent.manifest(["--tag", "main"])
-        let lastLine = try #require(try agent.read("effects/ledger.jsonl").split(separator: "\n").last)
-        #expect(manifest.effects.content.head == Digest.of(Array(lastLine.utf8)).hex)
-        #expect(try pfhost("verify", "main", "--store", agent.store).status == 0)
+        let ledgerLines = try agent.read("effects/ledger.jsonl").split(separator: "\n").map(String.init)
+        #expect(manifest.effects.content.head == Digest.of(Array(ledgerLines.last!.utf8)).hex)
+        #expect(try pfhost("verify", "--all", "--store", agent.store).status == 0)
         let store = try SnapshotStore(opening: agent.store)
-        let forged = String(repeating: "ab", count: 32)
-        _ = try LayerForgery.editingLayer(.effects, of: id, in: store, tag: "lying") { $0["head"] = .string(forged) }
-        let verify = try pfhost("verify", "lying", "--store", agent.store)
-        #expect(verify.status == 1, "\(verify)")
-        #expect(verify.stdout.contains("the effects layer: the layer declares head \(forged), the SHA-256 of its ledger's last line is \(manifest.effects.content.head ?? "")"), "\(verify)")
+
+        /// A blob of `lines` in the store, as a layer lists it.
+        func blob(_ lines: [String]) throws -> (digest: String, listed: JSONValue, descriptor: OCIDescriptor) {
+            let stored = try store.putBlob(Array((lines.joined(separator: "\n") + "\n").utf8))
+            try store.flush()
+            return (stored.digest.description, .array([.object(["digest": .string(stored.digest.description),
+                                                                 "media_type": .string("application/x-ndjson"), "size": .int(stored.size)])]),
+                    OCIDescriptor(mediaType: "application/x-ndjson", digest: stored.digest, size: stored.size))
+        }
+        let expected: String
+        switch forgery {
+        case "head":
+            let forged = String(repeating: "ab", count: 32)
+            _ = try LayerForgery.editingLayer(.effects, of: id, in: store, tag: "lying") { $0["head"] = .string(forged) }
+            expected = "the effects layer: the layer declares head \(forged), the SHA-256 of its ledger's last line is \(manifest.effects.content.head!)"
+        case "chain", "status":
+            // One entry's status changed and the counts and head made to match: only the rules tell.
+            var lines = ledgerLines
+            lines[1] = lines[1].replacingOccurrences(of: #""status":"committed""#, with: forgery == "chain" ? #""status":"compensated""# : #""status":"done""#)
+            let (digest, listed, descriptor) = try blob(lines)
+            _ = try LayerForgery.editingLayer(.effects, of: id, in: store, tag: "lying", listingAlso: [descriptor]) { members in
+                members["ledger"] = .string(digest)
+                members["blobs"] = listed
+                members["head"] = .string(Digest.of(Array(lines.last!.utf8)).hex)
+            }
+            expected = forgery == "chain"
+                ? "the effects layer: its ledger line 3: the hash chain is broken: prev is"
+                : "the effects layer: its ledger line 2: status 'done' is not pending, committed or compensated"
+        case "open calls":
+            _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "lying") { members in
+                if case .object(var notes)? = members["annotations"] { notes["dev.pfhost.trace.open_tool_calls"] = .string(#"["call-evil"]"#); members["annotations"] = .object(notes) }
+            }
+            expected = #"the trace layer: the layer's dev.pfhost.trace.open_tool_calls is ["call-evil"], its conversation leaves [] open"#
+        case "last id":
+            _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "lying") { $0["last_message_id"] = .string("mX") }
+            expected = "the trace layer: the layer declares last_message_id mX, its last message's id is \(manifest.trace.content.lastMessageId!)"
+        default:
+            var lines = try agent.read("trace/conversation.jsonl").split(separator: "\n").map(String.init)
+            lines.append(#"{"content":"done","id":"m99","role":"tool","tool_call_id":"call-never"}"#)
+            let (digest, listed, descriptor) = try blob(lines)
+            _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "lying", listingAlso: [descriptor]) { members in
+                members["messages"] = .string(digest)
+                members["blobs"] = listed
+                members["message_count"] = .int(Int64(lines.count))
+                members["last_message_id"] = .string("m99")
+            }
+            expected = "the trace layer: its conversation line \(try agent.read("trace/conversation.jsonl").split(separator: "\n").count + 1): tool message answers 'call-never', which is not an open call"
+        }
+        // The forged snapshot shares every other layer, and often its blobs, with the honest one:
+        // each mode of verify still reports it.
+        for arguments in [["lying"], [], ["--all"]] {
+            let verify = try pfhost(["verify"] + arguments + ["--store", agent.store])
+            #expect(verify.status == 1, "\(arguments): \(verify)")
+            #expect(verify.stdout.contains(expected), "\(arguments): \(verify)")
+        }
+        #expect(try pfhost("verify", "main", "--store", agent.store).status == 0)
     }
 
     @Test("effects: a broken chain or a bad entry is refused, naming the line")

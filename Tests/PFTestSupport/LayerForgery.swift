@@ -42,11 +42,13 @@ public enum LayerForgery {
 
     /// A copy of snapshot `id` whose `kind` layer config is its own JSON object changed by `edit`
     /// (canonically encoded), tagged `tag` as another tool could (``tag(_:as:inStoreAt:)``).
-    public static func editingLayer(_ kind: LayerKind, of id: Digest, in store: SnapshotStore, tag: String,
+    /// `listingAlso` are blobs the layer manifest lists besides the original layer's (a blob the edit
+    /// put in `blobs`, so that the snapshot is whole).
+    public static func editingLayer(_ kind: LayerKind, of id: Digest, in store: SnapshotStore, tag: String, listingAlso extra: [OCIDescriptor] = [],
                                     _ edit: (inout [String: JSONValue]) -> Void) throws -> (root: OCIDescriptor, config: BlobRef, layerManifest: BlobRef) {
         guard case .object(var members) = try JSONParser.parse(store.snapshot(id).layerJSON[kind]!) else { throw CocoaError(.fileReadCorruptFile) }
         edit(&members)
-        let forged = try replacingLayer(kind, of: id, with: CanonicalJSON.encode(JSONValue.object(members)), in: store)
+        let forged = try replacingLayer(kind, of: id, with: CanonicalJSON.encode(JSONValue.object(members)), listingAlso: extra, in: store)
         try self.tag(forged.root, as: tag, inStoreAt: store.path)
         return forged
     }
