@@ -17,8 +17,10 @@ public enum JSONLine {
                 Result { () throws(AnyJSONError) in try AnyJSON.parse(buffer, keeping: keeping) }
             }.get()
         } catch {
-            // A line holds no `\n`, so the error's column is the column in the file.
-            throw .invalid("\(path): line \(line.number), column \(error.column): \(error.reason)")
+            // A line holds no `\n`, so the error's column is the column in the file. A last line
+            // that is cut short without one may be a line its writer has not finished.
+            let unfinished = line.terminated ? "" : " (the file's last line, with no newline yet: if the agent is still writing it, retry the snapshot)"
+            throw .invalid("\(path): line \(line.number), column \(error.column): \(error.reason)\(unfinished)")
         }
         guard let object = value.objectValue else { throw .invalid("\(path): line \(line.number) is not a JSON object") }
         return object

@@ -892,6 +892,21 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .trace, ["--tag", "agent"]).contains("line 9: tool message answers 'call-3', which is not an open call"))
     }
 
+    @Test("trace and effects: a last line cut in the middle (a writer not finished) fails saying to retry; once finished, the snapshot succeeds",
+          arguments: [LayerKind.trace, .effects])
+    func lastLineBeingWritten(kind: LayerKind) throws {
+        let agent = try Agent()
+        let file = kind == .trace ? "trace/conversation.jsonl" : "effects/ledger.jsonl"
+        let whole = try agent.read(file)
+        let lines = whole.split(separator: "\n").count
+        try agent.write(file, String(whole.dropLast(20)))
+        let message = try agent.failure(of: kind, ["--tag", "agent"])
+        #expect(message.contains("\(file): line \(lines), column"), "\(message)")
+        #expect(message.contains("(the file's last line, with no newline yet: if the agent is still writing it, retry the snapshot)"), "\(message)")
+        try agent.write(file, whole)
+        #expect(try agent.snapshot(["--tag", "agent"]).status == 0)
+    }
+
     @Test("racy_window_ms is an int setting (the host refuses a word with exit 78) that the plugin refuses when negative, saying so")
     func racyWindowSetting() throws {
         let agent = try Agent()
