@@ -36,6 +36,7 @@ enum DeclaredCounts {
                 problems.append((.world, "the layer declares total_bytes \(manifest.world.content.tree.totalBytes), its tree's files hold \(bytes)"))
             }
         }
+        problems += cacheTotals(manifest.cache).map { (.cache, $0) }
         let effects = manifest.effects
         if effects.blobs.first(where: { $0.digest == effects.content.ledger })?.mediaType == lines,
            checked.insert("effects \(effects.content.ledger) \(effects.content.entryCount) \(effects.content.pendingCount) \(effects.content.head ?? "-")").inserted {
@@ -88,6 +89,45 @@ enum DeclaredCounts {
         }
         return (entries.count, total)
     }
+
+    /// What the reference cache plugin's layer declares against its own lists: `token_count` the
+    /// sum of its sequences' tokens, `page_count` the sum of its packs' pages, and each pack blob
+    /// `page_count × page_bytes` bytes long (pages side by side). Another plugin's is not judged.
+    static func cacheTotals(_ cache: CacheLayer) -> [String] {
+        guard cache.plugin?.id == referenceCache else { return [] }
+        var problems: [String] = []
+        let content = cache.content
+        func sum(_ counts: [Int]) -> Int? {
+            var total = 0
+            for count in counts {
+                let (next, overflow) = total.addingReportingOverflow(count)
+                if overflow { return nil }
+                total = next
+            }
+            return total
+        }
+        let tokens = sum(content.sequences.map(\.tokenCount))
+        if tokens != content.tokenCount {
+            problems.append("the layer declares token_count \(content.tokenCount), its sequences hold \(tokens.map(String.init) ?? "more than 2^63") tokens")
+        }
+        let pages = sum(content.packs.map(\.pageCount))
+        if pages != content.pageCount {
+            problems.append("the layer declares page_count \(content.pageCount), its packs hold \(pages.map(String.init) ?? "more than 2^63") pages")
+        }
+        if let pageBytes = content.pageBytes {
+            let sizes = Dictionary(cache.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+            for pack in content.packs {
+                let (expected, overflow) = Int64(pack.pageCount).multipliedReportingOverflow(by: pageBytes)
+                if let size = sizes[pack.digest], overflow || size != expected {
+                    problems.append("pack \(pack.digest) holds \(size) bytes, not its \(pack.pageCount) pages of \(pageBytes) bytes")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// The reference cache plugin, whose packs hold whole pages side by side.
+    static let referenceCache = "dev.pfhost.cache.paged-kv"
 
     /// The reference plugins whose formats' rules (a ledger's status and hash chain, a
     /// conversation's tool calls) verify checks; another plugin's NDJSON is only counted.

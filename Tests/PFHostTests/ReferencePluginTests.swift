@@ -782,8 +782,8 @@ struct ReferencePluginTests {
         #expect(try agent.failure(of: .effects, ["--tag", "agent"]).contains("effects/ledger.jsonl: line 5: the hash chain is broken"))
     }
 
-    @Test("verify holds a reference ledger and conversation to their rules: head, hash chain, status, open tool calls, last message id; in every mode",
-          arguments: ["head", "chain", "status", "open calls", "last id", "answer"])
+    @Test("verify holds a reference ledger, conversation and KV cache to their rules: head, hash chain, status, open tool calls, last message id, totals; in every mode",
+          arguments: ["head", "chain", "status", "open calls", "last id", "answer", "tokens", "pages", "page bytes"])
     func verifyFormatRules(forgery: String) throws {
         let agent = try Agent()
         let (id, manifest) = try agent.manifest(["--tag", "main"])
@@ -824,6 +824,17 @@ struct ReferencePluginTests {
                 if case .object(var notes)? = members["annotations"] { notes["dev.pfhost.trace.open_tool_calls"] = .string(#"["call-evil"]"#); members["annotations"] = .object(notes) }
             }
             expected = #"the trace layer: the layer's dev.pfhost.trace.open_tool_calls is ["call-evil"], its conversation leaves [] open"#
+        case "tokens", "pages", "page bytes":
+            let cache = manifest.cache.content
+            let member = ["tokens": "token_count", "pages": "page_count", "page bytes": "page_bytes"][forgery]!
+            let value = forgery == "tokens" ? cache.tokenCount + 1 : forgery == "pages" ? cache.pageCount + 1 : Int(cache.pageBytes! * 2)
+            _ = try LayerForgery.editingLayer(.cache, of: id, in: store, tag: "lying") { $0[member] = .int(Int64(value)) }
+            let pack = try #require(cache.packs.first)
+            expected = [
+                "tokens": "the cache layer: the layer declares token_count \(value), its sequences hold \(cache.tokenCount) tokens",
+                "pages": "the cache layer: the layer declares page_count \(value), its packs hold \(cache.pageCount) pages",
+                "page bytes": "the cache layer: pack \(pack.digest) holds \(Int64(pack.pageCount) * cache.pageBytes!) bytes, not its \(pack.pageCount) pages of \(value) bytes",
+            ][forgery]!
         case "last id":
             _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "lying") { $0["last_message_id"] = .string("mX") }
             expected = "the trace layer: the layer declares last_message_id mX, its last message's id is \(manifest.trace.content.lastMessageId!)"
