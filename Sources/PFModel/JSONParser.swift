@@ -8,6 +8,10 @@ public struct JSONParser {
     private let bytes: [UInt8]
     private var position = 0
     private var depth = 0
+    /// Whether a number that is not a 64-bit integer (a fraction, an exponent, more digits) is
+    /// read as `null` instead of refused: for checking other programs' JSON for what pfhost needs
+    /// of it (its strings and integers), where such numbers are allowed.
+    private var otherNumbersAsNull = false
 
     /// How deeply arrays and objects may nest: `[[1]]` is 2 levels. Deeper input is refused
     /// ("nesting deeper than 512 levels" at the offset of the bracket that goes too deep) instead
@@ -21,6 +25,20 @@ public struct JSONParser {
     /// - Throws: ``JSONParseError`` with the byte offset of the problem.
     public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: Array(bytes))
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.position == parser.bytes.count else { throw parser.error("unexpected data after the JSON value") }
+        return value
+    }
+
+    /// Parses `bytes` as ``parse(_:)`` does, except that a number that is not a 64-bit integer
+    /// (`1.5`, `1e3`, `12345678901234567890`), valid JSON that pfhost's own documents never hold,
+    /// is read as `null`: for judging JSON other programs wrote (a ledger, a conversation) by its
+    /// strings and integers, as the plugins that accepted it did.
+    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes, otherNumbersAsNull: Bool) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: Array(bytes))
+        parser.otherNumbersAsNull = otherNumbersAsNull
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -52,7 +70,7 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .int(try parseInteger())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return otherNumbersAsNull ? try parseAnyNumber() : .int(try parseInteger())
         default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[position])))'")
         }
     }
@@ -153,6 +171,34 @@ public struct JSONParser {
         if bytes[start] == UInt8(ascii: "-") { return value }
         guard value != Int64.min else { throw JSONParseError(offset: start, message: "integer out of the 64-bit range") }
         return -value
+    }
+
+    /// Any RFC 8259 number: a 64-bit integer as itself, any other as `null`.
+    private mutating func parseAnyNumber() throws(JSONParseError) -> JSONValue {
+        let start = position
+        func digits() throws(JSONParseError) -> Int {
+            let first = position
+            while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
+            guard position > first else { throw error("expected a digit") }
+            return position - first
+        }
+        if bytes[position] == UInt8(ascii: "-") { position += 1 }
+        let integerStart = position
+        if try digits() > 1, bytes[integerStart] == UInt8(ascii: "0") { throw JSONParseError(offset: start, message: "leading zero in a number") }
+        var integral = true
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            _ = try digits()
+            integral = false
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            _ = try digits()
+            integral = false
+        }
+        guard integral, let value = Int64(String(decoding: bytes[start..<position], as: UTF8.self)) else { return .null }
+        return .int(value)
     }
 
     private mutating func parseString() throws(JSONParseError) -> String {

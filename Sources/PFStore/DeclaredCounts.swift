@@ -38,13 +38,16 @@ enum DeclaredCounts {
         }
         problems += cacheTotals(manifest.cache).map { (.cache, $0) }
         let effects = manifest.effects
-        if effects.blobs.first(where: { $0.digest == effects.content.ledger })?.mediaType == lines,
+        // A reference plugin's ledger is judged by its stamp whatever media type the layer gives
+        // its blob: the plugin that continues from it reads the stamp, not the media type.
+        let referenceLedger = effects.plugin?.id == Self.referenceLedger
+        if let listed = effects.blobs.first(where: { $0.digest == effects.content.ledger }), listed.mediaType == lines || referenceLedger,
            checked.insert("effects \(effects.content.ledger) \(effects.content.entryCount) \(effects.content.pendingCount) \(effects.content.head ?? "-")").inserted {
             var ledger = LedgerRules()
             let count = try forEachLine(of: effects.content.ledger, store: store) { number, digest, entry in ledger.check(number, digest, entry) }
             differ(.effects, "entry_count", declared: effects.content.entryCount, actual: count, "entries")
             if let pending = ledger.pending { differ(.effects, "pending_count", declared: effects.content.pendingCount, actual: pending, "pending entries") }
-            if let broken = ledger.problem, effects.plugin?.id == Self.referenceLedger { problems.append((.effects, "its ledger \(broken)")) }
+            if referenceLedger, let broken = ledger.problem { problems.append((.effects, "its ledger \(broken)")) }
             // The head the next capture continues the chain from: the SHA-256 of the last line.
             let head = ledger.previous?.hex
             if effects.content.head != head {
@@ -53,15 +56,16 @@ enum DeclaredCounts {
         }
         let trace = manifest.trace
         let openCalls = trace.annotations[Self.openCallsAnnotation]
-        if trace.blobs.first(where: { $0.digest == trace.content.messages })?.mediaType == lines,
+        let referenceConversation = trace.plugin?.id == Self.referenceConversation
+        if let listed = trace.blobs.first(where: { $0.digest == trace.content.messages }), listed.mediaType == lines || referenceConversation,
            checked.insert("trace \(trace.content.messages) \(trace.content.messageCount) \(trace.content.lastMessageId ?? "-") \(openCalls ?? "-")").inserted {
             var conversation = ConversationRules()
             let count = try forEachLine(of: trace.content.messages, store: store) { number, _, message in conversation.check(number, message) }
             differ(.trace, "message_count", declared: trace.content.messageCount, actual: count, "messages")
-            if trace.plugin?.id == Self.referenceConversation, let broken = conversation.problem {
+            if referenceConversation, let broken = conversation.problem {
                 problems.append((.trace, "its conversation \(broken)"))
             }
-            if trace.plugin?.id == Self.referenceConversation, conversation.judged {
+            if referenceConversation, conversation.judged, conversation.problem == nil {
                 if conversation.lastID != trace.content.lastMessageId {
                     problems.append((.trace, "the layer declares last_message_id \(trace.content.lastMessageId ?? "null"), its last message's id is \(conversation.lastID ?? "null")"))
                 }
@@ -136,11 +140,24 @@ enum DeclaredCounts {
     /// The annotation in which the reference trace plugin keeps the calls still open.
     static let openCallsAnnotation = "dev.pfhost.trace.open_tool_calls"
 
+    /// A line of an NDJSON blob as the rules see it.
+    enum Line {
+        /// A JSON object (numbers other than 64-bit integers read as null).
+        case object([String: JSONValue])
+        /// Longer than ``lineLimit``: not read.
+        case tooLong
+        /// Not a JSON object: why.
+        case invalid(String)
+    }
+
+    /// The longest line verify parses (memory for one line); a longer one is counted, hashed and
+    /// not judged.
+    static let lineLimit = 64 << 20
+
     /// Calls `body` with each line of an NDJSON blob (a last one without its newline included): its
-    /// 1-based number, the SHA-256 of its bytes (without the newline), and the line parsed, nil
-    /// when it is over 1 MiB or not a JSON object pfhost's parser reads. Returns the number of lines.
-    private static func forEachLine(of digest: Digest, store: SnapshotStore,
-                                    _ body: (Int, Digest, [String: JSONValue]?) -> Void) throws(StoreError) -> Int {
+    /// 1-based number, the SHA-256 of its bytes (without the newline), and the line read. Returns
+    /// the number of lines.
+    private static func forEachLine(of digest: Digest, store: SnapshotStore, _ body: (Int, Digest, Line) -> Void) throws(StoreError) -> Int {
         let reader = try store.openBlob(digest)
         var lines = 0
         var line: [UInt8] = []
@@ -151,18 +168,29 @@ enum DeclaredCounts {
             partial = true
             hasher.update(piece)
             guard !tooLong else { return }
-            if line.count + piece.count > 1 << 20 {
+            if line.count + piece.count > lineLimit {
                 tooLong = true
-                line.removeAll()
+                line = []
             } else {
                 line += piece
             }
         }
         func finish() {
             lines += 1
-            var object: [String: JSONValue]?
-            if !tooLong, case .object(let members)? = try? JSONParser.parse(line) { object = members }
-            body(lines, hasher.finalize(), object)
+            let read: Line
+            if tooLong {
+                read = .tooLong
+            } else {
+                do {
+                    // As the plugins read a line: a byte-order mark before it is not part of the JSON.
+                    let json = line.starts(with: [0xEF, 0xBB, 0xBF]) ? line.dropFirst(3) : line[...]
+                    let value = try JSONParser.parse(json, otherNumbersAsNull: true)
+                    if case .object(let members) = value { read = .object(members) } else { read = .invalid("it is not a JSON object") }
+                } catch {
+                    read = .invalid("\(error)")
+                }
+            }
+            body(lines, hasher.finalize(), read)
             hasher = SHA256Hasher()
             line.removeAll(keepingCapacity: true)
             tooLong = false
@@ -182,73 +210,104 @@ enum DeclaredCounts {
     }
 }
 
-/// The rules of a reference ledger (docs/plugins.md, effects) that verify checks: each entry's
-/// `status`, and its `prev`, the SHA-256 of the line before (null on the first).
+/// The rules of a reference ledger (docs/plugins.md, effects) that verify checks, as the plugin
+/// does: each line a JSON object with string `id`, `time`, `kind`, `target` and
+/// `idempotency_key`, a `status` of `pending`, `committed` or `compensated`, and `prev` the
+/// SHA-256 of the line before (null on the first).
 struct LedgerRules {
     /// The SHA-256 of the last line: the head.
     private(set) var previous: Digest?
-    /// Entries whose status is `pending`; nil once an entry could not be read.
+    /// Entries whose status is `pending`; nil once a line was too long to read.
     private(set) var pending: Int? = 0
     /// The first rule broken, as "line N: …".
     private(set) var problem: String?
 
-    mutating func check(_ number: Int, _ digest: Digest, _ entry: [String: JSONValue]?) {
+    mutating func check(_ number: Int, _ digest: Digest, _ line: DeclaredCounts.Line) {
         defer { previous = digest }
-        guard let entry else {
+        let entry: [String: JSONValue]
+        switch line {
+        case .tooLong:
             pending = nil
             return
+        case .invalid(let reason):
+            if problem == nil { problem = "line \(number) is not a ledger entry: \(reason)" }
+            return
+        case .object(let members):
+            entry = members
         }
         let status = entry["status"]?.stringValue
         if status == "pending" { pending? += 1 }
         guard problem == nil else { return }
-        if status != "pending", status != "committed", status != "compensated" {
+        if let missing = ["id", "time", "kind", "target", "idempotency_key"].first(where: { entry[$0]?.stringValue == nil }) {
+            problem = "line \(number): \(entry[missing] == nil ? "missing" : "non-string") '\(missing)'"
+        } else if status != "pending", status != "committed", status != "compensated" {
             problem = "line \(number): status \(status.map { "'\($0)'" } ?? "missing") is not pending, committed or compensated"
-        }
-        let prev = entry["prev"] ?? .null
-        if let previous, prev != .string(previous.description) {
-            problem = "line \(number): the hash chain is broken: prev is \(prev.stringValue ?? "not a string"), expected \(previous) (the SHA-256 of line \(number - 1))"
-        } else if previous == nil, prev != .null {
+        } else if let previous, entry["prev"] != .string(previous.description) {
+            problem = "line \(number): the hash chain is broken: prev is \(entry["prev"]?.stringValue ?? "not a string"), expected \(previous) (the SHA-256 of line \(number - 1))"
+        } else if previous == nil, (entry["prev"] ?? .null) != .null {
             problem = "line 1: prev must be null on the first entry"
         }
     }
 }
 
-/// The rule of a reference conversation (docs/plugins.md, trace) that verify checks: a `tool`
-/// message answers a call an earlier `assistant` message made and nothing answered yet.
+/// The rules of a reference conversation (docs/plugins.md, trace) that verify checks, as the
+/// plugin does: each line a JSON object whose `role` is `system`, `user`, `assistant` or `tool`;
+/// an assistant's `tool_calls` are objects with an `id`, `type` "function" and `function.name`,
+/// none reusing the id of a call still open; a `tool` message's `tool_call_id` answers an open call.
 struct ConversationRules {
     /// The calls made and not answered yet.
     private(set) var open: Set<String> = []
     /// The `id` of the last message.
     private(set) var lastID: String?
-    /// Whether every line could be read (so `open` and `lastID` are the conversation's, and a
-    /// broken rule is one).
+    /// Whether every line could be read (so `open` and `lastID` are the conversation's).
     private(set) var judged = true
     /// The first rule broken, as "line N: …".
     private(set) var problem: String?
 
-    mutating func check(_ number: Int, _ message: [String: JSONValue]?) {
-        // A line pfhost's parser does not read (floating point, over 1 MiB) may open or answer
-        // calls: from there on what is open is unknown, and nothing is judged.
-        guard judged, let message else {
+    mutating func check(_ number: Int, _ line: DeclaredCounts.Line) {
+        guard problem == nil, judged else { return }
+        let message: [String: JSONValue]
+        switch line {
+        case .tooLong:
+            // A line too long to read may open or answer calls: from here on what is open is unknown.
             judged = false
             return
+        case .invalid(let reason):
+            problem = "line \(number) is not a message: \(reason)"
+            return
+        case .object(let members):
+            message = members
         }
         lastID = message["id"]?.stringValue
         switch message["role"]?.stringValue {
+        case "system", "user":
+            break
         case "assistant":
-            guard case .array(let calls)? = message["tool_calls"] else { break }
+            guard let toolCalls = message["tool_calls"] else { break }
+            guard case .array(let calls) = toolCalls else {
+                problem = "line \(number): tool_calls is not an array of objects"
+                return
+            }
             for call in calls {
-                if let id = call["id"]?.stringValue, !open.insert(id).inserted, problem == nil {
+                guard let id = call["id"]?.stringValue, call["type"]?.stringValue == "function", call["function"]?["name"]?.stringValue != nil else {
+                    problem = "line \(number): a tool call needs an id, type \"function\" and function.name"
+                    return
+                }
+                guard open.insert(id).inserted else {
                     problem = "line \(number): tool call id '\(id)' is already in use by an unanswered call"
+                    return
                 }
             }
         case "tool":
-            let answered = message["tool_call_id"]?.stringValue ?? ""
-            if open.remove(answered) == nil, problem == nil {
+            guard let answered = message["tool_call_id"]?.stringValue else {
+                problem = "line \(number): \(message["tool_call_id"] == nil ? "missing" : "non-string") 'tool_call_id'"
+                return
+            }
+            if open.remove(answered) == nil {
                 problem = "line \(number): tool message answers '\(answered)', which is not an open call (none made earlier, or already answered)"
             }
-        default:
-            break
+        case let role:
+            problem = "line \(number): \(role.map { "unknown role '\($0)'" } ?? "missing 'role'") (system, user, assistant or tool)"
         }
     }
 }

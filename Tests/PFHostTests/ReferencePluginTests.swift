@@ -783,7 +783,7 @@ struct ReferencePluginTests {
     }
 
     @Test("verify holds a reference ledger, conversation and KV cache to their rules: head, hash chain, status, open tool calls, last message id, totals; in every mode",
-          arguments: ["head", "chain", "status", "open calls", "last id", "answer", "tokens", "pages", "page bytes"])
+          arguments: ["head", "chain", "status", "junk line", "open calls", "media type", "last id", "answer", "tokens", "pages", "page bytes"])
     func verifyFormatRules(forgery: String) throws {
         let agent = try Agent()
         let (id, manifest) = try agent.manifest(["--tag", "main"])
@@ -819,6 +819,28 @@ struct ReferencePluginTests {
             expected = forgery == "chain"
                 ? "the effects layer: its ledger line 3: the hash chain is broken: prev is"
                 : "the effects layer: its ledger line 2: status 'done' is not pending, committed or compensated"
+        case "junk line":
+            // A line no plugin would take, the counts and head made to match.
+            let lines = ledgerLines + ["#"]
+            let (digest, listed, descriptor) = try blob(lines)
+            _ = try LayerForgery.editingLayer(.effects, of: id, in: store, tag: "lying", listingAlso: [descriptor]) { members in
+                members["ledger"] = .string(digest)
+                members["blobs"] = listed
+                members["entry_count"] = .int(Int64(lines.count))
+                members["head"] = .string(Digest.of(Array("#".utf8)).hex)
+            }
+            expected = "the effects layer: its ledger line \(lines.count) is not a ledger entry: invalid JSON at byte 0"
+        case "media type":
+            // The conversation's blob given another media type: still the reference plugin's, still judged.
+            _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "lying") { members in
+                if case .array(var blobs)? = members["blobs"], case .object(var first)? = blobs.first {
+                    first["media_type"] = .string("application/octet-stream")
+                    blobs[0] = .object(first)
+                    members["blobs"] = .array(blobs)
+                }
+                if case .object(var notes)? = members["annotations"] { notes["dev.pfhost.trace.open_tool_calls"] = .string(#"["call-evil"]"#); members["annotations"] = .object(notes) }
+            }
+            expected = #"the trace layer: the layer's dev.pfhost.trace.open_tool_calls is ["call-evil"], its conversation leaves [] open"#
         case "open calls":
             _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "lying") { members in
                 if case .object(var notes)? = members["annotations"] { notes["dev.pfhost.trace.open_tool_calls"] = .string(#"["call-evil"]"#); members["annotations"] = .object(notes) }
@@ -858,6 +880,16 @@ struct ReferencePluginTests {
             #expect(verify.stdout.contains(expected), "\(arguments): \(verify)")
         }
         #expect(try pfhost("verify", "main", "--store", agent.store).status == 0)
+    }
+
+    @Test("verify judges a conversation as the plugin read it: a byte-order mark, floating-point numbers and integers beyond 64 bits are no problem")
+    func verifyReadsOtherProgramsJSON() throws {
+        let agent = try Agent()
+        let conversation = try agent.read("trace/conversation.jsonl")
+        try agent.write("trace/conversation.jsonl", "\u{FEFF}" + conversation + #"{"role":"user","content":"x","score":1.5e3,"big":123456789012345678901234,"t":-0.25}"# + "\n")
+        _ = try agent.manifest(["--tag", "main"])
+        let verify = try pfhost("verify", "--all", "--store", agent.store)
+        #expect(verify.status == 0, "\(verify)")
     }
 
     @Test("effects: a broken chain or a bad entry is refused, naming the line")

@@ -68,6 +68,15 @@ struct CanonicalJSONTests {
         }
     }
 
+    @Test("otherNumbersAsNull reads any RFC 8259 number, a non-64-bit-integer one as null; malformed numbers are still refused")
+    func otherNumbersAsNull() throws {
+        let value = try JSONParser.parse(Array(#"{"a":1.5,"b":1e3,"c":-2.5E-7,"d":99999999999999999999,"e":-7,"f":0}"#.utf8), otherNumbersAsNull: true)
+        #expect(value == .object(["a": .null, "b": .null, "c": .null, "d": .null, "e": .int(-7), "f": .int(0)]))
+        for malformed in ["01", "1.", "1e", "-", "1.e3", "-a", ".5", "+1"] {
+            #expect(throws: JSONParseError.self, "\(malformed)") { try JSONParser.parse(Array(malformed.utf8), otherNumbersAsNull: true) }
+        }
+    }
+
     @Test("parses the 64-bit integer range exactly")
     func integerRange() throws {
         #expect(try JSONParser.parse(Array("-9223372036854775808".utf8)) == .int(Int64.min))
