@@ -8,10 +8,10 @@ public struct JSONParser {
     private let bytes: [UInt8]
     private var position = 0
     private var depth = 0
-    /// Whether a number that is not a 64-bit integer (a fraction, an exponent, more digits) is
-    /// read as `null` instead of refused: for checking other programs' JSON for what pfhost needs
-    /// of it (its strings and integers), where such numbers are allowed.
-    private var otherNumbersAsNull = false
+    /// Whether the JSON is another program's, read as the plugin kit reads it: a number that is not
+    /// a 64-bit integer as `null` (refused only when no 64-bit float holds it), a lone surrogate
+    /// escape as U+FFFD.
+    private var otherPrograms = false
 
     /// How deeply arrays and objects may nest: `[[1]]` is 2 levels. Deeper input is refused
     /// ("nesting deeper than 512 levels" at the offset of the bracket that goes too deep) instead
@@ -32,13 +32,14 @@ public struct JSONParser {
         return value
     }
 
-    /// Parses `bytes` as ``parse(_:)`` does, except that a number that is not a 64-bit integer
-    /// (`1.5`, `1e3`, `12345678901234567890`), valid JSON that pfhost's own documents never hold,
-    /// is read as `null`: for judging JSON other programs wrote (a ledger, a conversation) by its
-    /// strings and integers, as the plugins that accepted it did.
-    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes, otherNumbersAsNull: Bool) throws(JSONParseError) -> JSONValue {
+    /// Parses `bytes` as ``parse(_:)`` does or, with `otherPrograms`, as the plugin kit reads JSON
+    /// other programs wrote (a ledger, a conversation), to judge it by what the plugins took from
+    /// it: a number that is not a 64-bit integer (`1.5`, `1e3`, `12345678901234567890`) reads as
+    /// `null` (one no 64-bit float holds, `1e400`, is refused), and an escaped lone surrogate
+    /// (`"\ud83d"`, a cut emoji) as U+FFFD.
+    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes, otherPrograms: Bool) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: Array(bytes))
-        parser.otherNumbersAsNull = otherNumbersAsNull
+        parser.otherPrograms = otherPrograms
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -70,7 +71,7 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return otherNumbersAsNull ? try parseAnyNumber() : .int(try parseInteger())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return otherPrograms ? try parseAnyNumber() : .int(try parseInteger())
         default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[position])))'")
         }
     }
@@ -197,8 +198,10 @@ public struct JSONParser {
             _ = try digits()
             integral = false
         }
-        guard integral, let value = Int64(String(decoding: bytes[start..<position], as: UTF8.self)) else { return .null }
-        return .int(value)
+        let text = String(decoding: bytes[start..<position], as: UTF8.self)
+        if integral, let value = Int64(text) { return .int(value) }
+        guard let float = Double(text), float.isFinite else { throw JSONParseError(offset: start, message: "number out of range") }
+        return .null
     }
 
     private mutating func parseString() throws(JSONParseError) -> String {
@@ -229,16 +232,26 @@ public struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try parseHex4()
                     if (0xD800...0xDBFF).contains(scalar) {
-                        guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"),
-                              bytes[position + 1] == UInt8(ascii: "u") else { throw error("lone surrogate escape") }
-                        position += 2
-                        let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw error("lone surrogate escape") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(scalar) {
+                        let paired = bytes.count - position >= 6 && bytes[position] == UInt8(ascii: "\\") && bytes[position + 1] == UInt8(ascii: "u")
+                        if paired {
+                            let saved = position
+                            position += 2
+                            let low = try parseHex4()
+                            if (0xDC00...0xDFFF).contains(low) {
+                                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            } else if otherPrograms {
+                                position = saved   // not a pair: the second escape is read on its own
+                            } else {
+                                throw error("lone surrogate escape")
+                            }
+                        } else if !otherPrograms {
+                            throw error("lone surrogate escape")
+                        }
+                    } else if (0xDC00...0xDFFF).contains(scalar), !otherPrograms {
                         throw error("lone surrogate escape")
                     }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                    // Another program's lone surrogate is no scalar: U+FFFD stands for it, as in the plugin kit.
+                    guard let unicode = Unicode.Scalar(scalar) ?? (otherPrograms ? "\u{FFFD}" : nil) else { throw error("invalid \\u escape") }
                     utf8.append(contentsOf: UTF8.encode(unicode)!)
                 default:
                     throw error("invalid escape '\\\(Character(Unicode.Scalar(escape)))'")

@@ -65,7 +65,7 @@ enum DeclaredCounts {
             if referenceConversation, let broken = conversation.problem {
                 problems.append((.trace, "its conversation \(broken)"))
             }
-            if referenceConversation, conversation.judged, conversation.problem == nil {
+            if referenceConversation, conversation.problem == nil {
                 if conversation.lastID != trace.content.lastMessageId {
                     problems.append((.trace, "the layer declares last_message_id \(trace.content.lastMessageId ?? "null"), its last message's id is \(conversation.lastID ?? "null")"))
                 }
@@ -142,58 +142,42 @@ enum DeclaredCounts {
 
     /// A line of an NDJSON blob as the rules see it.
     enum Line {
-        /// A JSON object (numbers other than 64-bit integers read as null).
+        /// A JSON object, read as the plugins read other programs' JSON
+        /// (``JSONParser/parse(_:otherPrograms:)``).
         case object([String: JSONValue])
-        /// Longer than ``lineLimit``: not read.
-        case tooLong
         /// Not a JSON object: why.
         case invalid(String)
     }
 
-    /// The longest line verify parses (memory for one line); a longer one is counted, hashed and
-    /// not judged.
-    static let lineLimit = 64 << 20
-
     /// Calls `body` with each line of an NDJSON blob (a last one without its newline included): its
     /// 1-based number, the SHA-256 of its bytes (without the newline), and the line read. Returns
-    /// the number of lines.
+    /// the number of lines. Each line is held whole, as the plugin that captured it held it: a line
+    /// left unread would be one nothing after it could be judged by.
     private static func forEachLine(of digest: Digest, store: SnapshotStore, _ body: (Int, Digest, Line) -> Void) throws(StoreError) -> Int {
         let reader = try store.openBlob(digest)
         var lines = 0
         var line: [UInt8] = []
-        var tooLong = false
         var partial = false
         var hasher = SHA256Hasher()
         func gather(_ piece: ArraySlice<UInt8>) {
             partial = true
             hasher.update(piece)
-            guard !tooLong else { return }
-            if line.count + piece.count > lineLimit {
-                tooLong = true
-                line = []
-            } else {
-                line += piece
-            }
+            line += piece
         }
         func finish() {
             lines += 1
             let read: Line
-            if tooLong {
-                read = .tooLong
-            } else {
-                do {
-                    // As the plugins read a line: a byte-order mark before it is not part of the JSON.
-                    let json = line.starts(with: [0xEF, 0xBB, 0xBF]) ? line.dropFirst(3) : line[...]
-                    let value = try JSONParser.parse(json, otherNumbersAsNull: true)
-                    if case .object(let members) = value { read = .object(members) } else { read = .invalid("it is not a JSON object") }
-                } catch {
-                    read = .invalid("\(error)")
-                }
+            do {
+                // As the plugins read a line: a byte-order mark before it is not part of the JSON.
+                let json = line.starts(with: [0xEF, 0xBB, 0xBF]) ? line.dropFirst(3) : line[...]
+                let value = try JSONParser.parse(json, otherPrograms: true)
+                if case .object(let members) = value { read = .object(members) } else { read = .invalid("it is not a JSON object") }
+            } catch {
+                read = .invalid("\(error)")
             }
             body(lines, hasher.finalize(), read)
             hasher = SHA256Hasher()
-            line.removeAll(keepingCapacity: true)
-            tooLong = false
+            line.removeAll(keepingCapacity: line.count <= 1 << 20)
             partial = false
         }
         while let chunk = try reader.read(upTo: 1 << 20) {
@@ -217,7 +201,8 @@ enum DeclaredCounts {
 struct LedgerRules {
     /// The SHA-256 of the last line: the head.
     private(set) var previous: Digest?
-    /// Entries whose status is `pending`; nil once a line was too long to read.
+    /// Entries whose status is `pending`; nil once a line was not a JSON object (another plugin's
+    /// NDJSON need not be one).
     private(set) var pending: Int? = 0
     /// The first rule broken, as "line N: …".
     private(set) var problem: String?
@@ -226,10 +211,8 @@ struct LedgerRules {
         defer { previous = digest }
         let entry: [String: JSONValue]
         switch line {
-        case .tooLong:
-            pending = nil
-            return
         case .invalid(let reason):
+            pending = nil
             if problem == nil { problem = "line \(number) is not a ledger entry: \(reason)" }
             return
         case .object(let members):
@@ -241,7 +224,8 @@ struct LedgerRules {
         if let missing = ["id", "time", "kind", "target", "idempotency_key"].first(where: { entry[$0]?.stringValue == nil }) {
             problem = "line \(number): \(entry[missing] == nil ? "missing" : "non-string") '\(missing)'"
         } else if status != "pending", status != "committed", status != "compensated" {
-            problem = "line \(number): status \(status.map { "'\($0)'" } ?? "missing") is not pending, committed or compensated"
+            let found = status.map { "'\($0)'" } ?? (entry["status"] == nil ? "missing" : "not a string")
+            problem = "line \(number): status \(found) is not pending, committed or compensated"
         } else if let previous, entry["prev"] != .string(previous.description) {
             problem = "line \(number): the hash chain is broken: prev is \(entry["prev"]?.stringValue ?? "not a string"), expected \(previous) (the SHA-256 of line \(number - 1))"
         } else if previous == nil, (entry["prev"] ?? .null) != .null {
@@ -259,19 +243,13 @@ struct ConversationRules {
     private(set) var open: Set<String> = []
     /// The `id` of the last message.
     private(set) var lastID: String?
-    /// Whether every line could be read (so `open` and `lastID` are the conversation's).
-    private(set) var judged = true
     /// The first rule broken, as "line N: …".
     private(set) var problem: String?
 
     mutating func check(_ number: Int, _ line: DeclaredCounts.Line) {
-        guard problem == nil, judged else { return }
+        guard problem == nil else { return }
         let message: [String: JSONValue]
         switch line {
-        case .tooLong:
-            // A line too long to read may open or answer calls: from here on what is open is unknown.
-            judged = false
-            return
         case .invalid(let reason):
             problem = "line \(number) is not a message: \(reason)"
             return

@@ -882,11 +882,13 @@ struct ReferencePluginTests {
         #expect(try pfhost("verify", "main", "--store", agent.store).status == 0)
     }
 
-    @Test("verify judges a conversation as the plugin read it: a byte-order mark, floating-point numbers and integers beyond 64 bits are no problem")
+    @Test("verify judges a conversation as the plugin read it: a byte-order mark, any number, a lone surrogate, a long line are no problem")
     func verifyReadsOtherProgramsJSON() throws {
         let agent = try Agent()
         let conversation = try agent.read("trace/conversation.jsonl")
-        try agent.write("trace/conversation.jsonl", "\u{FEFF}" + conversation + #"{"role":"user","content":"x","score":1.5e3,"big":123456789012345678901234,"t":-0.25}"# + "\n")
+        let long = #"{"role":"user","content":""# + String(repeating: "y", count: 3 << 20) + "\"}\n"
+        try agent.write("trace/conversation.jsonl", "\u{FEFF}" + conversation + #"{"role":"user","content":"x","score":1.5e3,"big":123456789012345678901234,"t":-0.25}"# + "\n"
+                        + #"{"role":"user","content":"cut \ud83d emoji"}"# + "\n" + long)
         _ = try agent.manifest(["--tag", "main"])
         let verify = try pfhost("verify", "--all", "--store", agent.store)
         #expect(verify.status == 0, "\(verify)")

@@ -68,13 +68,16 @@ struct CanonicalJSONTests {
         }
     }
 
-    @Test("otherNumbersAsNull reads any RFC 8259 number, a non-64-bit-integer one as null; malformed numbers are still refused")
-    func otherNumbersAsNull() throws {
-        let value = try JSONParser.parse(Array(#"{"a":1.5,"b":1e3,"c":-2.5E-7,"d":99999999999999999999,"e":-7,"f":0}"#.utf8), otherNumbersAsNull: true)
+    @Test("otherPrograms reads JSON as the plugin kit does: any number (a non-64-bit-integer one as null, refused when no float holds it), a lone surrogate as U+FFFD")
+    func otherPrograms() throws {
+        let value = try JSONParser.parse(Array(#"{"a":1.5,"b":1e3,"c":-2.5E-7,"d":99999999999999999999,"e":-7,"f":0}"#.utf8), otherPrograms: true)
         #expect(value == .object(["a": .null, "b": .null, "c": .null, "d": .null, "e": .int(-7), "f": .int(0)]))
-        for malformed in ["01", "1.", "1e", "-", "1.e3", "-a", ".5", "+1"] {
-            #expect(throws: JSONParseError.self, "\(malformed)") { try JSONParser.parse(Array(malformed.utf8), otherNumbersAsNull: true) }
+        for malformed in ["01", "1.", "1e", "-", "1.e3", "-a", ".5", "+1", "1e400", String(repeating: "9", count: 400)] {
+            #expect(throws: JSONParseError.self, "\(malformed)") { try JSONParser.parse(Array(malformed.utf8), otherPrograms: true) }
         }
+        let surrogates = try JSONParser.parse(Array(#"["\ud83d","\ude00x","\ud83d\u0041","\ud83d\ude00"]"#.utf8), otherPrograms: true)
+        #expect(surrogates == .array([.string("\u{FFFD}"), .string("\u{FFFD}x"), .string("\u{FFFD}A"), .string("😀")]))
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(#""\ud83d""#.utf8)) }
     }
 
     @Test("parses the 64-bit integer range exactly")
