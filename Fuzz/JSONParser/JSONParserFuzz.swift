@@ -1,7 +1,7 @@
 import PFModel
 
-/// libFuzzer target: the strict parser of pfhost's own JSON, the canonical writer and the Codable
-/// bridge. Beyond not crashing, it checks the properties the store relies on: canonical bytes parse
+/// libFuzzer target: the strict parser of pfhost's own JSON (and its reading of other programs'
+/// JSON, `otherPrograms`), the canonical writer and the Codable bridge. Beyond not crashing, it checks the properties the store relies on: canonical bytes parse
 /// to the same value and are a fixed point, and a value that decodes as a manifest or an index
 /// encodes and decodes back to the same thing. `CanonicalObject` recognises bytes exactly when they
 /// are the canonical JSON of an object (keys in printable ASCII), and `removing` agrees with the parser;
@@ -10,10 +10,14 @@ import PFModel
 public func fuzzJSONParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let recognised = CanonicalObject(bytes)
+    // Reading other programs' JSON (verify's reading of ledgers and conversations) never crashes,
+    // and takes whatever the strict parser takes as the same value.
+    let lenient = try? JSONParser.parse(bytes, otherPrograms: true)
     guard let value = try? JSONParser.parse(bytes) else {
         if recognised != nil { fatalError("CanonicalObject recognised bytes the parser refuses") }
         return 0
     }
+    if lenient != value { fatalError("the otherPrograms reading differs from the strict one on JSON both take") }
     checkCanonicalObject(recognised, bytes: bytes, value: value)
     let canonical = CanonicalJSON.encode(value)
     guard let again = try? JSONParser.parse(canonical), again == value, CanonicalJSON.encode(again) == canonical else {
