@@ -13,6 +13,14 @@ public func fuzzJSONParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     // Reading other programs' JSON (verify's reading of ledgers and conversations) never crashes,
     // and takes whatever the strict parser takes as the same value.
     let lenient = try? JSONParser.parse(bytes, otherPrograms: true)
+    // Building only some top-level members gives the same verdict and those members as they are.
+    let keys: Set<String> = ["a", "id", "role", "tool_calls"]
+    let kept = try? JSONParser.parse(bytes, otherPrograms: true, keeping: keys)
+    if (kept == nil) != (lenient == nil) { fatalError("keeping members changes the verdict") }
+    if case .object(let all)? = lenient, kept != .object(all.filter { keys.contains($0.key) }) {
+        fatalError("the members kept differ from the whole object's")
+    }
+    if let lenient, lenient.objectValue == nil, kept != lenient { fatalError("keeping changed a value that is not an object") }
     guard let value = try? JSONParser.parse(bytes) else {
         if recognised != nil { fatalError("CanonicalObject recognised bytes the parser refuses") }
         return 0

@@ -12,6 +12,10 @@ public struct JSONParser {
     /// a 64-bit integer as `null` (refused only when no 64-bit float holds it), a lone surrogate
     /// escape as U+FFFD.
     private var otherPrograms = false
+    /// The members of the top-level object to build; the others are checked as JSON but not built
+    /// (nil builds everything), so a reader that needs a few fields of a huge line holds about
+    /// the line, not the tree of values it spells.
+    private var keeping: Set<String>?
 
     /// How deeply arrays and objects may nest: `[[1]]` is 2 levels. Deeper input is refused
     /// ("nesting deeper than 512 levels" at the offset of the bracket that goes too deep) instead
@@ -37,9 +41,13 @@ public struct JSONParser {
     /// it: a number that is not a 64-bit integer (`1.5`, `1e3`, `12345678901234567890`) reads as
     /// `null` (one no 64-bit float holds, `1e400`, is refused), and an escaped lone surrogate
     /// (`"\ud83d"`, a cut emoji) as U+FFFD.
-    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes, otherPrograms: Bool) throws(JSONParseError) -> JSONValue {
+    ///
+    /// `keeping` names the members of a top-level object to build: the others are checked as
+    /// strictly, duplicate keys included, but read as nothing (absent from the object).
+    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes, otherPrograms: Bool, keeping: Set<String>? = nil) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: Array(bytes))
         parser.otherPrograms = otherPrograms
+        parser.keeping = keeping
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -62,12 +70,15 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+    /// The value at `position`; when not `build`, checked as strictly and returned as `null`.
+    private mutating func parseValue(build: Bool = true) throws(JSONParseError) -> JSONValue {
         guard position < bytes.count else { throw error("unexpected end of input") }
         switch bytes[position] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "{"): return try parseObject(build: build)
+        case UInt8(ascii: "["): return try parseArray(build: build)
+        case UInt8(ascii: "\""):
+            let string = try parseString()
+            return build ? .string(string) : .null
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
@@ -89,15 +100,19 @@ public struct JSONParser {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
     }
 
-    private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+    private mutating func parseObject(build: Bool) throws(JSONParseError) -> JSONValue {
+        // The top-level object builds only the members `keeping` names.
+        let keep = depth == 0 ? keeping : nil
         try enter()
         defer { depth -= 1 }
         position += 1
         var members: [String: JSONValue] = [:]
+        // The keys of an object not built whole, for duplicates.
+        var seen = Set<String>()
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
-            return .object(members)
+            return build ? .object(members) : .null
         }
         while true {
             skipWhitespace()
@@ -109,21 +124,27 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            let value = try parseValue()
-            guard members.updateValue(value, forKey: key) == nil else {
-                throw JSONParseError(offset: keyOffset, message: "duplicate key '\(key)'")
+            if build, keep == nil {
+                guard members.updateValue(try parseValue(), forKey: key) == nil else {
+                    throw JSONParseError(offset: keyOffset, message: "duplicate key '\(key)'")
+                }
+            } else {
+                let kept = build && keep?.contains(key) == true
+                let value = try parseValue(build: kept)
+                guard seen.insert(key).inserted else { throw JSONParseError(offset: keyOffset, message: "duplicate key '\(key)'") }
+                if kept { members[key] = value }
             }
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input in an object") }
             switch bytes[position] {
             case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"): position += 1; return .object(members)
+            case UInt8(ascii: "}"): position += 1; return build ? .object(members) : .null
             default: throw error("expected ',' or '}'")
             }
         }
     }
 
-    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+    private mutating func parseArray(build: Bool) throws(JSONParseError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         position += 1
@@ -131,16 +152,17 @@ public struct JSONParser {
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
             position += 1
-            return .array(items)
+            return build ? .array(items) : .null
         }
         while true {
             skipWhitespace()
-            items.append(try parseValue())
+            let item = try parseValue(build: build)
+            if build { items.append(item) }
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input in an array") }
             switch bytes[position] {
             case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "]"): position += 1; return .array(items)
+            case UInt8(ascii: "]"): position += 1; return build ? .array(items) : .null
             default: throw error("expected ',' or ']'")
             }
         }

@@ -44,7 +44,7 @@ enum DeclaredCounts {
         if let listed = effects.blobs.first(where: { $0.digest == effects.content.ledger }), listed.mediaType == lines || referenceLedger,
            checked.insert("effects \(effects.content.ledger) \(effects.content.entryCount) \(effects.content.pendingCount) \(effects.content.head ?? "-")").inserted {
             var ledger = LedgerRules()
-            let count = try forEachLine(of: effects.content.ledger, store: store) { number, digest, entry in ledger.check(number, digest, entry) }
+            let count = try forEachLine(of: effects.content.ledger, store: store, keeping: LedgerRules.members) { number, digest, entry in ledger.check(number, digest, entry) }
             differ(.effects, "entry_count", declared: effects.content.entryCount, actual: count, "entries")
             if let pending = ledger.pending { differ(.effects, "pending_count", declared: effects.content.pendingCount, actual: pending, "pending entries") }
             if referenceLedger, let broken = ledger.problem { problems.append((.effects, "its ledger \(broken)")) }
@@ -60,7 +60,7 @@ enum DeclaredCounts {
         if let listed = trace.blobs.first(where: { $0.digest == trace.content.messages }), listed.mediaType == lines || referenceConversation,
            checked.insert("trace \(trace.content.messages) \(trace.content.messageCount) \(trace.content.lastMessageId ?? "-") \(openCalls ?? "-")").inserted {
             var conversation = ConversationRules()
-            let count = try forEachLine(of: trace.content.messages, store: store) { number, _, message in conversation.check(number, message) }
+            let count = try forEachLine(of: trace.content.messages, store: store, keeping: ConversationRules.members) { number, _, message in conversation.check(number, message) }
             differ(.trace, "message_count", declared: trace.content.messageCount, actual: count, "messages")
             if referenceConversation, let broken = conversation.problem {
                 problems.append((.trace, "its conversation \(broken)"))
@@ -153,7 +153,8 @@ enum DeclaredCounts {
     /// 1-based number, the SHA-256 of its bytes (without the newline), and the line read. Returns
     /// the number of lines. Each line is held whole, as the plugin that captured it held it: a line
     /// left unread would be one nothing after it could be judged by.
-    private static func forEachLine(of digest: Digest, store: SnapshotStore, _ body: (Int, Digest, Line) -> Void) throws(StoreError) -> Int {
+    private static func forEachLine(of digest: Digest, store: SnapshotStore, keeping: Set<String>,
+                                    _ body: (Int, Digest, Line) -> Void) throws(StoreError) -> Int {
         let reader = try store.openBlob(digest)
         var lines = 0
         var line: [UInt8] = []
@@ -170,7 +171,9 @@ enum DeclaredCounts {
             do {
                 // As the plugins read a line: a byte-order mark before it is not part of the JSON.
                 let json = line.starts(with: [0xEF, 0xBB, 0xBF]) ? line.dropFirst(3) : line[...]
-                let value = try JSONParser.parse(json, otherPrograms: true)
+                // Only the members the rules read are built: the rest of a line (a message's content,
+                // however large) is checked as JSON and not held as values.
+                let value = try JSONParser.parse(json, otherPrograms: true, keeping: keeping)
                 if case .object(let members) = value { read = .object(members) } else { read = .invalid("it is not a JSON object") }
             } catch {
                 read = .invalid("\(error)")
@@ -199,6 +202,8 @@ enum DeclaredCounts {
 /// `idempotency_key`, a `status` of `pending`, `committed` or `compensated`, and `prev` the
 /// SHA-256 of the line before (null on the first).
 struct LedgerRules {
+    /// The members of an entry the rules read.
+    static let members: Set<String> = ["id", "time", "kind", "target", "idempotency_key", "status", "prev"]
     /// The SHA-256 of the last line: the head.
     private(set) var previous: Digest?
     /// Entries whose status is `pending`; nil once a line was not a JSON object (another plugin's
@@ -239,6 +244,8 @@ struct LedgerRules {
 /// an assistant's `tool_calls` are objects with an `id`, `type` "function" and `function.name`,
 /// none reusing the id of a call still open; a `tool` message's `tool_call_id` answers an open call.
 struct ConversationRules {
+    /// The members of a message the rules read.
+    static let members: Set<String> = ["role", "tool_calls", "tool_call_id", "id"]
     /// The calls made and not answered yet.
     private(set) var open: Set<String> = []
     /// The `id` of the last message.

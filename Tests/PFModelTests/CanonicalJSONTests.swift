@@ -80,6 +80,17 @@ struct CanonicalJSONTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(#""\ud83d""#.utf8)) }
     }
 
+    @Test("keeping builds only the top-level members named, and judges the rest as strictly")
+    func keeping() throws {
+        let line = Array(#"{"role":"user","content":{"parts":[1,2.5,"x"]},"id":"m1"}"#.utf8)
+        #expect(try JSONParser.parse(line, otherPrograms: true, keeping: ["role", "id"]) == .object(["role": .string("user"), "id": .string("m1")]))
+        for bad in [#"{"role":"user","content":{"a":1,"a":2}}"#, #"{"role":"user","content":[1,]}"#, #"{"role":"user","role":"tool"}"#,
+                    #"{"role":"user","content":"\x"}"#, #"{"content":1e400}"#] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSONParser.parse(Array(bad.utf8), otherPrograms: true, keeping: ["role"]) }
+        }
+        #expect(try JSONParser.parse(Array("[1]".utf8), otherPrograms: true, keeping: ["role"]) == .array([.int(1)]))
+    }
+
     @Test("parses the 64-bit integer range exactly")
     func integerRange() throws {
         #expect(try JSONParser.parse(Array("-9223372036854775808".utf8)) == .int(Int64.min))
