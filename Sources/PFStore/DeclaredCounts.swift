@@ -23,7 +23,9 @@ enum DeclaredCounts {
     static func problems(in manifest: Manifest, store: SnapshotStore, checked: inout Set<String>) throws(StoreError) -> [(kind: LayerKind, message: String)] {
         var problems: [(kind: LayerKind, message: String)] = []
         func differ(_ kind: LayerKind, _ field: String, declared: Int, actual: Int, _ what: String) {
-            if declared != actual { problems.append((kind, "the layer declares \(field) \(declared), its blob holds \(actual) \(what)")) }
+            // "entries" and "messages" name one as "entry" and "message".
+            let noun = actual != 1 ? what : what.hasSuffix("ies") ? String(what.dropLast(3)) + "y" : String(what.dropLast())
+            if declared != actual { problems.append((kind, "the layer declares \(field) \(declared), its blob holds \(actual) \(noun)")) }
         }
         let model = manifest.model
         for problem in model.content.problems(blobs: model.blobs) {

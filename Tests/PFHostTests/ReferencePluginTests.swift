@@ -783,7 +783,7 @@ struct ReferencePluginTests {
     }
 
     @Test("verify holds a reference ledger, conversation and KV cache to their rules: head, hash chain, status, open tool calls, last message id, totals; in every mode",
-          arguments: ["head", "chain", "status", "junk line", "open calls", "media type", "last id", "answer", "tokens", "pages", "page bytes"])
+          arguments: ["head", "chain", "status", "junk line", "pending", "open calls", "media type", "last id", "answer", "tokens", "pages", "page bytes"])
     func verifyFormatRules(forgery: String) throws {
         let agent = try Agent()
         let (id, manifest) = try agent.manifest(["--tag", "main"])
@@ -830,6 +830,10 @@ struct ReferencePluginTests {
                 members["head"] = .string(Digest.of(Array("#".utf8)).hex)
             }
             expected = "the effects layer: its ledger line \(lines.count) is not a ledger entry: invalid JSON at byte 0"
+        case "pending":
+            // The one pending effect (fx-4) hidden: a restore would no longer report it.
+            _ = try LayerForgery.editingLayer(.effects, of: id, in: store, tag: "lying") { $0["pending_count"] = .int(0) }
+            expected = "the effects layer: the layer declares pending_count 0, its blob holds 1 pending entry"
         case "media type":
             // The conversation's blob given another media type: still the reference plugin's, still judged.
             _ = try LayerForgery.editingLayer(.trace, of: id, in: store, tag: "lying") { members in
