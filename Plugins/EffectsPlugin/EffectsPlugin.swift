@@ -39,10 +39,7 @@ struct EffectsCapture {
         var prefix: Int64 = 0
         // The file the parent's capture read, settled, and untouched since: the parent's layer, as
         // the host gave it (nothing decoded).
-        if let recorded = host.parentAnnotations()?[Self.fileStatAnnotation], FileStatRecord.of(file.status) == recorded {
-            try host.setParentLayer()
-            return
-        }
+        if try host.setParentLayer(ifStatOf: file, recordedIn: Self.fileStatAnnotation) { return }
 
         // A ledger only grows. When the file is the parent's ledger, the parent's layer is this
         // one; when it starts with the parent's exact bytes, those lines were verified then, and
@@ -56,8 +53,7 @@ struct EffectsCapture {
            let parentSize = parent.blobs.first(where: { $0.digest == parent.content.ledger })?.size,
            (0...parentSize).contains(Int64(parent.content.entryCount)),
            (0...parent.content.entryCount).contains(parent.content.pendingCount) {
-            switch try AppendOnlyFile.relation(of: file, toParent: parent.content.ledger, size: parentSize,
-                                               recorded: parent.annotations[Self.fileStatAnnotation]) {
+            switch try AppendOnlyFile.relation(of: file, toParent: parent.content.ledger, size: parentSize) {
             case .unchanged:
                 var annotations = parent.annotations
                 if let settled = FileStatRecord.settled(file, captureStart: captureStart, racyWindow: racyWindow) { annotations[Self.fileStatAnnotation] = settled }

@@ -1,8 +1,8 @@
 import PFModel
 
 /// How a file that only grows (a ledger, a conversation) relates to the blob the parent snapshot
-/// stored for it: found by hashing, or, for an unchanged file, by the ``FileStatRecord`` the
-/// parent's capture kept when the file was settled, as git trusts its index.
+/// stored for it, found by hashing. (A file whose settled stat data the parent's capture kept is
+/// taken as the parent's before this, unread: ``PluginHost/setParentLayer(ifStatOf:recordedIn:)``.)
 public enum AppendOnlyFile {
     /// The file against the parent's copy.
     public enum Relation: Equatable {
@@ -17,17 +17,13 @@ public enum AppendOnlyFile {
     /// Compares `file` (as of its size when opened) with the parent's blob of `parentSize` bytes
     /// named `parentDigest`.
     ///
-    /// A file whose stat data when opened is `recorded` (what the parent's capture saw of it, from
-    /// ``FileStatRecord/settled(_:now:racyWindow:)``) and whose size is `parentSize` is the
-    /// parent's without a byte read; otherwise its first `parentSize` bytes are hashed, with
-    /// `pread`, so whoever reads `file` next still starts at its beginning. A longer file whose
+    /// Its first `parentSize` bytes are hashed, with `pread`, so whoever reads `file` next still
+    /// starts at its beginning. A longer file whose
     /// parent's bytes do not end in a newline is `different`: the parent's last line was cut
     /// short (a snapshot between a writer's line and its newline), and what was appended
     /// continues it, so the lines must be read again from the start.
-    public static func relation(of file: ReadableFile, toParent parentDigest: Digest?, size parentSize: Int64?,
-                                recorded: String? = nil) throws(PluginError) -> Relation {
+    public static func relation(of file: ReadableFile, toParent parentDigest: Digest?, size parentSize: Int64?) throws(PluginError) -> Relation {
         guard let parentDigest, let parentSize, file.size >= parentSize else { return .different }
-        if let recorded, file.size == parentSize, FileStatRecord.of(file.status) == recorded { return .unchanged }
         let hasher = SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }

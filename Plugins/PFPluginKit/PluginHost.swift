@@ -206,6 +206,17 @@ public struct PluginHost: @unchecked Sendable {
         try setLayer(bytes: parent)
     }
 
+    /// Hands the host the parent's layer (``setParentLayer()``) when `file`'s stat data as opened is
+    /// what the parent's capture recorded in its annotation `annotation` (a settled
+    /// ``FileStatRecord``): no write since could have left it so, and the file is not read.
+    ///
+    /// - Returns: whether it did; when not, the capture goes on and hands over a layer of its own.
+    public func setParentLayer(ifStatOf file: ReadableFile, recordedIn annotation: String) throws(PluginError) -> Bool {
+        guard let recorded = parentAnnotations()?[annotation], FileStatRecord.of(file.status) == recorded else { return false }
+        try setParentLayer()
+        return true
+    }
+
     /// Hands the captured layer to the host (exactly once per capture).
     public func setLayer<Content: LayerContent>(_ layer: Layer<Content>) throws(PluginError) {
         let bytes: [UInt8]
@@ -242,7 +253,6 @@ public struct PluginHost: @unchecked Sendable {
         }
         return (try? JSONParser.parse(layer))?["plugin"] == expected
     }
-
 
     /// Logs a message through the host.
     public func log(_ level: LogLevel, _ message: String) {

@@ -45,18 +45,14 @@ struct TraceCapture {
         var prefix: Int64 = 0
         // The file the parent's capture read, settled, and untouched since: the parent's layer, as
         // the host gave it (nothing decoded).
-        if let recorded = host.parentAnnotations()?[Self.fileStatAnnotation], FileStatRecord.of(file.status) == recorded {
-            try host.setParentLayer()
-            return
-        }
+        if try host.setParentLayer(ifStatOf: file, recordedIn: Self.fileStatAnnotation) { return }
 
         // A parent may be crafted: its count is used only when it is possible for its conversation
         // (no more messages than bytes), so adding to it can neither overflow nor carry nonsense.
         if let parent = host.parentLayer(TraceLayer.self),
            let parentSize = parent.blobs.first(where: { $0.digest == parent.content.messages })?.size,
            (0...parentSize).contains(Int64(parent.content.messageCount)) {
-            switch try AppendOnlyFile.relation(of: file, toParent: parent.content.messages, size: parentSize,
-                                               recorded: parent.annotations[Self.fileStatAnnotation]) {
+            switch try AppendOnlyFile.relation(of: file, toParent: parent.content.messages, size: parentSize) {
             case .unchanged:
                 var annotations = parent.annotations
                 if let settled = FileStatRecord.settled(file, captureStart: captureStart, racyWindow: racyWindow) { annotations[Self.fileStatAnnotation] = settled }

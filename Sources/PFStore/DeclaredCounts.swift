@@ -32,10 +32,10 @@ enum DeclaredCounts {
             problems.append((.model, problem))
         }
         let world = manifest.world.content.tree
-        if checked.insert("world \(world.index) \(world.entryCount) \(world.totalBytes)").inserted, let tree = try worldTree(manifest.world.content.tree.index, store: store) {
-            differ(.world, "entry_count", declared: manifest.world.content.tree.entryCount, actual: tree.entries, "entries")
-            if let bytes = tree.bytes, bytes != manifest.world.content.tree.totalBytes {
-                problems.append((.world, "the layer declares total_bytes \(manifest.world.content.tree.totalBytes), its tree's files hold \(bytes)"))
+        if checked.insert("world \(world.index) \(world.entryCount) \(world.totalBytes)").inserted, let tree = try worldTree(world.index, store: store) {
+            differ(.world, "entry_count", declared: world.entryCount, actual: tree.entries, "entries")
+            if let bytes = tree.bytes, bytes != world.totalBytes {
+                problems.append((.world, "the layer declares total_bytes \(world.totalBytes), its tree's files hold \(bytes)"))
             }
         }
         problems += cacheTotals(manifest.cache).map { (.cache, $0) }
@@ -66,8 +66,7 @@ enum DeclaredCounts {
             differ(.trace, "message_count", declared: trace.content.messageCount, actual: count, "messages")
             if referenceConversation, let broken = conversation.problem {
                 problems.append((.trace, "its conversation \(broken)"))
-            }
-            if referenceConversation, conversation.problem == nil {
+            } else if referenceConversation {
                 if conversation.lastID != trace.content.lastMessageId {
                     problems.append((.trace, "the layer declares last_message_id \(trace.content.lastMessageId ?? "null"), its last message's id is \(conversation.lastID ?? "null")"))
                 }

@@ -46,19 +46,6 @@ struct AppendOnlyFileTests {
         #expect(try reader.next()?.bytes == Array("a".utf8))
     }
 
-    @Test("a recorded stat that matches stands for the parent's bytes: nothing is read")
-    func recordedStat() throws {
-        let opened = try file("a\nb\n")
-        let record = try #require(FileStatRecord.of(opened.status))
-        // A digest the bytes do not have: only a relation that never hashed can say unchanged.
-        let other = Digest.of(Array("something else".utf8))
-        #expect(try AppendOnlyFile.relation(of: opened, toParent: other, size: 4, recorded: record) == .unchanged)
-        // Not when the size is not the parent's, nor when the record is another file's.
-        #expect(try AppendOnlyFile.relation(of: opened, toParent: other, size: 3, recorded: record) == .different)
-        let stale = record.replacingOccurrences(of: "inode=", with: "inode=1")
-        #expect(try AppendOnlyFile.relation(of: opened, toParent: other, size: 4, recorded: stale) == .different)
-    }
-
     @Test("a record is settled only when the file's timestamps are older than the racy window")
     func settled() throws {
         let opened = try file("x\n")

@@ -79,25 +79,6 @@ public struct Capture {
         guard code == Int32(PF_OK) else { throw PluginFailure(code, "the host refused the layer") }
     }
 
-    /// This plugin's layer in the snapshot's first parent, as the host stored it (JSON); nil for a
-    /// root snapshot. Whichever plugin captured it: its `plugin` member says which. Trust what it
-    /// records about your input only when that is your own id and version.
-    public var parentLayer: String? {
-        var length = 0
-        guard let bytes = host.pointee.parent_layer(context, &length) else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
-    }
-
-    /// Hands back the parent's layer exactly as the host gave it (instead of ``setLayer(_:)``), for a
-    /// capture that found nothing changed: the host takes it as the parent's layer and stores it as
-    /// the parent's config.
-    public func setParentLayer() throws(PluginFailure) {
-        var length = 0
-        guard let bytes = host.pointee.parent_layer(context, &length) else { throw .invalid("there is no parent layer to hand back") }
-        let code = host.pointee.set_layer(context, bytes, length)
-        guard code == Int32(PF_OK) else { throw PluginFailure(code, "the host refused the parent's layer") }
-    }
-
     /// Logs `message` at `PF_LOG_INFO`.
     public func log(_ message: String) {
         host.pointee.log(context, Int32(PF_LOG_INFO), message)
