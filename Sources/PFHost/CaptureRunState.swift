@@ -34,11 +34,11 @@ final class CaptureRunState: Sendable {
         }
     }
 
-    /// Cancels the run at its deadline; false when it was cancelled already.
-    func cancelAtDeadline() -> Bool {
+    /// Cancels the run (at its deadline, or stopped by the host); false when it was cancelled already.
+    func cancel(_ cause: CaptureCancellation) -> Bool {
         state.withLock { state in
             guard state.cancellation == nil else { return false }
-            state.cancellation = .deadline
+            state.cancellation = cause
             state.cancelledAt = .now()
             return true
         }

@@ -1,7 +1,7 @@
 import Dispatch
 import PFModel
 
-/// Runs plugin captures, all started together: threads of this process or child processes.
+/// Runs plugin captures in parallel: threads of this process or child processes.
 ///
 /// The wall time of a run is the slowest capture, not the sum. The first capture to fail (a
 /// non-OK return, or OK without a valid layer, or a crashed capture process) cancels all the
@@ -36,24 +36,25 @@ struct CaptureRunner {
     /// How long a killed capture process may take to be gone before the run gives up on it.
     static let killWait = Duration.seconds(10)
 
-    /// Runs `tasks` in parallel.
+    /// Runs `tasks` in parallel, all started at once.
     ///
     /// - Throws: ``CaptureTimeout`` naming the captures still running after the grace period that
     ///   could not be stopped, and the failures before them.
     func run(_ tasks: [any CaptureTask]) throws(CaptureTimeout) -> Report {
-        let state = CaptureRunState(count: tasks.count)
-        let finished = DispatchSemaphore(value: 0)
-        for (index, task) in tasks.enumerated() {
-            task.start {
-                let failed = if case .failure? = task.outcome?.result { true } else { false }
-                if state.finished(index, plugin: task.plugin, failed: failed) {
-                    for (other, task) in tasks.enumerated() where other != index { task.cancel() }
-                }
-                finished.signal()
-            }
-        }
+        let run = start(count: tasks.count)
+        for (index, task) in tasks.enumerated() { run.start(task, at: index) }
+        return try run.finish()
+    }
 
-        let timeoutDeadline = DispatchTime.now() + timeout.dispatchInterval
+    /// A run of at most `count` captures, each started when its caller has it ready
+    /// (``CaptureRun/start(_:at:)``), so that a capture need not wait for the plugins loaded after it.
+    func start(count: Int) -> CaptureRun { CaptureRun(runner: self, count: count) }
+
+    /// Waits for the `started` tasks of `run` and reports them (``CaptureRun/finish()``).
+    func finish(state: CaptureRunState, finished: DispatchSemaphore,
+                started: [Int: any CaptureTask], firstStart: DispatchTime) throws(CaptureTimeout) -> Report {
+        let tasks = started.sorted { $0.key < $1.key }
+        let timeoutDeadline = firstStart + timeout.dispatchInterval
         var remaining = tasks.count
         while remaining > 0 {
             let deadline = state.cancellation.map { $0.at + grace.dispatchInterval } ?? timeoutDeadline
@@ -62,8 +63,8 @@ struct CaptureRunner {
                 continue
             }
             guard state.cancellation == nil else { break }
-            if state.cancelAtDeadline() {
-                for task in tasks { task.cancel() }
+            if state.cancel(.deadline) {
+                for (_, task) in tasks { task.cancel() }
             }
         }
 
@@ -71,7 +72,7 @@ struct CaptureRunner {
         var stopped: [Int: String] = [:]
         if remaining > 0 {
             var unstoppable = false
-            for (index, task) in tasks.enumerated() where !state.hasFinished(index) {
+            for (index, task) in tasks where !state.hasFinished(index) {
                 if let how = task.abandon() { stopped[index] = how } else { unstoppable = true }
             }
             if !unstoppable {
@@ -82,7 +83,7 @@ struct CaptureRunner {
         let cause = state.cancellation?.cause ?? .deadline
         let report = Self.report(tasks, state: state, cause: cause, stopped: stopped, timeout: timeout, grace: grace)
         if remaining > 0 {
-            let running = tasks.indices.filter { !state.hasFinished($0) }.map { tasks[$0].plugin }
+            let running = tasks.filter { !state.hasFinished($0.key) }.map(\.value.plugin)
             let cancelledBecause: LoadedPlugin? = if case .failure(_, let plugin) = cause { plugin } else { nil }
             throw CaptureTimeout(plugins: running, timeout: timeout, grace: grace, cancelledBecause: cancelledBecause,
                                  failures: report.failures)
@@ -91,11 +92,11 @@ struct CaptureRunner {
     }
 
     /// The outcomes of the finished tasks, failures marked and ordered.
-    private static func report(_ tasks: [any CaptureTask], state: CaptureRunState, cause: CaptureCancellation,
+    private static func report(_ tasks: [(key: Int, value: any CaptureTask)], state: CaptureRunState, cause: CaptureCancellation,
                                stopped: [Int: String], timeout: Duration, grace: Duration) -> Report {
         var outcomes: [Outcome] = []
         var failures: [(index: Int, failure: CaptureFailure)] = []
-        for (index, task) in tasks.enumerated() where state.hasFinished(index) {
+        for (index, task) in tasks where state.hasFinished(index) {
             guard let outcome = task.outcome else { continue }
             var result = outcome.result
             if let how = stopped[index] {
@@ -104,6 +105,8 @@ struct CaptureRunner {
                     "did not finish within the \(timeout.shortDescription) timeout and ignored cancellation for \(grace.shortDescription); \(how)"
                 case .failure(_, let plugin):
                     "ignored cancellation for \(grace.shortDescription) after plugin \(plugin.label) failed; \(how)"
+                case .stopped:
+                    "ignored cancellation for \(grace.shortDescription) after the snapshot was refused; \(how)"
                 }
                 result = .failure(CaptureFailure(plugin: task.plugin, message: message))
             } else if case .failure(let failure) = result, state.finishedCancelled(index) {

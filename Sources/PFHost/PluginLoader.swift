@@ -118,7 +118,11 @@ public enum PluginLoader {
 
     /// ``candidates(in:allowInsecurePlugins:)`` checking with `trust` (tests pass one whose system
     /// calls have a fault hook).
-    static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust) throws(PluginSetError) -> [Candidate] {
+    ///
+    /// `onLoaded` is called with each plugin as soon as it is loaded, before the next file is
+    /// looked at: the snapshot starts its capture then (the set is not checked yet).
+    static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust,
+                           onLoaded: (LoadedPlugin) -> Void = { _ in }) throws(PluginSetError) -> [Candidate] {
         let names = try soNames(in: directory)
         var seen = Set<FileIdentity>()
         var candidates: [Candidate] = []
@@ -128,7 +132,9 @@ public enum PluginLoader {
                 if let info = try? SystemCalls().status(file) {
                     guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
                 }
-                candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in try loadInsecurely(file) }))
+                let candidate = Candidate(file: file, result: Result { () throws(PluginRefusal) in try loadInsecurely(file) })
+                if case .success(let plugin) = candidate.result { onLoaded(plugin) }
+                candidates.append(candidate)
             }
             return candidates
         }
@@ -146,9 +152,11 @@ public enum PluginLoader {
                 continue
             }
             guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
-            candidates.append(Candidate(file: file, result: Result { () throws(PluginRefusal) in
+            let candidate = Candidate(file: file, result: Result { () throws(PluginRefusal) in
                 try load(checked, as: file, dependencies: dependencies)
-            }))
+            })
+            if case .success(let plugin) = candidate.result { onLoaded(plugin) }
+            candidates.append(candidate)
         }
         return candidates
     }
@@ -156,11 +164,16 @@ public enum PluginLoader {
     /// Loads the directory's plugins and checks they form a set: one plugin per layer kind,
     /// all five present.
     ///
-    /// - Parameter allowInsecurePlugins: skip ``PluginTrust``'s checks (for development).
+    /// - Parameters:
+    ///   - allowInsecurePlugins: skip ``PluginTrust``'s checks (for development).
+    ///   - onLoaded: called with each plugin as soon as it is loaded, before the next file is
+    ///     looked at and before the set is checked (the snapshot starts its capture then).
     /// - Throws: ``PluginSetError`` naming the untrusted directory, every refused file, both
     ///   files of a duplicated kind, or the missing kinds.
-    public static func loadSet(from directory: String, allowInsecurePlugins: Bool = false) throws(PluginSetError) -> [LayerKind: LoadedPlugin] {
-        try assemble(candidates(in: directory, allowInsecurePlugins: allowInsecurePlugins), directory: directory)
+    public static func loadSet(from directory: String, allowInsecurePlugins: Bool = false,
+                               onLoaded: (LoadedPlugin) -> Void = { _ in }) throws(PluginSetError) -> [LayerKind: LoadedPlugin] {
+        try assemble(candidates(in: directory, allowInsecurePlugins: allowInsecurePlugins, trust: PluginTrust(), onLoaded: onLoaded),
+                     directory: directory)
     }
 
     /// Checks that `candidates` form a set: no refusals, one plugin per kind, all five present.

@@ -13,8 +13,8 @@ import Glibc
 /// Either way the same rules pick the set (``PluginLoader/list(in:allowInsecurePlugins:)``'s
 /// trust checks, then ``PluginLoader/assemble(_:directory:)``), and refusals read the same.
 final class PluginSet {
-    /// The plugin of each kind.
-    let plugins: [LayerKind: LoadedPlugin]
+    /// The plugin of each kind (in process, set once all are loaded).
+    private(set) var plugins: [LayerKind: LoadedPlugin]
     private let store: SnapshotStore
     /// The capture process of each kind; empty in process.
     private let processes: [LayerKind: PluginProcess]
@@ -28,13 +28,23 @@ final class PluginSet {
     }
 
     /// Loads the plugins of `request.pluginsDirectory` as `request.isolation` says.
-    static func load(_ request: SnapshotRequest, store: SnapshotStore, logger: Logger) throws(PluginSetError) -> PluginSet {
+    ///
+    /// `onLoaded` is called with each plugin once it is ready to capture: in process, as soon as it
+    /// is loaded (before the next, and before the set is checked); in capture processes, once
+    /// the set is.
+    static func load(_ request: SnapshotRequest, store: SnapshotStore, logger: Logger,
+                     onLoaded: (PluginSet, LoadedPlugin) -> Void = { _, _ in }) throws(PluginSetError) -> PluginSet {
         switch request.isolation {
         case .inProcess:
-            let plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins)
-            return PluginSet(plugins: plugins, store: store, processes: [:], grace: request.grace)
+            let set = PluginSet(plugins: [:], store: store, processes: [:], grace: request.grace)
+            set.plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins) { plugin in
+                onLoaded(set, plugin)
+            }
+            return set
         case .processes(let executable):
-            return try spawn(request, executable: executable, store: store, logger: logger)
+            let set = try spawn(request, executable: executable, store: store, logger: logger)
+            for kind in LayerKind.allCases { onLoaded(set, set.plugins[kind]!) }
+            return set
         }
     }
 
@@ -88,14 +98,14 @@ final class PluginSet {
 
     /// The capture of `kind`, ready to start. `onBytes` hears of the bytes its capture stores (a
     /// capture process sends them over its pipe, at most ten times a second).
-    func task(for kind: LayerKind, config: [String: String], parentLayer: [UInt8]?, logger: Logger,
+    func task(for plugin: LoadedPlugin, config: [String: String], parentLayer: [UInt8]?, logger: Logger,
               onProgress: (@Sendable (LayerKind, UInt64, UInt64) -> Void)?,
               onBytes: (@Sendable (LayerKind, UInt64) -> Void)? = nil) -> any CaptureTask {
-        if let process = processes[kind] {
+        if let process = processes[plugin.kind] {
             process.prepare(CaptureRequest(config: config, parentLayer: parentLayer), onProgress: onProgress, onBytes: onBytes)
             return process
         }
-        return InProcessCapture(context: CaptureContext(plugin: plugins[kind]!, store: store, config: config,
+        return InProcessCapture(context: CaptureContext(plugin: plugin, store: store, config: config,
                                                         parentLayer: parentLayer, logger: logger, onProgress: onProgress,
                                                         onBytes: onBytes))
     }

@@ -39,17 +39,19 @@ public struct Snapshotter: Sendable {
     ///
     /// - Throws: ``SnapshotError``; then nothing was committed and nothing of it is left in `ingest/`.
     public func snapshot(_ request: SnapshotRequest) throws(SnapshotError) -> SnapshotResult {
+        var capturesRunning = false
         do {
-            return try takeSnapshot(request)
+            return try takeSnapshot(request, capturesRunning: &capturesRunning)
         } catch {
-            // A capture that timed out may still be writing: its files go when the process ends
-            // (the next snapshot reclaims them), never from under it.
-            if case .timeout = error {} else { store.discardPending() }
+            // A capture that timed out, or ignored the stop of a refused snapshot, may still be
+            // writing: its files go when the process ends (the next snapshot reclaims them), never
+            // from under it.
+            if case .timeout = error {} else if !capturesRunning { store.discardPending() }
             throw error
         }
     }
 
-    private func takeSnapshot(_ request: SnapshotRequest) throws(SnapshotError) -> SnapshotResult {
+    private func takeSnapshot(_ request: SnapshotRequest, capturesRunning: inout Bool) throws(SnapshotError) -> SnapshotResult {
         let clock = ContinuousClock()
         var phase = clock.now
         func lap(_ what: String) {
@@ -57,65 +59,73 @@ public struct Snapshotter: Sendable {
             logger.debug("\(what) in \(now - phase)")
             phase = now
         }
+        // What every capture needs, settled before the first one starts. A failure here is
+        // reported after the plugin set's, like before the captures overlapped the loading, and
+        // then no capture starts.
+        let prepared = Result { () throws(SnapshotError) in try prepare(request) }
+        lap("read the parent")
+
+        // Each plugin's capture starts as soon as the plugin is loaded and its configuration
+        // section checks out, while the later plugins load. What refuses the snapshot once some
+        // have started (a plugin refused, a kind twice or missing, a bad section) stops them.
+        let run = CaptureRunner(timeout: request.timeout, grace: request.grace).start(count: LayerKind.allCases.count)
+        var started: [LayerKind: any CaptureTask] = [:]
+        var sectionErrors: [LayerKind: ConfigurationError] = [:]
+        func refuse(_ error: SnapshotError) -> SnapshotError {
+            run.stop()
+            // A capture that ignored the stop for the grace period is abandoned; the caller exits.
+            do { _ = try run.finish() } catch { capturesRunning = true }
+            return error
+        }
         let pluginSet: PluginSet
-        do {
-            pluginSet = try PluginSet.load(request, store: store, logger: logger)
+        do throws(PluginSetError) {
+            pluginSet = try PluginSet.load(request, store: store, logger: logger) { set, plugin in
+                let kind = plugin.kind
+                guard case .success(let prepared) = prepared, started[kind] == nil, sectionErrors.isEmpty else { return }
+                let section: [String: String]
+                do throws(ConfigurationError) { section = try request.configuration.section(for: kind, plugin: plugin) } catch {
+                    sectionErrors[kind] = error
+                    run.stop()
+                    return
+                }
+                let task = set.task(for: plugin, config: section, parentLayer: prepared.parentLayers?[kind]?.json,
+                                    logger: logger, onProgress: onProgress, onBytes: onBytes)
+                started[kind] = task
+                run.start(task, at: LayerKind.allCases.firstIndex(of: kind)!)
+            }
         } catch {
-            throw .plugins(error)
+            throw refuse(.plugins(error))
         }
         defer { pluginSet.close() }
         let plugins = pluginSet.plugins
-        lap("loaded the plugins")
-        var sections: [LayerKind: [String: String]] = [:]
-        do {
-            for kind in LayerKind.allCases { sections[kind] = try request.configuration.section(for: kind, plugin: plugins[kind]!) }
-        } catch {
-            throw .configuration(error)
-        }
-        do {
-            let reclaimed = try store.reclaimAbandonedFiles()
-            if reclaimed.files > 0 {
-                logger.info("removed \(reclaimed.files) temporary files (\(reclaimed.bytes) bytes) that writers which are gone left in \(store.path)/ingest")
+        // A configuration error before the store's, the first in the order of the kinds.
+        let unprepared = if case .failure = prepared { true } else { false }
+        if !sectionErrors.isEmpty || unprepared {
+            for kind in LayerKind.allCases where started[kind] == nil {
+                if let error = sectionErrors[kind] { throw refuse(.configuration(error)) }
+                do { _ = try request.configuration.section(for: kind, plugin: plugins[kind]!) } catch {
+                    throw refuse(.configuration(error))
+                }
             }
-        } catch {
-            throw .store(error)
         }
-        let createdAt: String
-        do { createdAt = try Timestamp.forNewSnapshot(environment: request.environment) } catch {
-            throw .configuration(ConfigurationError(file: nil, message: error.description))
+        let ready: Prepared
+        switch prepared {
+        case .success(let value): ready = value
+        case .failure(let error): throw refuse(error)
         }
-
-        let parents: [Digest]
-        let parentLayers: [LayerKind: StoredLayer]?
+        let (createdAt, parents, parentLayers) = (ready.createdAt, ready.parents, ready.parentLayers)
+        lap("loaded the plugins, starting each capture as its plugin loaded")
+        let tasks = LayerKind.allCases.map { started[$0]! }
+        let report: CaptureRunner.Report
         do {
-            // Before the parent is read: from here until this process ends, gc waits for it.
-            try store.acquireLease()
-            if request.parents.isEmpty {
-                parents = try request.tag.flatMap { tag throws(StoreError) in try store.snapshotID(tagged: tag) }.map { [$0] } ?? []
-            } else {
-                parents = try request.parents.map { reference throws(StoreError) in try store.resolve(reference) }
-            }
-            parentLayers = try parents.first.map { id throws(StoreError) in try store.layers(of: id) }
-        } catch {
-            throw .store(error)
-        }
-
-        lap("read the parent")
-        let tasks = LayerKind.allCases.map { kind in
-            pluginSet.task(for: kind, config: sections[kind] ?? [:],
-                           parentLayer: parentLayers?[kind]?.json,
-                           logger: logger, onProgress: onProgress, onBytes: onBytes)
-        }
-        let run: CaptureRunner.Report
-        do {
-            run = try CaptureRunner(timeout: request.timeout, grace: request.grace).run(tasks)
+            report = try run.finish()
         } catch {
             throw .timeout(error)
         }
-        if let damage = Self.parentDamage(run.failures, parent: parents.first, layers: parentLayers ?? [:], store: store) { throw .store(damage) }
+        if let damage = Self.parentDamage(report.failures, parent: parents.first, layers: parentLayers ?? [:], store: store) { throw .store(damage) }
         // The failure that cancelled the others comes first.
-        guard run.failures.isEmpty else { throw .captures(run.failures) }
-        let outcomes = run.outcomes
+        guard report.failures.isEmpty else { throw .captures(report.failures) }
+        let outcomes = report.outcomes
         var layers: [LayerKind: CapturedLayer] = [:]
         for outcome in outcomes {
             if case .success(let layer) = outcome.result { layers[outcome.plugin.kind] = layer }
@@ -146,6 +156,45 @@ public struct Snapshotter: Sendable {
                 blobCount: summary.blobs.count, bytes: summary.totalBytes, milliseconds: outcome.milliseconds)
         }
         return SnapshotResult(id: id, manifest: manifest, layers: reports)
+    }
+
+    /// What every capture of a snapshot needs before it starts.
+    private struct Prepared {
+        let createdAt: String
+        let parents: [Digest]
+        /// The first parent's layers (nil without a parent).
+        let parentLayers: [LayerKind: StoredLayer]?
+    }
+
+    /// Removes what writers that are gone left in the store's `ingest/`, takes the snapshot's
+    /// time, holds off gc (a lease), and reads the parent.
+    private func prepare(_ request: SnapshotRequest) throws(SnapshotError) -> Prepared {
+        do {
+            let reclaimed = try store.reclaimAbandonedFiles()
+            if reclaimed.files > 0 {
+                logger.info("removed \(reclaimed.files) temporary files (\(reclaimed.bytes) bytes) that writers which are gone left in \(store.path)/ingest")
+            }
+        } catch {
+            throw .store(error)
+        }
+        let createdAt: String
+        do { createdAt = try Timestamp.forNewSnapshot(environment: request.environment) } catch {
+            throw .configuration(ConfigurationError(file: nil, message: error.description))
+        }
+        do {
+            // Before the parent is read: from here until this process ends, gc waits for it.
+            try store.acquireLease()
+            let parents: [Digest]
+            if request.parents.isEmpty {
+                parents = try request.tag.flatMap { tag throws(StoreError) in try store.snapshotID(tagged: tag) }.map { [$0] } ?? []
+            } else {
+                parents = try request.parents.map { reference throws(StoreError) in try store.resolve(reference) }
+            }
+            let parentLayers = try parents.first.map { id throws(StoreError) in try store.layers(of: id) }
+            return Prepared(createdAt: createdAt, parents: parents, parentLayers: parentLayers)
+        } catch {
+            throw .store(error)
+        }
     }
 
     /// The store's damage behind a failed snapshot, when that is what failed it: the first failure

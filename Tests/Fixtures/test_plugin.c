@@ -8,6 +8,9 @@
  * see `settings` below), TEST_BUILD_IDENTITY="\"…\"" sets pf_plugin.build_identity.
  * PF_TEST_CONSTRUCTOR_MARKER="\"/path\"" makes loading the library create that file, so a test can tell
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
+ * PF_TEST_LOAD_WAITS_FOR="\"/path\"" makes loading the library wait (at most 20 s) for that file to
+ * appear, then write "seen" or "timeout" to PATH.result: a test can tell whether another plugin's
+ * capture ran while this one loaded.
  * At run time the config key `mode` chooses a behaviour (see capture() below): among them `fail`,
  * `segv`, `hang`, `cooperative-hang`, `exit` (calls exit(0)), `scribble` (memset over its own stack),
  * and `late` (leaves a thread calling host services after capture returned; see late_calls); during
@@ -606,6 +609,21 @@ static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size
     (void)len;
     host->set_error(ctx, "a host called the restore of an ABI 1.0 plugin");
     return PF_ERR_INTERNAL;
+}
+#endif
+
+#ifdef PF_TEST_LOAD_WAITS_FOR
+__attribute__((constructor)) static void wait_at_load(void) {
+    struct stat info;
+    int seen = 0;
+    for (int waited = 0; waited < 20000 && !seen; waited += 5) {
+        seen = stat(PF_TEST_LOAD_WAITS_FOR, &info) == 0;
+        if (!seen) sleep_ms(5);
+    }
+    FILE *result = fopen(PF_TEST_LOAD_WAITS_FOR ".result", "w");
+    if (result == NULL) return;
+    fputs(seen ? "seen" : "timeout", result);
+    fclose(result);
 }
 #endif
 

@@ -167,6 +167,52 @@ struct SnapshotCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: barrier).sorted() == ["cache", "effects", "model", "trace", "world"])
     }
 
+    @Test("a plugin's capture starts as soon as it is loaded, while the plugins after it load")
+    func capturesOverlapLoading() throws {
+        // world.so loads last (the directory is read in name order); loading it waits for the
+        // barrier mark the cache capture leaves when it starts, and says whether it came.
+        let build = TemporaryDirectory()
+        let barrier = build.directory("barrier")
+        let world = try PluginBuilder.build(kind: .world, defines: [#"PF_TEST_LOAD_WAITS_FOR="\#(barrier)/cache""#],
+                                            into: build.path, name: "world.so")
+        let setup = Setup(replacing: [.world: world])
+        let settings = LayerKind.allCases.flatMap { ["--set", "\($0).mode=barrier", "--set", "\($0).barrier_dir=\(barrier)"] }
+        _ = try contentID(setup.snapshot(settings))
+        #expect(String(decoding: FileManager.default.contents(atPath: barrier + "/cache.result") ?? Data(), as: UTF8.self) == "seen")
+    }
+
+    @Test("a plugin refused after earlier captures started stops them: nothing is committed or left behind")
+    func refusalStopsStartedCaptures() throws {
+        let build = TemporaryDirectory()
+        let refused = try PluginBuilder.build(kind: .world, defines: ["TEST_ABI_MAJOR=2"], into: build.path, name: "world.so")
+        let setup = Setup(replacing: [.world: refused])
+        let clock = ContinuousClock()
+        let started = clock.now
+        // The cache capture runs until it is cancelled: only the stop ends it before the timeout.
+        let output = try setup.snapshot(["--set", "cache.mode=cooperative-hang", "--timeout", "120"])
+        #expect(clock.now - started < .seconds(60), "the refusal waited for the timeout: \(output)")
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("world.so") && output.stderr.contains("built for plugin ABI 2."), "\(output)")
+        #expect(!output.stderr.contains("cancelled"), "the stopped capture is not what failed: \(output)")
+        let snapshots = try pfhost("list", "--store", setup.store)
+        #expect(snapshots.status != 0 || snapshots.stdout.isEmpty, "\(snapshots)")
+        let ingest = (try? FileManager.default.contentsOfDirectory(atPath: setup.store + "/ingest")) ?? []
+        #expect(!ingest.contains { $0.hasSuffix(".tmp") }, "\(ingest)")
+    }
+
+    @Test("a configuration section refused while captures run stops them, and names the first kind")
+    func sectionRefusalStopsCaptures() throws {
+        let build = TemporaryDirectory()
+        let world = try PluginBuilder.build(kind: .world, defines: ["TEST_SETTINGS"], into: build.path, name: "world.so")
+        let trace = try PluginBuilder.build(kind: .trace, defines: ["TEST_SETTINGS"], into: build.path, name: "trace.so")
+        // trace.so loads before world.so: its refusal comes first, yet world's is the one named.
+        let setup = Setup(replacing: [.world: world, .trace: trace])
+        let output = try setup.snapshot(["--set", "cache.mode=cooperative-hang", "--set", "world.no_such_setting=1",
+                                         "--set", "trace.no_such_setting=1", "--timeout", "120"])
+        #expect(output.status == 78, "\(output)")
+        #expect(output.stderr.contains("world.no_such_setting is not a setting of plugin") && !output.stderr.contains("cancelled"), "\(output)")
+    }
+
     @Test("--tag chains snapshots; plugins see the parent layer and can reuse its blobs")
     func chain() throws {
         let setup = Setup()
