@@ -26,6 +26,8 @@ final class ExitGuard: Sendable {
 
     private struct State {
         var captures: [Int: Capture] = [:]
+        /// The plugin file this process is loading, and on which thread.
+        var loading: (thread: pthread_t, file: String)?
         var next = 0
         var installed = false
         var reporter: Reporter?
@@ -40,18 +42,36 @@ final class ExitGuard: Sendable {
     /// ``leave(_:)`` when it returns.
     func enter(_ plugin: LoadedPlugin) -> Int {
         state.withLock { state in
-            if !state.installed {
-                // Handlers run in the reverse order of registration, and this one must run first,
-                // while the other captures' threads still run: libcrypto's cleanup, registered when
-                // it is first used, would pull its locks from under their hashing. So use it first.
-                _ = Digest.of([])
-                atexit { ExitGuard.shared.processIsExiting() }
-                state.installed = true
-            }
+            Self.install(&state)
             state.next += 1
             state.captures[state.next] = Capture(thread: pthread_self(), label: plugin.label)
             return state.next
         }
+    }
+
+    /// Runs `body`, which loads plugin `file`: `dlopen` runs its constructors and those of the
+    /// libraries it needs, then its entry point runs. An `exit()` they call ends pfhost with
+    /// `pfhost: error: plugin FILE called exit() while it was being loaded …` and status 2, not
+    /// with the status the plugin chose (0 would read as success), and not as the exit of a capture
+    /// that runs meanwhile.
+    func loading<T, Failure: Error>(_ file: String, _ body: () throws(Failure) -> T) throws(Failure) -> T {
+        state.withLock { state in
+            Self.install(&state)
+            state.loading = (pthread_self(), file)
+        }
+        defer { state.withLock { $0.loading = nil } }
+        return try body()
+    }
+
+    /// Registers the `atexit` handler, once.
+    private static func install(_ state: inout State) {
+        guard !state.installed else { return }
+        // Handlers run in the reverse order of registration, and this one must run first, while
+        // the captures' threads still run: libcrypto's cleanup, registered when it is first used,
+        // would pull its locks from under their hashing. So use it first.
+        _ = Digest.of([])
+        atexit { ExitGuard.shared.processIsExiting() }
+        state.installed = true
     }
 
     /// The capture of `token` has returned, or has been abandoned.
@@ -64,10 +84,13 @@ final class ExitGuard: Sendable {
         state.withLock { $0.reporter = reporter }
     }
 
-    /// What `exit` is about to do, while captures are in flight: nil when none is.
+    /// What `exit` is about to do, while a plugin loads or captures are in flight: nil when neither.
     private func message() -> (onCaptureThread: Bool, text: String, reporter: Reporter?)? {
         let me = pthread_self()
         return state.withLock { state -> (Bool, String, Reporter?)? in
+            if let loading = state.loading, pthread_equal(loading.thread, me) != 0 {
+                return (true, "plugin \(loading.file) called exit() while it was being loaded (in a constructor, its own or a library's, or in its entry point); nothing was committed", state.reporter)
+            }
             guard !state.captures.isEmpty else { return nil }
             if let capture = state.captures.values.first(where: { pthread_equal($0.thread, me) != 0 }) {
                 return (true, "plugin \(capture.label) called exit() during capture; nothing was committed", state.reporter)

@@ -225,6 +225,11 @@ public enum PluginLoader {
     /// Reads the checked file's dynamic section, checks its libraries, loads them and then it, each
     /// through its descriptor, and checks its table. Refusals and the plugin name it `file`.
     private static func load(_ checked: PluginTrust.Checked, as file: String, dependencies: PluginDependencies) throws(PluginRefusal) -> LoadedPlugin {
+        try ExitGuard.shared.loading(file) { () throws(PluginRefusal) in try loadGuarded(checked, as: file, dependencies: dependencies) }
+    }
+
+    /// ``load(_:as:dependencies:)`` under ``ExitGuard/loading(_:_:)``.
+    private static func loadGuarded(_ checked: PluginTrust.Checked, as file: String, dependencies: PluginDependencies) throws(PluginRefusal) -> LoadedPlugin {
         let dynamic = try entryChecked(descriptor: checked.descriptor, path: checked.path, as: file, system: dependencies.trust.system)
         let libraries: [PluginDependencies.Library]
         do { libraries = try dependencies.check(checked, dynamic) } catch { throw .untrustedDependency(file: file, problem: error) }
@@ -340,12 +345,14 @@ public enum PluginLoader {
     private static func loadInsecurely(_ path: String, as file: String? = nil) throws(PluginRefusal) -> LoadedPlugin {
         let file = file ?? path
         try entryChecked(path: path, as: file)
-        _ = dlerror()
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
-            throw .notLoadable(file: file, reason: reason)
+        return try ExitGuard.shared.loading(file) { () throws(PluginRefusal) in
+            _ = dlerror()
+            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+                let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+                throw .notLoadable(file: file, reason: reason)
+            }
+            return try table(handle, as: file)
         }
-        return try table(handle, as: file)
     }
 
     /// Finds the entry point of a loaded plugin and checks its table; refusals and the plugin name it `file`.

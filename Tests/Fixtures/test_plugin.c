@@ -8,6 +8,7 @@
  * see `settings` below), TEST_BUILD_IDENTITY="\"…\"" sets pf_plugin.build_identity.
  * PF_TEST_CONSTRUCTOR_MARKER="\"/path\"" makes loading the library create that file, so a test can tell
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
+ * TEST_EXIT_AT_LOAD makes loading the library call exit(0) from a constructor.
  * PF_TEST_LOAD_WAITS_FOR="\"/path\"" makes loading the library wait (at most 20 s) for that file to
  * appear, then write "seen" or "timeout" to PATH.result: a test can tell whether another plugin's
  * capture ran while this one loaded.
@@ -609,6 +610,12 @@ static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size
     (void)len;
     host->set_error(ctx, "a host called the restore of an ABI 1.0 plugin");
     return PF_ERR_INTERNAL;
+}
+#endif
+
+#ifdef TEST_EXIT_AT_LOAD
+__attribute__((constructor)) static void exit_at_load(void) {
+    exit(0);
 }
 #endif
 

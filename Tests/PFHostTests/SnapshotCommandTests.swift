@@ -200,6 +200,20 @@ struct SnapshotCommandTests {
         #expect(!ingest.contains { $0.hasSuffix(".tmp") }, "\(ingest)")
     }
 
+    @Test("a plugin whose constructor calls exit() while captures run is named, exit 2, nothing committed")
+    func exitWhileLoading() throws {
+        let build = TemporaryDirectory()
+        let world = try PluginBuilder.build(kind: .world, defines: ["TEST_EXIT_AT_LOAD"], into: build.path, name: "world.so")
+        let setup = Setup(replacing: [.world: world])
+        let output = try setup.snapshot(["--set", "cache.mode=cooperative-hang"])
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr == "pfhost: error: plugin \(setup.plugins)/world.so called exit() while it was being loaded (in a constructor, its own or a library's, or in its entry point); nothing was committed\n", "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: setup.store + "/index.json") || setup.index == Array(#"{"annotations":{"dev.pfhost.store.format":"2"},"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#.utf8))
+        // Without a capture in flight, too: exit(0) would otherwise end `pfhost plugins` as a success.
+        let listing = try pfhost("plugins", "--plugins", setup.plugins)
+        #expect(listing.status == 2 && listing.stderr.contains("world.so called exit() while it was being loaded"), "\(listing)")
+    }
+
     @Test("a configuration section refused while captures run stops them, and names the first kind")
     func sectionRefusalStopsCaptures() throws {
         let build = TemporaryDirectory()
