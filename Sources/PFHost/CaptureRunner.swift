@@ -52,9 +52,9 @@ struct CaptureRunner {
 
     /// Waits for the `started` tasks of `run` and reports them (``CaptureRun/finish()``).
     func finish(state: CaptureRunState, finished: DispatchSemaphore,
-                started: [Int: any CaptureTask], firstStart: DispatchTime) throws(CaptureTimeout) -> Report {
+                started: [Int: any CaptureTask]) throws(CaptureTimeout) -> Report {
         let tasks = started.sorted { $0.key < $1.key }
-        let timeoutDeadline = firstStart + timeout.dispatchInterval
+        let timeoutDeadline = DispatchTime.now() + timeout.dispatchInterval
         var remaining = tasks.count
         while remaining > 0 {
             let deadline = state.cancellation.map { $0.at + grace.dispatchInterval } ?? timeoutDeadline

@@ -169,15 +169,16 @@ enum DeclaredCounts {
         func finish() {
             lines += 1
             let read: Line
-            do {
-                // As the plugins read a line: a byte-order mark before it is not part of the JSON.
-                let json = line.starts(with: [0xEF, 0xBB, 0xBF]) ? line.dropFirst(3) : line[...]
+            // As the plugins read a line: a byte-order mark before it is not part of the JSON.
+            let bom = line.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            do throws(JSONParseError) {
                 // Only the members the rules read are built: the rest of a line (a message's content,
                 // however large) is checked as JSON and not held as values.
-                let value = try JSONParser.parse(json, otherPrograms: true, keeping: keeping)
+                let value = try JSONParser.parse(line.dropFirst(bom), otherPrograms: true, keeping: keeping)
                 if case .object(let members) = value { read = .object(members) } else { read = .invalid("it is not a JSON object") }
             } catch {
-                read = .invalid("\(error)")
+                // Where the plugins put it: the column, from 1, in bytes of the line as written.
+                read = .invalid("invalid JSON at column \(bom + error.offset + 1): \(error.message)")
             }
             body(lines, hasher.finalize(), read)
             hasher = SHA256Hasher()

@@ -67,13 +67,40 @@ public struct SystemCalls: Sendable {
     /// reading only on 1 and 2 (a write is `EBADF`), for writing only on 0. A process started with
     /// stdout closed would otherwise have the next file it opens (a blob, a lock, an eventfd of
     /// Dispatch) take descriptor 1, and print its output into that file and report success.
+    ///
+    /// It also remembers which file descriptor 1 is, for ``standardOutputIsReplaced()``.
     public static func reserveStandardDescriptors() {
         for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
             let opened = Glibc.open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) | O_NOCTTY)
             // The lowest free number is this one; anything else would be a descriptor to close again.
             if opened >= 0 && opened != fd { Glibc.close(opened) }
         }
+        originalStandardOutput.withLock { $0 = identity(of: STDOUT_FILENO) }
     }
+
+    /// Whether descriptor 1 is no longer the file it was at ``reserveStandardDescriptors()``: code
+    /// loaded into the process (a plugin's constructor) closed it, and the number went to a file
+    /// opened since, or was made to name another file. Then it is replaced by a descriptor every
+    /// write fails on, so that output never lands in that file; returns true.
+    public static func standardOutputIsReplaced() -> Bool {
+        guard let original = originalStandardOutput.withLock({ $0 }), identity(of: STDOUT_FILENO) != original else { return false }
+        let failing = Glibc.open("/dev/null", O_RDONLY | O_NOCTTY | O_CLOEXEC)
+        if failing >= 0 {
+            _ = dup2(failing, STDOUT_FILENO)
+            Glibc.close(failing)
+        }
+        return true
+    }
+
+    /// The device and inode of the file descriptor `fd` names, or nil when it is closed.
+    private static func identity(of fd: Int32) -> [UInt64]? {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return nil }
+        return [UInt64(status.st_dev), UInt64(status.st_ino)]
+    }
+
+    /// Descriptor 1's ``identity(of:)`` when the process started.
+    private static let originalStandardOutput = Mutex<[UInt64]?>(nil)
 
     /// `fcntl(F_DUPFD_CLOEXEC)`: a second descriptor for what `fd` refers to, the lowest number
     /// free from `minimum` on. `path` is the name errors give it.

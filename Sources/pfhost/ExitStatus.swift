@@ -6,6 +6,7 @@ import Glibc
 import PFHost
 import PFRegistry
 import PFStore
+import PFSystem
 
 /// pfhost's exit statuses, documented in `pfhost --help` and `docs/cli.md`.
 enum ExitStatus {
@@ -65,6 +66,9 @@ func fail(_ message: CustomStringConvertible, _ code: ExitCode) -> ExitCode {
 /// disk, a closed descriptor): a caller reading the content id from stdout must never get nothing
 /// with exit status 0.
 func flushStandardOutput() throws {
+    if SystemCalls.standardOutputIsReplaced() {
+        throw fail("cannot write to standard output: descriptor 1 is no longer the stdout pfhost started with (a plugin closed or replaced it; run untrusted plugins with --isolate); what was done is done: see 'pfhost log'", ExitStatus.outputFailure)
+    }
     if fflush(nil) != 0 {
         let reason = String(cString: strerror(errno))
         throw fail("cannot write to standard output: \(reason) (what was done is done: see 'pfhost log')", ExitStatus.outputFailure)

@@ -8,7 +8,8 @@
  * see `settings` below), TEST_BUILD_IDENTITY="\"…\"" sets pf_plugin.build_identity.
  * PF_TEST_CONSTRUCTOR_MARKER="\"/path\"" makes loading the library create that file, so a test can tell
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
- * TEST_EXIT_AT_LOAD makes loading the library call exit(0) from a constructor.
+ * TEST_EXIT_AT_LOAD makes loading the library call exit(0) from a constructor; TEST_CLOSE_STDOUT_AT_LOAD
+ * makes it close descriptor 1 and open a file of its own (PF_TEST_CONSTRUCTOR_MARKER), which takes the number.
  * PF_TEST_LOAD_WAITS_FOR="\"/path\"" makes loading the library wait (at most 20 s) for that file to
  * appear, then write "seen" or "timeout" to PATH.result: a test can tell whether another plugin's
  * capture ran while this one loaded.
@@ -616,6 +617,13 @@ static int32_t restore(const pf_host *host, pf_ctx *ctx, const char *layer, size
 #ifdef TEST_EXIT_AT_LOAD
 __attribute__((constructor)) static void exit_at_load(void) {
     exit(0);
+}
+#endif
+
+#if defined(TEST_CLOSE_STDOUT_AT_LOAD) && defined(PF_TEST_CONSTRUCTOR_MARKER)
+__attribute__((constructor)) static void close_stdout_at_load(void) {
+    close(1);
+    (void)open(PF_TEST_CONSTRUCTOR_MARKER ".stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
 }
 #endif
 

@@ -829,7 +829,7 @@ struct ReferencePluginTests {
                 members["entry_count"] = .int(Int64(lines.count))
                 members["head"] = .string(Digest.of(Array("#".utf8)).hex)
             }
-            expected = "the effects layer: its ledger line \(lines.count) is not a ledger entry: invalid JSON at byte 0"
+            expected = "the effects layer: its ledger line \(lines.count) is not a ledger entry: invalid JSON at column 1: unexpected character"
         case "pending":
             // The one pending effect (fx-4) hidden: a restore would no longer report it.
             _ = try LayerForgery.editingLayer(.effects, of: id, in: store, tag: "lying") { $0["pending_count"] = .int(0) }

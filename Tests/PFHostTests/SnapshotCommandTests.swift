@@ -214,6 +214,19 @@ struct SnapshotCommandTests {
         #expect(listing.status == 2 && listing.stderr.contains("world.so called exit() while it was being loaded"), "\(listing)")
     }
 
+    @Test("a plugin that closes stdout while it loads gets exit 74; the id never lands in the file that took descriptor 1")
+    func stdoutClosedWhileLoading() throws {
+        let build = TemporaryDirectory()
+        let marker = build.file("marker")
+        let world = try PluginBuilder.build(kind: .world, defines: ["TEST_CLOSE_STDOUT_AT_LOAD", #"PF_TEST_CONSTRUCTOR_MARKER="\#(marker)""#],
+                                            into: build.path, name: "world.so")
+        let setup = Setup(replacing: [.world: world])
+        let output = try setup.snapshot()
+        #expect(output.status == 74, "\(output)")
+        #expect(output.stderr.contains("descriptor 1 is no longer the stdout pfhost started with"), "\(output)")
+        #expect(FileManager.default.contents(atPath: marker + ".stdout") == Data(), "the content id went into the plugin's file")
+    }
+
     @Test("a configuration section refused while captures run stops them, and names the first kind")
     func sectionRefusalStopsCaptures() throws {
         let build = TemporaryDirectory()
