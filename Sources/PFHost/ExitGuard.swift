@@ -63,6 +63,21 @@ final class ExitGuard: Sendable {
         return try body()
     }
 
+    /// Ends pfhost (status 2) with a message naming the plugin being loaded, if one is, once
+    /// loading has outlasted `timeout` (``LoadDeadline``).
+    func loadingOutlasted(_ timeout: Duration) {
+        let found = state.withLock { state in state.loading.map { ($0.file, state.reporter) } }
+        guard let (file, reporter) = found else { return }
+        let message = "plugin \(file) did not finish loading within the \(timeout.shortDescription) timeout (a constructor, its own or a library's, or its entry point never returned); nothing was committed"
+        if let reporter {
+            reporter(true, message)
+        } else {
+            var text = Array("pfhost: error: \(message)\n".utf8)
+            _ = text.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        }
+        _exit(2)
+    }
+
     /// Registers the `atexit` handler, once.
     private static func install(_ state: inout State) {
         guard !state.installed else { return }

@@ -78,6 +78,7 @@ public struct Snapshotter: Sendable {
             return error
         }
         let pluginSet: PluginSet
+        let loadDeadline = request.isolation == .inProcess ? LoadDeadline(timeout: request.timeout) : nil
         do throws(PluginSetError) {
             pluginSet = try PluginSet.load(request, store: store, logger: logger) { set, plugin in
                 let kind = plugin.kind
@@ -94,8 +95,10 @@ public struct Snapshotter: Sendable {
                 run.start(task, at: LayerKind.allCases.firstIndex(of: kind)!)
             }
         } catch {
+            loadDeadline?.met()
             throw refuse(.plugins(error))
         }
+        loadDeadline?.met()
         defer { pluginSet.close() }
         let plugins = pluginSet.plugins
         // A configuration error before the store's, the first in the order of the kinds.

@@ -227,6 +227,21 @@ struct SnapshotCommandTests {
         #expect(FileManager.default.contents(atPath: marker + ".stdout") == Data(), "the content id went into the plugin's file")
     }
 
+    @Test("a plugin whose loading outlasts --timeout is named, exit 2, while an earlier capture runs")
+    func loadingOutlastsTimeout() throws {
+        let build = TemporaryDirectory()
+        // Its constructor waits (20 s at most) for a file nobody makes.
+        let world = try PluginBuilder.build(kind: .world, defines: [#"PF_TEST_LOAD_WAITS_FOR="\#(build.path)/never""#],
+                                            into: build.path, name: "world.so")
+        let setup = Setup(replacing: [.world: world])
+        let clock = ContinuousClock()
+        let started = clock.now
+        let output = try setup.snapshot(["--set", "cache.mode=cooperative-hang", "--timeout", "1"])
+        #expect(clock.now - started < .seconds(15), "it waited for the constructor: \(output)")
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr == "pfhost: error: plugin \(setup.plugins)/world.so did not finish loading within the 1s timeout (a constructor, its own or a library's, or its entry point never returned); nothing was committed\n", "\(output)")
+    }
+
     @Test("a configuration section refused while captures run stops them, and names the first kind")
     func sectionRefusalStopsCaptures() throws {
         let build = TemporaryDirectory()
