@@ -1,6 +1,6 @@
 import Dispatch
 
-/// Bounds how long loading the plugins may take in pfhost's own process.
+/// Bounds how long loading the plugins may take in pfhost's own process (a snapshot, a restore).
 ///
 /// A constructor or entry point that never returns cannot be cancelled: it runs inside `dlopen`,
 /// holding the loader's lock. So when the timeout passes while a plugin is still being loaded

@@ -143,6 +143,9 @@ public struct Restorer: Sendable {
     /// and the plugin that captured the layer (a plugin reads only its own blobs' formats).
     private func plugins(for kinds: [LayerKind], manifest: Manifest, request: RestoreRequest) throws(RestoreError) -> [LayerKind: LoadedPlugin] {
         let candidates: [PluginLoader.Candidate]
+        // A constructor that never returns ends the restore at the timeout, naming the plugin.
+        let loadDeadline = LoadDeadline(timeout: request.timeout)
+        defer { loadDeadline.met() }
         do {
             candidates = try PluginLoader.candidates(in: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins)
         } catch {
