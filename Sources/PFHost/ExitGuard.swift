@@ -1,3 +1,4 @@
+import Dispatch
 import PFModel
 import Synchronization
 #if canImport(Glibc)
@@ -26,8 +27,8 @@ final class ExitGuard: Sendable {
 
     private struct State {
         var captures: [Int: Capture] = [:]
-        /// The plugin file this process is loading, and on which thread.
-        var loading: (thread: pthread_t, file: String)?
+        /// The plugin file this process is loading, on which thread, and since when.
+        var loading: (thread: pthread_t, file: String, started: DispatchTime)?
         var next = 0
         var installed = false
         var reporter: Reporter?
@@ -57,17 +58,23 @@ final class ExitGuard: Sendable {
     func loading<T, Failure: Error>(_ file: String, _ body: () throws(Failure) -> T) throws(Failure) -> T {
         state.withLock { state in
             Self.install(&state)
-            state.loading = (pthread_self(), file)
+            state.loading = (pthread_self(), file, .now())
         }
         defer { state.withLock { $0.loading = nil } }
         return try body()
     }
 
-    /// Ends pfhost (status 2) with a message naming the plugin being loaded, if one is, once
-    /// loading has outlasted `timeout` (``LoadDeadline``).
-    func loadingOutlasted(_ timeout: Duration) {
-        let found = state.withLock { state in state.loading.map { ($0.file, state.reporter) } }
+    /// When the plugin being loaded began loading; nil when none is.
+    var loadStarted: DispatchTime? { state.withLock { $0.loading?.started } }
+
+    /// Ends pfhost (status 2) with a message naming the plugin being loaded, if one is and it has
+    /// been loading for `timeout` (``LoadDeadline``), after `beforeExit`; otherwise returns.
+    func loadingOutlasted(_ timeout: Duration, beforeExit: () -> Void) {
+        let found = state.withLock { state in
+            state.loading.flatMap { $0.started + timeout.dispatchInterval <= .now() ? ($0.file, state.reporter) : nil }
+        }
         guard let (file, reporter) = found else { return }
+        beforeExit()
         let message = "plugin \(file) did not finish loading within the \(timeout.shortDescription) timeout (a constructor, its own or a library's, or its entry point never returned); nothing was committed"
         if let reporter {
             reporter(true, message)

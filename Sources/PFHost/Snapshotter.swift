@@ -78,7 +78,8 @@ public struct Snapshotter: Sendable {
             return error
         }
         let pluginSet: PluginSet
-        let loadDeadline = request.isolation == .inProcess ? LoadDeadline(timeout: request.timeout) : nil
+        let store = store
+        let loadDeadline = request.isolation == .inProcess ? LoadDeadline(timeout: request.timeout) { store.discardPending() } : nil
         do throws(PluginSetError) {
             pluginSet = try PluginSet.load(request, store: store, logger: logger) { set, plugin in
                 let kind = plugin.kind

@@ -40,11 +40,15 @@ struct PluginsCommand: ParsableCommand {
     func run() throws {
         let directory = try pluginsOptions.directory()
         let candidates: [PluginLoader.Candidate]
+        // A plugin whose constructor never returns is named after 600 s, as check-plugin's worker is.
+        let loadDeadline = LoadDeadline(timeout: .seconds(600))
         do {
             candidates = try PluginLoader.candidates(in: directory, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins)
         } catch {
+            loadDeadline.met()
             throw fail(error, ExitStatus.pluginFailure)
         }
+        loadDeadline.met()
         var setProblem: String?
         do { _ = try PluginLoader.assemble(candidates, directory: directory) } catch {
             if case .refused = error {} else { setProblem = error.description }

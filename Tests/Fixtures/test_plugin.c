@@ -10,6 +10,7 @@
  * whether dlopen ever ran it (a refusal after dlopen is too late: constructors have run).
  * TEST_EXIT_AT_LOAD makes loading the library call exit(0) from a constructor; TEST_CLOSE_STDOUT_AT_LOAD
  * makes it close descriptor 1 and open a file of its own (PF_TEST_CONSTRUCTOR_MARKER), which takes the number.
+ * PF_TEST_LOAD_SLEEP_MS=N makes loading the library take N ms (a constructor that sleeps).
  * PF_TEST_LOAD_WAITS_FOR="\"/path\"" makes loading the library wait (at most 20 s) for that file to
  * appear, then write "seen" or "timeout" to PATH.result: a test can tell whether another plugin's
  * capture ran while this one loaded.
@@ -624,6 +625,12 @@ __attribute__((constructor)) static void exit_at_load(void) {
 __attribute__((constructor)) static void close_stdout_at_load(void) {
     close(1);
     (void)open(PF_TEST_CONSTRUCTOR_MARKER ".stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+}
+#endif
+
+#ifdef PF_TEST_LOAD_SLEEP_MS
+__attribute__((constructor)) static void sleep_at_load(void) {
+    sleep_ms(PF_TEST_LOAD_SLEEP_MS);
 }
 #endif
 

@@ -240,6 +240,9 @@ struct SnapshotCommandTests {
         #expect(clock.now - started < .seconds(15), "it waited for the constructor: \(output)")
         #expect(output.status == 2, "\(output)")
         #expect(output.stderr == "pfhost: error: plugin \(setup.plugins)/world.so did not finish loading within the 1s timeout (a constructor, its own or a library's, or its entry point never returned); nothing was committed\n", "\(output)")
+        // The blobs the finished captures wrote went with the snapshot.
+        let ingest = (try? FileManager.default.contentsOfDirectory(atPath: setup.store + "/ingest")) ?? []
+        #expect(!ingest.contains { $0.hasSuffix(".tmp") }, "\(ingest)")
         // A restore with that plugin, the same: the target is never made.
         let standard = Setup()
         _ = try contentID(standard.snapshot(["--tag", "agent"]))
@@ -248,6 +251,19 @@ struct SnapshotCommandTests {
                                                              "--to", target, "--timeout", "1"])
         #expect(restore.status == 2 && restore.stderr.contains("world.so did not finish loading within the 1s timeout"), "\(restore)")
         #expect(!FileManager.default.fileExists(atPath: target))
+    }
+
+    @Test("--timeout bounds each plugin's loading, not their sum: in process as with --isolate")
+    func loadTimeoutIsPerPlugin() throws {
+        let build = TemporaryDirectory()
+        // Each loads for 1.3 s: together longer than the 2 s timeout, each well within it.
+        let world = try PluginBuilder.build(kind: .world, defines: ["PF_TEST_LOAD_SLEEP_MS=1300"], into: build.path, name: "world.so")
+        let trace = try PluginBuilder.build(kind: .trace, defines: ["PF_TEST_LOAD_SLEEP_MS=1300"], into: build.path, name: "trace.so")
+        let setup = Setup(replacing: [.world: world, .trace: trace])
+        for isolate in [[], ["--isolate"]] {
+            let output = try setup.snapshot(["--timeout", "2"] + isolate)
+            #expect(output.status == 0, "\(isolate): \(output)")
+        }
     }
 
     @Test("a configuration section refused while captures run stops them, and names the first kind")
