@@ -64,14 +64,16 @@ func fail(_ message: CustomStringConvertible, _ code: ExitCode) -> ExitCode {
 
 /// Flushes stdout and fails (exit 74) when what the command printed there did not reach it (a full
 /// disk, a closed descriptor): a caller reading the content id from stdout must never get nothing
-/// with exit status 0.
-func flushStandardOutput() throws {
+/// with exit status 0. `done` says what the command did all the same, for a command that changed
+/// something ("the snapshot is committed: see 'pfhost log'").
+func flushStandardOutput(done: String? = nil) throws {
+    let after = done.map { "; \($0)" } ?? ""
     if SystemCalls.standardOutputIsReplaced() {
-        throw fail("cannot write to standard output: descriptor 1 is no longer the stdout pfhost started with (a plugin closed or replaced it; run untrusted plugins with --isolate); what was done is done: see 'pfhost log'", ExitStatus.outputFailure)
+        throw fail("cannot write to standard output: descriptor 1 is no longer the stdout pfhost started with (a plugin closed or replaced it; run untrusted plugins with --isolate)\(after)", ExitStatus.outputFailure)
     }
     if fflush(nil) != 0 {
         let reason = String(cString: strerror(errno))
-        throw fail("cannot write to standard output: \(reason) (what was done is done: see 'pfhost log')", ExitStatus.outputFailure)
+        throw fail("cannot write to standard output: \(reason)\(after)", ExitStatus.outputFailure)
     }
 }
 

@@ -58,6 +58,6 @@ struct PullCommand: ParsableCommand {
             print(report.id?.description ?? "")
             TransferSummary.print(report, verb: "pulled", direction: "received", skipped: "not fetched (in the store already, or shared with a snapshot fetched before)")
         }
-        try flushStandardOutput()
+        try flushStandardOutput(done: "the snapshot is pulled: see 'pfhost log'")
     }
 }

@@ -67,6 +67,6 @@ struct PushCommand: ParsableCommand {
             print(pushed.description)
             TransferSummary.print(report, verb: "pushed", direction: "sent", skipped: "already there")
         }
-        try flushStandardOutput()
+        try flushStandardOutput(done: "the push is complete")
     }
 }

@@ -128,6 +128,6 @@ struct RestoreCommand: ParsableCommand {
         } else {
             print(DisplayText.escaped(result.target))
         }
-        try flushStandardOutput()
+        try flushStandardOutput(done: "the restore is complete")
     }
 }

@@ -119,6 +119,6 @@ struct SnapshotCommand: ParsableCommand {
         } else {
             print(result.id)
         }
-        try flushStandardOutput()
+        try flushStandardOutput(done: "the snapshot is committed: see 'pfhost log'")
     }
 }

@@ -35,6 +35,6 @@ struct TagCommand: ParsableCommand {
         } else {
             print(id)
         }
-        try flushStandardOutput()
+        try flushStandardOutput(done: "the tag is set: see 'pfhost list'")
     }
 }

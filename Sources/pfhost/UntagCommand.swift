@@ -26,6 +26,6 @@ struct UntagCommand: ParsableCommand {
         } else {
             print(id)
         }
-        try flushStandardOutput()
+        try flushStandardOutput(done: "the tag is removed: see 'pfhost list'")
     }
 }
