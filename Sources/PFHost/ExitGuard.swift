@@ -16,9 +16,9 @@ import Glibc
 /// with `_exit(2)`, before any other handler runs. It cannot catch `_exit()` or `abort()`.
 ///
 /// Captures abandoned after a timeout no longer count: the host itself exits then.
-final class ExitGuard: Sendable {
+public final class ExitGuard: Sendable {
     /// The one guard of the process.
-    static let shared = ExitGuard()
+    public static let shared = ExitGuard()
 
     private struct Capture {
         var thread: pthread_t
@@ -32,6 +32,8 @@ final class ExitGuard: Sendable {
         var next = 0
         var installed = false
         var reporter: Reporter?
+        /// What the messages end with: what the command did not do.
+        var consequence: String? = "nothing was committed"
     }
 
     private let state = Mutex(State())
@@ -71,11 +73,11 @@ final class ExitGuard: Sendable {
     /// been loading for `timeout` (``LoadDeadline``), after `beforeExit`; otherwise returns.
     func loadingOutlasted(_ timeout: Duration, beforeExit: () -> Void) {
         let found = state.withLock { state in
-            state.loading.flatMap { $0.started + timeout.dispatchInterval <= .now() ? ($0.file, state.reporter) : nil }
+            state.loading.flatMap { $0.started + timeout.dispatchInterval <= .now() ? ($0.file, state.reporter, state.consequence) : nil }
         }
-        guard let (file, reporter) = found else { return }
+        guard let (file, reporter, consequence) = found else { return }
         beforeExit()
-        let message = "plugin \(file) did not finish loading within the \(timeout.shortDescription) timeout (a constructor, its own or a library's, or its entry point never returned); nothing was committed"
+        let message = "plugin \(file) did not finish loading within the \(timeout.shortDescription) timeout (a constructor, its own or a library's, or its entry point did not return; or a thread a plugin loaded before it started holds the dynamic loader)" + (consequence.map { "; \($0)" } ?? "")
         if let reporter {
             reporter(true, message)
         } else {
@@ -101,6 +103,12 @@ final class ExitGuard: Sendable {
         state.withLock { _ = $0.captures.removeValue(forKey: token) }
     }
 
+    /// What the messages end with, after `; `: for a snapshot (the default) `nothing was
+    /// committed`; nil for a command that changes nothing.
+    public func setConsequence(_ consequence: String?) {
+        state.withLock { $0.consequence = consequence }
+    }
+
     /// Sends the message to `reporter` instead of stderr (a capture process hands it to its parent).
     func report(to reporter: @escaping Reporter) {
         state.withLock { $0.reporter = reporter }
@@ -110,15 +118,16 @@ final class ExitGuard: Sendable {
     private func message() -> (onCaptureThread: Bool, text: String, reporter: Reporter?)? {
         let me = pthread_self()
         return state.withLock { state -> (Bool, String, Reporter?)? in
+            let consequence = state.consequence.map { "; \($0)" } ?? ""
             if let loading = state.loading, pthread_equal(loading.thread, me) != 0 {
-                return (true, "plugin \(loading.file) called exit() while it was being loaded (in a constructor, its own or a library's, or in its entry point); nothing was committed", state.reporter)
+                return (true, "plugin \(loading.file) called exit() while it was being loaded (in a constructor, its own or a library's, or in its entry point)\(consequence)", state.reporter)
             }
             guard !state.captures.isEmpty else { return nil }
             if let capture = state.captures.values.first(where: { pthread_equal($0.thread, me) != 0 }) {
-                return (true, "plugin \(capture.label) called exit() during capture; nothing was committed", state.reporter)
+                return (true, "plugin \(capture.label) called exit() during capture\(consequence)", state.reporter)
             }
             let labels = state.captures.sorted { $0.key < $1.key }.map { "plugin \($0.value.label)" }
-            return (false, "exit() was called during the capture of \(labels.joined(separator: ", ")), from a thread that is not a capture thread (one a plugin started?); nothing was committed", state.reporter)
+            return (false, "exit() was called during the capture of \(labels.joined(separator: ", ")), from a thread that is not a capture thread (one a plugin started?)\(consequence)", state.reporter)
         }
     }
 

@@ -144,6 +144,7 @@ public struct Restorer: Sendable {
     private func plugins(for kinds: [LayerKind], manifest: Manifest, request: RestoreRequest) throws(RestoreError) -> [LayerKind: LoadedPlugin] {
         let candidates: [PluginLoader.Candidate]
         // A constructor that never returns ends the restore at the timeout, naming the plugin.
+        ExitGuard.shared.setConsequence("nothing was restored")
         let loadDeadline = LoadDeadline(timeout: request.timeout)
         defer { loadDeadline.met() }
         do {

@@ -35,6 +35,10 @@ struct PFHostCommand: ParsableCommand {
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
+            // Done, its output flushed. `exit` would run the loaded libraries' destructors under
+            // the dynamic loader's lock, which a thread a plugin started may hold for ever (a
+            // `dlopen` that never returns): end here instead.
+            _exit(fflush(nil) == 0 ? 0 : ExitStatus.outputFailure.rawValue)
         } catch {
             // Help, --version and errors a command already printed (an ExitCode) go as
             // ArgumentParser sends them; its own errors get pfhost's prefix, like every other one.

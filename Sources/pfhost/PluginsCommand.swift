@@ -41,6 +41,7 @@ struct PluginsCommand: ParsableCommand {
         let directory = try pluginsOptions.directory()
         let candidates: [PluginLoader.Candidate]
         // A plugin whose constructor never returns is named after 600 s, as check-plugin's worker is.
+        ExitGuard.shared.setConsequence(nil)
         let loadDeadline = LoadDeadline(timeout: .seconds(600))
         do {
             candidates = try PluginLoader.candidates(in: directory, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins)

@@ -11,10 +11,13 @@
  * TEST_EXIT_AT_LOAD makes loading the library call exit(0) from a constructor; TEST_CLOSE_STDOUT_AT_LOAD
  * makes it close descriptor 1 and open a file of its own (PF_TEST_CONSTRUCTOR_MARKER), which takes the number.
  * PF_TEST_LOAD_SLEEP_MS=N makes loading the library take N ms (a constructor that sleeps).
+ * PF_TEST_HANG_AT_LOAD_MARKER="\"/path\"" makes loading the library create that file, then never return
+ * (for mode `dlopen-hang` of another plugin: a thread of it holds the dynamic loader for ever).
  * PF_TEST_LOAD_WAITS_FOR="\"/path\"" makes loading the library wait (at most 20 s) for that file to
  * appear, then write "seen" or "timeout" to PATH.result: a test can tell whether another plugin's
  * capture ran while this one loaded.
  * At run time the config key `mode` chooses a behaviour (see capture() below): among them `fail`,
+ * `dlopen-hang` (a thread left inside dlopen of `library`, once `marker` exists the capture goes on),
  * `segv`, `hang`, `cooperative-hang`, `exit` (calls exit(0)), `scribble` (memset over its own stack),
  * and `late` (leaves a thread calling host services after capture returned; see late_calls); during
  * a restore `restore_mode` (pfhost restore --set KIND.restore_mode=…) chooses one (see restore() below).
@@ -37,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdlib.h>
 
@@ -119,6 +123,12 @@ static int barrier(const char *dir) {
         sleep_ms(5);
     }
     return 0;
+}
+
+/* Mode `dlopen-hang`: a thread that loads the library config `library` names and never comes back. */
+static void *load_library(void *arg) {
+    (void)dlopen((const char *)arg, RTLD_NOW);
+    return NULL;
 }
 
 struct thread_put { const pf_host *host; pf_ctx *ctx; char digest[PF_DIGEST_STRLEN]; int32_t rc; const char *data; };
@@ -260,6 +270,17 @@ static int32_t capture(const pf_host *host, pf_ctx *ctx) {
         while (!host->cancelled(ctx)) sleep_ms(5);
         host->set_error(ctx, "stopped on cancellation");
         return PF_ERR_CANCELLED;
+    }
+    if (strcmp(mode, "dlopen-hang") == 0) {
+        /* Leaves a thread inside dlopen, holding the loader's lock, then captures as usual. */
+        static char library[4096];
+        const char *marker = host->config(ctx, "marker");
+        snprintf(library, sizeof library, "%s", host->config(ctx, "library") ? host->config(ctx, "library") : "");
+        pthread_t thread;
+        pthread_create(&thread, NULL, load_library, library);
+        pthread_detach(thread);
+        struct stat info;
+        for (int waited = 0; marker != NULL && stat(marker, &info) != 0 && waited < 10000; waited += 5) sleep_ms(5);
     }
     if (strcmp(mode, "barrier") == 0 && !barrier(host->config(ctx, "barrier_dir"))) {
         host->set_error(ctx, "the five captures did not all start within 20 s");
@@ -625,6 +646,14 @@ __attribute__((constructor)) static void exit_at_load(void) {
 __attribute__((constructor)) static void close_stdout_at_load(void) {
     close(1);
     (void)open(PF_TEST_CONSTRUCTOR_MARKER ".stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+}
+#endif
+
+#ifdef PF_TEST_HANG_AT_LOAD_MARKER
+__attribute__((constructor)) static void hang_at_load(void) {
+    FILE *marker = fopen(PF_TEST_HANG_AT_LOAD_MARKER, "w");
+    if (marker != NULL) fclose(marker);
+    for (;;) pause();
 }
 #endif
 
