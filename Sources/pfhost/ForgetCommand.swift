@@ -73,7 +73,7 @@ struct ForgetCommand: ParsableCommand {
             for id in forgotten { print("\(dryRun ? "would forget" : "forgot") \(Formatting.short(id))") }
             print("\(dryRun ? "would forget" : "forgot") \(Formatting.count(forgotten.count, "snapshot")), kept \(kept.count); run 'pfhost gc' to reclaim their space")
         }
-        try flushStandardOutput(done: "the snapshots are forgotten: see 'pfhost log'")
+        try flushStandardOutput(done: dryRun ? nil : "the snapshots are forgotten: see 'pfhost log'")
     }
 
     /// The snapshots to forget and those kept, newest first.

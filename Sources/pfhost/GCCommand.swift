@@ -33,6 +33,6 @@ struct GCCommand: ParsableCommand {
             let verb = dryRun ? "would remove" : "removed"
             print("\(verb) \(Formatting.count(result.blobsRemoved, "blob")) (\(Formatting.bytes(result.bytesRemoved))) and \(Formatting.count(result.temporary.files, "temporary file")) (\(Formatting.bytes(result.temporary.bytes))); kept \(Formatting.count(result.blobsKept, "blob")) of \(Formatting.count(result.snapshots, "snapshot"))")
         }
-        try flushStandardOutput(done: "the collection is done")
+        try flushStandardOutput(done: dryRun ? nil : "the collection is done")
     }
 }

@@ -25,6 +25,6 @@ struct InitCommand: ParsableCommand {
         } else {
             print(DisplayText.escaped(store.path))
         }
-        try flushStandardOutput(done: "the store is made")
+        try flushStandardOutput(done: "the store is ready")
     }
 }

@@ -27,6 +27,6 @@ struct MigrateCommand: ParsableCommand {
         } else {
             print("\(store.path): upgraded from store format 1 to 2 (\(Formatting.count(migration.snapshots, "snapshot")) in ingest/journal.v2, \(Formatting.count(migration.tags, "tag")) in index.json)")
         }
-        try flushStandardOutput(done: "the store is migrated")
+        try flushStandardOutput(done: migration.from == 2 ? nil : "the store is migrated")
     }
 }

@@ -35,21 +35,34 @@ struct PFHostCommand: ParsableCommand {
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
-            // Done, its output flushed. `exit` would run the loaded libraries' destructors under
-            // the dynamic loader's lock, which a thread a plugin started may hold for ever (a
-            // `dlopen` that never returns): end here instead.
-            _exit(fflush(nil) == 0 ? 0 : ExitStatus.outputFailure.rawValue)
+            end(0)
         } catch {
-            // Help, --version and errors a command already printed (an ExitCode) go as
-            // ArgumentParser sends them; its own errors get pfhost's prefix, like every other one.
+            // Help and --version go as ArgumentParser sends them (no plugin is loaded then).
             let message = fullMessage(for: error)
             let code = exitCode(for: error)
-            guard code != .success, !message.isEmpty else { exit(withError: error) }
-            var standardError = StandardError()
-            let text = message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message
-            print("pfhost: error: \(text)", to: &standardError)
-            Glibc.exit(code.rawValue)
+            if code == .success { exit(withError: error) }
+            // An error a command already printed (an ExitCode) has no message; ArgumentParser's own
+            // get pfhost's prefix, like every other one.
+            if !message.isEmpty {
+                var standardError = StandardError()
+                let text = message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message
+                print("pfhost: error: \(text)", to: &standardError)
+            }
+            end(code.rawValue)
         }
+    }
+
+    /// Ends pfhost with `status`, what it printed flushed first. Not `exit`: that would run the
+    /// loaded libraries' destructors under the dynamic loader's lock, which a thread a plugin
+    /// started may hold for ever (a `dlopen` that never returns).
+    private static func end(_ status: Int32) -> Never {
+        if fflush(nil) != 0 && status == 0 {
+            // A command that did not flush (and check) its own output.
+            var standardError = StandardError()
+            print("pfhost: error: cannot write to standard output: \(String(cString: strerror(errno)))", to: &standardError)
+            _exit(ExitStatus.outputFailure.rawValue)
+        }
+        _exit(status)
     }
 
     /// What `--version` prints: pfhost's version, the plugin ABI it implements, and the Swift

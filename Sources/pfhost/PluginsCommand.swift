@@ -100,6 +100,7 @@ struct PluginsCommand: ParsableCommand {
                 if let refusal = plugin.restoreRefusal { print(DisplayText.escaped("cannot restore: \(plugin.file) \(refusal)")) }
             }
         }
+        try flushStandardOutput()
         let refused = candidates.contains { if case .failure = $0.result { !$0.isSkipped } else { false } }
         if refused || setProblem != nil { throw ExitStatus.pluginFailure }
     }

@@ -47,7 +47,7 @@ struct RestoreReviewTests {
         #expect(cut.status == 2 && cut.stderr.contains("world tree entry 'a\\u{0}b' (entry 1 of"), "\(cut)")
     }
 
-    @Test("snapshot and restore fail (exit 74) when what they print cannot reach stdout")
+    @Test("snapshot, restore and the other commands fail (exit 74) when what they print cannot reach stdout")
     func stdoutFailure() throws {
         let agent = try Agent()
         let command = "\(productsDirectory)/pfhost snapshot --plugins \(agent.plugins) --store \(agent.store) --config \(agent.root)/pfhost.json"
@@ -55,6 +55,19 @@ struct RestoreReviewTests {
         #expect(full.status == 74 && full.stderr.contains("cannot write to standard output"), "\(full)")
         let closed = try run("/bin/sh", ["-c", command + " >&-"])
         #expect(closed.status == 74, "\(closed)")
+        // Every command says so, and says what it did all the same only when it did something.
+        let pfhost = productsDirectory + "/pfhost"
+        for (arguments, done) in [
+            ("plugins --plugins \(agent.plugins)", ""),
+            ("gc --dry-run --store \(agent.store)", ""),
+            ("forget --keep-last 5 --dry-run --store \(agent.store)", ""),
+            ("migrate --store \(agent.store)", ""),
+            ("init --store \(agent.store)", "; the store is ready"),
+        ] {
+            let output = try run("/bin/sh", ["-c", "\(pfhost) \(arguments) > /dev/full"])
+            #expect(output.status == 74 && output.stderr == "pfhost: error: cannot write to standard output: No space left on device\(done)\n",
+                    "\(arguments): \(output)")
+        }
     }
 
     @Test("a half-made owner claim (owner-TOKEN.lock.new) whose process is gone is reclaimed")

@@ -267,33 +267,39 @@ struct SnapshotCommandTests {
         }
     }
 
-    @Test("a plugin's thread left inside dlopen for ever does not keep pfhost from ending once the snapshot is done")
+    @Test("a plugin's thread left inside dlopen for ever does not keep pfhost from ending once the snapshot is done, or failed to print")
     func loaderHeldAtExit() throws {
         let build = TemporaryDirectory()
         let marker = build.file("entered")
         let library = try PluginBuilder.build(kind: .model, defines: [#"PF_TEST_HANG_AT_LOAD_MARKER="\#(marker)""#],
                                               into: build.path, name: "hang.so")
         let setup = Setup()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: productsDirectory + "/pfhost")
-        process.arguments = ["snapshot", "--plugins", setup.plugins, "--store", setup.store, "--set", "world.mode=dlopen-hang",
-                             "--set", "world.library=\(library)", "--set", "world.marker=\(marker)"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // exit() would wait for the loader's lock in the libraries' destructors: for ever.
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            Issue.record("pfhost did not end within 30 s of a snapshot whose plugin left a thread inside dlopen")
-            return
+        for full in [false, true] {
+            try? FileManager.default.removeItem(atPath: marker)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: productsDirectory + "/pfhost")
+            process.arguments = ["snapshot", "--plugins", setup.plugins, "--store", setup.store, "--set", "world.mode=dlopen-hang",
+                                 "--set", "world.library=\(library)", "--set", "world.marker=\(marker)"]
+            let out = Pipe()
+            // A full disk: the error path must end as promptly as the success path.
+            process.standardOutput = full ? FileHandle(forWritingAtPath: "/dev/full") : out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // exit() would wait for the loader's lock in the libraries' destructors: for ever.
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                Issue.record("pfhost did not end within 30 s of a snapshot whose plugin left a thread inside dlopen (stdout full: \(full))")
+                continue
+            }
+            #expect(process.terminationStatus == (full ? 74 : 0), "stdout full: \(full)")
+            if !full {
+                let id = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                #expect(id.hasPrefix("sha256:") && id.hasSuffix("\n"), "\(id)")
+            }
         }
-        #expect(process.terminationStatus == 0)
-        let id = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(id.hasPrefix("sha256:") && id.hasSuffix("\n"), "\(id)")
     }
 
     @Test("a configuration section refused while captures run stops them, and names the first kind")
