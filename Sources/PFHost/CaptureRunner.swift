@@ -36,21 +36,11 @@ struct CaptureRunner {
     /// How long a killed capture process may take to be gone before the run gives up on it.
     static let killWait = Duration.seconds(10)
 
-    /// Runs `tasks` in parallel, all started at once.
-    ///
-    /// - Throws: ``CaptureTimeout`` naming the captures still running after the grace period that
-    ///   could not be stopped, and the failures before them.
-    func run(_ tasks: [any CaptureTask]) throws(CaptureTimeout) -> Report {
-        let run = start(count: tasks.count)
-        for (index, task) in tasks.enumerated() { run.start(task, at: index) }
-        return try run.finish()
-    }
-
     /// A run of at most `count` captures, each started when its caller has it ready
     /// (``CaptureRun/start(_:at:)``), so that a capture need not wait for the plugins loaded after it.
     func start(count: Int) -> CaptureRun { CaptureRun(runner: self, count: count) }
 
-    /// Waits for the `started` tasks of `run` and reports them (``CaptureRun/finish()``).
+    /// Waits for the `started` tasks of a ``CaptureRun`` and reports them (``CaptureRun/finish()``).
     func finish(state: CaptureRunState, finished: DispatchSemaphore,
                 started: [Int: any CaptureTask]) throws(CaptureTimeout) -> Report {
         let tasks = started.sorted { $0.key < $1.key }

@@ -34,6 +34,8 @@ public final class ExitGuard: Sendable {
         var reporter: Reporter?
         /// What the messages end with: what the command did not do.
         var consequence: String? = "nothing was committed"
+        /// ``consequence`` as the messages append it.
+        var suffix: String { consequence.map { "; \($0)" } ?? "" }
     }
 
     private let state = Mutex(State())
@@ -73,13 +75,18 @@ public final class ExitGuard: Sendable {
     /// been loading for `timeout` (``LoadDeadline``), after `beforeExit`; otherwise returns.
     func loadingOutlasted(_ timeout: Duration, beforeExit: () -> Void) {
         let found = state.withLock { state in
-            state.loading.flatMap { $0.started + timeout.dispatchInterval <= .now() ? ($0.file, state.reporter, state.consequence) : nil }
+            state.loading.flatMap { $0.started + timeout.dispatchInterval <= .now() ? ($0.file, state.reporter, state.suffix) : nil }
         }
-        guard let (file, reporter, consequence) = found else { return }
+        guard let (file, reporter, suffix) = found else { return }
         beforeExit()
-        let message = "plugin \(file) did not finish loading within the \(timeout.shortDescription) timeout (a constructor, its own or a library's, or its entry point did not return; or a thread a plugin loaded before it started holds the dynamic loader)" + (consequence.map { "; \($0)" } ?? "")
+        Self.end("plugin \(file) did not finish loading within the \(timeout.shortDescription) timeout (a constructor, its own or a library's, or its entry point did not return; or a thread a plugin loaded before it started holds the dynamic loader)\(suffix)",
+                 onCaptureThread: true, reporter: reporter)
+    }
+
+    /// Hands `message` to `reporter`, or writes it to stderr, and ends the process with status 2.
+    private static func end(_ message: String, onCaptureThread: Bool, reporter: Reporter?) -> Never {
         if let reporter {
-            reporter(true, message)
+            reporter(onCaptureThread, message)
         } else {
             var text = Array("pfhost: error: \(message)\n".utf8)
             _ = text.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
@@ -118,7 +125,7 @@ public final class ExitGuard: Sendable {
     private func message() -> (onCaptureThread: Bool, text: String, reporter: Reporter?)? {
         let me = pthread_self()
         return state.withLock { state -> (Bool, String, Reporter?)? in
-            let consequence = state.consequence.map { "; \($0)" } ?? ""
+            let consequence = state.suffix
             if let loading = state.loading, pthread_equal(loading.thread, me) != 0 {
                 return (true, "plugin \(loading.file) called exit() while it was being loaded (in a constructor, its own or a library's, or in its entry point)\(consequence)", state.reporter)
             }
@@ -134,12 +141,6 @@ public final class ExitGuard: Sendable {
     /// The `atexit` handler.
     private func processIsExiting() {
         guard let (onCaptureThread, message, reporter) = message() else { return }
-        if let reporter {
-            reporter(onCaptureThread, message)
-        } else {
-            var text = Array("pfhost: error: \(message)\n".utf8)
-            _ = text.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-        }
-        _exit(2)
+        Self.end(message, onCaptureThread: onCaptureThread, reporter: reporter)
     }
 }
