@@ -87,7 +87,10 @@ let package = Package(
         .testTarget(name: "PFPluginKitTests", dependencies: ["PFPluginKit", "PFModel"]),
         .testTarget(
             name: "PFHostTests",
-            dependencies: ["PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "PFBuildIdentity", "pfhost"]
+            dependencies: [
+                "PFHost", "PFStore", "PFModel", "PFSystem", "PFTestSupport", "PFBuildIdentity", "pfhost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -63,7 +63,7 @@ struct ForgetCommand: ParsableCommand {
         } catch {
             throw fail(error, ExitStatus.of(error))
         }
-        storeOptions.reportUpgrades(store)
+        StoreOptions.reportUpgrades(store)
         if json {
             JSONOutput.print(.object([
                 "schema": .string("pfhost.forget/1"), "dry_run": .bool(dryRun),

@@ -21,7 +21,7 @@ struct GCCommand: ParsableCommand {
         let store = try storeOptions.open()
         let result: SnapshotStore.GarbageCollection
         do { result = try store.collectGarbage(dryRun: dryRun) } catch { throw fail(error, ExitStatus.of(error)) }
-        storeOptions.reportUpgrades(store)
+        StoreOptions.reportUpgrades(store)
         if json {
             JSONOutput.print(.object([
                 "schema": .string("pfhost.gc/1"), "dry_run": .bool(dryRun), "snapshots": .int(Int64(result.snapshots)),

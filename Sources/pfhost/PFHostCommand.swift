@@ -33,8 +33,13 @@ struct PFHostCommand: ParsableCommand {
         SystemCalls.reserveStandardDescriptors()
         let arguments = RawArguments.storeAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         do {
-            var command = try parseAsRoot(arguments)
-            try command.run()
+            // The command line an agent runs after every step skips ArgumentParser's parse.
+            if arguments.first == "snapshot", let snapshot = SnapshotInvocation(commandLine: arguments.dropFirst()) {
+                try snapshot.run()
+            } else {
+                var command = try parseAsRoot(arguments)
+                try command.run()
+            }
             end(0)
         } catch {
             // Help and --version go as ArgumentParser sends them (no plugin is loaded then).

@@ -19,6 +19,12 @@ struct PluginsOptions: ParsableArguments {
     /// The directory the option or the environment names, or a usage error; warns on stderr
     /// when the trust check is off.
     func directory() throws -> String {
+        try Self.directory(plugins, allowInsecurePlugins: allowInsecurePlugins)
+    }
+
+    /// The directory `plugins` (a `--plugins` value, or nil) or the environment names, or a usage
+    /// error; warns on stderr when `allowInsecurePlugins` turns the trust check off.
+    static func directory(_ plugins: String?, allowInsecurePlugins: Bool) throws -> String {
         guard let directory = plugins ?? ProcessInfo.processInfo.environment["PFHOST_PLUGINS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw fail("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS", ExitCode.validationFailure)
         }

@@ -19,7 +19,10 @@ struct ProgressOptions: ParsableArguments {
     }
 
     /// The progress display these options ask for, or nil for none.
-    func line() -> ProgressLine? {
+    func line() -> ProgressLine? { Self.line(progress: progress, quiet: quiet) }
+
+    /// The progress display `--progress` and `--quiet` ask for, or nil for none.
+    static func line(progress: Bool, quiet: Bool) -> ProgressLine? {
         let terminal = SystemCalls.isTerminal(STDERR_FILENO)
         guard !quiet, progress || terminal else { return nil }
         return ProgressLine(inPlace: terminal)

@@ -1,12 +1,4 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import Logging
-import PFHost
-import PFModel
 import PFStore
 
 /// `pfhost snapshot`: capture all five layers with the plugins in a directory and commit them.
@@ -65,60 +57,6 @@ struct SnapshotCommand: ParsableCommand {
     }
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let pluginsDirectory = try pluginsOptions.directory()
-        var configuration = SnapshotConfiguration()
-        do {
-            if let config { configuration = try SnapshotConfiguration.load(file: config) }
-            for setting in settings { try configuration.apply(setting: setting) }
-        } catch {
-            throw fail(error, ExitStatus.configuration)
-        }
-        if let agentKind { configuration.agent["kind"] = agentKind }
-        if let agentVersion { configuration.agent["version"] = agentVersion }
-        if let agentFingerprint { configuration.agent["fingerprint"] = agentFingerprint }
-
-        let level: Logger.Level = verbose ? .debug : .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let store: SnapshotStore
-        do { store = try SnapshotStore.openOrCreate(at: storeOptions.path, durability: durability) } catch {
-            throw fail(error, ExitStatus.of(error))
-        }
-        let progress = progressOptions.line()
-        var snapshotter = Snapshotter(store: store, logger: Logger(label: "pfhost"), onProgress: progress?.report)
-        snapshotter.onBytes = progress?.bytes
-        let request = SnapshotRequest(
-            pluginsDirectory: pluginsDirectory, configuration: configuration, parents: parents, tag: tag,
-            timeout: .seconds(timeout), environment: environment, allowInsecurePlugins: pluginsOptions.allowInsecurePlugins,
-            isolation: isolate ? .processes(executable: "/proc/self/exe") : .inProcess)
-        let result: SnapshotResult
-        do {
-            result = try snapshotter.snapshot(request)
-        } catch {
-            progress?.finish()
-            throw fail(error, ExitStatus.of(error))
-        }
-        progress?.finish()
-        storeOptions.reportUpgrades(store)
-        if json {
-            var layers: [String: JSONValue] = [:]
-            for layer in result.layers {
-                layers[layer.kind.rawValue] = .object([
-                    "plugin": .object(["id": .string(layer.plugin.id), "version": .string(layer.plugin.version)]),
-                    "file": .string(layer.file),
-                    "blobs": .int(Int64(layer.blobCount)),
-                    "bytes": .int(layer.bytes),
-                    "capture_ms": .int(layer.milliseconds),
-                ])
-            }
-            JSONOutput.print(command: "snapshot", ["id": .string(result.id.description), "layers": .object(layers)])
-        } else {
-            print(result.id)
-        }
-        try flushStandardOutput(done: "the snapshot is committed: see 'pfhost log'")
+        try SnapshotInvocation(self).run()
     }
 }

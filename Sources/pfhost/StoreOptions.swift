@@ -12,7 +12,10 @@ struct StoreOptions: ParsableArguments {
     var store: String?
 
     /// The store path the options and environment name.
-    var path: String {
+    var path: String { Self.path(store) }
+
+    /// The store `store` (a `--store` value, or nil) names: it, else `$PFHOST_STORE`, else `./.pfstore`.
+    static func path(_ store: String?) -> String {
         store ?? ProcessInfo.processInfo.environment["PFHOST_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".pfstore"
     }
 
@@ -28,7 +31,7 @@ struct StoreOptions: ParsableArguments {
 
 extension StoreOptions {
     /// Says on stderr that the store was upgraded to format 2, when a write just did it.
-    func reportUpgrades(_ store: SnapshotStore) {
+    static func reportUpgrades(_ store: SnapshotStore) {
         var standardError = StandardError()
         for upgrade in store.takeUpgrades() {
             print("pfhost: upgraded \(store.path) to store format 2 (\(upgrade.snapshots) snapshot\(upgrade.snapshots == 1 ? "" : "s") moved from index.json to ingest/journal.v2)", to: &standardError)

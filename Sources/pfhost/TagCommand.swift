@@ -29,7 +29,7 @@ struct TagCommand: ParsableCommand {
         let store = try storeOptions.open()
         let id: Digest
         do { id = try store.tag(reference, as: name, force: force) } catch { throw fail(error, ExitStatus.of(error)) }
-        storeOptions.reportUpgrades(store)
+        StoreOptions.reportUpgrades(store)
         if json {
             JSONOutput.print(.object(["schema": .string("pfhost.tag/1"), "id": .string(id.description), "tag": .string(name)]))
         } else {

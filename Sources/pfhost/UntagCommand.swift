@@ -20,7 +20,7 @@ struct UntagCommand: ParsableCommand {
         let store = try storeOptions.open()
         let id: Digest
         do { id = try store.untag(name) } catch { throw fail(error, ExitStatus.of(error)) }
-        storeOptions.reportUpgrades(store)
+        StoreOptions.reportUpgrades(store)
         if json {
             JSONOutput.print(.object(["schema": .string("pfhost.untag/1"), "id": .string(id.description), "tag": .string(name)]))
         } else {
