@@ -121,34 +121,45 @@ public enum PluginLoader {
     ///
     /// `onLoaded` is called with each plugin as soon as it is loaded, before the next file is
     /// looked at: the snapshot starts its capture then (the set is not checked yet).
-    static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust,
+    ///
+    /// Files are looked at in name order, except `first` (a name in the directory), looked at
+    /// before the others when there is such a file: a snapshot loads first the plugin whose capture
+    /// took longest last time (``SnapshotStore/pluginToLoadFirst()``). The candidates are returned
+    /// in name order all the same, so the set's checks and messages do not depend on it; of two
+    /// names for one file, the one looked at first is kept.
+    static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust, first: String? = nil,
                            onLoaded: (LoadedPlugin) -> Void = { _ in }) throws(PluginSetError) -> [Candidate] {
         let names = try soNames(in: directory)
+        let order = first.flatMap { first in names.firstIndex(of: first) }.map { index in
+            [names[index]] + names[..<index] + names[(index + 1)...]
+        } ?? names
         var seen = Set<FileIdentity>()
-        var candidates: [Candidate] = []
+        var byName: [String: Candidate] = [:]
+        /// What was looked at, in name order.
+        func inNameOrder() -> [Candidate] { names.compactMap { byName[$0] } }
         guard !allowInsecurePlugins else {
-            for name in names {
+            for name in order {
                 let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
                 if let info = try? SystemCalls().status(file) {
                     guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
                 }
                 let candidate = Candidate(file: file, result: Result { () throws(PluginRefusal) in try loadInsecurely(file) })
                 if case .success(let plugin) = candidate.result { onLoaded(plugin) }
-                candidates.append(candidate)
+                byName[name] = candidate
             }
-            return candidates
+            return inNameOrder()
         }
         let checkedDirectory: PluginTrust.Checked
         do { checkedDirectory = try trust.checkDirectory(directory) } catch {
             throw .untrustedDirectory(directory, problem: error, files: names)
         }
         let dependencies = PluginDependencies(trust: trust)
-        for name in names {
+        for name in order {
             let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             // Looked up through the checked directory's descriptor, not its path.
             let checked: PluginTrust.Checked
             do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
-                candidates.append(Candidate(file: file, result: .failure(.untrusted(file: file, problem: error))))
+                byName[name] = Candidate(file: file, result: .failure(.untrusted(file: file, problem: error)))
                 continue
             }
             guard seen.insert(FileIdentity(device: checked.device, inode: checked.inode)).inserted else { continue }
@@ -156,9 +167,9 @@ public enum PluginLoader {
                 try load(checked, as: file, dependencies: dependencies)
             })
             if case .success(let plugin) = candidate.result { onLoaded(plugin) }
-            candidates.append(candidate)
+            byName[name] = candidate
         }
-        return candidates
+        return inNameOrder()
     }
 
     /// Loads the directory's plugins and checks they form a set: one plugin per layer kind,
@@ -166,13 +177,16 @@ public enum PluginLoader {
     ///
     /// - Parameters:
     ///   - allowInsecurePlugins: skip ``PluginTrust``'s checks (for development).
+    ///   - first: a file name in `directory` to load before the others (the rest load in name
+    ///     order); which loads first changes nothing but when each capture can start.
     ///   - onLoaded: called with each plugin as soon as it is loaded, before the next file is
     ///     looked at and before the set is checked (the snapshot starts its capture then).
     /// - Throws: ``PluginSetError`` naming the untrusted directory, every refused file, both
     ///   files of a duplicated kind, or the missing kinds.
-    public static func loadSet(from directory: String, allowInsecurePlugins: Bool = false,
+    public static func loadSet(from directory: String, allowInsecurePlugins: Bool = false, first: String? = nil,
                                onLoaded: (LoadedPlugin) -> Void = { _ in }) throws(PluginSetError) -> [LayerKind: LoadedPlugin] {
-        try assemble(candidates(in: directory, allowInsecurePlugins: allowInsecurePlugins, trust: PluginTrust(), onLoaded: onLoaded),
+        try assemble(candidates(in: directory, allowInsecurePlugins: allowInsecurePlugins, trust: PluginTrust(), first: first,
+                                onLoaded: onLoaded),
                      directory: directory)
     }
 

@@ -37,7 +37,9 @@ final class PluginSet {
         switch request.isolation {
         case .inProcess:
             let set = PluginSet(plugins: [:], store: store, processes: [:], grace: request.grace)
-            set.plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins) { plugin in
+            // The plugin whose capture took longest last time first: its capture starts earliest.
+            set.plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins,
+                                                   first: store.pluginToLoadFirst()) { plugin in
                 onLoaded(set, plugin)
             }
             return set

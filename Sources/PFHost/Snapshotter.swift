@@ -153,6 +153,7 @@ public struct Snapshotter: Sendable {
         }
         do { (id, manifest) = try store.commit(assembled, tag: request.tag, onTagHead: onTagHead, reusing: reusing) } catch { throw .store(error) }
         lap("committed \(id)")
+        if request.isolation == .inProcess { Self.rememberLongestCapture(outcomes, store: store) }
         let reports = outcomes.map { outcome in
             let summary = manifest.layerSummaries.first { $0.kind == outcome.plugin.kind }!
             return SnapshotResult.LayerReport(
@@ -160,6 +161,19 @@ public struct Snapshotter: Sendable {
                 blobCount: summary.blobs.count, bytes: summary.totalBytes, milliseconds: outcome.milliseconds)
         }
         return SnapshotResult(id: id, manifest: manifest, layers: reports)
+    }
+
+    /// Records in the store which plugin's capture took longest, for the next snapshot to load it
+    /// first (``SnapshotStore/pluginToLoadFirst()``); writes nothing when that is already the one
+    /// recorded, or one as long.
+    static func rememberLongestCapture(_ outcomes: [CaptureRunner.Outcome], store: SnapshotStore) {
+        guard let longest = outcomes.map(\.milliseconds).max() else { return }
+        func name(_ outcome: CaptureRunner.Outcome) -> String { String(outcome.plugin.file.split(separator: "/").last ?? "") }
+        let recorded = store.pluginToLoadFirst()
+        guard !outcomes.contains(where: { $0.milliseconds == longest && name($0) == recorded }),
+              let first = outcomes.first(where: { $0.milliseconds == longest })
+        else { return }
+        store.rememberPluginToLoadFirst(name(first))
     }
 
     /// What every capture of a snapshot needs before it starts.

@@ -11,6 +11,8 @@
  * TEST_EXIT_AT_LOAD makes loading the library call exit(0) from a constructor; TEST_CLOSE_STDOUT_AT_LOAD
  * makes it close descriptor 1 and open a file of its own (PF_TEST_CONSTRUCTOR_MARKER), which takes the number.
  * PF_TEST_LOAD_SLEEP_MS=N makes loading the library take N ms (a constructor that sleeps).
+ * PF_TEST_LOAD_LOG="\"/path\"" makes loading the library append its kind and a newline to that file:
+ * a test can tell the order the plugins were loaded in.
  * PF_TEST_HANG_AT_LOAD_MARKER="\"/path\"" makes loading the library create that file, then never return
  * (for mode `dlopen-hang` of another plugin: a thread of it holds the dynamic loader for ever).
  * PF_TEST_LOAD_WAITS_FOR="\"/path\"" makes loading the library wait (at most 20 s) for that file to
@@ -675,6 +677,16 @@ __attribute__((constructor)) static void wait_at_load(void) {
     if (result == NULL) return;
     fputs(seen ? "seen" : "timeout", result);
     fclose(result);
+}
+#endif
+
+#ifdef PF_TEST_LOAD_LOG
+__attribute__((constructor)) static void log_load(void) {
+    FILE *log = fopen(PF_TEST_LOAD_LOG, "a");
+    if (log != NULL) {
+        fprintf(log, "%s\n", KIND_NAME);
+        fclose(log);
+    }
 }
 #endif
 
