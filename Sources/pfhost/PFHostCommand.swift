@@ -19,6 +19,13 @@ struct PFHostCommand: ParsableCommand {
             print("pfhost: error: argument \(position) (\(DisplayText.escaped(bytes: bytes))) is not valid UTF-8: pfhost reads its arguments as UTF-8 text, and a path or value with other bytes would name something else; rename the file, or put the value in a --config file (JSON, UTF-8)", to: &standardError)
             exit(withError: ExitCode.validationFailure)
         }
+        if let (name, bytes) = RawArguments.invalidEnvironment() {
+            var standardError = StandardError()
+            // A password's bytes are not printed.
+            let shown = name.hasSuffix("PASSWORD") ? "" : " (\(DisplayText.escaped(bytes: bytes)))"
+            print("pfhost: error: $\(name)\(shown) is not valid UTF-8: pfhost reads it as UTF-8 text, and a value with other bytes would name something else; set it to UTF-8 text, or unset it and pass the value as an option", to: &standardError)
+            exit(withError: ExitCode.validationFailure)
+        }
         if let directory = RawArguments.invalidWorkingDirectory() {
             var standardError = StandardError()
             print("pfhost: error: the current directory (\(DisplayText.escaped(bytes: directory))) is not valid UTF-8: pfhost resolves relative paths against it, and its name read as UTF-8 is another directory; run pfhost from a directory whose path is UTF-8", to: &standardError)

@@ -1,9 +1,5 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import PFSystem
 
 /// `--plugins DIR` and `--allow-insecure-plugins`, shared by `snapshot` and `plugins`.
 struct PluginsOptions: ParsableArguments {
@@ -25,7 +21,7 @@ struct PluginsOptions: ParsableArguments {
     /// The directory `plugins` (a `--plugins` value, or nil) or the environment names, or a usage
     /// error; warns on stderr when `allowInsecurePlugins` turns the trust check off.
     static func directory(_ plugins: String?, allowInsecurePlugins: Bool) throws -> String {
-        guard let directory = plugins ?? ProcessInfo.processInfo.environment["PFHOST_PLUGINS"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+        guard let directory = plugins ?? SystemCalls.environment("PFHOST_PLUGINS") else {
             throw fail("no plugin directory: pass --plugins DIR or set PFHOST_PLUGINS", ExitCode.validationFailure)
         }
         if allowInsecurePlugins {

@@ -35,6 +35,20 @@ enum RawArguments {
         return [subcommand] + option + rest.dropFirst()
     }
 
+    /// pfhost's own environment variables, read as UTF-8 text like the arguments.
+    static let environmentVariables = ["PFHOST_STORE", "PFHOST_PLUGINS", "PFHOST_REGISTRY_USERNAME", "PFHOST_REGISTRY_PASSWORD"]
+
+    /// The first of ``environmentVariables`` whose value is not valid UTF-8, with its bytes, or nil:
+    /// decoded, it would name another store or plugin directory (or send other credentials).
+    static func invalidEnvironment() -> (name: String, bytes: [UInt8])? {
+        for name in environmentVariables {
+            guard let value = getenv(name) else { continue }
+            let bytes = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+            if String(validating: bytes, as: UTF8.self) == nil { return (name, bytes) }
+        }
+        return nil
+    }
+
     /// The working directory's path when it is not valid UTF-8, or nil. pfhost makes relative
     /// paths absolute against it (the default store, `--to`, `--config`), and the path Swift decodes
     /// from such bytes names another directory: pfhost refuses to run there instead.

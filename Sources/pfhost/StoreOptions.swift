@@ -1,9 +1,5 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import PFSystem
 import PFStore
 
 /// `--store DIR`, shared by every command.
@@ -16,7 +12,7 @@ struct StoreOptions: ParsableArguments {
 
     /// The store `store` (a `--store` value, or nil) names: it, else `$PFHOST_STORE`, else `./.pfstore`.
     static func path(_ store: String?) -> String {
-        store ?? ProcessInfo.processInfo.environment["PFHOST_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".pfstore"
+        store ?? SystemCalls.environment("PFHOST_STORE") ?? ".pfstore"
     }
 
     /// Opens the existing store, or fails with a one-line error.

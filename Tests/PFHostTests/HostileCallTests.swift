@@ -63,4 +63,16 @@ struct HostileCallTests {
         // U+FFFD itself is a character like any other.
         #expect(!output.stderr.contains("is not valid UTF-8"), "\(output)")
     }
+
+    @Test("a pfhost environment variable that is not UTF-8 is refused naming it (exit 64), nothing made where its decoded value points",
+          arguments: [("PFHOST_STORE", "list"), ("PFHOST_PLUGINS", "snapshot --store s"), ("PFHOST_REGISTRY_PASSWORD", "list --store s")])
+    func nonUTF8Environment(_ name: String, _ command: String) throws {
+        let dir = TemporaryDirectory()
+        let raw = try run("/bin/sh", ["-c", "cd \"$1\" && \(name)=\"$(printf 'v\\377')\" exec \"$0\" \(command)", productsDirectory + "/pfhost", dir.path])
+        #expect(raw.status == 64, "\(raw)")
+        #expect(raw.stderr.hasPrefix("pfhost: error: $\(name)") && raw.stderr.contains("is not valid UTF-8"), "\(raw)")
+        // A password's bytes are never printed.
+        #expect(raw.stderr.contains("v\\x{ff}") == !name.hasSuffix("PASSWORD"), "\(raw)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
 }
