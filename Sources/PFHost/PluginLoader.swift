@@ -99,6 +99,21 @@ public enum PluginLoader {
         return listings
     }
 
+    /// `names` (sorted) in the order to look at them: `first` ahead of the others when it is one of
+    /// them and no name before it leads to the same file (which name order keeps: then it stays
+    /// where it is), else as they are.
+    static func loadingOrder(_ names: [String], first: String?, in directory: String) -> [String] {
+        guard let first, let index = names.firstIndex(of: first), index > 0 else { return names }
+        let system = SystemCalls()
+        func identity(_ name: String) -> FileIdentity? {
+            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            guard let info = try? system.status(file) else { return nil }
+            return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        }
+        guard let hinted = identity(first), !names[..<index].contains(where: { identity($0) == hinted }) else { return names }
+        return [first] + names[..<index] + names[(index + 1)...]
+    }
+
     /// The names of the `*.so` files in `directory`, sorted.
     private static func soNames(in directory: String) throws(PluginSetError) -> [String] {
         do { return try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") }.sorted() } catch {
@@ -123,16 +138,15 @@ public enum PluginLoader {
     /// looked at: the snapshot starts its capture then (the set is not checked yet).
     ///
     /// Files are looked at in name order, except `first` (a name in the directory), looked at
-    /// before the others when there is such a file: a snapshot loads first the plugin whose capture
-    /// took longest last time (``SnapshotStore/pluginToLoadFirst()``). The candidates are returned
-    /// in name order all the same, so the set's checks and messages do not depend on it; of two
-    /// names for one file, the one looked at first is kept.
+    /// before the others when there is such a file and no name before it is the same file: a
+    /// snapshot loads first the plugin whose capture took longest last time
+    /// (``SnapshotStore/pluginToLoadFirst()``). The candidates are returned in name order all the
+    /// same, and of two names for one file the first by name is kept, so the set's checks and
+    /// messages do not depend on `first`.
     static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust, first: String? = nil,
                            onLoaded: (LoadedPlugin) -> Void = { _ in }) throws(PluginSetError) -> [Candidate] {
         let names = try soNames(in: directory)
-        let order = first.flatMap { first in names.firstIndex(of: first) }.map { index in
-            [names[index]] + names[..<index] + names[(index + 1)...]
-        } ?? names
+        let order = loadingOrder(names, first: first, in: directory)
         var seen = Set<FileIdentity>()
         var byName: [String: Candidate] = [:]
         /// What was looked at, in name order.

@@ -15,7 +15,9 @@ struct LoadOrderTests {
         var log: String { build.file("loads") }
         var hint: String { setup.store + "/ingest/load-first.v1" }
 
-        init(extra: [String: LayerKind] = [:]) throws {
+        /// `extra`: more plugins, each built as a file of its own; `links`: more names for the
+        /// plugin of a kind (symlinks to its file).
+        init(extra: [String: LayerKind] = [:], links: [String: LayerKind] = [:]) throws {
             var replacing: [LayerKind: String] = [:]
             for kind in LayerKind.allCases {
                 replacing[kind] = try PluginBuilder.build(kind: kind, defines: [#"PF_TEST_LOAD_LOG="\#(build.file("loads"))""#],
@@ -26,6 +28,9 @@ struct LoadOrderTests {
                 let built = try PluginBuilder.build(kind: kind, defines: [#"PF_TEST_LOAD_LOG="\#(build.file("loads"))""#],
                                                     into: build.path, name: name)
                 try FileManager.default.createSymbolicLink(atPath: setup.plugins + "/" + name, withDestinationPath: built)
+            }
+            for (name, kind) in links {
+                try FileManager.default.createSymbolicLink(atPath: setup.plugins + "/" + name, withDestinationPath: replacing[kind]!)
             }
         }
 
@@ -102,6 +107,30 @@ struct LoadOrderTests {
         #expect(result.order == Self.nameOrder)
         let ingest = try FileManager.default.contentsOfDirectory(atPath: plugins.setup.store + "/ingest")
         #expect(!ingest.contains { $0.hasSuffix(".tmp") }, "\(ingest)")
+    }
+
+    @Test("of two names for one plugin file the first by name is kept: a hint naming the other is not followed")
+    func twoNamesForOneFile() throws {
+        let plugins = try Logged(links: ["zworld.so": .world])
+        #expect(try pfhost("init", "--store", plugins.setup.store).status == 0)
+        try Data("zworld.so\n".utf8).write(to: URL(fileURLWithPath: plugins.hint))
+        let result = try plugins.snapshot(slow: nil)
+        #expect(result.output.status == 0, "\(result.output)")
+        #expect(result.order == Self.nameOrder)
+        let json = try plugins.setup.snapshot(["--json"])
+        let value = try JSONParser.parse(Array(json.stdout.utf8.dropLast()))
+        #expect(value["layers"]?["world"]?["file"] == .string(plugins.setup.plugins + "/world.so"), "\(json)")
+
+        // The same with a second world plugin (a file of its own): the duplicate names the same two files.
+        let duplicate = try Logged(extra: ["world2.so": .world], links: ["zworld.so": .world])
+        #expect(try pfhost("init", "--store", duplicate.setup.store).status == 0)
+        let without = try duplicate.snapshot(slow: nil)
+        try Data("zworld.so\n".utf8).write(to: URL(fileURLWithPath: duplicate.hint))
+        let with = try duplicate.snapshot(slow: nil)
+        #expect(without.output.status == 2 && with.output.status == 2, "\(with.output)")
+        #expect(with.output.stderr == without.output.stderr)
+        #expect(with.output.stderr.contains("/world.so") && with.output.stderr.contains("/world2.so") && !with.output.stderr.contains("zworld"),
+                "\(with.output)")
     }
 
     @Test("a refused set reports the same, whichever plugin the hint loads first")
