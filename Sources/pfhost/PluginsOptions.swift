@@ -12,6 +12,10 @@ struct PluginsOptions: ParsableArguments {
         discussion: "Without it, a plugin directory or .so writable by group or others, owned by another user, or reached through such a directory or symlink is refused before it is opened."))
     var allowInsecurePlugins = false
 
+    func validate() throws {
+        if plugins?.isEmpty == true { throw ValidationError("--plugins needs a directory; an empty value names none (leave it out for $PFHOST_PLUGINS)") }
+    }
+
     /// The directory the option or the environment names, or a usage error; warns on stderr
     /// when the trust check is off.
     func directory() throws -> String {

@@ -57,6 +57,9 @@ struct SnapshotInvocation: Equatable {
     /// Captures the five layers and commits the snapshot; prints its id (or, with `--json`, the
     /// id and per-layer figures). Throws the `ExitCode` to end with, its message already printed.
     func run() throws {
+        if let tag, let problem = SnapshotStore.tagProblem(tag) {
+            throw fail("invalid tag '\(tag)': \(problem)", ExitStatus.usage)
+        }
         // What the snapshot reads of the environment, through getenv: ProcessInfo's first use
         // costs half a millisecond.
         let environment = getenv("SOURCE_DATE_EPOCH").map { ["SOURCE_DATE_EPOCH": String(cString: $0)] } ?? [:]

@@ -7,6 +7,11 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The store directory (default: $PFHOST_STORE, else ./.pfstore).", valueName: "dir"))
     var store: String?
 
+    func validate() throws {
+        // An empty path would be the working directory itself, with the store's files put there.
+        if store?.isEmpty == true { throw ValidationError("--store needs a directory; an empty value names none (leave it out for $PFHOST_STORE, else ./.pfstore)") }
+    }
+
     /// The store path the options and environment name.
     var path: String { Self.path(store) }
 

@@ -71,6 +71,27 @@ struct LifecycleCommandTests {
         #expect(output.stderr.contains("pfhost: warning: snapshot \(b.hex.prefix(12)) is not listed: blob \(index.manifests[4].digest) is not in"), "\(output)")
     }
 
+    @Test("snapshot --tag with a name that cannot be a tag is bad usage (exit 64), as for pfhost tag: nothing is captured or committed",
+          arguments: [["--tag", ".bad"], ["--tag", "aaaaaaa"], ["--tag", String(repeating: "t", count: 129)], ["--tag=-x"], ["--tag", "a/b"]])
+    func snapshotInvalidTag(_ option: [String]) throws {
+        let setup = SnapshotCommandTests.Setup()
+        let output = try setup.snapshot(option)
+        #expect(output.status == 64, "\(output)")
+        #expect(output.stderr.hasPrefix("pfhost: error: invalid tag '"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: setup.store), "\(output)")
+    }
+
+    @Test("an empty --store or --plugins is bad usage (exit 64): nothing is made in the working directory",
+          arguments: [["list", "--store", ""], ["init", "--store", ""], ["log", "--store", ""], ["snapshot", "--plugins", "", "--store", "s"],
+                      ["snapshot", "--plugins", "p", "--store", ""], ["plugins", "--plugins", ""]])
+    func emptyDirectoryOption(_ arguments: [String]) throws {
+        let dir = TemporaryDirectory()
+        let output = try pfhost(arguments, currentDirectory: dir.path)
+        #expect(output.status == 64, "\(output)")
+        #expect(output.stderr.contains("needs a directory; an empty value names none"), "\(output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
     @Test("a tag never stands in for a content id: tags of 7+ hex digits (either case) are refused; ids, prefixes and TAG~N win over names another tool wrote")
     func tagsCannotShadowIDs() throws {
         let setup = Setup()
