@@ -128,10 +128,12 @@ extension SnapshotStore {
             }
             for name in files {
                 let path = ingestPath + "/" + name
-                guard let info = try? system.linkStatus(path), info.st_mode & S_IFMT == S_IFREG else { continue }
+                // Also what pfhost never makes there (a FIFO, a symlink: unlinked, never opened or
+                // followed); a directory stays.
+                guard let info = try? system.linkStatus(path), info.st_mode & S_IFMT != S_IFDIR else { continue }
                 if !dryRun { guard (try? system.unlink(path)) != nil else { continue } }
                 reclaimed.files += 1
-                reclaimed.bytes += Int64(info.st_size)
+                if info.st_mode & S_IFMT == S_IFREG { reclaimed.bytes += Int64(info.st_size) }
             }
             if lock >= 0 {
                 // Still holding its lock: nobody can be using the token while its files go.

@@ -439,8 +439,13 @@ public struct SystemCalls: Sendable {
     /// is read to its end.
     ///
     /// With `followSymlinks` false, a symlink at `path` itself fails with `ELOOP` (for files inside a
-    /// store, and for plugin inputs an agent could replace with a link).
+    /// store, and for plugin inputs an agent could replace with a link), and anything but a regular
+    /// file fails before it is opened: opening a device can have effects of its own.
     public func readFile(_ path: String, limit: Int = 64 << 20, followSymlinks: Bool = true) throws(SystemCallError) -> [UInt8] {
+        if !followSymlinks, let info = try linkStatus(path), info.st_mode & S_IFMT != S_IFREG {
+            let kind = info.st_mode & S_IFMT
+            throw fail(.open, path, code: kind == S_IFLNK ? ELOOP : kind == S_IFDIR ? EISDIR : EINVAL)
+        }
         let fd = try open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (followSymlinks ? 0 : O_NOFOLLOW))
         defer { Glibc.close(fd) }
         return try readFile(fd, path: path, limit: limit)

@@ -184,6 +184,9 @@ struct CaptureSecurityTests {
             while !stop.load(ordering: .relaxed) { line.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) } }
         }
         writer.start()
+        // The writer is appending before the snapshot starts (on a loaded machine it may start late).
+        var info = stat()
+        while stat(log, &info) == 0 && Int(info.st_size) <= initial.count { usleep(100) }
         let output = try agent.snapshot()
         stop.store(true, ordering: .relaxed)
         while !writer.isFinished { usleep(1000) }

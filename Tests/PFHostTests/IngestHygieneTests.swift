@@ -58,6 +58,23 @@ struct IngestHygieneTests {
         #expect(clean.status == 0, "\(clean)")
     }
 
+    @Test("a FIFO or a symlink named like a gone writer's temporary file is reported and removed, never opened or followed")
+    func plantedTemporaryFiles() throws {
+        let setup = Setup()
+        #expect(try setup.snapshot().status == 0)
+        let ingest = setup.store + "/ingest"
+        let outside = setup.dir.file("outside")
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: outside))
+        #expect(mkfifo(ingest + "/load-first-00000000deadbee0-3.tmp", 0o644) == 0)
+        try FileManager.default.createSymbolicLink(atPath: ingest + "/blob-00000000deadbee1-1.tmp", withDestinationPath: outside)
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 1 && verify.stdout.contains("2 temporary files (0 bytes) left by writers that are gone"), "\(verify)")
+        #expect(try setup.snapshot().status == 0)
+        #expect(Self.temporaryFiles(setup.store) == [])
+        #expect(try String(contentsOfFile: outside, encoding: .utf8) == "keep")
+        #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
+    }
+
     @Test("4 processes × 25 snapshots with --tag main form one chain of 100")
     func concurrentTag() throws {
         let setup = Setup()

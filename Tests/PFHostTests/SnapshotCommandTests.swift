@@ -273,8 +273,10 @@ struct SnapshotCommandTests {
         let marker = build.file("entered")
         let library = try PluginBuilder.build(kind: .model, defines: [#"PF_TEST_HANG_AT_LOAD_MARKER="\#(marker)""#],
                                               into: build.path, name: "hang.so")
-        let setup = Setup()
         for full in [false, true] {
+            // A store of its own each time: the world plugin loads last (no load-order hint), so the
+            // thread its capture leaves inside dlopen holds the loader only once every plugin is loaded.
+            let setup = Setup()
             try? FileManager.default.removeItem(atPath: marker)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: productsDirectory + "/pfhost")
