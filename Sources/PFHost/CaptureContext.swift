@@ -242,6 +242,17 @@ final class CaptureContext: @unchecked Sendable {
 
     // MARK: Outcome
 
+    /// Warns of the keys the plugin was given and never asked for, when it declares no settings
+    /// (ABI 1.0: its keys cannot be checked before it runs, and one it never asked for is most
+    /// likely a typo). Called once the capture has finished and the plugin set is known to be
+    /// sound: a capture of a set that is refused reports nothing of its own.
+    func warnOfUnreadKeys() {
+        guard plugin.settings == nil else { return }
+        let unread = unreadKeys
+        guard !unread.isEmpty else { return }
+        logger.warning("\(unread.map { "\(plugin.kind).\($0)" }.joined(separator: ", ")) set but never read by plugin \(plugin.label), which declares no settings: a typo? (a plugin of ABI 1.1 can declare its settings, and pfhost then refuses unknown keys)")
+    }
+
     /// The keys it was given (`--set`, the config file) that the plugin never asked for.
     var unreadKeys: [String] {
         state.withLock { Set(configValues.keys).subtracting($0.keysRead).sorted() }
@@ -267,14 +278,6 @@ final class CaptureContext: @unchecked Sendable {
             box.abort()
         }
         let state = final.0
-        // A plugin that declares no settings (ABI 1.0) cannot have its keys checked before it runs:
-        // a key it never asked for is most likely a typo.
-        if plugin.settings == nil {
-            let unread = Set(configValues.keys).subtracting(state.keysRead).sorted()
-            if !unread.isEmpty {
-                logger.warning("\(unread.map { "\(plugin.kind).\($0)" }.joined(separator: ", ")) set but never read by plugin \(plugin.label), which declares no settings: a typo? (a plugin of ABI 1.1 can declare its settings, and pfhost then refuses unknown keys)")
-            }
-        }
         func failure(_ message: String) -> Result<CapturedLayer, CaptureFailure> {
             .failure(CaptureFailure(plugin: plugin, message: message, parentLayerDamage: state.parentLayerDamage,
                                     damagedBlob: state.damagedBlob, layerRefused: state.layerRefused))

@@ -75,6 +75,7 @@ public enum CaptureProcess {
             capture.cancel()
         }
         finished.wait()
+        context.warnOfUnreadKeys()
 
         // 5. Flush and answer.
         bytes.flush()

@@ -126,6 +126,9 @@ public struct Snapshotter: Sendable {
         } catch {
             throw .timeout(error)
         }
+        // The set is sound: what each capture in this process was given and never read (capture
+        // processes say it themselves).
+        for task in tasks { (task as? InProcessCapture)?.context.warnOfUnreadKeys() }
         if let damage = Self.parentDamage(report.failures, parent: parents.first, layers: parentLayers ?? [:], store: store) { throw .store(damage) }
         // The failure that cancelled the others comes first.
         guard report.failures.isEmpty else { throw .captures(report.failures) }

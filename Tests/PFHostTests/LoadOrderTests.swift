@@ -36,9 +36,9 @@ struct LoadOrderTests {
 
         /// Takes a snapshot whose `slow` capture takes 200 ms, and returns it with the kinds in the
         /// order they were loaded.
-        func snapshot(slow: LayerKind?) throws -> (output: ProcessOutput, order: [String]) {
+        func snapshot(slow: LayerKind?, _ extra: [String] = []) throws -> (output: ProcessOutput, order: [String]) {
             try? FileManager.default.removeItem(atPath: log)
-            let output = try setup.snapshot(slow.map { ["--set", "\($0).delay_ms=200"] } ?? [])
+            let output = try setup.snapshot((slow.map { ["--set", "\($0).delay_ms=200"] } ?? []) + extra)
             let order = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
             return (output, order)
         }
@@ -131,6 +131,23 @@ struct LoadOrderTests {
         #expect(with.output.stderr == without.output.stderr)
         #expect(with.output.stderr.contains("/world.so") && with.output.stderr.contains("/world2.so") && !with.output.stderr.contains("zworld"),
                 "\(with.output)")
+    }
+
+    @Test("a refused set says nothing of the captures it started (a key one never read), whichever loads first")
+    func refusedSetWarnsOfNothing() throws {
+        let plugins = try Logged(extra: ["world2.so": .world])
+        #expect(try pfhost("init", "--store", plugins.setup.store).status == 0)
+        for hint in [nil, "world2.so"] {
+            if let hint { try Data("\(hint)\n".utf8).write(to: URL(fileURLWithPath: plugins.hint)) }
+            let result = try plugins.snapshot(slow: nil, ["--set", "world.typo=1"])
+            #expect(result.output.status == 2, "\(result.output)")
+            #expect(!result.output.stderr.contains("never read"), "\(result.output)")
+            #expect(result.output.stderr.hasPrefix("pfhost: error: two plugins capture the world layer"), "\(result.output)")
+        }
+        // A sound set still says it.
+        let sound = try Logged()
+        let output = try sound.setup.snapshot(["--set", "world.typo=1"])
+        #expect(output.status == 0 && output.stderr.contains("world.typo set but never read by plugin"), "\(output)")
     }
 
     @Test("a refused set reports the same, whichever plugin the hint loads first")
