@@ -62,9 +62,9 @@ public enum PluginLoader {
     /// `allowInsecurePlugins`) but none opened: what `--isolate` hands to its capture processes,
     /// which check each again and load it there (``load(_:as:allowInsecurePlugins:)``).
     static func list(in directory: String, allowInsecurePlugins: Bool) throws(PluginSetError) -> [Listing] {
-        let names = try soNames(in: directory)
+        let (names, unreadable) = try soNames(in: directory)
         var seen = Set<FileIdentity>()
-        var listings: [Listing] = []
+        var listings = unreadable.map { Listing(file: $0.file, path: .failure($0)) }
         let trust = PluginTrust()
         var checkedDirectory: PluginTrust.Checked?
         if !allowInsecurePlugins {
@@ -114,11 +114,26 @@ public enum PluginLoader {
         return [first] + names[..<index] + names[(index + 1)...]
     }
 
-    /// The names of the `*.so` files in `directory`, sorted.
-    private static func soNames(in directory: String) throws(PluginSetError) -> [String] {
-        do { return try SystemCalls().listDirectory(directory).filter { $0.hasSuffix(".so") }.sorted() } catch {
+    /// The names of the `*.so` files in `directory`, sorted, and the refusal of each `.so` whose
+    /// name is not UTF-8: decoded, such a name would be another file's (`w\xff.so` read as
+    /// `w\u{FFFD}.so`), so that file is never opened and never stands in for it.
+    private static func soNames(in directory: String) throws(PluginSetError) -> (names: [String], unreadable: [PluginRefusal]) {
+        let all: [[UInt8]]
+        do { all = try SystemCalls().listDirectoryBytes(directory) } catch {
             throw .unreadableDirectory(directory, reason: error.reason)
         }
+        var names: [String] = []
+        var unreadable: [(display: String, refusal: PluginRefusal)] = []
+        for bytes in all where bytes.count > 3 && bytes.suffix(3).elementsEqual(".so".utf8) {
+            if let name = String(validating: bytes, as: UTF8.self) {
+                names.append(name)
+            } else {
+                let display = DisplayText.escaped(bytes: bytes)
+                let file = directory.hasSuffix("/") ? directory + display : directory + "/" + display
+                unreadable.append((display, .notLoadable(file: file, reason: "its file name is not valid UTF-8: pfhost reads plugin file names as UTF-8, and this one decoded would name another file; rename it")))
+            }
+        }
+        return (names.sorted(), unreadable.sorted { $0.display < $1.display }.map(\.refusal))
     }
 
     /// Loads every `.so` in `directory` and reports each one.
@@ -145,12 +160,14 @@ public enum PluginLoader {
     /// messages do not depend on `first`.
     static func candidates(in directory: String, allowInsecurePlugins: Bool, trust: PluginTrust, first: String? = nil,
                            onLoaded: (LoadedPlugin) -> Void = { _ in }) throws(PluginSetError) -> [Candidate] {
-        let names = try soNames(in: directory)
+        let (names, unreadable) = try soNames(in: directory)
         let order = loadingOrder(names, first: first, in: directory)
         var seen = Set<FileIdentity>()
         var byName: [String: Candidate] = [:]
-        /// What was looked at, in name order.
-        func inNameOrder() -> [Candidate] { names.compactMap { byName[$0] } }
+        /// What was looked at, in name order, after the names that are not UTF-8.
+        func inNameOrder() -> [Candidate] {
+            unreadable.map { Candidate(file: $0.file, result: .failure($0)) } + names.compactMap { byName[$0] }
+        }
         guard !allowInsecurePlugins else {
             for name in order {
                 let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name

@@ -426,9 +426,14 @@ public struct SystemCalls: Sendable {
     /// The names in the directory at `path`, without `.` and `..` (names that are not UTF-8 are
     /// decoded with replacement characters: for directories pfhost names itself, like `blobs/`).
     public func listDirectory(_ path: String) throws(SystemCallError) -> [String] {
+        try listDirectoryBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The names in directory `path` as the kernel gives them (bytes, no `.` or `..`).
+    public func listDirectoryBytes(_ path: String) throws(SystemCallError) -> [[UInt8]] {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { Glibc.close(fd) }
-        return try names(inDirectory: fd, path: path).map { String(decoding: $0, as: UTF8.self) }
+        return try names(inDirectory: fd, path: path)
     }
 
     // MARK: Whole files

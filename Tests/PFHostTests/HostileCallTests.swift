@@ -64,6 +64,23 @@ struct HostileCallTests {
         #expect(!output.stderr.contains("is not valid UTF-8"), "\(output)")
     }
 
+    @Test("a plugin file whose name is not UTF-8 is refused naming it, never stood in for by the file its decoded name names")
+    func nonUTF8PluginName() throws {
+        let setup = Setup()
+        let world = try FileManager.default.destinationOfSymbolicLink(atPath: setup.plugins + "/world.so")
+        // zw\xff.so, and its decoded twin zw\u{FFFD}.so (both the world plugin), made through a shell.
+        let made = try run("/bin/sh", ["-c", "ln -s \"$1\" \"$0/$(printf 'zw\\377.so')\" && ln -s \"$1\" \"$0/zw\u{FFFD}.so\"", setup.plugins, world])
+        #expect(made.status == 0, "\(made)")
+        let output = try setup.snapshot()
+        #expect(output.status == 2, "\(output)")
+        #expect(output.stderr.contains("\(setup.plugins)/zw\\x{ff}.so: cannot be loaded: its file name is not valid UTF-8"), "\(output)")
+        #expect(!output.stderr.contains("two plugins capture"), "\(output)")
+        let listed = try pfhost("plugins", "--plugins", setup.plugins)
+        #expect(listed.status == 2 && listed.stdout.contains("zw\\x{ff}.so") && listed.stdout.contains("not valid UTF-8"), "\(listed)")
+        let isolated = try setup.snapshot(["--isolate"])
+        #expect(isolated.status == 2 && isolated.stderr.contains("zw\\x{ff}.so: cannot be loaded: its file name is not valid UTF-8"), "\(isolated)")
+    }
+
     @Test("a pfhost environment variable that is not UTF-8 is refused naming it (exit 64), nothing made where its decoded value points",
           arguments: [("PFHOST_STORE", "list"), ("PFHOST_PLUGINS", "snapshot --store s"), ("PFHOST_REGISTRY_PASSWORD", "list --store s")])
     func nonUTF8Environment(_ name: String, _ command: String) throws {
