@@ -96,8 +96,16 @@ extension SnapshotStore {
         // locked: only one older than a minute (a live claim is renamed within microseconds) goes.
         for name in names where name.hasPrefix("owner-") && name.hasSuffix(".lock.new") {
             let token = name.dropFirst("owner-".count).dropLast(".lock.new".count)
-            guard String(token) != mine, let info = try? system.linkStatus(ingestPath + "/" + name),
-                  time(nil) - info.st_mtim.tv_sec > 60,
+            guard String(token) != mine, let info = try? system.linkStatus(ingestPath + "/" + name) else { continue }
+            let kind = info.st_mode & S_IFMT
+            // A claim is a regular file: anything else there (a FIFO, a symlink) is no claim at all.
+            if kind != S_IFREG {
+                guard kind != S_IFDIR else { continue }
+                if !dryRun { try? system.unlink(ingestPath + "/" + name) }
+                reclaimed.files += 1
+                continue
+            }
+            guard time(nil) - info.st_mtim.tv_sec > 60,
                   let fd = try? system.open(ingestPath + "/" + name, O_RDWR | O_NOFOLLOW | O_NONBLOCK) else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
                 if !dryRun { try? system.unlink(ingestPath + "/" + name) }
@@ -115,12 +123,21 @@ extension SnapshotStore {
             // starts may show its first temporary file and not yet its lock.
             let lockPath = ingestPath + "/owner-\(token).lock"
             var lock: Int32 = -1
-            do {
-                lock = try system.open(lockPath, O_RDWR | O_NOFOLLOW)
-            } catch where error.code == ENOENT {
-                // No claim at all: an older pfhost's file, or an owner already reclaimed.
-            } catch {
-                continue
+            // A claim's lock is a regular file: a symlink, FIFO or directory in its place is no live
+            // writer's (it is removed, unless a directory, and never opened or followed).
+            if let info = try? system.linkStatus(lockPath), info.st_mode & S_IFMT != S_IFREG {
+                if info.st_mode & S_IFMT != S_IFDIR {
+                    if !dryRun { try? system.unlink(lockPath) }
+                    reclaimed.files += 1
+                }
+            } else {
+                do {
+                    lock = try system.open(lockPath, O_RDWR | O_NOFOLLOW)
+                } catch where error.code == ENOENT {
+                    // No claim at all: an older pfhost's file, or an owner already reclaimed.
+                } catch {
+                    continue
+                }
             }
             if lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0 {
                 Glibc.close(lock) // a live writer

@@ -186,6 +186,12 @@ public struct StoreVerifier {
         } catch {
             report(nil, store.path + "/ingest", "cannot be listed: \(error)")
         }
+        // The lock files every write takes: anything but a regular file there fails every snapshot.
+        for name in ["index.lock", "gc.lock"] {
+            let path = store.path + "/ingest/" + name
+            guard let info = try? store.system.linkStatus(path), info.st_mode & S_IFMT != S_IFREG else { continue }
+            report(nil, path, "is not a regular file (\(Self.kindName(info.st_mode))): no snapshot, tag or gc can lock the store; remove it, and the next command creates it again")
+        }
     }
 
     /// Hashes every blob file side by side first (``SnapshotStore/verify(kernel:next:done:)``: up to

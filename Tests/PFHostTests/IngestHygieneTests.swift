@@ -75,6 +75,47 @@ struct IngestHygieneTests {
         #expect(try pfhost("verify", "--all", "--store", setup.store).status == 0)
     }
 
+    @Test("a gone writer's files are reclaimed when its lock is a symlink, a FIFO or a directory, and a claim that is not a file goes",
+          arguments: ["symlink", "fifo", "directory"])
+    func plantedOwnerLocks(_ kind: String) throws {
+        let setup = Setup()
+        #expect(try setup.snapshot().status == 0)
+        let ingest = setup.store + "/ingest"
+        let outside = setup.dir.file("outside")
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: outside))
+        let token = "aaaaaaaaaaaaaaaa"
+        let lock = ingest + "/owner-\(token).lock"
+        switch kind {
+        case "symlink": try FileManager.default.createSymbolicLink(atPath: lock, withDestinationPath: outside)
+        case "fifo": #expect(mkfifo(lock, 0o644) == 0)
+        default: try FileManager.default.createDirectory(atPath: lock, withIntermediateDirectories: false)
+        }
+        try Data(count: 1000).write(to: URL(fileURLWithPath: ingest + "/blob-\(token)-1.tmp"))
+        #expect(mkfifo(ingest + "/stat-cache-\(token)-2.tmp", 0o644) == 0)
+        // Claims that are not regular files: never a live writer's.
+        #expect(mkfifo(ingest + "/owner-bbbbbbbbbbbbbbbb.lock.new", 0o644) == 0)
+        try FileManager.default.createSymbolicLink(atPath: ingest + "/owner-cccccccccccccccc.lock.new", withDestinationPath: outside)
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 1 && verify.stdout.contains("(1000 bytes) left by writers that are gone"), "\(verify)")
+        #expect(try setup.snapshot().status == 0)
+        let left = try FileManager.default.contentsOfDirectory(atPath: ingest)
+        #expect(!left.contains { $0.hasSuffix(".tmp") || $0.hasSuffix(".lock.new") }, "\(left)")
+        #expect(left.contains("owner-\(token).lock") == (kind == "directory"), "\(left)")
+        #expect(try String(contentsOfFile: outside, encoding: .utf8) == "keep")
+    }
+
+    @Test("verify reports a lock file that is not a regular file (every write would fail on it)", arguments: ["index.lock", "gc.lock"])
+    func plantedLockFile(_ name: String) throws {
+        let setup = Setup()
+        #expect(try setup.snapshot().status == 0)
+        let path = setup.store + "/ingest/" + name
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: setup.dir.file("elsewhere"))
+        let verify = try pfhost("verify", "--all", "--store", setup.store)
+        #expect(verify.status == 1 && verify.stdout.contains("\(path): is not a regular file (a symlink)"), "\(verify)")
+        #expect(!FileManager.default.fileExists(atPath: setup.dir.file("elsewhere")))
+    }
+
     @Test("4 processes × 25 snapshots with --tag main form one chain of 100")
     func concurrentTag() throws {
         let setup = Setup()
