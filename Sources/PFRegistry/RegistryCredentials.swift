@@ -32,20 +32,20 @@ public struct RegistryCredentials: Sendable, Equatable {
     /// - Throws: ``RegistryError/credentials(_:)`` when a file exists but cannot be read or
     ///   its entry is malformed: silently pushing without credentials would hide that.
     public static func find(for registry: String, system: SystemCalls = SystemCalls()) throws(RegistryError) -> RegistryCredentials? {
-        if let username = environment("PFHOST_REGISTRY_USERNAME") {
-            guard let password = environment("PFHOST_REGISTRY_PASSWORD") else {
+        if let username = try environment("PFHOST_REGISTRY_USERNAME") {
+            guard let password = try environment("PFHOST_REGISTRY_PASSWORD") else {
                 throw .credentials("PFHOST_REGISTRY_USERNAME is set but PFHOST_REGISTRY_PASSWORD is not")
             }
             return RegistryCredentials(username: username, password: password, source: "PFHOST_REGISTRY_USERNAME")
         }
-        if environment("PFHOST_REGISTRY_PASSWORD") != nil {
+        if try environment("PFHOST_REGISTRY_PASSWORD") != nil {
             throw .credentials("PFHOST_REGISTRY_PASSWORD is set but PFHOST_REGISTRY_USERNAME is not")
         }
         var files: [String] = []
-        if let file = environment("REGISTRY_AUTH_FILE") { files.append(file) }
-        if let directory = environment("DOCKER_CONFIG") {
+        if let file = try environment("REGISTRY_AUTH_FILE") { files.append(file) }
+        if let directory = try environment("DOCKER_CONFIG") {
             files.append(directory + "/config.json")
-        } else if let home = environment("HOME") {
+        } else if let home = try environment("HOME") {
             files.append(home + "/.docker/config.json")
         }
         for file in files {
@@ -88,5 +88,14 @@ public struct RegistryCredentials: Sendable, Equatable {
         "Basic " + Base64.encode(Array((username + ":" + password).utf8))
     }
 
-    private static func environment(_ name: String) -> String? { SystemCalls.environment(name) }
+    /// Environment variable `name` (nil when unset or empty); one that is not valid UTF-8 is an
+    /// error naming it (its bytes unprinted): decoded, it would be another password, user or file.
+    private static func environment(_ name: String) throws(RegistryError) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let bytes = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .credentials("$\(name) is not valid UTF-8: set it to UTF-8 text (a password or a path with other bytes would be read as another)")
+        }
+        return text.isEmpty ? nil : text
+    }
 }

@@ -21,9 +21,7 @@ struct PFHostCommand: ParsableCommand {
         }
         if let (name, bytes) = RawArguments.invalidEnvironment() {
             var standardError = StandardError()
-            // A password's bytes are not printed.
-            let shown = name.hasSuffix("PASSWORD") ? "" : " (\(DisplayText.escaped(bytes: bytes)))"
-            print("pfhost: error: $\(name)\(shown) is not valid UTF-8: pfhost reads it as UTF-8 text, and a value with other bytes would name something else; set it to UTF-8 text, or unset it and pass the value as an option", to: &standardError)
+            print("pfhost: error: $\(name) (\(DisplayText.escaped(bytes: bytes))) is not valid UTF-8: pfhost reads it as UTF-8 text, and a value with other bytes would name something else; set it to UTF-8 text, or unset it and pass the value as an option", to: &standardError)
             exit(withError: ExitCode.validationFailure)
         }
         if let directory = RawArguments.invalidWorkingDirectory() {

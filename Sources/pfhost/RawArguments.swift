@@ -35,11 +35,12 @@ enum RawArguments {
         return [subcommand] + option + rest.dropFirst()
     }
 
-    /// pfhost's own environment variables, read as UTF-8 text like the arguments.
-    static let environmentVariables = ["PFHOST_STORE", "PFHOST_PLUGINS", "PFHOST_REGISTRY_USERNAME", "PFHOST_REGISTRY_PASSWORD"]
+    /// pfhost's own environment variables that name directories, read as UTF-8 text like the
+    /// arguments (the registry's are checked where push and pull read them).
+    static let environmentVariables = ["PFHOST_STORE", "PFHOST_PLUGINS"]
 
     /// The first of ``environmentVariables`` whose value is not valid UTF-8, with its bytes, or nil:
-    /// decoded, it would name another store or plugin directory (or send other credentials).
+    /// decoded, it would name another store or plugin directory.
     static func invalidEnvironment() -> (name: String, bytes: [UInt8])? {
         for name in environmentVariables {
             guard let value = getenv(name) else { continue }
