@@ -21,8 +21,18 @@ extension SnapshotStore {
     }
 
     func readIndexDocument() throws(StoreError) -> IndexDocument {
-        let bytes = try step("reading \(indexPath)") { () throws(SystemCallError) in try system.readFile(indexPath, followSymlinks: false) }
+        let bytes: [UInt8]
+        do { bytes = try system.readFile(indexPath, followSymlinks: false) } catch where error.operation == "open" && [ELOOP, EINVAL, EISDIR].contains(error.code) {
+            throw .corrupt(file: indexPath, reason: Self.notRegularDocument("index.json"))
+        } catch {
+            throw .io(step: "reading \(indexPath)", error)
+        }
         return try IndexDocument.parse(bytes, file: indexPath, store: path)
+    }
+
+    /// Why a store document that is a symlink, directory, FIFO or device cannot be read.
+    static func notRegularDocument(_ name: String) -> String {
+        "it is not a regular file (a symlink, a directory, a FIFO or a device where \(name) belongs); pfhost never follows a link inside a store or opens anything else there: put the store's \(name) back in its place"
     }
 
     /// Commits a snapshot: stores its documents (see `docs/store-format.md`), flushes, appends it
@@ -217,13 +227,16 @@ extension SnapshotStore {
     /// of 1 MiB, never more than one line (at most 64 KiB) gathered at a time.
     func readJournal() throws(StoreError) -> (records: [JournalRecord], damaged: [JournalDamage]) {
         let file = journalPath
+        // Anything but a regular file is not opened: opening a device can have effects of its own.
+        let info = try step("reading \(file)") { () throws(SystemCallError) in try system.linkStatus(file) }
+        if let info, info.st_mode & S_IFMT != S_IFREG { throw .corrupt(file: file, reason: Self.notRegularDocument("the journal")) }
         let fd: Int32
         do {
             fd = try system.open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
         } catch where error.code == ENOENT {
             return ([], [])
         } catch where error.code == ELOOP {
-            throw .corrupt(file: file, reason: "it is a symlink; pfhost never follows one inside a store: replace it with the journal itself")
+            throw .corrupt(file: file, reason: Self.notRegularDocument("the journal"))
         } catch {
             throw .io(step: "reading \(file)", error)
         }

@@ -308,6 +308,25 @@ struct StoreDamageTests {
 
     // MARK: Messages
 
+    @Test("index.json or the journal replaced by a FIFO, a directory or a symlink: exit 3 naming it, never opened or followed",
+          arguments: [("index.json", "fifo"), ("index.json", "directory"), ("index.json", "symlink"),
+                      ("ingest/journal.v2", "fifo"), ("ingest/journal.v2", "directory"), ("ingest/journal.v2", "symlink")])
+    func documentNotAFile(_ name: String, _ kind: String) throws {
+        let setup = SnapshotCommandTests.Setup()
+        #expect(try setup.snapshot(["--tag", "t"]).status == 0)
+        let path = setup.store + "/" + name
+        try FileManager.default.removeItem(atPath: path)
+        switch kind {
+        case "fifo": #expect(mkfifo(path, 0o644) == 0)
+        case "directory": try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        default: try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/zero")
+        }
+        let list = try pfhost("list", "--store", setup.store)
+        #expect(list.status == 3, "\(list)")
+        let what = name == "index.json" ? "index.json" : "the journal"
+        #expect(list.stderr.contains("\(path) is corrupt: it is not a regular file (a symlink, a directory, a FIFO or a device where \(what) belongs)"), "\(list)")
+    }
+
     @Test("usage and damage messages: forget's either/or, TAG~N overflowing, plurals, a linked lock file, a blob that is a directory")
     func messages() throws {
         let setup = Setup()
