@@ -64,7 +64,7 @@ public enum PluginLoader {
     static func list(in directory: String, allowInsecurePlugins: Bool) throws(PluginSetError) -> [Listing] {
         let (names, unreadable) = try soNames(in: directory)
         var seen = Set<FileIdentity>()
-        var listings = unreadable.map { Listing(file: $0.file, path: .failure($0)) }
+        var listings: [Listing] = []
         let trust = PluginTrust()
         var checkedDirectory: PluginTrust.Checked?
         if !allowInsecurePlugins {
@@ -96,7 +96,10 @@ public enum PluginLoader {
                 }))
             }
         }
-        return listings
+        // In name order, the names that are not UTF-8 by their escaped form among the others.
+        return (listings.map { (String($0.file.split(separator: "/").last ?? ""), $0) }
+            + unreadable.map { ($0.display, Listing(file: $0.refusal.file, path: .failure($0.refusal))) })
+            .sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     /// `names` (sorted) in the order to look at them: `first` ahead of the others when it is one of
@@ -117,7 +120,7 @@ public enum PluginLoader {
     /// The names of the `*.so` files in `directory`, sorted, and the refusal of each `.so` whose
     /// name is not UTF-8: decoded, such a name would be another file's (`w\xff.so` read as
     /// `w\u{FFFD}.so`), so that file is never opened and never stands in for it.
-    private static func soNames(in directory: String) throws(PluginSetError) -> (names: [String], unreadable: [PluginRefusal]) {
+    private static func soNames(in directory: String) throws(PluginSetError) -> (names: [String], unreadable: [(display: String, refusal: PluginRefusal)]) {
         let all: [[UInt8]]
         do { all = try SystemCalls().listDirectoryBytes(directory) } catch {
             throw .unreadableDirectory(directory, reason: error.reason)
@@ -133,7 +136,7 @@ public enum PluginLoader {
                 unreadable.append((display, .notLoadable(file: file, reason: "its file name is not valid UTF-8: pfhost reads plugin file names as UTF-8, and this one decoded would name another file; rename it")))
             }
         }
-        return (names.sorted(), unreadable.sorted { $0.display < $1.display }.map(\.refusal))
+        return (names.sorted(), unreadable)
     }
 
     /// Loads every `.so` in `directory` and reports each one.
@@ -164,9 +167,11 @@ public enum PluginLoader {
         let order = loadingOrder(names, first: first, in: directory)
         var seen = Set<FileIdentity>()
         var byName: [String: Candidate] = [:]
-        /// What was looked at, in name order, after the names that are not UTF-8.
+        /// What was looked at, in name order (the names that are not UTF-8 by their escaped form).
         func inNameOrder() -> [Candidate] {
-            unreadable.map { Candidate(file: $0.file, result: .failure($0)) } + names.compactMap { byName[$0] }
+            (names.compactMap { name in byName[name].map { (name, $0) } }
+                + unreadable.map { ($0.display, Candidate(file: $0.refusal.file, result: .failure($0.refusal))) })
+                .sorted { $0.0 < $1.0 }.map(\.1)
         }
         guard !allowInsecurePlugins else {
             for name in order {

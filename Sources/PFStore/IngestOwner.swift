@@ -126,10 +126,8 @@ extension SnapshotStore {
             // A claim's lock is a regular file: a symlink, FIFO or directory in its place is no live
             // writer's (it is removed, unless a directory, and never opened or followed).
             if let info = try? system.linkStatus(lockPath), info.st_mode & S_IFMT != S_IFREG {
-                if info.st_mode & S_IFMT != S_IFDIR {
-                    if !dryRun { try? system.unlink(lockPath) }
-                    reclaimed.files += 1
-                }
+                // Not counted, as a gone writer's lock file is not: its temporary files are.
+                if info.st_mode & S_IFMT != S_IFDIR, !dryRun { try? system.unlink(lockPath) }
             } else {
                 do {
                     lock = try system.open(lockPath, O_RDWR | O_NOFOLLOW)

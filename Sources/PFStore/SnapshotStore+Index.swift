@@ -167,9 +167,12 @@ extension SnapshotStore {
         guard !records.isEmpty else { return }
         let file = journalPath
         let sync = durability != .none
+        // Anything but a regular file is not opened (a FIFO's writer would wake, a device act).
+        let found = try step("appending to \(file)") { () throws(SystemCallError) in try system.linkStatus(file) }
+        if let found, found.st_mode & S_IFMT != S_IFREG { throw .corrupt(file: file, reason: Self.notRegularDocument("the journal")) }
         try step("appending to \(file)") { () throws(SystemCallError) in
-            let existed = try system.linkStatus(file) != nil
-            let fd = try system.open(file, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o644)
+            let existed = found != nil
+            let fd = try system.open(file, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: 0o644)
             defer { try? system.close(fd, path: file) }
             let info = try system.status(fd, path: file)
             guard info.st_mode & S_IFMT == S_IFREG else { throw SystemCallError(operation: "open", path: file, code: EINVAL) }

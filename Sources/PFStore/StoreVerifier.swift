@@ -71,6 +71,7 @@ public struct StoreVerifier {
             verifyEveryBlob()
             verifyIngest()
         }
+        verifyLockFiles()
         return problems
     }
 
@@ -186,7 +187,10 @@ public struct StoreVerifier {
         } catch {
             report(nil, store.path + "/ingest", "cannot be listed: \(error)")
         }
-        // The lock files every write takes: anything but a regular file there fails every snapshot.
+    }
+
+    /// The lock files every write takes: anything but a regular file there fails every snapshot.
+    private mutating func verifyLockFiles() {
         for name in ["index.lock", "gc.lock"] {
             let path = store.path + "/ingest/" + name
             guard let info = try? store.system.linkStatus(path), info.st_mode & S_IFMT != S_IFREG else { continue }

@@ -51,6 +51,8 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
+        // An empty path would be the working directory itself, restored over.
+        guard !target.isEmpty else { throw ValidationError("--to needs a directory; an empty value names none") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
         _ = try kinds()
     }

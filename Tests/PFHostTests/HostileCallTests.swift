@@ -77,6 +77,9 @@ struct HostileCallTests {
         #expect(!output.stderr.contains("two plugins capture"), "\(output)")
         let listed = try pfhost("plugins", "--plugins", setup.plugins)
         #expect(listed.status == 2 && listed.stdout.contains("zw\\x{ff}.so") && listed.stdout.contains("not valid UTF-8"), "\(listed)")
+        // Listed in name order, by its escaped form.
+        let listedWorld = try #require(listed.stdout.range(of: "/world.so")), odd = try #require(listed.stdout.range(of: "zw\\x{ff}.so"))
+        #expect(listedWorld.lowerBound < odd.lowerBound, "\(listed)")
         let isolated = try setup.snapshot(["--isolate"])
         #expect(isolated.status == 2 && isolated.stderr.contains("zw\\x{ff}.so: cannot be loaded: its file name is not valid UTF-8"), "\(isolated)")
     }

@@ -83,7 +83,8 @@ struct LifecycleCommandTests {
 
     @Test("an empty --store or --plugins is bad usage (exit 64): nothing is made in the working directory",
           arguments: [["list", "--store", ""], ["init", "--store", ""], ["log", "--store", ""], ["snapshot", "--plugins", "", "--store", "s"],
-                      ["snapshot", "--plugins", "p", "--store", ""], ["plugins", "--plugins", ""]])
+                      ["snapshot", "--plugins", "p", "--store", ""], ["plugins", "--plugins", ""],
+                      ["restore", "t", "--store", "s", "--plugins", "p", "--to", ""]])
     func emptyDirectoryOption(_ arguments: [String]) throws {
         let dir = TemporaryDirectory()
         let output = try pfhost(arguments, currentDirectory: dir.path)

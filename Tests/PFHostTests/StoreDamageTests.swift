@@ -325,6 +325,10 @@ struct StoreDamageTests {
         #expect(list.status == 3, "\(list)")
         let what = name == "index.json" ? "index.json" : "the journal"
         #expect(list.stderr.contains("\(path) is corrupt: it is not a regular file (a symlink, a directory, a FIFO or a device where \(what) belongs)"), "\(list)")
+        // A snapshot's commit (which appends to the journal without reading it) says the same, and commits nothing.
+        let snapshot = try setup.snapshot(["--tag", "t"])
+        #expect(snapshot.status == 3, "\(snapshot)")
+        #expect(snapshot.stderr.contains("\(path) is corrupt: it is not a regular file"), "\(snapshot)")
     }
 
     @Test("usage and damage messages: forget's either/or, TAG~N overflowing, plurals, a linked lock file, a blob that is a directory")
