@@ -318,6 +318,7 @@ extension SnapshotStore {
         // wrote under such a name (or one made before tags of hex digits were refused) must not
         // make `forget ID` forget another snapshot. A hex reference that is no prefix of a
         // snapshot may still be such an old tag.
+        if reference.isEmpty { throw .malformedReference(reference, reason: "an empty reference names no snapshot; give a tag, TAG~N, a content id or a prefix of one") }
         let hex = reference.hasPrefix("sha256:") ? String(reference.dropFirst("sha256:".count)) : reference
         if reference.hasPrefix("sha256:") || (IndexDocument.isHex(hex) && hex.utf8.count >= IndexDocument.minimumPrefix) {
             do { return try resolveContentID(reference, hex: hex) } catch {

@@ -33,10 +33,10 @@ struct SnapshotCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The agent's fingerprint.", valueName: "fingerprint"))
     var agentFingerprint: String?
 
-    @Option(help: "How hard to flush: none, batch or strict.")
+    @Option(help: "How hard to flush.")
     var durability: Durability = .batch
 
-    @Option(help: ArgumentHelp("Seconds the captures may take before they are cancelled.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds the captures may take, counted once every plugin is loaded, before they are cancelled (each plugin may also take this long to load).", valueName: "seconds"))
     var timeout: Int = 600
 
     @Flag(help: ArgumentHelp(

@@ -81,6 +81,16 @@ struct LifecycleCommandTests {
         #expect(!FileManager.default.fileExists(atPath: setup.store), "\(output)")
     }
 
+    @Test("an empty reference is bad usage (exit 64), not a missing snapshot")
+    func emptyReference() throws {
+        let setup = SnapshotCommandTests.Setup()
+        #expect(try setup.snapshot(["--tag", "t"]).status == 0)
+        for arguments in [["snapshot", "--plugins", setup.plugins, "--parent", ""], ["show", ""], ["tag", "", "u"]] {
+            let output = try pfhost(arguments + ["--store", setup.store])
+            #expect(output.status == 64 && output.stderr.contains("an empty reference names no snapshot"), "\(arguments): \(output)")
+        }
+    }
+
     @Test("an empty --store or --plugins is bad usage (exit 64): nothing is made in the working directory",
           arguments: [["list", "--store", ""], ["init", "--store", ""], ["log", "--store", ""], ["snapshot", "--plugins", "", "--store", "s"],
                       ["snapshot", "--plugins", "p", "--store", ""], ["plugins", "--plugins", ""],

@@ -310,7 +310,8 @@ struct StoreDamageTests {
 
     @Test("index.json or the journal replaced by a FIFO, a directory or a symlink: exit 3 naming it, never opened or followed",
           arguments: [("index.json", "fifo"), ("index.json", "directory"), ("index.json", "symlink"),
-                      ("ingest/journal.v2", "fifo"), ("ingest/journal.v2", "directory"), ("ingest/journal.v2", "symlink")])
+                      ("ingest/journal.v2", "fifo"), ("ingest/journal.v2", "directory"), ("ingest/journal.v2", "symlink"),
+                      ("oci-layout", "fifo"), ("oci-layout", "symlink")])
     func documentNotAFile(_ name: String, _ kind: String) throws {
         let setup = SnapshotCommandTests.Setup()
         #expect(try setup.snapshot(["--tag", "t"]).status == 0)
@@ -323,7 +324,7 @@ struct StoreDamageTests {
         }
         let list = try pfhost("list", "--store", setup.store)
         #expect(list.status == 3, "\(list)")
-        let what = name == "index.json" ? "index.json" : "the journal"
+        let what = name == "ingest/journal.v2" ? "the journal" : name
         #expect(list.stderr.contains("\(path) is corrupt: it is not a regular file (a symlink, a directory, a FIFO or a device where \(what) belongs)"), "\(list)")
         // A snapshot's commit (which appends to the journal without reading it) says the same, and commits nothing.
         let snapshot = try setup.snapshot(["--tag", "t"])
