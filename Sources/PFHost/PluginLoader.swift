@@ -73,7 +73,7 @@ public enum PluginLoader {
             }
         }
         for name in names {
-            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            let file = path(of: name, in: directory)
             if let checkedDirectory {
                 let checked: PluginTrust.Checked
                 do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
@@ -102,6 +102,11 @@ public enum PluginLoader {
             .sorted { $0.0 < $1.0 }.map(\.1)
     }
 
+    /// The path of `name` in `directory`, as messages and the insecure path name it.
+    private static func path(of name: String, in directory: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
     /// `names` (sorted) in the order to look at them: `first` ahead of the others when it is one of
     /// them and no name before it leads to the same file (which name order keeps: then it stays
     /// where it is), else as they are.
@@ -109,7 +114,7 @@ public enum PluginLoader {
         guard let first, let index = names.firstIndex(of: first), index > 0 else { return names }
         let system = SystemCalls()
         func identity(_ name: String) -> FileIdentity? {
-            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            let file = path(of: name, in: directory)
             guard let info = try? system.status(file) else { return nil }
             return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
         }
@@ -132,7 +137,7 @@ public enum PluginLoader {
                 names.append(name)
             } else {
                 let display = DisplayText.escaped(bytes: bytes)
-                let file = directory.hasSuffix("/") ? directory + display : directory + "/" + display
+                let file = path(of: display, in: directory)
                 unreadable.append((display, .notLoadable(file: file, reason: "its file name is not valid UTF-8: pfhost reads plugin file names as UTF-8, and this one decoded would name another file; rename it")))
             }
         }
@@ -175,7 +180,7 @@ public enum PluginLoader {
         }
         guard !allowInsecurePlugins else {
             for name in order {
-                let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+                let file = path(of: name, in: directory)
                 if let info = try? SystemCalls().status(file) {
                     guard seen.insert(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else { continue }
                 }
@@ -191,7 +196,7 @@ public enum PluginLoader {
         }
         let dependencies = PluginDependencies(trust: trust)
         for name in order {
-            let file = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            let file = path(of: name, in: directory)
             // Looked up through the checked directory's descriptor, not its path.
             let checked: PluginTrust.Checked
             do { checked = try trust.checkFile(name, in: checkedDirectory) } catch {
@@ -214,7 +219,8 @@ public enum PluginLoader {
     /// - Parameters:
     ///   - allowInsecurePlugins: skip ``PluginTrust``'s checks (for development).
     ///   - first: a file name in `directory` to load before the others (the rest load in name
-    ///     order); which loads first changes nothing but when each capture can start.
+    ///     order): files are still checked, reported and refused in name order
+    ///     (docs/store-format.md, "The load-order hint", says what the order can change).
     ///   - onLoaded: called with each plugin as soon as it is loaded, before the next file is
     ///     looked at and before the set is checked (the snapshot starts its capture then).
     /// - Throws: ``PluginSetError`` naming the untrusted directory, every refused file, both

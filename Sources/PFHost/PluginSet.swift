@@ -31,15 +31,15 @@ final class PluginSet {
     ///
     /// `onLoaded` is called with each plugin once it is ready to capture: in process, as soon as it
     /// is loaded (before the next, and before the set is checked); in capture processes, once
-    /// the set is.
-    static func load(_ request: SnapshotRequest, store: SnapshotStore, logger: Logger,
+    /// the set is. In process, the file named `first` loads before the others
+    /// (``PluginLoader/loadSet(from:allowInsecurePlugins:first:onLoaded:)``).
+    static func load(_ request: SnapshotRequest, store: SnapshotStore, logger: Logger, first: String? = nil,
                      onLoaded: (PluginSet, LoadedPlugin) -> Void = { _, _ in }) throws(PluginSetError) -> PluginSet {
         switch request.isolation {
         case .inProcess:
             let set = PluginSet(plugins: [:], store: store, processes: [:], grace: request.grace)
-            // The plugin whose capture took longest last time first: its capture starts earliest.
             set.plugins = try PluginLoader.loadSet(from: request.pluginsDirectory, allowInsecurePlugins: request.allowInsecurePlugins,
-                                                   first: store.pluginToLoadFirst()) { plugin in
+                                                   first: first) { plugin in
                 onLoaded(set, plugin)
             }
             return set

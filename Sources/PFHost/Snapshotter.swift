@@ -79,9 +79,12 @@ public struct Snapshotter: Sendable {
         }
         let pluginSet: PluginSet
         let store = store
+        // In process, the plugin whose capture took longest last time loads first: its capture
+        // starts earliest. Capture processes all start at once.
+        let loadFirst = request.isolation == .inProcess ? store.pluginToLoadFirst() : nil
         let loadDeadline = request.isolation == .inProcess ? LoadDeadline(timeout: request.timeout) { store.discardPending() } : nil
         do throws(PluginSetError) {
-            pluginSet = try PluginSet.load(request, store: store, logger: logger) { set, plugin in
+            pluginSet = try PluginSet.load(request, store: store, logger: logger, first: loadFirst) { set, plugin in
                 let kind = plugin.kind
                 guard case .success(let prepared) = prepared, started[kind] == nil, sectionErrors.isEmpty else { return }
                 let section: [String: String]
@@ -156,7 +159,7 @@ public struct Snapshotter: Sendable {
         }
         do { (id, manifest) = try store.commit(assembled, tag: request.tag, onTagHead: onTagHead, reusing: reusing) } catch { throw .store(error) }
         lap("committed \(id)")
-        if request.isolation == .inProcess { Self.rememberLongestCapture(outcomes, store: store) }
+        if request.isolation == .inProcess { Self.rememberLongestCapture(outcomes, recorded: loadFirst, store: store) }
         let reports = outcomes.map { outcome in
             let summary = manifest.layerSummaries.first { $0.kind == outcome.plugin.kind }!
             return SnapshotResult.LayerReport(
@@ -168,11 +171,10 @@ public struct Snapshotter: Sendable {
 
     /// Records in the store which plugin's capture took longest, for the next snapshot to load it
     /// first (``SnapshotStore/pluginToLoadFirst()``); writes nothing when that is already the one
-    /// recorded, or one as long.
-    static func rememberLongestCapture(_ outcomes: [CaptureRunner.Outcome], store: SnapshotStore) {
+    /// `recorded` (read before loading), or one as long.
+    static func rememberLongestCapture(_ outcomes: [CaptureRunner.Outcome], recorded: String?, store: SnapshotStore) {
         guard let longest = outcomes.map(\.milliseconds).max() else { return }
         func name(_ outcome: CaptureRunner.Outcome) -> String { String(outcome.plugin.file.split(separator: "/").last ?? "") }
-        let recorded = store.pluginToLoadFirst()
         guard !outcomes.contains(where: { $0.milliseconds == longest && name($0) == recorded }),
               let first = outcomes.first(where: { $0.milliseconds == longest })
         else { return }

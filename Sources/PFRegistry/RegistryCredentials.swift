@@ -91,8 +91,7 @@ public struct RegistryCredentials: Sendable, Equatable {
     /// Environment variable `name` (nil when unset or empty); one that is not valid UTF-8 is an
     /// error naming it (its bytes unprinted): decoded, it would be another password, user or file.
     private static func environment(_ name: String) throws(RegistryError) -> String? {
-        guard let value = getenv(name) else { return nil }
-        let bytes = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+        guard let bytes = SystemCalls.environmentBytes(name) else { return nil }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .credentials("$\(name) is not valid UTF-8: set it to UTF-8 text (a password or a path with other bytes would be read as another)")
         }

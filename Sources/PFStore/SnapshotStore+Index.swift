@@ -22,7 +22,7 @@ extension SnapshotStore {
 
     func readIndexDocument() throws(StoreError) -> IndexDocument {
         let bytes: [UInt8]
-        do { bytes = try system.readFile(indexPath, followSymlinks: false) } catch where error.operation == "open" && [ELOOP, EINVAL, EISDIR].contains(error.code) {
+        do { bytes = try system.readFile(indexPath, followSymlinks: false) } catch where error.isOpenOfNonRegularFile {
             throw .corrupt(file: indexPath, reason: Self.notRegularDocument("index.json"))
         } catch {
             throw .io(step: "reading \(indexPath)", error)
@@ -110,7 +110,7 @@ extension SnapshotStore {
     func lockStep<T>(_ lockPath: String, _ what: @autoclosure () -> String, _ body: () throws(SystemCallError) -> T) throws(StoreError) -> T {
         do {
             return try body()
-        } catch where error.operation == "open" && error.path == lockPath && [ELOOP, EINVAL, EISDIR].contains(error.code) {
+        } catch where error.path == lockPath && error.isOpenOfNonRegularFile {
             throw .corrupt(file: lockPath, reason: "it is not a regular file (a symlink, a directory or a FIFO where a lock file belongs); pfhost never follows a link inside a store: remove it, and the next command creates it again")
         } catch {
             throw .io(step: what(), error)
@@ -161,15 +161,22 @@ extension SnapshotStore {
 
     var journalPath: String { ingestPath + "/journal.v2" }
 
+    /// The journal's `lstat`, nil when there is none. Anything but a regular file there is damage
+    /// and is never opened (a FIFO's writer would wake, a device act on its open).
+    private func journalStatus(step what: @autoclosure () -> String) throws(StoreError) -> stat? {
+        let file = journalPath
+        let info = try step(what()) { () throws(SystemCallError) in try system.linkStatus(file) }
+        if let info, info.st_mode & S_IFMT != S_IFREG { throw .corrupt(file: file, reason: Self.notRegularDocument("the journal")) }
+        return info
+    }
+
     /// Under the index lock: appends `records` to the journal in one write and makes them durable
     /// (not in `none`). A last line a crash cut short is cut off first.
     func appendJournal(_ records: [JournalRecord]) throws(StoreError) {
         guard !records.isEmpty else { return }
         let file = journalPath
         let sync = durability != .none
-        // Anything but a regular file is not opened (a FIFO's writer would wake, a device act).
-        let found = try step("appending to \(file)") { () throws(SystemCallError) in try system.linkStatus(file) }
-        if let found, found.st_mode & S_IFMT != S_IFREG { throw .corrupt(file: file, reason: Self.notRegularDocument("the journal")) }
+        let found = try journalStatus(step: "appending to \(file)")
         try step("appending to \(file)") { () throws(SystemCallError) in
             let existed = found != nil
             let fd = try system.open(file, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode: 0o644)
@@ -230,9 +237,7 @@ extension SnapshotStore {
     /// of 1 MiB, never more than one line (at most 64 KiB) gathered at a time.
     func readJournal() throws(StoreError) -> (records: [JournalRecord], damaged: [JournalDamage]) {
         let file = journalPath
-        // Anything but a regular file is not opened: opening a device can have effects of its own.
-        let info = try step("reading \(file)") { () throws(SystemCallError) in try system.linkStatus(file) }
-        if let info, info.st_mode & S_IFMT != S_IFREG { throw .corrupt(file: file, reason: Self.notRegularDocument("the journal")) }
+        _ = try journalStatus(step: "reading \(file)")
         let fd: Int32
         do {
             fd = try system.open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)

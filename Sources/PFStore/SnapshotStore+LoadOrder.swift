@@ -5,9 +5,10 @@ import PFSystem
 /// Plugins load one after another on one thread, and each capture starts as its plugin is loaded,
 /// so a snapshot ends no sooner than the last-loaded plugin's load plus its capture. Loading first
 /// the plugin whose capture took longest last time starts the longest capture earliest (on a warm
-/// snapshot, the world walk). The file is a hint: which plugin loads first changes no result, no
-/// message and no refusal (``PluginLoader`` reports in name order), and a missing, damaged or stale
-/// file only costs that time.
+/// snapshot, the world walk). The file is a hint: plugins are still checked, reported and refused
+/// in name order, and a missing, damaged or stale file only costs that time. What the order can
+/// change is timing: which of several failing captures is named first, and whether a capture that
+/// ends near `--timeout` (which counts once all are loaded) is in time (docs/store-format.md).
 extension SnapshotStore {
     /// The file holding the hint: one plugin file name (no directory) and a newline.
     var loadFirstPath: String { ingestPath + "/load-first.v1" }

@@ -142,7 +142,7 @@ public final class SnapshotStore: Sendable {
             bytes = try system.readFile(layout, limit: 4096, followSymlinks: false)
         } catch where error.code == ENOENT || error.code == ENOTDIR {
             throw .notAStore(path: path, reason: "\(layout) does not exist")
-        } catch where error.operation == "open" && [ELOOP, EINVAL, EISDIR].contains(error.code) {
+        } catch where error.isOpenOfNonRegularFile {
             throw .corrupt(file: layout, reason: Self.notRegularDocument("oci-layout"))
         } catch {
             throw .io(step: "reading \(layout)", error)

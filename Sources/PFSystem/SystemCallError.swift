@@ -27,3 +27,12 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
         "\(operation) '\(path)': \(reason)"
     }
 }
+
+extension SystemCallError {
+    /// Whether this is an `open` of a file that is not a regular file: a symlink with `O_NOFOLLOW`
+    /// (`ELOOP`), a directory (`EISDIR`), or a FIFO or device that ``SystemCalls/readFile(_:limit:followSymlinks:)``
+    /// refused before opening it (`EINVAL`).
+    public var isOpenOfNonRegularFile: Bool {
+        operation == "open" && [ELOOP, EINVAL, EISDIR].contains(code)
+    }
+}

@@ -14,6 +14,12 @@ extension SystemCalls {
         while nanosleep(&delay, &remaining) != 0 && errno == EINTR { delay = remaining }
     }
 
+    /// `getenv(3)` as the process received it: the value's bytes (not decoded), nil when unset.
+    public static func environmentBytes(_ name: String) -> [UInt8]? {
+        guard let value = getenv(name) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+    }
+
     /// `getenv(3)`: the variable's value, nil when it is unset or empty.
     public static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }

@@ -1,4 +1,5 @@
 import PFModel
+import PFSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,8 +44,7 @@ enum RawArguments {
     /// decoded, it would name another store or plugin directory.
     static func invalidEnvironment() -> (name: String, bytes: [UInt8])? {
         for name in environmentVariables {
-            guard let value = getenv(name) else { continue }
-            let bytes = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+            guard let bytes = SystemCalls.environmentBytes(name) else { continue }
             if String(validating: bytes, as: UTF8.self) == nil { return (name, bytes) }
         }
         return nil

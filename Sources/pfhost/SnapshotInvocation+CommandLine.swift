@@ -39,11 +39,11 @@ extension SnapshotInvocation {
                 case "json": json = true
                 case "verbose": verbose = true
                 case "progress": progress = true
-                default: quiet = true
+                case "quiet": quiet = true
+                default: return nil
                 }
                 continue
             }
-            guard Self.optionNames.contains(name) else { return nil }
             guard let value = attached ?? rest.popFirst(), !value.isEmpty, !value.hasPrefix("-") else { return nil }
             guard name == "--set" || name == "--parent" || seen.insert(name).inserted else { return nil }
             switch name {
@@ -59,19 +59,15 @@ extension SnapshotInvocation {
             case "--durability":
                 guard let durability = Durability(rawValue: value) else { return nil }
                 self.durability = durability
-            default:
+            case "--timeout":
                 guard let timeout = Int(value), timeout > 0 else { return nil }
                 self.timeout = timeout
+            default:
+                return nil
             }
         }
         if progress && quiet { return nil }
     }
-
-    /// The options that take a value, by their long names.
-    private static let optionNames: Set<String> = [
-        "--plugins", "--store", "--config", "--set", "--parent", "--tag", "--agent-kind", "--agent-version",
-        "--agent-fingerprint", "--durability", "--timeout",
-    ]
 
     /// The flag `name` spells (its long name without dashes), or nil.
     private static func flagName(_ name: String) -> String? {
